@@ -1,0 +1,306 @@
+"""Stubs for molq's native core (crates/molq-py), written by hand.
+
+The core owns every row of the job store and every byte a scheduler prints.
+Python decides what to run and where; it hands the core bytes and gets back
+only what changed. Errors raised here are the classes of ``molq.errors``.
+"""
+
+from typing import final
+
+from molq.status import JobState
+
+__version__: str
+#: Version of the store schema this build writes (``PRAGMA user_version``).
+SCHEMA_VERSION: int
+
+@final
+class JobRecord:
+    """An immutable snapshot of one stored job."""
+
+    def __new__(
+        cls,
+        job_id: str,
+        cluster_name: str,
+        scheduler: str,
+        state: JobState | str,
+        scheduler_job_id: str | None = None,
+        submitted_at: float | None = None,
+        started_at: float | None = None,
+        finished_at: float | None = None,
+        exit_code: int | None = None,
+        failure_reason: str | None = None,
+        cwd: str = "",
+        command_type: str = "",
+        command_display: str = "",
+        metadata: dict[str, str] | None = None,
+        root_job_id: str = "",
+        attempt: int = 1,
+        previous_attempt_job_id: str | None = None,
+        retry_group_id: str | None = None,
+        profile_name: str | None = None,
+        cleaned_at: float | None = None,
+        job_dir: str = "",
+        exit_signal: int | None = None,
+        retry_due_at: float | None = None,
+        retry_state: str | None = None,
+    ) -> JobRecord: ...
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def cluster_name(self) -> str: ...
+    @property
+    def scheduler(self) -> str: ...
+    @property
+    def state(self) -> JobState: ...
+    @property
+    def scheduler_job_id(self) -> str | None: ...
+    @property
+    def submitted_at(self) -> float | None: ...
+    @property
+    def started_at(self) -> float | None: ...
+    @property
+    def finished_at(self) -> float | None: ...
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def exit_signal(self) -> int | None: ...
+    @property
+    def failure_reason(self) -> str | None: ...
+    @property
+    def cwd(self) -> str: ...
+    @property
+    def command_type(self) -> str: ...
+    @property
+    def command_display(self) -> str: ...
+    @property
+    def metadata(self) -> dict[str, str]:
+        """A fresh dict on every access (parsed from the stored JSON)."""
+    @property
+    def root_job_id(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def previous_attempt_job_id(self) -> str | None: ...
+    @property
+    def retry_group_id(self) -> str | None: ...
+    @property
+    def profile_name(self) -> str | None: ...
+    @property
+    def cleaned_at(self) -> float | None: ...
+    @property
+    def job_dir(self) -> str: ...
+    @property
+    def retry_due_at(self) -> float | None:
+        """When a scheduled retry of this attempt becomes due (None: no retry pending)."""
+    @property
+    def retry_state(self) -> str | None:
+        """None, "scheduled" (due at retry_due_at), "claimed" (being resubmitted),
+        "done" (the next attempt exists) or "cancelled"."""
+    def to_dict(self) -> dict[str, object]: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class StatusTransition:
+    def __new__(
+        cls,
+        job_id: str,
+        old_state: JobState | str | None,
+        new_state: JobState | str,
+        timestamp: float,
+        reason: str | None = None,
+    ) -> StatusTransition: ...
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def old_state(self) -> JobState | None: ...
+    @property
+    def new_state(self) -> JobState: ...
+    @property
+    def timestamp(self) -> float: ...
+    @property
+    def reason(self) -> str | None: ...
+    def __eq__(self, other: object) -> bool: ...
+
+@final
+class QueueEntry:
+    """One row of the scheduler's own queue (includes jobs molq did not submit)."""
+
+    def __new__(
+        cls,
+        scheduler_job_id: str,
+        name: str | None = None,
+        user: str | None = None,
+        state: JobState | str = ...,
+        raw_state: str = "",
+        partition: str | None = None,
+        submit_time: float | None = None,
+        start_time: float | None = None,
+    ) -> QueueEntry: ...
+    @property
+    def scheduler_job_id(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def user(self) -> str | None: ...
+    @property
+    def state(self) -> JobState: ...
+    @property
+    def raw_state(self) -> str: ...
+    @property
+    def partition(self) -> str | None: ...
+    @property
+    def submit_time(self) -> float | None: ...
+    @property
+    def start_time(self) -> float | None: ...
+
+@final
+class Snapshot:
+    """Parsed scheduler evidence: one observation per scheduler job id.
+
+    Opaque on purpose: it crosses into ``JobStore.reconcile`` without being
+    turned into Python objects.
+    """
+
+    @staticmethod
+    def from_observations(
+        rows: list[
+            tuple[str, str, int | None, str | None, float | None, float | None]
+        ],
+    ) -> Snapshot:
+        """Rows of (scheduler_job_id, state, exit_code, reason, started_at, finished_at).
+
+        ``state`` is a molq state name (``"running"``...). Used by fakes and tests.
+        """
+    def __len__(self) -> int: ...
+    def __contains__(self, scheduler_job_id: str) -> bool: ...
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """Lines the parser could not use, as (line, reason)."""
+    def missing(self, scheduler_job_ids: list[str]) -> list[str]:
+        """The given ids that have no observation here, in the given order."""
+    def states(self) -> dict[str, JobState]:
+        """scheduler_job_id -> state (for diagnostics and tests)."""
+    def entries(self) -> list[QueueEntry]: ...
+    def merged(self, other: Snapshot) -> Snapshot:
+        """A new snapshot with both sets of observations (``other`` wins on clashes)."""
+
+def parse_queue(kind: str, data: bytes) -> Snapshot:
+    """Parse a queue listing. kinds: ``"shell"`` (the local backend's status lines)."""
+
+def parse_accounting(kind: str, data: bytes) -> Snapshot:
+    """Parse accounting output (no kind yet in the foundation; raises ParseError)."""
+
+def parse_submit_id(kind: str, data: bytes) -> str:
+    """The job id from a submit command's stdout (``"shell"``: the launcher's pid line)."""
+
+@final
+class ReconcileOutcome:
+    @property
+    def transitions(self) -> list[StatusTransition]: ...
+    @property
+    def retries_scheduled(self) -> list[str]:
+        """Job ids that got a retry due time in this cycle."""
+    @property
+    def missing(self) -> list[str]:
+        """Job ids seen in neither queue nor accounting (counted toward LOST)."""
+
+@final
+class JobStore:
+    """The SQLite job store (WAL, busy timeout, schema migrations).
+
+    Every method runs with the GIL released. Raises ``molq.errors.StoreError``
+    for a corrupt file, a newer schema, or a database that stays locked.
+    """
+
+    def __new__(cls, path: str, busy_timeout_ms: int = 30000) -> JobStore: ...
+    @property
+    def path(self) -> str: ...
+    def close(self) -> None: ...
+    def schema_version(self) -> int: ...
+    # -- submit (each call is one transaction) ---------------------------------
+    def register_job(
+        self,
+        job: dict[str, object],
+        dependencies: list[tuple[str, str, str]],
+        now: float,
+    ) -> None:
+        """Insert a job in state CREATED, its None->created transition and its
+        dependency edges (dependency_job_id, dependency_type, scheduler_dependency).
+
+        ``job`` keys: job_id, cluster_name, scheduler, root_job_id, attempt,
+        previous_attempt_job_id, retry_group_id, command_type, command_display,
+        cwd, job_dir, metadata (dict[str,str]), request_json (str),
+        retry_json (str | None), profile_name (str | None).
+        A duplicate job_id raises StoreError and writes nothing.
+        """
+    def mark_submitted(
+        self, job_id: str, scheduler_job_id: str, now: float
+    ) -> StatusTransition | None:
+        """CAS created -> submitted, set scheduler id and submitted_at. None if not CREATED."""
+    def mark_failed(
+        self, job_id: str, reason: str, now: float
+    ) -> StatusTransition | None:
+        """CAS any non-terminal -> failed with reason and finished_at (submission failure)."""
+    def cancel(
+        self, job_id: str, reason: str, now: float
+    ) -> StatusTransition | None:
+        """CAS any non-terminal -> cancelled (finished_at=now). None if already terminal.
+        Also drops a pending retry of that job."""
+    # -- reconcile ---------------------------------------------------------------
+    def active_jobs(self, cluster_name: str) -> list[tuple[str, str, str]]:
+        """(job_id, scheduler_job_id, job_dir) of non-terminal jobs that have a scheduler id."""
+    def reconcile(
+        self,
+        cluster_name: str,
+        queue: Snapshot,
+        accounting: Snapshot | None,
+        now: float,
+        lost_after_seconds: float = 60.0,
+        lost_after_polls: int = 3,
+    ) -> ReconcileOutcome:
+        """Plan and apply one cycle in ONE write transaction.
+
+        ``accounting=None`` means no accounting evidence was obtainable: jobs
+        missing from ``queue`` are then left untouched. With accounting, a job
+        found in neither is counted missing; it becomes LOST only after
+        ``lost_after_polls`` such cycles spanning ``lost_after_seconds``.
+        Terminal transitions whose retry policy matches get ``retry_due_at``.
+        """
+    def claim_due_retries(self, cluster_name: str, now: float) -> list[str]:
+        """Atomically claim the job ids whose retry is due (each claimed once):
+        retry_state scheduled -> claimed."""
+    def finish_retry(self, job_id: str) -> None:
+        """retry_state claimed -> done (called once the next attempt is registered)."""
+    # -- reads -------------------------------------------------------------------
+    def get_job(self, job_id: str) -> JobRecord | None: ...
+    def get_jobs(self, job_ids: list[str]) -> list[JobRecord]: ...
+    def get_latest_attempt(self, job_id: str) -> JobRecord | None:
+        """The newest attempt of the retry family that ``job_id`` belongs to."""
+    def list_jobs(
+        self,
+        cluster_name: str | None,
+        include_terminal: bool = False,
+        limit: int | None = None,
+    ) -> list[JobRecord]:
+        """Ordered by submitted_at DESC. ``cluster_name=None``: every cluster."""
+    def count_active(self, cluster_name: str) -> int: ...
+    def get_transitions(self, job_id: str) -> list[StatusTransition]: ...
+    def get_retry_family(self, job_id: str) -> list[JobRecord]: ...
+    def get_request_json(self, job_id: str) -> str | None: ...
+    def get_dependencies(self, job_id: str) -> list[tuple[str, str, str, str]]:
+        """Edges where job_id is the child: (job_id, dependency_job_id, dependency_type, scheduler_dependency)."""
+    def get_dependents(self, job_id: str) -> list[tuple[str, str, str, str]]:
+        """Edges where job_id is the parent."""
+    # -- retention -----------------------------------------------------------------
+    def cleanup_candidates(
+        self,
+        cluster_name: str,
+        job_dir_cutoff: float,
+        record_cutoff: float,
+        keep_failed_job_dirs: bool,
+    ) -> tuple[list[JobRecord], list[JobRecord]]:
+        """(records whose job dir may be removed, records that may be deleted)."""
+    def mark_cleaned(self, job_ids: list[str], now: float) -> None: ...
+    def delete_records(self, job_ids: list[str]) -> int:
+        """Delete jobs with their transitions and dependency edges; one transaction."""

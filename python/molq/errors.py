@@ -1,0 +1,128 @@
+"""Every exception molq raises on purpose.
+
+    MolqError
+    ├── ConfigError ............ a destination, option, profile or request molq cannot honour
+    ├── SubmitError
+    │   ├── CommandError ....... argv / command / script given wrongly
+    │   └── ScriptError ........ the script file behind Script.path is missing
+    ├── SchedulerError ......... a scheduler command failed (stderr and command attached)
+    ├── JobNotFoundError ....... no job with that id (in that cluster)
+    ├── MolqTimeoutError ....... a wait ran out of time (also a TimeoutError)
+    ├── StoreError ............. the job store file is corrupt, newer, locked or unwritable
+    ├── ParseError ............. scheduler output molq cannot read
+    └── TransportError ......... a command or file operation could not be carried out
+                                 (re-exported by molq.transport)
+
+The native core raises these same classes; this module imports nothing from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "MolqError",
+    "ConfigError",
+    "SubmitError",
+    "CommandError",
+    "ScriptError",
+    "SchedulerError",
+    "JobNotFoundError",
+    "MolqTimeoutError",
+    "StoreError",
+    "ParseError",
+    "TransportError",
+]
+
+
+class MolqError(Exception):
+    """Base of every molq error. ``context`` holds the keyword details."""
+
+    def __init__(self, message: str = "", **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(MolqError):
+    """A destination, option, profile or request that molq cannot honour."""
+
+
+class SubmitError(MolqError):
+    """A job could not be submitted because of how it was described."""
+
+
+class CommandError(SubmitError):
+    """argv, command and script were combined wrongly, or a command is malformed."""
+
+
+class ScriptError(SubmitError):
+    """The script file behind ``Script.path`` is missing or unreadable."""
+
+
+class SchedulerError(MolqError):
+    """A scheduler command failed; ``stderr`` and ``command`` tell how."""
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        stderr: str | None = None,
+        command: Any = None,
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.stderr = stderr
+        self.command = command
+
+
+class JobNotFoundError(MolqError):
+    """No job with this id exists (in this cluster, when one is named)."""
+
+    def __init__(self, job_id: str, cluster_name: str | None = None) -> None:
+        where = f" in cluster '{cluster_name}'" if cluster_name else ""
+        super().__init__(f"Job '{job_id}' not found{where}")
+        self.job_id = job_id
+        self.cluster_name = cluster_name
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.job_id, self.cluster_name))
+
+
+class MolqTimeoutError(TimeoutError, MolqError):
+    """A wait or watch ran past its timeout."""
+
+    def __init__(self, message: str = "", **context: Any) -> None:
+        MolqError.__init__(self, message, **context)
+
+
+class StoreError(MolqError):
+    """The job store cannot be used: corrupt, newer schema, locked or unwritable."""
+
+
+class ParseError(MolqError):
+    """Scheduler output that molq cannot read at all."""
+
+
+class TransportError(MolqError):
+    """A command or file operation could not be carried out.
+
+    ``command``, ``returncode`` and ``stderr`` say what was run and how it ended.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        command: Any = None,
+        returncode: int | None = None,
+        stderr: str | None = None,
+        **context: Any,
+    ) -> None:
+        super().__init__(message, **context)
+        self.command = command
+        self.returncode = returncode
+        self.stderr = stderr

@@ -1,0 +1,45 @@
+"""The lifecycle states a molq job moves through."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["JobState", "TERMINAL_STATES", "ACTIVE_STATES"]
+
+
+class JobState(str, Enum):
+    """A job's state in molq's own lifecycle (not the scheduler's native code).
+
+    created -> submitted -> queued/running -> one terminal state. Terminal
+    states are sticky: once a job is succeeded, failed, cancelled, timed_out
+    or lost, nothing moves it again.
+    """
+
+    CREATED = "created"
+    SUBMITTED = "submitted"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    LOST = "lost"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset(
+    {
+        JobState.SUCCEEDED,
+        JobState.FAILED,
+        JobState.CANCELLED,
+        JobState.TIMED_OUT,
+        JobState.LOST,
+    }
+)
+ACTIVE_STATES = frozenset(set(JobState) - TERMINAL_STATES)
