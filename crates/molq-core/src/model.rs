@@ -1,0 +1,232 @@
+//! Plain data: what goes into the store, what comes out, what a scheduler said.
+
+use crate::state::JobState;
+
+/// Seconds since the Unix epoch. The core never reads a clock: callers pass `now`.
+pub type Timestamp = f64;
+
+/// A job to register (state `created`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewJob {
+    pub job_id: String,
+    pub cluster_name: String,
+    pub scheduler: String,
+    /// The first attempt's id; empty means "this job is the root".
+    pub root_job_id: String,
+    pub attempt: i64,
+    pub previous_attempt_job_id: Option<String>,
+    pub retry_group_id: Option<String>,
+    pub command_type: String,
+    pub command_display: String,
+    pub cwd: String,
+    pub job_dir: String,
+    /// Free-form string pairs, stored as a JSON object (order kept).
+    pub metadata: Vec<(String, String)>,
+    /// The submit request as JSON, replayed for retries.
+    pub request_json: String,
+    /// The retry policy as JSON (see [`crate::retry::RetryPolicy`]); `None`: never retried.
+    pub retry_json: Option<String>,
+    pub profile_name: Option<String>,
+}
+
+/// One dependency edge of a job being registered: it waits on `dependency_job_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    pub dependency_job_id: String,
+    pub dependency_type: String,
+    pub scheduler_dependency: String,
+}
+
+/// A stored dependency edge: `job_id` waits on `dependency_job_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencyEdge {
+    pub job_id: String,
+    pub dependency_job_id: String,
+    pub dependency_type: String,
+    pub scheduler_dependency: String,
+}
+
+/// An immutable snapshot of one stored job.
+///
+/// `metadata` stays the stored JSON text: decoding it for every row of a large
+/// listing would cost more than the rest of the row; see [`JobRecord::metadata_pairs`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    pub job_id: String,
+    pub cluster_name: String,
+    pub scheduler: String,
+    pub state: JobState,
+    pub scheduler_job_id: Option<String>,
+    pub submitted_at: Option<Timestamp>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub exit_code: Option<i64>,
+    pub exit_signal: Option<i64>,
+    pub failure_reason: Option<String>,
+    pub cwd: String,
+    pub command_type: String,
+    pub command_display: String,
+    pub metadata_json: String,
+    pub root_job_id: String,
+    pub attempt: i64,
+    pub previous_attempt_job_id: Option<String>,
+    pub retry_group_id: Option<String>,
+    pub profile_name: Option<String>,
+    pub cleaned_at: Option<Timestamp>,
+    pub job_dir: String,
+    pub retry_due_at: Option<Timestamp>,
+    pub retry_state: Option<String>,
+}
+
+impl JobRecord {
+    /// A record with the given identity and every other field at its default.
+    pub fn new(job_id: &str, cluster_name: &str, scheduler: &str, state: JobState) -> Self {
+        JobRecord {
+            job_id: job_id.to_owned(),
+            cluster_name: cluster_name.to_owned(),
+            scheduler: scheduler.to_owned(),
+            state,
+            scheduler_job_id: None,
+            submitted_at: None,
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            exit_signal: None,
+            failure_reason: None,
+            cwd: String::new(),
+            command_type: String::new(),
+            command_display: String::new(),
+            metadata_json: "{}".to_owned(),
+            root_job_id: String::new(),
+            attempt: 1,
+            previous_attempt_job_id: None,
+            retry_group_id: None,
+            profile_name: None,
+            cleaned_at: None,
+            job_dir: String::new(),
+            retry_due_at: None,
+            retry_state: None,
+        }
+    }
+
+    /// The metadata pairs, decoded on demand (unreadable JSON gives none).
+    pub fn metadata_pairs(&self) -> Vec<(String, String)> {
+        decode_metadata(&self.metadata_json)
+    }
+}
+
+/// One state change of one job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub job_id: String,
+    /// `None` for the row written when the job is created.
+    pub old_state: Option<JobState>,
+    pub new_state: JobState,
+    pub timestamp: Timestamp,
+    pub reason: Option<String>,
+}
+
+/// What a scheduler said about one of its jobs (queue or accounting).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Observation {
+    pub state: Option<JobState>,
+    /// The scheduler's own state word, kept for diagnostics.
+    pub raw_state: String,
+    pub exit_code: Option<i64>,
+    pub exit_signal: Option<i64>,
+    pub reason: Option<String>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub name: Option<String>,
+    pub user: Option<String>,
+    pub partition: Option<String>,
+    pub submit_time: Option<Timestamp>,
+}
+
+impl Observation {
+    /// An observation of `state` with nothing else known.
+    pub fn of(state: JobState) -> Self {
+        Observation {
+            state: Some(state),
+            raw_state: state.as_str().to_owned(),
+            ..Observation::default()
+        }
+    }
+
+    /// The observed state; a native state without mapping counts as queued
+    /// (the job is known to the scheduler, so it is certainly not gone).
+    pub fn job_state(&self) -> JobState {
+        self.state.unwrap_or(JobState::Queued)
+    }
+}
+
+/// Encode string pairs as a JSON object, keeping their order.
+pub fn encode_metadata<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::from("{");
+    for (i, (k, v)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // Serialising a &str cannot fail.
+        out.push_str(&serde_json::to_string(k).unwrap_or_default());
+        out.push(':');
+        out.push_str(&serde_json::to_string(v).unwrap_or_default());
+    }
+    out.push('}');
+    out
+}
+
+/// Decode a JSON object into string pairs in document order. Non-string values
+/// are kept as their JSON text; anything that is not an object gives no pairs.
+pub fn decode_metadata(json: &str) -> Vec<(String, String)> {
+    use serde::de::{Deserializer, MapAccess, Visitor};
+
+    struct Pairs;
+    impl<'de> Visitor<'de> for Pairs {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                let v = match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(json);
+    de.deserialize_map(Pairs).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_round_trip_keeps_order() {
+        let pairs = [("z", "1"), ("a", "quote\"d"), ("é", "")];
+        let json = encode_metadata(pairs);
+        let back = decode_metadata(&json);
+        let want: Vec<_> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(back, want);
+    }
+
+    #[test]
+    fn metadata_tolerates_junk() {
+        assert!(decode_metadata("not json").is_empty());
+        assert!(decode_metadata("[1,2]").is_empty());
+        assert_eq!(
+            decode_metadata(r#"{"n": 3}"#),
+            vec![("n".into(), "3".into())]
+        );
+        assert_eq!(encode_metadata([]), "{}");
+    }
+}

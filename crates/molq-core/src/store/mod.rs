@@ -1,0 +1,547 @@
+//! The SQLite job store: WAL, busy timeout, versioned schema, and one
+//! transaction per write method. State changes are compare-and-set
+//! (`UPDATE ... WHERE job_id = ? AND state = ?`): a lost race writes nothing.
+
+mod reads;
+pub use reads::CleanupCutoffs;
+mod rows;
+mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
+
+pub use schema::{MIGRATIONS, SCHEMA_VERSION};
+
+use crate::error::{Error, Result, SqlContext};
+use crate::model::{Dependency, NewJob, Timestamp, Transition};
+use crate::parse::Snapshot;
+use crate::reconcile::{self, Action, LostPolicy};
+use crate::state::JobState;
+use rows::INSERT_TRANSITION;
+
+/// Ids per `IN (...)` list, well below SQLite's variable limit.
+const CHUNK: usize = 500;
+
+/// The path that opens a private in-memory store.
+pub const MEMORY: &str = ":memory:";
+
+/// What one reconcile cycle changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    pub transitions: Vec<Transition>,
+    /// Jobs that got a retry due time in this cycle.
+    pub retries_scheduled: Vec<String>,
+    /// Jobs seen in neither queue nor accounting (counted toward lost).
+    pub missing: Vec<String>,
+}
+
+/// One connection to a job store file.
+#[derive(Debug)]
+pub struct JobStore {
+    conn: Connection,
+    path: String,
+}
+
+impl JobStore {
+    /// Open (creating if needed) the store at `path`; [`MEMORY`] opens a private
+    /// in-memory store. `busy_timeout` bounds every wait for another writer.
+    pub fn open(path: &str, busy_timeout: Duration) -> Result<JobStore> {
+        if path != MEMORY {
+            check_parent(path)?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Unusable {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        // The timeout first: every later step may meet another process's lock.
+        conn.busy_timeout(busy_timeout).at(path)?;
+        schema::enable_wal(&conn, path)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").at(path)?;
+        conn.pragma_update(None, "foreign_keys", "ON").at(path)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        schema::migrate(&mut conn, path)?;
+        Ok(JobStore {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// A private in-memory store (for tests and tools).
+    pub fn open_in_memory() -> Result<JobStore> {
+        JobStore::open(MEMORY, Duration::from_secs(5))
+    }
+
+    /// The path the store was opened with.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The schema version of the file (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .at(&self.path)
+    }
+
+    fn write(&mut self) -> Result<Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .at(&self.path)
+    }
+
+    // -- submit ---------------------------------------------------------------
+
+    /// Insert `job` in state created with its creation transition and its
+    /// dependency edges. A duplicate id is an error and writes nothing.
+    pub fn register_job(
+        &mut self,
+        job: &NewJob,
+        deps: &[Dependency],
+        now: Timestamp,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self.write()?;
+        let root = if job.root_job_id.is_empty() {
+            &job.job_id
+        } else {
+            &job.root_job_id
+        };
+        let metadata = crate::model::encode_metadata(
+            job.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, attempt, \
+                 previous_attempt_job_id, retry_group_id, state, command_type, command_display, \
+                 cwd, job_dir, submitted_at, metadata, request_json, retry_json, profile_name, \
+                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'created', ?8, ?9, ?10, ?11, \
+                 ?12, ?13, ?14, ?15, ?16, ?12)",
+            )
+            .at(&path)?
+            .execute(params![
+                job.job_id,
+                job.cluster_name,
+                job.scheduler,
+                root,
+                job.attempt,
+                job.previous_attempt_job_id,
+                job.retry_group_id,
+                job.command_type,
+                job.command_display,
+                job.cwd,
+                job.job_dir,
+                now,
+                metadata,
+                job.request_json,
+                job.retry_json,
+                job.profile_name,
+            ]);
+        if let Err(e) = inserted {
+            use rusqlite::ffi::ErrorCode as C;
+            return Err(match e.sqlite_error_code() {
+                Some(C::ConstraintViolation) => Error::DuplicateJob(job.job_id.clone()),
+                _ => Error::sqlite(&path, e),
+            });
+        }
+        insert_transition(
+            &tx,
+            &path,
+            &job.job_id,
+            None,
+            JobState::Created,
+            now,
+            Some("job created"),
+        )?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO job_dependencies (job_id, dependency_job_id, dependency_type, \
+                     scheduler_dependency) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .at(&path)?;
+            for d in deps {
+                stmt.execute(params![
+                    job.job_id,
+                    d.dependency_job_id,
+                    d.dependency_type,
+                    d.scheduler_dependency
+                ])
+                .at(&path)?;
+            }
+        }
+        tx.commit().at(&path)
+    }
+
+    /// Created -> submitted with the scheduler's id. `None` if the job is not created.
+    pub fn mark_submitted(
+        &mut self,
+        job_id: &str,
+        scheduler_job_id: &str,
+        now: Timestamp,
+    ) -> Result<Option<Transition>> {
+        self.change_state(
+            job_id,
+            JobState::Submitted,
+            now,
+            "submitted",
+            |s| s == JobState::Created,
+            |tx, path, from| {
+                tx.prepare_cached(
+                "UPDATE jobs SET state = 'submitted', scheduler_job_id = ?2, submitted_at = ?3 \
+                 WHERE job_id = ?1 AND state = ?4",
+            )
+            .at(path)?
+            .execute(params![job_id, scheduler_job_id, now, from.as_str()])
+            .at(path)
+            },
+        )
+    }
+
+    /// Any non-terminal state -> failed (a submission that did not go through).
+    pub fn mark_failed(
+        &mut self,
+        job_id: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Option<Transition>> {
+        self.change_state(
+            job_id,
+            JobState::Failed,
+            now,
+            reason,
+            |s| !s.is_terminal(),
+            |tx, path, from| {
+                tx.prepare_cached(
+                    "UPDATE jobs SET state = 'failed', finished_at = ?2, failure_reason = ?3 \
+                 WHERE job_id = ?1 AND state = ?4",
+                )
+                .at(path)?
+                .execute(params![job_id, now, reason, from.as_str()])
+                .at(path)
+            },
+        )
+    }
+
+    /// Any non-terminal state -> cancelled. A terminal job stays as it is, but a
+    /// retry still scheduled for it is dropped (and `None` returned).
+    pub fn cancel(
+        &mut self,
+        job_id: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Option<Transition>> {
+        let path = self.path.clone();
+        let tx = self.write()?;
+        let from = current_state(&tx, &path, job_id)?;
+        if from.is_terminal() {
+            tx.prepare_cached(
+                "UPDATE jobs SET retry_state = 'cancelled' WHERE job_id = ?1 AND retry_state = 'scheduled'",
+            )
+            .at(&path)?
+            .execute([job_id])
+            .at(&path)?;
+            tx.commit().at(&path)?;
+            return Ok(None);
+        }
+        let n = tx
+            .prepare_cached(
+                "UPDATE jobs SET state = 'cancelled', finished_at = ?2, failure_reason = ?3, \
+                 retry_state = CASE WHEN retry_state = 'scheduled' THEN 'cancelled' ELSE retry_state END \
+                 WHERE job_id = ?1 AND state = ?4",
+            )
+            .at(&path)?
+            .execute(params![job_id, now, reason, from.as_str()])
+            .at(&path)?;
+        let t = (n == 1)
+            .then(|| {
+                insert_transition(
+                    &tx,
+                    &path,
+                    job_id,
+                    Some(from),
+                    JobState::Cancelled,
+                    now,
+                    Some(reason),
+                )
+            })
+            .transpose()?;
+        tx.commit().at(&path)?;
+        Ok(t)
+    }
+
+    /// Shared shape of the single-job compare-and-set writes: read the state,
+    /// check `allowed`, run `update` with the expected state, log the transition.
+    fn change_state(
+        &mut self,
+        job_id: &str,
+        to: JobState,
+        now: Timestamp,
+        reason: &str,
+        allowed: impl Fn(JobState) -> bool,
+        update: impl FnOnce(&Transaction<'_>, &str, JobState) -> Result<usize>,
+    ) -> Result<Option<Transition>> {
+        let path = self.path.clone();
+        let tx = self.write()?;
+        let from = current_state(&tx, &path, job_id)?;
+        if !allowed(from) || update(&tx, &path, from)? != 1 {
+            return Ok(None);
+        }
+        let t = insert_transition(&tx, &path, job_id, Some(from), to, now, Some(reason))?;
+        tx.commit().at(&path)?;
+        Ok(Some(t))
+    }
+
+    // -- reconcile --------------------------------------------------------------
+
+    /// Plan and apply one reconcile cycle for `cluster` in ONE write transaction.
+    pub fn reconcile(
+        &mut self,
+        cluster: &str,
+        queue: &Snapshot,
+        accounting: Option<&Snapshot>,
+        now: Timestamp,
+        lost: LostPolicy,
+    ) -> Result<Outcome> {
+        let path = self.path.clone();
+        let tx = self.write()?;
+        let known = tx
+            .prepare_cached(&rows::known_jobs_sql())
+            .at(&path)?
+            .query_map([cluster], rows::known_job)
+            .at(&path)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .at(&path)?;
+        let plan = reconcile::plan(&known, queue, accounting, now, lost);
+        drop(known);
+        // Stamp the poll before applying, so jobs that end now are stamped too.
+        tx.prepare_cached(&format!(
+            "UPDATE jobs SET last_polled = ?2 WHERE cluster_name = ?1 AND state NOT IN {} \
+             AND scheduler_job_id IS NOT NULL AND scheduler_job_id != ''",
+            JobState::TERMINAL_SQL
+        ))
+        .at(&path)?
+        .execute(params![cluster, now])
+        .at(&path)?;
+        let mut out = Outcome {
+            missing: plan.missing,
+            ..Outcome::default()
+        };
+        let mut change = tx
+            .prepare_cached(
+                "UPDATE jobs SET state = ?2, started_at = COALESCE(started_at, ?3), \
+                 finished_at = COALESCE(?4, finished_at), exit_code = COALESCE(?5, exit_code), \
+                 exit_signal = COALESCE(?6, exit_signal), \
+                 failure_reason = COALESCE(?7, failure_reason), \
+                 retry_state = CASE WHEN ?8 IS NULL THEN retry_state ELSE 'scheduled' END, \
+                 retry_due_at = COALESCE(?8, retry_due_at), missing_since = NULL, missing_count = 0 \
+                 WHERE job_id = ?1 AND state = ?9",
+            )
+            .at(&path)?;
+        let mut missing = tx
+            .prepare_cached(
+                "UPDATE jobs SET missing_since = ?2, missing_count = ?3 WHERE job_id = ?1",
+            )
+            .at(&path)?;
+        let mut log = tx.prepare_cached(INSERT_TRANSITION).at(&path)?;
+        for action in plan.actions {
+            match action {
+                Action::Change(c) => {
+                    let n = change
+                        .execute(params![
+                            c.job_id,
+                            c.to.as_str(),
+                            c.started_at,
+                            c.finished_at,
+                            c.exit_code,
+                            c.exit_signal,
+                            c.failure_reason,
+                            c.retry_due_at,
+                            c.from.as_str(),
+                        ])
+                        .at(&path)?;
+                    if n == 0 {
+                        continue; // lost the compare-and-set: write nothing
+                    }
+                    for t in &c.transitions {
+                        log.execute(params![
+                            t.job_id,
+                            t.old_state.map(JobState::as_str),
+                            t.new_state.as_str(),
+                            t.timestamp,
+                            t.reason
+                        ])
+                        .at(&path)?;
+                    }
+                    if c.retry_due_at.is_some() {
+                        out.retries_scheduled.push(c.job_id);
+                    }
+                    out.transitions.extend(c.transitions);
+                }
+                Action::Missing {
+                    job_id,
+                    missing_since,
+                    missing_count,
+                } => {
+                    missing
+                        .execute(params![job_id, missing_since, missing_count])
+                        .at(&path)?;
+                }
+                Action::Found { job_id } => {
+                    missing.execute(params![job_id, None::<f64>, 0]).at(&path)?;
+                }
+            }
+        }
+        drop((change, missing, log));
+        tx.commit().at(&path)?;
+        Ok(out)
+    }
+
+    // -- retries ------------------------------------------------------------------
+
+    /// Claim the jobs of `cluster` whose retry is due (scheduled -> claimed);
+    /// each is claimed by exactly one caller.
+    pub fn claim_due_retries(&mut self, cluster: &str, now: Timestamp) -> Result<Vec<String>> {
+        let path = self.path.clone();
+        let tx = self.write()?;
+        let ids = tx
+            .prepare_cached(
+                "UPDATE jobs SET retry_state = 'claimed' WHERE cluster_name = ?1 \
+                 AND retry_state = 'scheduled' AND retry_due_at <= ?2 RETURNING job_id",
+            )
+            .at(&path)?
+            .query_map(params![cluster, now], |r| r.get(0))
+            .at(&path)?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .at(&path)?;
+        tx.commit().at(&path)?;
+        Ok(ids)
+    }
+
+    /// Claimed -> done, once the next attempt is registered. `false` if the
+    /// retry was not claimed.
+    pub fn finish_retry(&mut self, job_id: &str) -> Result<bool> {
+        let path = self.path.clone();
+        let tx = self.write()?;
+        current_state(&tx, &path, job_id)?;
+        let n = tx
+            .prepare_cached("UPDATE jobs SET retry_state = 'done' WHERE job_id = ?1 AND retry_state = 'claimed'")
+            .at(&path)?
+            .execute([job_id])
+            .at(&path)?;
+        tx.commit().at(&path)?;
+        Ok(n == 1)
+    }
+
+    // -- retention ------------------------------------------------------------------
+
+    /// Stamp `cleaned_at` on the given jobs (their directories are gone).
+    pub fn mark_cleaned(&mut self, job_ids: &[String], now: Timestamp) -> Result<usize> {
+        let path = self.path.clone();
+        let tx = self.write()?;
+        let mut n = 0;
+        for chunk in job_ids.chunks(CHUNK) {
+            let sql = format!(
+                "UPDATE jobs SET cleaned_at = ?1 WHERE job_id IN ({})",
+                rows::placeholders(2, chunk.len())
+            );
+            let mut stmt = tx.prepare_cached(&sql).at(&path)?;
+            let args = std::iter::once(&now as &dyn rusqlite::ToSql)
+                .chain(chunk.iter().map(|id| id as &dyn rusqlite::ToSql));
+            n += stmt.execute(rusqlite::params_from_iter(args)).at(&path)?;
+        }
+        tx.commit().at(&path)?;
+        Ok(n)
+    }
+
+    /// Delete jobs with their transitions and dependency edges (either end), in
+    /// one transaction. Returns the number of jobs deleted.
+    pub fn delete_records(&mut self, job_ids: &[String]) -> Result<usize> {
+        let path = self.path.clone();
+        let tx = self.write()?;
+        let mut deleted = 0;
+        for chunk in job_ids.chunks(CHUNK) {
+            let list = rows::placeholders(1, chunk.len());
+            for sql in [
+                format!("DELETE FROM job_dependencies WHERE job_id IN ({list})"),
+                format!("DELETE FROM job_dependencies WHERE dependency_job_id IN ({list})"),
+                format!("DELETE FROM status_transitions WHERE job_id IN ({list})"),
+                format!("DELETE FROM jobs WHERE job_id IN ({list})"),
+            ] {
+                let n = tx
+                    .prepare_cached(&sql)
+                    .at(&path)?
+                    .execute(rusqlite::params_from_iter(chunk))
+                    .at(&path)?;
+                if sql.starts_with("DELETE FROM jobs") {
+                    deleted += n;
+                }
+            }
+        }
+        tx.commit().at(&path)?;
+        Ok(deleted)
+    }
+}
+
+fn check_parent(path: &str) -> Result<()> {
+    let parent = match Path::new(path).parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => return Ok(()),
+    };
+    if parent.is_dir() {
+        return Ok(());
+    }
+    Err(Error::Unusable {
+        path: path.to_owned(),
+        reason: format!("its directory {} does not exist", parent.display()),
+    })
+}
+
+fn current_state(conn: &Connection, path: &str, job_id: &str) -> Result<JobState> {
+    let state: Option<String> = conn
+        .prepare_cached("SELECT state FROM jobs WHERE job_id = ?1")
+        .at(path)?
+        .query_row([job_id], |r| r.get(0))
+        .optional()
+        .at(path)?;
+    state
+        .map(|s| rows::state_of(&s))
+        .ok_or_else(|| Error::JobNotFound(job_id.to_owned()))
+}
+
+fn insert_transition(
+    conn: &Connection,
+    path: &str,
+    job_id: &str,
+    from: Option<JobState>,
+    to: JobState,
+    at: Timestamp,
+    reason: Option<&str>,
+) -> Result<Transition> {
+    conn.prepare_cached(INSERT_TRANSITION)
+        .at(path)?
+        .execute(params![
+            job_id,
+            from.map(JobState::as_str),
+            to.as_str(),
+            at,
+            reason
+        ])
+        .at(path)?;
+    Ok(Transition {
+        job_id: job_id.to_owned(),
+        old_state: from,
+        new_state: to,
+        timestamp: at,
+        reason: reason.map(str::to_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,230 @@
+//! Read-only queries of the job store. Every list is scoped by cluster where
+//! the caller names one, and every query path has an index.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, OptionalExtension};
+
+use super::rows::{self, DEPENDENCY_COLUMNS, JOB_COLUMNS, TRANSITION_COLUMNS};
+use super::{JobStore, CHUNK};
+use crate::error::{Result, SqlContext};
+use crate::model::{DependencyEdge, JobRecord, Timestamp, Transition};
+use crate::state::JobState;
+
+/// Which records `cleanup_candidates` looks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CleanupCutoffs {
+    /// Directories of jobs finished at or before this time may be removed.
+    pub job_dir_cutoff: Timestamp,
+    /// Records of jobs finished at or before this time may be deleted.
+    pub record_cutoff: Timestamp,
+    /// Keep the directories of failed, timed-out and lost jobs.
+    pub keep_failed_job_dirs: bool,
+}
+
+impl JobStore {
+    fn records(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<JobRecord>> {
+        self.conn
+            .prepare_cached(sql)
+            .at(&self.path)?
+            .query_map(args, rows::job_record)
+            .at(&self.path)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .at(&self.path)
+    }
+
+    fn record(&self, sql: &str, args: impl rusqlite::Params) -> Result<Option<JobRecord>> {
+        self.conn
+            .prepare_cached(sql)
+            .at(&self.path)?
+            .query_row(args, rows::job_record)
+            .optional()
+            .at(&self.path)
+    }
+
+    /// One job by id (any cluster).
+    pub fn get_job(&self, job_id: &str) -> Result<Option<JobRecord>> {
+        self.record(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?1"),
+            [job_id],
+        )
+    }
+
+    /// The stored jobs among `job_ids`, in the given order (unknown ids and
+    /// repeats are left out).
+    pub fn get_jobs(&self, job_ids: &[String]) -> Result<Vec<JobRecord>> {
+        let mut found: HashMap<String, JobRecord> = HashMap::with_capacity(job_ids.len());
+        for chunk in job_ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE job_id IN ({})",
+                rows::placeholders(1, chunk.len())
+            );
+            for r in self.records(&sql, rusqlite::params_from_iter(chunk))? {
+                found.insert(r.job_id.clone(), r);
+            }
+        }
+        Ok(job_ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    /// The newest attempt of the retry family `job_id` belongs to.
+    pub fn get_latest_attempt(&self, job_id: &str) -> Result<Option<JobRecord>> {
+        self.record(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE root_job_id = \
+                 (SELECT root_job_id FROM jobs WHERE job_id = ?1) \
+                 ORDER BY attempt DESC, submitted_at DESC LIMIT 1"
+            ),
+            [job_id],
+        )
+    }
+
+    /// Every attempt of the family `job_id` belongs to, oldest first.
+    pub fn get_retry_family(&self, job_id: &str) -> Result<Vec<JobRecord>> {
+        self.records(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE root_job_id = \
+                 (SELECT root_job_id FROM jobs WHERE job_id = ?1) \
+                 ORDER BY attempt, submitted_at"
+            ),
+            [job_id],
+        )
+    }
+
+    /// Jobs of `cluster` (or of every cluster), newest submission first.
+    pub fn list_jobs(
+        &self,
+        cluster: Option<&str>,
+        include_terminal: bool,
+        limit: Option<usize>,
+    ) -> Result<Vec<JobRecord>> {
+        let mut filters = Vec::with_capacity(2);
+        if cluster.is_some() {
+            filters.push("cluster_name = ?1".to_owned());
+        }
+        if !include_terminal {
+            filters.push(format!("state NOT IN {}", JobState::TERMINAL_SQL));
+        }
+        let filter = if filters.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", filters.join(" AND "))
+        };
+        let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let limit_param = if cluster.is_some() { 2 } else { 1 };
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs {filter} \
+             ORDER BY submitted_at DESC, rowid DESC LIMIT ?{limit_param}"
+        );
+        match cluster {
+            Some(c) => self.records(&sql, params![c, limit]),
+            None => self.records(&sql, params![limit]),
+        }
+    }
+
+    /// Number of non-terminal jobs of `cluster`.
+    pub fn count_active(&self, cluster: &str) -> Result<i64> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM jobs WHERE cluster_name = ?1 AND state NOT IN {}",
+                JobState::TERMINAL_SQL
+            ))
+            .at(&self.path)?
+            .query_row([cluster], |r| r.get(0))
+            .at(&self.path)
+    }
+
+    /// (job_id, scheduler_job_id, job_dir) of the non-terminal jobs of
+    /// `cluster` that the scheduler knows.
+    pub fn active_jobs(&self, cluster: &str) -> Result<Vec<(String, String, String)>> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT job_id, scheduler_job_id, job_dir FROM jobs WHERE cluster_name = ?1 \
+                 AND state NOT IN {} AND scheduler_job_id IS NOT NULL AND scheduler_job_id != '' \
+                 ORDER BY submitted_at, rowid",
+                JobState::TERMINAL_SQL
+            ))
+            .at(&self.path)?
+            .query_map([cluster], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .at(&self.path)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .at(&self.path)
+    }
+
+    /// The state history of a job, oldest first.
+    pub fn get_transitions(&self, job_id: &str) -> Result<Vec<Transition>> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {TRANSITION_COLUMNS} FROM status_transitions WHERE job_id = ?1 \
+                 ORDER BY timestamp, id"
+            ))
+            .at(&self.path)?
+            .query_map([job_id], rows::transition)
+            .at(&self.path)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .at(&self.path)
+    }
+
+    /// The stored submit request of a job.
+    pub fn get_request_json(&self, job_id: &str) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached("SELECT request_json FROM jobs WHERE job_id = ?1")
+            .at(&self.path)?
+            .query_row([job_id], |r| r.get(0))
+            .optional()
+            .at(&self.path)
+    }
+
+    fn edges(&self, column: &str, job_id: &str) -> Result<Vec<DependencyEdge>> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {DEPENDENCY_COLUMNS} FROM job_dependencies WHERE {column} = ?1 ORDER BY id"
+            ))
+            .at(&self.path)?
+            .query_map([job_id], rows::dependency)
+            .at(&self.path)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .at(&self.path)
+    }
+
+    /// Edges where `job_id` is the waiting job.
+    pub fn get_dependencies(&self, job_id: &str) -> Result<Vec<DependencyEdge>> {
+        self.edges("job_id", job_id)
+    }
+
+    /// Edges where `job_id` is the upstream job.
+    pub fn get_dependents(&self, job_id: &str) -> Result<Vec<DependencyEdge>> {
+        self.edges("dependency_job_id", job_id)
+    }
+
+    /// (records whose job directory may be removed, records that may be deleted),
+    /// both oldest finish first. Only terminal jobs of `cluster` qualify.
+    pub fn cleanup_candidates(
+        &self,
+        cluster: &str,
+        cutoffs: CleanupCutoffs,
+    ) -> Result<(Vec<JobRecord>, Vec<JobRecord>)> {
+        let keep = if cutoffs.keep_failed_job_dirs {
+            "AND state NOT IN ('failed','timed_out','lost')"
+        } else {
+            ""
+        };
+        let dirs = self.records(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE cluster_name = ?1 AND state IN {t} \
+                 AND finished_at > 0 AND finished_at <= ?2 AND cleaned_at IS NULL {keep} \
+                 ORDER BY finished_at, rowid",
+                t = JobState::TERMINAL_SQL
+            ),
+            params![cluster, cutoffs.job_dir_cutoff],
+        )?;
+        let records = self.records(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE cluster_name = ?1 AND state IN {t} \
+                 AND finished_at <= ?2 ORDER BY finished_at, rowid",
+                t = JobState::TERMINAL_SQL
+            ),
+            params![cluster, cutoffs.record_cutoff],
+        )?;
+        Ok((dirs, records))
+    }
+}

@@ -1,0 +1,108 @@
+//! SQL text and row <-> model mapping. Column lists live next to the code that
+//! reads them so the two cannot drift apart.
+
+use rusqlite::Row;
+
+use crate::model::{DependencyEdge, JobRecord, Transition};
+use crate::reconcile::KnownJob;
+use crate::state::JobState;
+
+/// Columns of a [`JobRecord`], in the order [`job_record`] reads them.
+pub(crate) const JOB_COLUMNS: &str = "job_id, cluster_name, scheduler, state, scheduler_job_id, \
+     submitted_at, started_at, finished_at, exit_code, exit_signal, failure_reason, cwd, \
+     command_type, command_display, metadata, root_job_id, attempt, previous_attempt_job_id, \
+     retry_group_id, profile_name, cleaned_at, job_dir, retry_due_at, retry_state";
+
+/// A state read back from the database; a name this build does not know reads
+/// as lost (a newer writer's state is at least not one we can act on).
+pub(crate) fn state_of(name: &str) -> JobState {
+    JobState::parse(name).unwrap_or(JobState::Lost)
+}
+
+pub(crate) fn job_record(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    Ok(JobRecord {
+        job_id: r.get(0)?,
+        cluster_name: r.get(1)?,
+        scheduler: r.get(2)?,
+        state: state_of(r.get_ref(3)?.as_str()?),
+        scheduler_job_id: r.get(4)?,
+        submitted_at: r.get(5)?,
+        started_at: r.get(6)?,
+        finished_at: r.get(7)?,
+        exit_code: r.get(8)?,
+        exit_signal: r.get(9)?,
+        failure_reason: r.get(10)?,
+        cwd: r.get(11)?,
+        command_type: r.get(12)?,
+        command_display: r.get(13)?,
+        metadata_json: r.get(14)?,
+        root_job_id: r.get(15)?,
+        attempt: r.get(16)?,
+        previous_attempt_job_id: r.get(17)?,
+        retry_group_id: r.get(18)?,
+        profile_name: r.get(19)?,
+        cleaned_at: r.get(20)?,
+        job_dir: r.get(21)?,
+        retry_due_at: r.get(22)?,
+        retry_state: r.get(23)?,
+    })
+}
+
+pub(crate) const TRANSITION_COLUMNS: &str = "job_id, old_state, new_state, timestamp, reason";
+
+pub(crate) fn transition(r: &Row<'_>) -> rusqlite::Result<Transition> {
+    let old: Option<String> = r.get(1)?;
+    Ok(Transition {
+        job_id: r.get(0)?,
+        old_state: old.as_deref().map(state_of),
+        new_state: state_of(r.get_ref(2)?.as_str()?),
+        timestamp: r.get(3)?,
+        reason: r.get(4)?,
+    })
+}
+
+pub(crate) const INSERT_TRANSITION: &str = "INSERT INTO status_transitions \
+     (job_id, old_state, new_state, timestamp, reason) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+pub(crate) const DEPENDENCY_COLUMNS: &str =
+    "job_id, dependency_job_id, dependency_type, scheduler_dependency";
+
+pub(crate) fn dependency(r: &Row<'_>) -> rusqlite::Result<DependencyEdge> {
+    Ok(DependencyEdge {
+        job_id: r.get(0)?,
+        dependency_job_id: r.get(1)?,
+        dependency_type: r.get(2)?,
+        scheduler_dependency: r.get(3)?,
+    })
+}
+
+/// The active jobs of one cluster that the scheduler knows (only what planning reads).
+pub(crate) fn known_jobs_sql() -> String {
+    format!(
+        "SELECT job_id, scheduler_job_id, state, started_at, missing_since, missing_count, \
+         attempt, retry_json FROM jobs WHERE cluster_name = ?1 AND state NOT IN {} \
+         AND scheduler_job_id IS NOT NULL AND scheduler_job_id != ''",
+        JobState::TERMINAL_SQL
+    )
+}
+
+pub(crate) fn known_job(r: &Row<'_>) -> rusqlite::Result<KnownJob> {
+    Ok(KnownJob {
+        job_id: r.get(0)?,
+        scheduler_job_id: r.get(1)?,
+        state: state_of(r.get_ref(2)?.as_str()?),
+        started_at: r.get(3)?,
+        missing_since: r.get(4)?,
+        missing_count: r.get(5)?,
+        attempt: r.get(6)?,
+        retry_json: r.get(7)?,
+    })
+}
+
+/// `?,?,...` with `n` placeholders starting at `?{first}`.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}

@@ -1,0 +1,185 @@
+//! The store's DDL, its migrations and the steps of opening a file.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{Error, Result, SqlContext};
+
+/// Migration `i` takes a store from `PRAGMA user_version` `i` to `i + 1`.
+/// Append only: a released migration never changes.
+pub const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the initial schema.
+    "
+    CREATE TABLE jobs (
+        job_id                  TEXT PRIMARY KEY NOT NULL,
+        cluster_name            TEXT NOT NULL,
+        scheduler               TEXT NOT NULL,
+        root_job_id             TEXT NOT NULL,
+        attempt                 INTEGER NOT NULL DEFAULT 1,
+        previous_attempt_job_id TEXT,
+        retry_group_id          TEXT,
+        scheduler_job_id        TEXT,
+        state                   TEXT NOT NULL DEFAULT 'created',
+        command_type            TEXT NOT NULL DEFAULT '',
+        command_display         TEXT NOT NULL DEFAULT '',
+        cwd                     TEXT NOT NULL DEFAULT '',
+        job_dir                 TEXT NOT NULL DEFAULT '',
+        submitted_at            REAL,
+        started_at              REAL,
+        finished_at             REAL,
+        last_polled             REAL,
+        exit_code               INTEGER,
+        exit_signal             INTEGER,
+        failure_reason          TEXT,
+        metadata                TEXT NOT NULL DEFAULT '{}',
+        request_json            TEXT NOT NULL DEFAULT '{}',
+        retry_json              TEXT,
+        retry_due_at            REAL,
+        retry_state             TEXT,
+        profile_name            TEXT,
+        cleaned_at              REAL,
+        missing_since           REAL,
+        missing_count           INTEGER NOT NULL DEFAULT 0,
+        created_at              REAL
+    );
+    CREATE INDEX idx_jobs_cluster_submitted ON jobs(cluster_name, submitted_at);
+    CREATE INDEX idx_jobs_submitted ON jobs(submitted_at);
+    CREATE INDEX idx_jobs_cluster_state ON jobs(cluster_name, state);
+    CREATE INDEX idx_jobs_root_attempt ON jobs(root_job_id, attempt);
+    CREATE INDEX idx_jobs_scheduler_id ON jobs(scheduler_job_id);
+    CREATE INDEX idx_jobs_cluster_finished ON jobs(cluster_name, finished_at);
+    CREATE INDEX idx_jobs_retry_due ON jobs(cluster_name, retry_due_at)
+        WHERE retry_state = 'scheduled';
+
+    CREATE TABLE status_transitions (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id    TEXT NOT NULL REFERENCES jobs(job_id) ON DELETE CASCADE,
+        old_state TEXT,
+        new_state TEXT NOT NULL,
+        timestamp REAL NOT NULL,
+        reason    TEXT
+    );
+    CREATE INDEX idx_transitions_job ON status_transitions(job_id, timestamp);
+
+    -- dependency_job_id has no foreign key on purpose: retention may delete an
+    -- upstream record while its downstream job is still kept.
+    CREATE TABLE job_dependencies (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id               TEXT NOT NULL REFERENCES jobs(job_id) ON DELETE CASCADE,
+        dependency_job_id    TEXT NOT NULL,
+        dependency_type      TEXT NOT NULL,
+        scheduler_dependency TEXT NOT NULL
+    );
+    CREATE INDEX idx_dependencies_job ON job_dependencies(job_id);
+    CREATE INDEX idx_dependencies_upstream ON job_dependencies(dependency_job_id);
+    ",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How often a busy `journal_mode` switch is retried. Each retry first waits
+/// for the competing writer inside SQLite's busy handler, so this bounds rounds,
+/// not time.
+const WAL_ATTEMPTS: usize = 20;
+
+/// Switch to WAL. Several processes creating one file at once can get
+/// SQLITE_BUSY here without the busy handler being consulted; waiting for the
+/// other writer through `BEGIN IMMEDIATE` (which does use the busy handler) and
+/// trying again resolves it.
+pub(crate) fn enable_wal(conn: &Connection, path: &str) -> Result<()> {
+    for _ in 0..WAL_ATTEMPTS {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(e) if is_busy(&e) => conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").at(path)?,
+            Err(e) => return Err(Error::sqlite(path, e)),
+        }
+    }
+    Err(Error::Locked {
+        path: path.to_owned(),
+        detail: format!("could not switch to WAL mode in {WAL_ATTEMPTS} attempts"),
+    })
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::ErrorCode as C;
+    matches!(
+        e.sqlite_error_code(),
+        Some(C::DatabaseBusy | C::DatabaseLocked)
+    )
+}
+
+fn user_version(conn: &Connection, path: &str) -> Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .at(path)
+}
+
+/// Bring the schema to [`SCHEMA_VERSION`], refusing files that are newer or
+/// that hold tables molq did not create. Never renames or drops user data.
+pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
+    let found = user_version(conn, path)?;
+    check_not_newer(found, path)?;
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .at(path)?;
+    // Another process may have migrated while we waited for the lock.
+    let found = user_version(&tx, path)?;
+    check_not_newer(found, path)?;
+    if found == 0 {
+        refuse_foreign_tables(&tx, path)?;
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(sql).map_err(|e| Error::Sqlite {
+            path: path.to_owned(),
+            source: e,
+        })?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)
+            .at(path)?;
+    }
+    tx.commit().at(path)
+}
+
+fn check_not_newer(found: i64, path: &str) -> Result<()> {
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            path: path.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found < 0 {
+        return Err(Error::NotAStore {
+            path: path.to_owned(),
+            reason: format!("it has a negative schema version ({found})"),
+        });
+    }
+    Ok(())
+}
+
+fn refuse_foreign_tables(conn: &Connection, path: &str) -> Result<()> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .at(path)?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .at(path)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .at(path)?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    let hint = if names.iter().any(|n| n == "molq_meta") {
+        " (it looks like a store of the pure-Python molq; move it aside to start a new one)"
+    } else {
+        ""
+    };
+    Err(Error::NotAStore {
+        path: path.to_owned(),
+        reason: format!(
+            "it already holds tables molq did not create ({}){hint}; it was left untouched",
+            names.join(", ")
+        ),
+    })
+}
