@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Run every molq test: the Rust core's tests, then the Python suite against an
+# installed wheel. Integration tests run when their testbed is up (see
+# scripts/slurm-up.sh) and are skipped with the reason otherwise.
+#
+#   scripts/test.sh                 everything
+#   scripts/test.sh -k store        extra arguments go to pytest
+#
+# MOLQ_VENV picks the virtual environment (default .venv, created if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=${MOLQ_VENV:-.venv}
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q ".[test]"
+
+echo "== cargo test (molq-core, no Python needed)"
+cargo test -q -p molq-core
+
+echo "== pytest"
+# Run from a directory without python/molq on the path, so the installed wheel is what gets tested.
+"$venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir=. tests "$@"
