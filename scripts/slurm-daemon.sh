@@ -29,7 +29,7 @@ case $action in
   start)
     [ -f /etc/slurm/slurm.conf ] || die "no /etc/slurm/slurm.conf: run scripts/slurm-up.sh first"
     start_daemon "$name" || exit 1
-    if [ "$name" = slurmctld ]; then
+    if [ "$name" = slurmctld ] && daemon_pid slurmd >/dev/null; then
       # slurmd re-registers with the restarted controller within a few seconds
       wait_until 60 "node $SLURM_NODE to be in service again" node_in_service_or_resume || exit 1
     fi

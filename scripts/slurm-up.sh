@@ -20,6 +20,7 @@
 set -euo pipefail
 # shellcheck source=lib/slurm-testbed.sh
 . "$(dirname "$0")/lib/slurm-testbed.sh"
+trap 'echo "slurm-up.sh: error: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
 PACKAGES=(munge slurmctld slurmd slurm-client slurmdbd mariadb-server)
 
@@ -83,12 +84,10 @@ fi
 
 # ---------------------------------------------------------------- configuration
 T_CONFIG=$(now_ms)
-# install_if_changed FILE OWNER MODE: move FILE.new over FILE when it differs; rc 0 = changed
-install_if_changed() {
-  if [ -f "$1" ] && cmp -s "$1.new" "$1"; then
-    rm -f "$1.new"; chown "$2" "$1"; chmod "$3" "$1"; return 1
-  fi
-  chown "$2" "$1.new"; chmod "$3" "$1.new"; mv -f "$1.new" "$1"; return 0
+# install_config FILE OWNER MODE: put FILE.new in place (the file is left untouched if equal)
+install_config() {
+  if [ -f "$1" ] && cmp -s "$1.new" "$1"; then rm -f "$1.new"; else mv -f "$1.new" "$1"; fi
+  chown "$2" "$1"; chmod "$3" "$1"
 }
 
 # munge: the package's postinst generates the key; recreate it only if it is missing
@@ -156,11 +155,10 @@ StorageUser=slurm
 StoragePass=$SLURM_DB_PASS
 StorageLoc=slurm_acct_db
 EOF
-slurm_conf_changed=0; dbd_conf_changed=0
-install_if_changed /etc/slurm/slurm.conf root:root 644 && slurm_conf_changed=1
-install_if_changed /etc/slurm/cgroup.conf root:root 644 && slurm_conf_changed=1
+install_config /etc/slurm/slurm.conf root:root 644
+install_config /etc/slurm/cgroup.conf root:root 644
 # slurmdbd refuses a config that others can read (it holds the DB password)
-install_if_changed /etc/slurm/slurmdbd.conf slurm:slurm 600 && dbd_conf_changed=1
+install_config /etc/slurm/slurmdbd.conf slurm:slurm 600
 # StateSaveLocation must belong to SlurmUser, or slurmctld dies right after forking
 install -d -o slurm -g slurm -m 0755 /var/lib/slurm /var/lib/slurm/slurmctld /var/log/slurm
 install -d -o root -g root -m 0755 /var/lib/slurm/slurmd
@@ -172,14 +170,16 @@ fi
 config_time=$(secs_since "$T_CONFIG")
 
 # ---------------------------------------------------------------- daemons
-# a running daemon that reads a changed config file is restarted (slurmd and slurmctld must
-# agree on slurm.conf, or the node is flagged as misconfigured)
-if [ $dbd_conf_changed = 1 ] && daemon_pid slurmdbd >/dev/null; then
-  note "slurmdbd.conf changed: restarting slurmdbd"; stop_daemon slurmdbd
-fi
-if [ $slurm_conf_changed = 1 ] && { daemon_pid slurmctld >/dev/null || daemon_pid slurmd >/dev/null; }; then
-  note "slurm.conf changed: restarting slurmd and slurmctld"; stop_daemon slurmd; stop_daemon slurmctld
-fi
+# a daemon running on other config files than the ones just written (or one whose config we
+# never recorded) is restarted; slurmd and slurmctld must agree on slurm.conf, or the node is
+# flagged as misconfigured
+for d in munged slurmdbd slurmctld slurmd; do
+  if daemon_pid "$d" >/dev/null && config_outdated "$d"; then
+    note "$d runs on an outdated or unknown config: restarting it"
+    if [ "$d" = slurmctld ]; then stop_daemon slurmd; fi
+    stop_daemon "$d"
+  fi
+done
 
 timings=()
 started=()

@@ -72,7 +72,7 @@ is_daemon() { alive "$1" && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
 daemon_pid() {
   local name=$1 f p
   for f in "$MOLQ_TESTBED_STATE/$name.pid" "$(daemon_own_pidfile "$name")"; do
-    p=$(cat "$f" 2>/dev/null | tr -dc 0-9)
+    p=$(cat "$f" 2>/dev/null | tr -dc 0-9) || true
     if [ -n "$p" ] && is_daemon "$p" "$name"; then echo "$p"; return 0; fi
   done
   return 1
@@ -80,24 +80,40 @@ daemon_pid() {
 
 record_pid() { mkdir -p "$MOLQ_TESTBED_STATE"; echo "$2" > "$MOLQ_TESTBED_STATE/$1.pid"; }
 
+# checksum of the config files a daemon reads at start. start_daemon stores it next to the PID,
+# so that a later slurm-up.sh can tell a daemon running on an outdated config (even one left
+# by a run that died half-way) and restart it.
+config_sum() {
+  local files
+  case $1 in
+    slurmctld|slurmd) files="/etc/slurm/slurm.conf /etc/slurm/cgroup.conf" ;;
+    slurmdbd) files=/etc/slurm/slurmdbd.conf ;;
+    munged) files=/etc/munge/munge.key ;;
+    *) echo none; return 0 ;;
+  esac
+  # shellcheck disable=SC2086
+  cat $files 2>/dev/null | sha256sum | cut -c1-16
+}
+config_outdated() { [ "$(cat "$MOLQ_TESTBED_STATE/$1.config" 2>/dev/null)" != "$(config_sum "$1")" ]; }
+
 # stop_daemon NAME [GRACE_S]: TERM by PID, wait until it is gone or a zombie, then KILL
 stop_daemon() {
   local name=$1 grace=${2:-30} pid i own
   own=$(daemon_own_pidfile "$name")
   if pid=$(daemon_pid "$name"); then
-    kill -TERM "$pid" 2>/dev/null
+    kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < grace * 10; i++)); do alive "$pid" || break; sleep 0.1; done
     if alive "$pid"; then
       echo "$name (pid $pid) ignored SIGTERM for ${grace}s, sending SIGKILL" >&2
-      kill -KILL "$pid" 2>/dev/null
+      kill -KILL "$pid" 2>/dev/null || true
       for ((i = 0; i < 50; i++)); do alive "$pid" || break; sleep 0.1; done
     fi
     note "stopped $name (pid $pid)"
   fi
-  rm -f "$MOLQ_TESTBED_STATE/$name.pid"
+  rm -f "$MOLQ_TESTBED_STATE/$name.pid" "$MOLQ_TESTBED_STATE/$name.config"
   # Slurm leaves its PID files behind; a stale /run/slurmctld.pid makes the Debian prerm of
   # slurmctld run scancel against a dead controller, and `apt-get remove` then fails.
-  local p; p=$(cat "$own" 2>/dev/null | tr -dc 0-9)
+  local p; p=$(cat "$own" 2>/dev/null | tr -dc 0-9) || true
   if [ -f "$own" ] && ! is_daemon "$p" "$name"; then rm -f "$own"; fi
 }
 
@@ -147,6 +163,7 @@ start_daemon() {
       || { daemon_failed "$name"; return 1; }
     pid=$(daemon_pid "$name") || { daemon_failed "$name"; return 1; }
     record_pid "$name" "$pid"
+    config_sum "$name" > "$MOLQ_TESTBED_STATE/$name.config"
     note "started $name (pid $pid)"
   fi
   case $name in
