@@ -1,0 +1,82 @@
+"""run_daemon: keep one cluster's jobs refreshed until told to stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from molq._log import get_logger
+from molq.errors import ConfigError
+
+if TYPE_CHECKING:
+    from molq.submitor import Submitor
+
+__all__ = ["run_daemon", "DaemonLock"]
+
+#: Retention is cheap but need not run every few seconds.
+_CLEANUP_EVERY = 3600.0
+
+
+class DaemonLock:
+    """An exclusive lock per store file and cluster, held while a daemon runs."""
+
+    def __init__(self, store_path: str, cluster_name: str) -> None:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in cluster_name)
+        self.path = f"{store_path}.{safe}.daemon.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise ConfigError(
+                f"a molq daemon (pid {holder}) already refreshes this cluster with this store; "
+                f"lock file: {self.path}"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def run_daemon(sub: Submitor, *, once: bool = False, interval: float = 5.0, run_cleanup: bool = True) -> None:
+    log = get_logger(__name__)
+    lock = None
+    if sub.store.path != ":memory:":
+        lock = DaemonLock(sub.store.path, sub.cluster_name)
+        lock.acquire()
+    stop = threading.Event()
+    previous: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    last_cleanup = 0.0
+    try:
+        while not stop.is_set():
+            try:
+                sub.refresh_jobs()
+                if run_cleanup and time.monotonic() - last_cleanup >= _CLEANUP_EVERY:
+                    sub.cleanup_jobs()
+                    last_cleanup = time.monotonic()
+            except Exception as exc:  # noqa: BLE001 - an outage must not end the daemon
+                log.warning("molq daemon for %r: refresh failed, will retry: %s", sub.cluster_name, exc)
+            if once:
+                break
+            stop.wait(interval)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+        if lock is not None:
+            lock.release()

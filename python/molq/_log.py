@@ -1,0 +1,13 @@
+"""Loggers created on first use, so importing molq does not import logging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["get_logger"]
+
+
+def get_logger(name: str) -> Any:
+    import logging
+
+    return logging.getLogger(name)

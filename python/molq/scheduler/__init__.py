@@ -1,0 +1,54 @@
+"""Scheduler backends: how molq talks to each kind of batch system."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from molq.scheduler.base import DependencyEdge, Scheduler, TerminalStatus
+from molq.scheduler.shell import ShellScheduler
+
+if TYPE_CHECKING:
+    from molq.transport.base import Transport
+
+__all__ = [
+    "DependencyEdge",
+    "Scheduler",
+    "ShellScheduler",
+    "TerminalStatus",
+    "SCHEDULER_KINDS",
+    "create_scheduler",
+]
+
+#: kind -> "module:Class"; the batch backends load only when used.
+_BACKENDS = {
+    "local": "molq.scheduler.shell:ShellScheduler",
+    "slurm": "molq.scheduler.slurm:SlurmScheduler",
+}
+SCHEDULER_KINDS = tuple(_BACKENDS)
+
+
+def _backend_class(kind: str) -> Any:
+    import importlib
+
+    module, _, cls = _BACKENDS[kind].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def create_scheduler(name: str, options: Any = None, *, transport: Transport | None = None) -> Any:
+    """The backend for scheduler kind ``name`` driving ``transport``."""
+    if name not in _BACKENDS:
+        raise ValueError(
+            f"unknown scheduler kind {name!r}; expected one of: {', '.join(SCHEDULER_KINDS)}"
+        )
+    if transport is None:
+        from molq.transport.local import LocalTransport
+
+        transport = LocalTransport()
+    return _backend_class(name)(options, transport=transport)
+
+
+def __getattr__(name: str) -> Any:
+    for kind, target in _BACKENDS.items():
+        if target.endswith(":" + name):
+            return _backend_class(kind)
+    raise AttributeError(f"module 'molq.scheduler' has no attribute {name!r}")

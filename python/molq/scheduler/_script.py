@@ -1,0 +1,56 @@
+"""Job-script rendering shared by every backend: shebang, directives, body."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Iterable
+
+from molq.errors import ConfigError
+
+if TYPE_CHECKING:
+    from molq.submission import JobSpec
+
+__all__ = ["shell_quote", "render_script", "render_body"]
+
+_SAFE = re.compile(r"[A-Za-z0-9_/.\-=:@%+,]+")
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def shell_quote(text: str) -> str:
+    """Quote one word for bash: bare when safe, else single-quoted."""
+    if not text:
+        return "''"
+    if _SAFE.fullmatch(text):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def render_body(spec: JobSpec, user_script_path: str | None = None) -> list[str]:
+    """The lines after the directives: cd, env exports, then the payload."""
+    lines = [
+        "",
+        f"cd -- {shell_quote(spec.cwd)} || "
+        f"{{ echo {shell_quote('molq: cannot enter working directory ' + spec.cwd)} >&2; exit 1; }}",
+    ]
+    for key, value in sorted((spec.execution.env or {}).items()):
+        if not _ENV_KEY.fullmatch(key):
+            raise ConfigError(
+                f"environment variable name {key!r} is not a valid shell identifier",
+                key=key,
+            )
+        lines.append(f"export {key}={shell_quote(str(value))}")
+    command = spec.command
+    if command.argv is not None:
+        lines.append(" ".join(shell_quote(a) for a in command.argv))
+    elif command.command is not None:
+        lines.append(command.command)
+    elif command.script is not None and command.script.variant == "inline":
+        lines.extend(command.script.text.splitlines())
+    else:
+        lines.append(f"bash {shell_quote(user_script_path or '')}")
+    return lines
+
+
+def render_script(spec: JobSpec, directives: Iterable[str], user_script_path: str | None = None) -> str:
+    lines = ["#!/bin/bash", *directives, *render_body(spec, user_script_path)]
+    return "\n".join(lines) + "\n"

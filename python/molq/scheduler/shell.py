@@ -1,0 +1,241 @@
+"""ShellScheduler: the ``local`` backend, for machines with no batch system.
+
+A job runs detached, in its own session and process group, under a small
+bash wrapper that records, in the job directory:
+
+* ``.pid``      ``<pid> <start-time>``; the start time (from /proc, or ``ps``)
+                makes a reused pid unmistakable;
+* ``.started``  when the job began (epoch seconds);
+* ``.exit_code`` ``<status> <finished-at>``, written to a temp file and renamed
+                so a reader never sees half of it;
+* ``.cancel_requested`` left by ``cancel`` before it signals the group, so any
+                observer can tell a cancelled job from a failed one.
+
+Every interaction is one bash command through the transport, so the same
+backend drives this machine or a remote workstation over SSH.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from molq import _core
+from molq.errors import ConfigError, SchedulerError, TransportError
+from molq.scheduler._script import render_script
+from molq.transport.base import Transport
+
+if TYPE_CHECKING:
+    from molq.models import SchedulerCapabilities
+    from molq.submission import JobSpec
+
+__all__ = ["ShellScheduler"]
+
+# Reads a process's start time without forking: sets ST, fails for a dead or
+# zombie process (PID 1 may reap orphans late).
+_START_TIME_FN = r"""
+molq_st() {
+  ST=
+  if [ -r "/proc/$1/stat" ]; then
+    local s
+    read -r s < "/proc/$1/stat" 2>/dev/null || return 1
+    s=${s##*) }
+    set -- $s
+    [ "$1" = Z ] && return 1
+    ST=${20}
+    return 0
+  fi
+  local line
+  line=$(ps -o stat= -o lstart= -p "$1" 2>/dev/null) || return 1
+  case $line in Z*|"") return 1 ;; esac
+  ST=$(printf %s "${line#* }" | tr -d ' ')
+}
+molq_now() { local t=${EPOCHREALTIME:-$(date +%s)}; printf %s "${t/,/.}"; }
+"""
+
+# $1 job dir, $2 stdout path, $3 stderr path. Runs the job script in a
+# subshell (a fork, not an exec) and records how it ended.
+_WRAPPER = _START_TIME_FN + r"""
+molq_dir=$1 molq_out=$2 molq_err=$3
+trap 'molq_sig=1' TERM INT HUP
+molq_now > "$molq_dir/.started"
+shift 3
+( . "$molq_dir/run.sh" ) > "$molq_out" 2> "$molq_err" < /dev/null &
+molq_child=$!
+while :; do
+  wait "$molq_child"; molq_rc=$?
+  kill -0 "$molq_child" 2>/dev/null || break
+done
+printf '%s %s\n' "$molq_rc" "$(molq_now)" > "$molq_dir/.exit_code.tmp"
+mv -f "$molq_dir/.exit_code.tmp" "$molq_dir/.exit_code"
+"""
+
+# $1 job dir, $2 stdout, $3 stderr, $4 the wrapper. Starts the wrapper in a new session and
+# prints its pid once .pid is on disk.
+_LAUNCH = _START_TIME_FN + r"""
+cd -- "$1" || exit 97
+if command -v setsid >/dev/null 2>&1; then
+  setsid bash -c "$4" molq-job "$1" "$2" "$3" < /dev/null > /dev/null 2>&1 &
+else
+  set -m
+  nohup bash -c "$4" molq-job "$1" "$2" "$3" < /dev/null > /dev/null 2>&1 &
+fi
+pid=$!
+molq_st "$pid" || ST=gone
+printf '%s %s\n' "$pid" "$ST" > "$1/.pid"
+echo "$pid"
+"""
+
+# stdin: lines "<scheduler id>\t<job dir>". One status line per job, in the
+# format the native "shell" parser reads. Bash builtins only: no fork per job.
+_POLL = _START_TIME_FN + r"""
+while IFS=$'\t' read -r sid dir; do
+  [ -n "$sid" ] || continue
+  pid= start= started= rc= fin=
+  [ -r "$dir/.pid" ] && read -r pid start < "$dir/.pid"
+  [ -r "$dir/.started" ] && read -r started < "$dir/.started"
+  if [ -n "$pid" ] && molq_st "$pid" && [ "$ST" = "$start" ]; then
+    echo "$sid|running||$started|"
+  elif [ -r "$dir/.exit_code" ]; then
+    read -r rc fin < "$dir/.exit_code"
+    if [ -e "$dir/.cancel_requested" ]; then status=cancelled; else status=exited; fi
+    echo "$sid|$status|$rc|$started|$fin"
+  elif [ -e "$dir/.cancel_requested" ]; then
+    echo "$sid|cancelled||$started|"
+  else
+    echo "$sid|vanished||$started|"
+  fi
+done
+"""
+
+# $1 job dir, $2 grace seconds. Prints "cancelled" when a live job was
+# signalled, "finished" when it had already ended.
+_CANCEL = _START_TIME_FN + r"""
+pid= start=
+[ -r "$1/.pid" ] && read -r pid start < "$1/.pid"
+if [ -z "$pid" ] || ! molq_st "$pid" || [ "$ST" != "$start" ]; then
+  echo finished; exit 0
+fi
+: > "$1/.cancel_requested"
+kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+i=0
+while [ "$i" -lt "$(( $2 * 10 ))" ]; do
+  molq_st "$pid" && [ "$ST" = "$start" ] || { echo cancelled; exit 0; }
+  sleep 0.1; i=$((i + 1))
+done
+kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+echo cancelled
+"""
+
+
+class ShellScheduler:
+    """The ``local`` backend: no batch system, one detached process group per job."""
+
+    kind = "local"
+    parser_kind = "shell"
+
+    def __init__(
+        self,
+        options: object | None = None,
+        *,
+        transport: Transport | None = None,
+        submit_timeout: float = 30.0,
+        poll_timeout: float = 30.0,
+        cancel_grace: int = 3,
+    ) -> None:
+        if transport is None:
+            from molq.transport.local import LocalTransport
+
+            transport = LocalTransport()
+        self.options = options
+        self._transport = transport
+        self._submit_timeout = submit_timeout
+        self._poll_timeout = poll_timeout
+        self._cancel_grace = cancel_grace
+
+    @property
+    def transport(self) -> Transport:
+        return self._transport
+
+    def capabilities(self) -> SchedulerCapabilities:
+        from molq.models import SchedulerCapabilities
+
+        return SchedulerCapabilities(
+            supports_cwd=True,
+            supports_env=True,
+            supports_output_file=True,
+            supports_error_file=True,
+            supports_job_name=True,
+        )
+
+    def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
+        return render_script(spec, (), user_script_path)
+
+    def submit(self, spec: JobSpec, job_dir: str) -> str:
+        script = self.render(spec, f"{job_dir}/user_script.sh")
+        self._transport.write_text(f"{job_dir}/run.sh", script, mode=0o700)
+        try:
+            result = self._transport.run(
+                ["bash", "-c", _LAUNCH, "molq-launch", job_dir, spec.stdout_path, spec.stderr_path, _WRAPPER],
+                timeout=self._submit_timeout,
+            )
+        except TransportError as exc:
+            raise SchedulerError(
+                f"could not start the local job: {exc}", command=exc.command, stderr=exc.stderr
+            ) from exc
+        if result.returncode != 0:
+            raise SchedulerError(
+                f"could not start the local job (exit {result.returncode}): "
+                f"{result.stderr.strip() or 'no error output'}",
+                stderr=result.stderr,
+                command=list(result.argv),
+            )
+        return _core.parse_submit_id(self.parser_kind, result.stdout_bytes)
+
+    def poll(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
+        """One status line per (job_id, scheduler id, job dir); raises on a failed poll."""
+        feed = "".join(f"{sid}\t{job_dir}\n" for _, sid, job_dir in jobs)
+        result = self._transport.run(
+            ["bash", "-c", _POLL, "molq-poll"], input=feed, timeout=self._poll_timeout
+        )
+        if result.returncode != 0:
+            raise SchedulerError(
+                f"local job status check failed (exit {result.returncode}): {result.stderr.strip()}",
+                stderr=result.stderr,
+                command=list(result.argv),
+            )
+        return _core.parse_queue(self.parser_kind, result.stdout_bytes)
+
+    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
+        # The status check reads each job's own files, so a job missing from
+        # it has no other record to consult: an empty, authoritative answer.
+        return _core.Snapshot.from_observations([])
+
+    def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        if not job_dir:
+            raise ConfigError(
+                "the local backend needs the job directory to cancel a job",
+                scheduler_job_id=scheduler_job_id,
+            )
+        result = self._transport.run(
+            ["bash", "-c", _CANCEL, "molq-cancel", job_dir, str(self._cancel_grace)],
+            timeout=self._cancel_grace + 30,
+        )
+        if result.returncode != 0:
+            raise SchedulerError(
+                f"could not cancel local job {scheduler_job_id}: {result.stderr.strip()}",
+                stderr=result.stderr,
+                command=list(result.argv),
+            )
+        return result.stdout.strip() == "cancelled"
+
+    def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
+        return []
+
+    def format_dependency(self, edge: object) -> str:
+        raise ConfigError("the local backend does not support job dependencies")
+
+    def format_dependencies(self, edges: Sequence[object]) -> str:
+        raise ConfigError("the local backend does not support job dependencies")
+
+    def __repr__(self) -> str:
+        return f"ShellScheduler(transport={self._transport!r})"

@@ -1,0 +1,368 @@
+"""Submitor: the lifecycle engine bound to one Cluster (store, reconciler, waits, events)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from molq.cluster import Cluster
+from molq.errors import ConfigError, JobNotFoundError, MolqError, SchedulerError
+from molq.handle import JobHandle
+from molq.status import JobState
+
+if TYPE_CHECKING:
+    from molq._core import JobRecord, StatusTransition
+    from molq.callbacks import EventBus, EventType
+    from molq.models import JobDependency, RetentionPolicy, RetryPolicy, SubmitorDefaults
+    from molq.monitor import JobMonitor
+    from molq.store import JobStore
+    from molq.strategies import PollingStrategy
+    from molq.types import JobExecution, JobResources, JobScheduling, Script
+
+__all__ = ["Submitor", "JobHandle"]
+
+
+def default_polling_strategy(scheduler_kind: str) -> PollingStrategy:
+    """Local status checks cost a few ms, so poll them briskly; batch
+    schedulers are shared services, so start at 1 s and back off to 30 s."""
+    from molq.strategies import ExponentialBackoffStrategy
+
+    if scheduler_kind == "local":
+        return ExponentialBackoffStrategy(initial=0.05, maximum=2.0, factor=1.5)
+    return ExponentialBackoffStrategy(initial=1.0, maximum=30.0, factor=1.5)
+
+
+class Submitor:
+    """Submits jobs to ``target`` and tracks them in a job store.
+
+    Every lifecycle operation is scoped to the target cluster's name, so
+    Submitors of different clusters can share one store file.
+    """
+
+    def __init__(
+        self,
+        target: Cluster,
+        *,
+        defaults: SubmitorDefaults | None = None,
+        store: JobStore | None = None,
+        jobs_dir: str | Path | None = None,
+        default_retry_policy: RetryPolicy | None = None,
+        retention_policy: RetentionPolicy | None = None,
+        profile_name: str | None = None,
+        event_bus: EventBus | None = None,
+        polling_strategy: PollingStrategy | None = None,
+        lost_after_seconds: float = 60.0,
+        lost_after_polls: int = 3,
+    ) -> None:
+        if not isinstance(target, Cluster):
+            raise TypeError(f"Submitor target must be a molq.Cluster, got {type(target).__name__}")
+        from molq.callbacks import EventBus
+        from molq.models import RetentionPolicy
+        from molq.reconciler import JobReconciler
+
+        self._owns_store = store is None
+        if store is None:
+            from molq.store import JobStore, default_jobs_db_path
+
+            store = JobStore(default_jobs_db_path())
+        self._target = target
+        self._store = store
+        self._defaults = defaults
+        self._jobs_dir = None if jobs_dir is None else str(jobs_dir)
+        self._default_retry_policy = default_retry_policy
+        self._retention_policy = retention_policy or RetentionPolicy()
+        self._profile_name = profile_name
+        self._bus = event_bus or EventBus()
+        self._strategy = polling_strategy or default_polling_strategy(target.scheduler)
+        self._reconciler = JobReconciler(
+            target.scheduler_impl,
+            store,
+            target.name,
+            event_bus=self._bus,
+            lost_after_seconds=lost_after_seconds,
+            lost_after_polls=lost_after_polls,
+        )
+        self._monitor: JobMonitor | None = None
+        self._closed = False
+
+    @classmethod
+    def from_profile(
+        cls,
+        profile_name: str,
+        *,
+        target: Cluster | None = None,
+        config_path: str | Path | None = None,
+        store: JobStore | None = None,
+    ) -> Submitor:
+        from molq.config import load_profile
+        from molq.models import SubmitorDefaults
+
+        profile = load_profile(profile_name, config_path)
+        if target is None:
+            target = Cluster.from_profile(profile_name, config_path=config_path)
+        return cls(
+            target,
+            defaults=profile.defaults or SubmitorDefaults(),
+            store=store,
+            jobs_dir=profile.jobs_dir,
+            default_retry_policy=profile.retry,
+            retention_policy=profile.retention,
+            profile_name=profile.name,
+        )
+
+    # -- properties ---------------------------------------------------------------
+    @property
+    def target(self) -> Cluster:
+        return self._target
+
+    @property
+    def cluster_name(self) -> str:
+        return self._target.name
+
+    @property
+    def store(self) -> JobStore:
+        return self._store
+
+    @property
+    def event_bus(self) -> EventBus:
+        return self._bus
+
+    @property
+    def reconciler(self) -> Any:
+        return self._reconciler
+
+    # -- submit -------------------------------------------------------------------
+    def submit_job(
+        self,
+        *,
+        argv: Sequence[str] | None = None,
+        command: str | None = None,
+        script: Script | None = None,
+        resources: JobResources | None = None,
+        scheduling: JobScheduling | None = None,
+        execution: JobExecution | None = None,
+        metadata: dict[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        after_started: Sequence[str] | None = None,
+        after: Sequence[str] | None = None,
+        after_failure: Sequence[str] | None = None,
+        after_success: Sequence[str] | None = None,
+        job_dir_name: str | None = None,
+    ) -> JobHandle:
+        """Submit one job; returns once the scheduler has accepted it.
+
+        Everything is checked before anything is written: a bad request raises
+        a ``molq.errors`` exception and leaves no trace in the store.
+        """
+        from molq._submit import SubmitRequest
+
+        request = SubmitRequest.from_user(
+            self,
+            argv=argv,
+            command=command,
+            script=script,
+            resources=resources,
+            scheduling=scheduling,
+            execution=execution,
+            metadata=metadata,
+            retry=retry if retry is not None else self._default_retry_policy,
+            dependency_lists=(after_started, after, after_failure, after_success),
+            job_dir_name=job_dir_name,
+        )
+        return self._submit(request)
+
+    def _submit(self, request: Any) -> JobHandle:
+        spec, dependencies, retry_json, script_bytes = request.resolve(self)
+        from molq._submit import prepare_job_dir
+
+        prepare_job_dir(self._target.transport, spec, script_bytes)
+        store = self._store
+        store.register_job(
+            {
+                "job_id": spec.job_id,
+                "cluster_name": spec.cluster_name,
+                "scheduler": spec.scheduler,
+                "root_job_id": spec.root_job_id,
+                "attempt": spec.attempt,
+                "previous_attempt_job_id": spec.previous_attempt_job_id,
+                "retry_group_id": spec.retry_group_id,
+                "command_type": spec.command.command_type,
+                "command_display": spec.command.display,
+                "cwd": spec.cwd,
+                "job_dir": spec.job_dir,
+                "metadata": spec.metadata,
+                "request_json": spec.request_json,
+                "retry_json": retry_json,
+                "profile_name": spec.profile_name,
+            },
+            dependencies,
+            time.time(),
+        )
+        self._emit_for(spec.job_id, created=True)
+        try:
+            scheduler_job_id = self._target.scheduler_impl.submit(spec, spec.job_dir)
+        except Exception as exc:
+            transition = store.mark_failed(spec.job_id, f"submission failed: {exc}", time.time())
+            self._emit(transition)
+            if isinstance(exc, MolqError):
+                raise
+            raise SchedulerError(f"submission to {self.cluster_name!r} failed: {exc}") from exc
+        self._emit(store.mark_submitted(spec.job_id, scheduler_job_id, time.time()))
+        return JobHandle(
+            job_id=spec.root_job_id,
+            cluster_name=spec.cluster_name,
+            scheduler=spec.scheduler,
+            scheduler_job_id=scheduler_job_id,
+            _state=JobState.SUBMITTED,
+            _submitor=self,
+        )
+
+    # -- reads ----------------------------------------------------------------------
+    def get_job(self, job_id: str, *, latest_attempt: bool = False) -> JobRecord:
+        """The record of ``job_id`` in this cluster (or its family's newest attempt)."""
+        store = self._store
+        record = store.get_latest_attempt_record(job_id) if latest_attempt else store.get_record(job_id)
+        if record is None or record.cluster_name != self.cluster_name:
+            raise JobNotFoundError(job_id, self.cluster_name)
+        return record
+
+    def list_jobs(self, include_terminal: bool = False, *, limit: int | None = None) -> list[JobRecord]:
+        return self._store.list_records(self.cluster_name, include_terminal, limit)
+
+    def get_transitions(self, job_id: str) -> list[StatusTransition]:
+        self.get_job(job_id)
+        return self._store.get_transitions(job_id)
+
+    def get_retry_family(self, job_id: str) -> list[JobRecord]:
+        self.get_job(job_id)
+        return self._store.get_retry_family(job_id)
+
+    def get_dependencies(self, job_id: str) -> list[JobDependency]:
+        from molq.models import JobDependency
+
+        self.get_job(job_id)
+        return [JobDependency(*row) for row in self._store.get_dependencies(job_id)]
+
+    def get_dependents(self, job_id: str) -> list[JobDependency]:
+        from molq.models import JobDependency
+
+        self.get_job(job_id)
+        return [JobDependency(*row) for row in self._store.get_dependents(job_id)]
+
+    # -- events ---------------------------------------------------------------------
+    def on_event(self, event: EventType | str, handler: Callable[..., Any]) -> None:
+        self._bus.on(event, handler)
+
+    def off_event(self, event: EventType | str, handler: Callable[..., Any]) -> None:
+        self._bus.off(event, handler)
+
+    def _emit(self, transition: StatusTransition | None) -> None:
+        if transition is None or not self._bus.has_handlers():
+            return
+        from molq.callbacks import emit_transition
+
+        emit_transition(self._bus, transition, self._store.get_record(transition.job_id))
+
+    def _emit_for(self, job_id: str, *, created: bool) -> None:
+        if created and self._bus.has_handlers():
+            transitions = self._store.get_transitions(job_id)
+            if transitions:
+                self._emit(transitions[0])
+
+    # -- lifecycle ------------------------------------------------------------------
+    def refresh_jobs(self) -> list[StatusTransition]:
+        """One refresh cycle: poll the scheduler, apply what changed, start due retries."""
+        transitions = self._reconciler.reconcile()
+        from molq._submit import resubmit_due_retries
+
+        resubmit_due_retries(self)
+        return transitions
+
+    def cancel_job(self, job_id: str) -> None:
+        """Cancel the newest attempt of ``job_id``'s family (and any pending retry).
+
+        A job that already ended keeps its real outcome: molq only records
+        CANCELLED when it stopped a live job (or one the scheduler never ran).
+        """
+        record = self.get_job(job_id, latest_attempt=True)
+        reason = "cancelled by user"
+        if record.state.is_terminal:
+            self._store.cancel(record.job_id, reason, time.time())  # drops a scheduled retry
+            return
+        if record.scheduler_job_id:
+            live = self._target.scheduler_impl.cancel(record.scheduler_job_id, job_dir=record.job_dir or None)
+            if not live:
+                # It ended on its own before the signal: record how, not "cancelled".
+                self.refresh_jobs()
+                if self.get_job(record.job_id).state.is_terminal:
+                    return
+        self._emit(self._store.cancel(record.job_id, reason, time.time()))
+
+    def _monitor_for_wait(self) -> JobMonitor:
+        if self._monitor is None:
+            from molq.monitor import JobMonitor
+
+            self._monitor = JobMonitor(self.refresh_jobs, self._store, self._strategy, cluster_name=self.cluster_name)
+        return self._monitor
+
+    def watch_jobs(self, job_ids: Sequence[str] | None = None, *, timeout: float | None = None) -> list[JobRecord]:
+        """Wait for ``job_ids`` (default: every job of this cluster active now) to settle."""
+        if job_ids is not None:
+            for job_id in job_ids:
+                self.get_job(job_id)
+        return self._monitor_for_wait().wait_many(job_ids, self.cluster_name, timeout=timeout)
+
+    def cleanup_jobs(
+        self, *, dry_run: bool = False, retention_policy: RetentionPolicy | None = None
+    ) -> dict[str, list[str]]:
+        from molq._retention import apply_retention
+
+        return apply_retention(self, retention_policy or self._retention_policy, dry_run=dry_run)
+
+    def run_daemon(self, *, once: bool = False, interval: float = 5.0, run_cleanup: bool = True) -> None:
+        """Refresh (and clean up) in the foreground until SIGTERM/SIGINT."""
+        from molq._daemon import run_daemon
+
+        run_daemon(self, once=once, interval=interval, run_cleanup=run_cleanup)
+
+    def fetch_logs(
+        self,
+        job_id: str,
+        *,
+        dest_dir: str | Path | None = None,
+        streams: Sequence[str] = ("stdout", "stderr"),
+    ) -> dict[str, Path]:
+        """Copy the job's log files here (through the transport); missing ones are skipped."""
+        record = self.get_job(job_id, latest_attempt=True)
+        meta = record.metadata
+        dest = Path(dest_dir) if dest_dir else Path(os.getcwd()) / ".molq" / "fetched" / record.job_id / "logs"
+        transport = self._target.transport
+        out: dict[str, Path] = {}
+        for stream in streams:
+            remote = meta.get(f"molq.{stream}_path")
+            if remote and transport.exists(remote):
+                local = dest / f"{stream}.log"
+                transport.download(remote, local)
+                out[stream] = local
+        return out
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._monitor is not None:
+            self._monitor.stop()
+        if self._owns_store:
+            self._store.close()
+
+    def __enter__(self) -> Submitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Submitor(target={self._target!r})"
+

@@ -1,0 +1,161 @@
+"""Test helpers: an in-memory FakeScheduler and ``make_submitor``.
+
+For unit tests of code built on molq. molq's own integration tests use the
+real backends instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Sequence
+
+from molq import _core
+from molq.status import JobState
+
+if TYPE_CHECKING:
+    from molq.models import SchedulerCapabilities
+    from molq.scheduler.base import DependencyEdge
+    from molq.store import JobStore
+    from molq.submission import JobSpec
+    from molq.submitor import Submitor
+
+__all__ = ["FakeScheduler", "make_submitor"]
+
+_OUTCOMES = {"succeeded": JobState.SUCCEEDED, "failed": JobState.FAILED, "timed_out": JobState.TIMED_OUT}
+
+
+class FakeScheduler:
+    """Jobs that run for ``job_duration`` seconds and end with the next outcome.
+
+    Reports QUEUED for the first 30 % of the duration, then RUNNING, then the
+    outcome. ``outcomes`` cycle, one per submit ("succeeded", "failed",
+    "timed_out"). Thread-safe; uses the monotonic clock.
+    """
+
+    kind = "local"
+
+    def __init__(
+        self,
+        *,
+        outcomes: str | Sequence[str] = "succeeded",
+        job_duration: float = 0.05,
+        transport: Any = None,
+    ) -> None:
+        names = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+        for name in names:
+            if name not in _OUTCOMES:
+                raise ValueError(f"unknown outcome {name!r}; expected one of {sorted(_OUTCOMES)}")
+        if transport is None:
+            from molq.transport.local import LocalTransport
+
+            transport = LocalTransport()
+        self._outcomes = itertools.cycle(names)
+        self._duration = job_duration
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._counter = itertools.count(1)
+        self._jobs: dict[str, tuple[float, JobState]] = {}
+        self._cancelled: set[str] = set()
+        self.submitted: list[JobSpec] = []
+
+    @property
+    def transport(self) -> Any:
+        return self._transport
+
+    def capabilities(self) -> SchedulerCapabilities:
+        from molq.models import SchedulerCapabilities
+
+        return SchedulerCapabilities(**{name: True for name in SchedulerCapabilities.__dataclass_fields__})
+
+    def submit(self, spec: JobSpec, job_dir: str) -> str:
+        with self._lock:
+            job_id = f"fake-{next(self._counter):04d}"
+            self._jobs[job_id] = (time.monotonic(), _OUTCOMES[next(self._outcomes)])
+            self.submitted.append(spec)
+        return job_id
+
+    def _state(self, job_id: str, now: float) -> tuple[JobState, float, float]:
+        started, outcome = self._jobs[job_id]
+        if job_id in self._cancelled:
+            return JobState.CANCELLED, started, started
+        elapsed = now - started
+        if elapsed < 0.3 * self._duration:
+            return JobState.QUEUED, started, started
+        if elapsed < self._duration:
+            return JobState.RUNNING, started, started
+        return outcome, started, started + self._duration
+
+    def poll(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
+        now_mono, now_wall = time.monotonic(), time.time()
+        rows = []
+        with self._lock:
+            for _, sid, _ in jobs:
+                if sid not in self._jobs:
+                    continue
+                state, started, finished = self._state(sid, now_mono)
+                to_wall = now_wall - now_mono
+                exit_code = {JobState.SUCCEEDED: 0, JobState.FAILED: 1}.get(state)
+                rows.append(
+                    (
+                        sid,
+                        state.value,
+                        exit_code,
+                        None,
+                        started + to_wall if state is not JobState.QUEUED else None,
+                        finished + to_wall if state.is_terminal else None,
+                    )
+                )
+        return _core.Snapshot.from_observations(rows)
+
+    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
+        return _core.Snapshot.from_observations([])
+
+    def poll_many(self, ids: Sequence[str]) -> dict[str, JobState]:
+        return dict(self.poll([("", sid, "") for sid in ids]).states())
+
+    def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        with self._lock:
+            if scheduler_job_id not in self._jobs:
+                return False
+            state, _, _ = self._state(scheduler_job_id, time.monotonic())
+            if state.is_terminal:
+                return False
+            self._cancelled.add(scheduler_job_id)
+            return True
+
+    def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
+        return []
+
+    def format_dependency(self, edge: DependencyEdge) -> str:
+        return f"{edge.condition}:{edge.scheduler_job_id}"
+
+    def format_dependencies(self, edges: Sequence[DependencyEdge]) -> str:
+        return ",".join(self.format_dependency(e) for e in edges)
+
+
+def make_submitor(
+    cluster_name: str = "demo",
+    *,
+    outcomes: str | Sequence[str] = "succeeded",
+    job_duration: float = 0.05,
+    store: JobStore | None = None,
+    jobs_dir: str | None = None,
+) -> Submitor:
+    """A Submitor on a FakeScheduler with a private in-memory store."""
+    import tempfile
+
+    from molq.cluster import Cluster
+    from molq.store import JobStore
+    from molq.strategies import FixedStrategy
+    from molq.submitor import Submitor
+
+    fake = FakeScheduler(outcomes=outcomes, job_duration=job_duration)
+    cluster = Cluster(cluster_name, "local", _scheduler_impl=fake)
+    return Submitor(
+        cluster,
+        store=store or JobStore(":memory:"),
+        jobs_dir=jobs_dir or tempfile.mkdtemp(prefix="molq-fake-jobs-"),
+        polling_strategy=FixedStrategy(interval=max(job_duration / 5, 0.01)),
+    )

@@ -1,0 +1,190 @@
+"""LocalTransport: commands through subprocess, files through the OS."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from molq.errors import TransportError
+from molq.transport.base import CommandResult, _describe
+
+__all__ = ["LocalTransport"]
+
+
+class LocalTransport:
+    """This machine. ``env`` given to ``run`` is added to the current environment."""
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        input: bytes | str | None = None,
+        timeout: float | None = None,
+    ) -> CommandResult:
+        import subprocess
+
+        argv = [str(a) for a in argv]
+        full_env = None
+        if env:
+            full_env = dict(os.environ)
+            full_env.update(env)
+        data = input.encode() if isinstance(input, str) else input
+        try:
+            proc = subprocess.run(
+                argv,
+                cwd=cwd,
+                env=full_env,
+                input=data,
+                stdin=None if data is not None else subprocess.DEVNULL,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            if cwd and not os.path.isdir(cwd):
+                raise TransportError(
+                    f"working directory does not exist: {cwd}", command=argv
+                ) from exc
+            raise TransportError(
+                f"command not found: {argv[0]} (while running {_describe(argv)})",
+                command=argv,
+                returncode=127,
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise TransportError(
+                f"command timed out after {timeout:g} s: {_describe(argv)}",
+                command=argv,
+                stderr=(exc.stderr or b"").decode("utf-8", "replace"),
+            ) from exc
+        except OSError as exc:
+            raise TransportError(
+                f"cannot run {_describe(argv)}: {exc}", command=argv
+            ) from exc
+        return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+    # -- files ------------------------------------------------------------------
+    def read_bytes(self, path: str | Path) -> bytes:
+        return Path(path).read_bytes()
+
+    def read_text(self, path: str | Path) -> str:
+        return Path(path).read_text(encoding="utf-8")
+
+    def write_bytes(self, path: str | Path, data: bytes, *, mode: int = 0o600) -> None:
+        """Write atomically: a temp file in the same directory, then rename.
+
+        No fsync: job scripts and manifests are worthless after a machine
+        crash anyway, and an fsync per submit would dominate its cost.
+        """
+        target = Path(path)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    def write_text(self, path: str | Path, data: str, *, mode: int = 0o600) -> None:
+        self.write_bytes(path, data.encode("utf-8"), mode=mode)
+
+    def exists(self, path: str | Path) -> bool:
+        return os.path.exists(path)
+
+    def is_dir(self, path: str | Path) -> bool:
+        return os.path.isdir(path)
+
+    def is_file(self, path: str | Path) -> bool:
+        return os.path.isfile(path)
+
+    def mkdir(
+        self,
+        path: str | Path,
+        *,
+        parents: bool = True,
+        exist_ok: bool = True,
+        mode: int = 0o777,
+    ) -> None:
+        Path(path).mkdir(mode=mode, parents=parents, exist_ok=exist_ok)
+
+    def chmod(self, path: str | Path, mode: int) -> None:
+        os.chmod(path, mode)
+
+    def remove(self, path: str | Path, *, recursive: bool = False) -> None:
+        p = Path(path)
+        if p.is_dir() and not p.is_symlink():
+            if not recursive:
+                raise IsADirectoryError(f"{p} is a directory (pass recursive=True)")
+            import shutil
+
+            shutil.rmtree(p)
+        else:
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+
+    def listdir(self, path: str | Path) -> list[str]:
+        return sorted(os.listdir(path))
+
+    def rename(self, src: str | Path, dst: str | Path) -> None:
+        os.replace(src, dst)
+
+    def home(self) -> str:
+        return str(Path.home())
+
+    def expand_path(self, path: str) -> str:
+        return os.path.expandvars(os.path.expanduser(str(path)))
+
+    # -- copies (a local "upload" is a copy) ----------------------------------------
+    def upload(
+        self,
+        local: str | Path,
+        remote: str | Path,
+        *,
+        recursive: bool = False,
+        exclude: Iterable[str] = (),
+    ) -> None:
+        _copy(Path(local), Path(remote), recursive=recursive, exclude=tuple(exclude))
+
+    def download(
+        self,
+        remote: str | Path,
+        local: str | Path,
+        *,
+        recursive: bool = False,
+        exclude: Iterable[str] = (),
+    ) -> None:
+        _copy(Path(remote), Path(local), recursive=recursive, exclude=tuple(exclude))
+
+    def __repr__(self) -> str:
+        return "LocalTransport()"
+
+
+def _copy(src: Path, dst: Path, *, recursive: bool, exclude: tuple[str, ...]) -> None:
+    """Copy like rsync does for the SSH transport: a directory's *contents*
+    land in ``dst``; a file lands at ``dst`` (or inside it when it is a directory)."""
+    import shutil
+
+    if not src.exists():
+        raise FileNotFoundError(f"no such file or directory: {src}")
+    if src.resolve() == dst.resolve():
+        return
+    if src.is_dir():
+        if not recursive:
+            raise IsADirectoryError(f"{src} is a directory (pass recursive=True)")
+        ignore = shutil.ignore_patterns(*exclude) if exclude else None
+        shutil.copytree(src, dst, ignore=ignore, dirs_exist_ok=True, symlinks=True)
+        return
+    if dst.is_dir():
+        dst = dst / src.name
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)
