@@ -1,0 +1,43 @@
+"""molq.testing: FakeScheduler and make_submitor drive the real engine and store."""
+
+from __future__ import annotations
+
+import molq as mq
+from molq.testing import FakeScheduler, make_submitor
+
+
+def test_outcomes_cycle_and_wait() -> None:
+    sub = make_submitor(outcomes=["succeeded", "failed", "timed_out"], job_duration=0.05)
+    handles = [sub.submit_job(argv=["x"]) for _ in range(3)]
+    states = [h.wait(timeout=10).state for h in handles]
+    assert states == [mq.JobState.SUCCEEDED, mq.JobState.FAILED, mq.JobState.TIMED_OUT]
+
+
+def test_dependencies_work_with_the_fake() -> None:
+    sub = make_submitor(job_duration=0.05)
+    first = sub.submit_job(argv=["a"])
+    second = sub.submit_job(argv=["b"], after_success=[first.job_id], after=[first.job_id])
+    deps = sub.get_dependencies(second.job_id)
+    assert [(d.dependency_job_id, d.dependency_type) for d in deps] == [
+        (first.job_id, "after"),
+        (first.job_id, "after_success"),
+    ] or [(d.dependency_job_id, d.dependency_type) for d in deps] == [
+        (first.job_id, "after_success"),
+        (first.job_id, "after"),
+    ]
+    assert [d.job_id for d in sub.get_dependents(first.job_id)] == [second.job_id, second.job_id]
+    fake: FakeScheduler = sub.target.scheduler_impl
+    assert fake.submitted[-1].scheduling.dependency == f"after_success:{first.scheduler_job_id},after:{first.scheduler_job_id}"
+
+
+def test_fake_cancel_and_retry() -> None:
+    sub = make_submitor(outcomes=["failed", "succeeded"], job_duration=0.05)
+    record = sub.submit_job(
+        argv=["x"],
+        retry=mq.RetryPolicy(max_attempts=2, backoff=mq.RetryBackoff(mode="fixed", initial_seconds=0.01)),
+    ).wait(timeout=10)
+    assert (record.state, record.attempt) == (mq.JobState.SUCCEEDED, 2)
+    slow = make_submitor(job_duration=5)
+    handle = slow.submit_job(argv=["x"])
+    handle.cancel()
+    assert slow.get_job(handle.job_id).state is mq.JobState.CANCELLED
