@@ -1,0 +1,172 @@
+"""Per-backend scheduler options and SSH transport options.
+
+All are frozen dataclasses. Flag lists may be given as lists; they are
+stored as tuples of strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Union
+
+__all__ = [
+    "LSFSchedulerOptions",
+    "LocalSchedulerOptions",
+    "OPTIONS_TYPE_MAP",
+    "PBSSchedulerOptions",
+    "SGESchedulerOptions",
+    "SchedulerOptions",
+    "SlurmSchedulerOptions",
+    "SshTransportOptions",
+]
+
+
+def _validate(obj: Any) -> None:
+    """Type-check every field of ``obj``; turn flag lists into tuples.
+
+    Fields named ``*_path`` with a string default are commands (names or
+    paths); fields with a tuple default are argument lists.
+    """
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if f.name.endswith("_path") and isinstance(f.default, str):
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"{f.name} must be a non-empty command or path, got {value!r}")
+        elif isinstance(f.default, tuple):
+            if isinstance(value, str) or not isinstance(value, (list, tuple)):
+                raise TypeError(f"{f.name} must be a list of strings, got {value!r}")
+            for item in value:
+                if not isinstance(item, str):
+                    raise TypeError(f"{f.name} must hold strings, got {item!r}")
+            object.__setattr__(obj, f.name, tuple(value))
+
+
+def _positive(name: str, value: Any, kind: type | tuple[type, ...]) -> None:
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class LocalSchedulerOptions:
+    """The local (no batch system) backend has no options."""
+
+
+@dataclass(frozen=True)
+class SlurmSchedulerOptions:
+    """Slurm commands and extra ``sbatch`` flags.
+
+    ``submit_timeout`` bounds one ``sbatch`` call in seconds; ``poll_chunk_size``
+    is the most job ids put on one ``squeue``/``sacct`` command line.
+    """
+
+    sbatch_path: str = "sbatch"
+    squeue_path: str = "squeue"
+    scancel_path: str = "scancel"
+    sacct_path: str = "sacct"
+    extra_sbatch_flags: tuple[str, ...] = ()
+    submit_timeout: float = 60.0
+    poll_chunk_size: int = 500
+
+    def __post_init__(self) -> None:
+        _validate(self)
+        _positive("submit_timeout", self.submit_timeout, (int, float))
+        _positive("poll_chunk_size", self.poll_chunk_size, int)
+
+
+@dataclass(frozen=True)
+class PBSSchedulerOptions:
+    """PBS/Torque commands and extra ``qsub`` flags."""
+
+    qsub_path: str = "qsub"
+    qstat_path: str = "qstat"
+    qdel_path: str = "qdel"
+    tracejob_path: str = "tracejob"
+    extra_qsub_flags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+@dataclass(frozen=True)
+class LSFSchedulerOptions:
+    """LSF commands and extra ``bsub`` flags."""
+
+    bsub_path: str = "bsub"
+    bjobs_path: str = "bjobs"
+    bkill_path: str = "bkill"
+    bhist_path: str = "bhist"
+    extra_bsub_flags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+@dataclass(frozen=True)
+class SGESchedulerOptions:
+    """(Son of / Open) Grid Engine commands and extra ``qsub`` flags."""
+
+    qsub_path: str = "qsub"
+    qstat_path: str = "qstat"
+    qdel_path: str = "qdel"
+    qacct_path: str = "qacct"
+    extra_qsub_flags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+SchedulerOptions = Union[
+    LocalSchedulerOptions,
+    SlurmSchedulerOptions,
+    PBSSchedulerOptions,
+    LSFSchedulerOptions,
+    SGESchedulerOptions,
+]
+
+OPTIONS_TYPE_MAP: dict[str, type[SchedulerOptions]] = {
+    "local": LocalSchedulerOptions,
+    "slurm": SlurmSchedulerOptions,
+    "pbs": PBSSchedulerOptions,
+    "lsf": LSFSchedulerOptions,
+    "sge": SGESchedulerOptions,
+}
+
+
+@dataclass(frozen=True)
+class SshTransportOptions:
+    """How to reach a remote host with OpenSSH and rsync.
+
+    ``host`` is ``user@host`` or an ``~/.ssh/config`` alias. ``ssh_opts`` are
+    extra ssh arguments. With ``control_master`` on, connections are shared
+    through a control socket kept open ``control_persist`` after last use
+    (``control_path`` overrides where the socket lives).
+    """
+
+    host: str
+    port: int | None = None
+    identity_file: str | None = None
+    ssh_opts: tuple[str, ...] = ()
+    rsync_opts: tuple[str, ...] = ("-a", "--partial", "--inplace")
+    control_master: bool = True
+    control_persist: str = "60s"
+    connect_timeout: int = 15
+    control_path: str | None = None
+
+    def __post_init__(self) -> None:
+        _validate(self)
+        if not isinstance(self.host, str) or not self.host.strip() or self.host.startswith("-"):
+            raise ValueError(f"host must be 'user@host' or an ssh alias, got {self.host!r}")
+        if self.port is not None:
+            if isinstance(self.port, bool) or not isinstance(self.port, int) \
+                    or not 0 < self.port < 65536:
+                raise ValueError(f"port must be between 1 and 65535, got {self.port!r}")
+        for name in ("identity_file", "control_path"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ValueError(f"{name} must be a non-empty path, got {value!r}")
+        if not isinstance(self.control_master, bool):
+            raise TypeError(f"control_master must be a bool, got {self.control_master!r}")
+        if not isinstance(self.control_persist, str) or not self.control_persist.strip():
+            raise ValueError(f"control_persist must be an ssh time string like '60s', "
+                             f"got {self.control_persist!r}")
+        _positive("connect_timeout", self.connect_timeout, int)
