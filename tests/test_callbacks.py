@@ -64,9 +64,11 @@ def test_duplicates_allowed_and_off_removes_all_by_identity() -> None:
     bus.on(EventType.JOB_STARTED, handler)
     bus.emit(EventType.JOB_STARTED)
     assert len(calls) == 2
-    assert bus.has_handlers(EventType.JOB_STARTED)
+    assert bus.has_handlers(EventType.JOB_STARTED) and not bus.has_handlers(EventType.JOB_LOST)
+    assert bus.has_handlers() and bus.has_any_handlers()
     bus.off(EventType.JOB_STARTED, handler)
     assert not bus.has_handlers("job_started")
+    assert not bus.has_handlers() and not bus.has_any_handlers()
     bus.emit(EventType.JOB_STARTED)
     assert len(calls) == 2
     bus.off(EventType.JOB_STARTED, handler)  # removing again is harmless

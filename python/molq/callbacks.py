@@ -123,8 +123,17 @@ class EventBus:
             else:
                 self._handlers.pop(event, None)
 
-    def has_handlers(self, event: EventType | str) -> bool:
+    def has_handlers(self, event: EventType | str | None = None) -> bool:
+        """Whether ``event`` (or, with None, any event) has a handler.
+
+        Lets emitters skip building payloads nobody will receive.
+        """
+        if event is None:
+            return bool(self._handlers)
         return EventType(event) in self._handlers
+
+    def has_any_handlers(self) -> bool:
+        return self.has_handlers(None)
 
     def emit(self, event: EventType | str, data: Any = None) -> None:
         """Call the handlers of ``event`` with one payload.
