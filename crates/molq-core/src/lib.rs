@@ -24,7 +24,7 @@
 //! let outcome = store.reconcile("laptop", &snapshot, None, 131.0, LostPolicy::default())?;
 //! let states: Vec<_> = outcome.transitions.iter().map(|t| t.new_state.as_str()).collect();
 //! assert_eq!(states, ["running", "succeeded"]);
-//! assert_eq!(store.get_job("job-1")?.unwrap().exit_code, Some(0));
+//! assert_eq!(store.get_job("job-1")?.unwrap().exit_code(), Some(0));
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -33,17 +33,19 @@ mod error;
 mod model;
 pub mod parse;
 pub mod reconcile;
+mod record;
 pub mod retry;
 mod state;
 mod store;
 
 pub use error::{Error, Result};
 pub use model::{
-    decode_metadata, encode_metadata, Dependency, DependencyEdge, JobRecord, NewJob, Observation,
-    Timestamp, Transition,
+    decode_metadata, encode_metadata, Dependency, DependencyEdge, NewJob, Observation, Timestamp,
+    Transition,
 };
 pub use parse::{parse_accounting, parse_queue, parse_submit_id, SchedulerKind, Skipped, Snapshot};
 pub use reconcile::{KnownJob, LostPolicy, Plan};
+pub use record::{JobFields, JobRecord};
 pub use retry::RetryPolicy;
 pub use state::JobState;
 pub use store::{CleanupCutoffs, JobStore, Outcome, MEMORY, MIGRATIONS, SCHEMA_VERSION};

@@ -65,6 +65,8 @@ impl JobStore {
         schema::enable_wal(&conn, path)?;
         conn.pragma_update(None, "synchronous", "NORMAL").at(path)?;
         conn.pragma_update(None, "foreign_keys", "ON").at(path)?;
+        // Large stores: keep the working set of a 100k-job cycle in memory.
+        conn.pragma_update(None, "cache_size", -32_768).at(path)?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn, path)?;
         Ok(JobStore {

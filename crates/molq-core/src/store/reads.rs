@@ -8,7 +8,8 @@ use rusqlite::{params, OptionalExtension};
 use super::rows::{self, DEPENDENCY_COLUMNS, JOB_COLUMNS, TRANSITION_COLUMNS};
 use super::{JobStore, CHUNK};
 use crate::error::{Result, SqlContext};
-use crate::model::{DependencyEdge, JobRecord, Timestamp, Transition};
+use crate::model::{DependencyEdge, Timestamp, Transition};
+use crate::record::JobRecord;
 use crate::state::JobState;
 
 /// Which records `cleanup_candidates` looks for.
@@ -60,7 +61,7 @@ impl JobStore {
                 rows::placeholders(1, chunk.len())
             );
             for r in self.records(&sql, rusqlite::params_from_iter(chunk))? {
-                found.insert(r.job_id.clone(), r);
+                found.insert(r.job_id().to_owned(), r);
             }
         }
         Ok(job_ids.iter().filter_map(|id| found.remove(id)).collect())

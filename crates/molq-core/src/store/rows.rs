@@ -3,8 +3,9 @@
 
 use rusqlite::Row;
 
-use crate::model::{DependencyEdge, JobRecord, Transition};
+use crate::model::{DependencyEdge, Transition};
 use crate::reconcile::KnownJob;
+use crate::record::{JobRecord, Packer};
 use crate::state::JobState;
 
 /// Columns of a [`JobRecord`], in the order [`job_record`] reads them.
@@ -20,32 +21,21 @@ pub(crate) fn state_of(name: &str) -> JobState {
 }
 
 pub(crate) fn job_record(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
-    Ok(JobRecord {
-        job_id: r.get(0)?,
-        cluster_name: r.get(1)?,
-        scheduler: r.get(2)?,
-        state: state_of(r.get_ref(3)?.as_str()?),
-        scheduler_job_id: r.get(4)?,
-        submitted_at: r.get(5)?,
-        started_at: r.get(6)?,
-        finished_at: r.get(7)?,
-        exit_code: r.get(8)?,
-        exit_signal: r.get(9)?,
-        failure_reason: r.get(10)?,
-        cwd: r.get(11)?,
-        command_type: r.get(12)?,
-        command_display: r.get(13)?,
-        metadata_json: r.get(14)?,
-        root_job_id: r.get(15)?,
-        attempt: r.get(16)?,
-        previous_attempt_job_id: r.get(17)?,
-        retry_group_id: r.get(18)?,
-        profile_name: r.get(19)?,
-        cleaned_at: r.get(20)?,
-        job_dir: r.get(21)?,
-        retry_due_at: r.get(22)?,
-        retry_state: r.get(23)?,
-    })
+    // Text columns in `Text` packing order, by their index in JOB_COLUMNS.
+    const TEXT_COLUMNS: [usize; 15] = [0, 1, 2, 4, 10, 11, 12, 13, 14, 15, 17, 18, 19, 21, 23];
+    let mut p = Packer::new();
+    for i in TEXT_COLUMNS {
+        p.push(r.get_ref(i)?.as_str_or_null()?);
+    }
+    let mut rec = p.finish(state_of(r.get_ref(3)?.as_str()?), r.get(16)?);
+    rec.submitted_at = r.get(5)?;
+    rec.started_at = r.get(6)?;
+    rec.finished_at = r.get(7)?;
+    rec.exit_code = r.get(8)?;
+    rec.exit_signal = r.get(9)?;
+    rec.cleaned_at = r.get(20)?;
+    rec.retry_due_at = r.get(22)?;
+    Ok(rec)
 }
 
 pub(crate) const TRANSITION_COLUMNS: &str = "job_id, old_state, new_state, timestamp, reason";

@@ -1,1 +1,556 @@
+use std::time::Duration;
 
+use super::*;
+use crate::model::Observation;
+use crate::record::JobRecord;
+use crate::state::JobState::*;
+
+const T: Duration = Duration::from_secs(10);
+
+fn tmp() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.db").to_str().unwrap().to_owned();
+    (dir, path)
+}
+
+fn job(id: &str, cluster: &str) -> NewJob {
+    NewJob {
+        job_id: id.into(),
+        cluster_name: cluster.into(),
+        scheduler: "local".into(),
+        attempt: 1,
+        command_type: "argv".into(),
+        command_display: "echo hi".into(),
+        metadata: vec![("k".into(), "v".into())],
+        request_json: "{}".into(),
+        ..NewJob::default()
+    }
+}
+
+/// Register and submit `id` with scheduler id `sid` at time `at`.
+fn submitted(store: &mut JobStore, id: &str, cluster: &str, sid: &str, at: f64) {
+    store.register_job(&job(id, cluster), &[], at).unwrap();
+    store.mark_submitted(id, sid, at).unwrap().unwrap();
+}
+
+fn snap(rows: &[(&str, JobState)]) -> Snapshot {
+    Snapshot::from_observations(
+        rows.iter()
+            .map(|(id, s)| (id.to_string(), Observation::of(*s))),
+    )
+}
+
+fn state(store: &JobStore, id: &str) -> JobState {
+    store.get_job(id).unwrap().unwrap().state
+}
+
+#[test]
+fn fresh_file_gets_the_schema_and_reopens() {
+    let (_d, path) = tmp();
+    let s = JobStore::open(&path, T).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let mode: String = s
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = s
+        .conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1);
+    drop(s);
+    let s = JobStore::open(&path, T).unwrap();
+    assert_eq!(s.path(), path);
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let (_d, path) = tmp();
+    let c = Connection::open(&path).unwrap();
+    c.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+        .unwrap();
+    drop(c);
+    let err = JobStore::open(&path, T).unwrap_err();
+    assert!(matches!(err, Error::SchemaTooNew { .. }));
+    let msg = err.to_string();
+    assert!(msg.contains(&path) && msg.contains("upgrade molq"), "{msg}");
+    assert!(
+        msg.contains(&format!("schema version {}", SCHEMA_VERSION + 5)),
+        "{msg}"
+    );
+}
+
+#[test]
+fn garbage_file_is_named() {
+    let (_d, path) = tmp();
+    std::fs::write(&path, vec![0x5a_u8; 4096]).unwrap();
+    let err = JobStore::open(&path, T).unwrap_err();
+    assert!(matches!(err, Error::NotAStore { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&path) && msg.contains("not a SQLite database"),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        vec![0x5a_u8; 4096],
+        "left untouched"
+    );
+}
+
+#[test]
+fn foreign_tables_are_refused_and_kept() {
+    let (_d, path) = tmp();
+    let c = Connection::open(&path).unwrap();
+    c.execute_batch("CREATE TABLE jobs (id INTEGER); INSERT INTO jobs VALUES (7);")
+        .unwrap();
+    drop(c);
+    let err = JobStore::open(&path, T).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&path) && msg.contains("jobs") && msg.contains("not a molq job store"),
+        "{msg}"
+    );
+    let c = Connection::open(&path).unwrap();
+    let n: i64 = c
+        .query_row("SELECT id FROM jobs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 7);
+}
+
+#[test]
+fn missing_directory_is_named() {
+    let (_d, base) = tmp();
+    let path = format!("{base}.d/nested/jobs.db");
+    let err = JobStore::open(&path, T).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&path) && msg.contains("does not exist"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn concurrent_opens_of_a_new_file() {
+    let (_d, path) = tmp();
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut s = JobStore::open(&path, T)?;
+                s.register_job(&job(&format!("j{i}"), "c"), &[], i as f64)?;
+                s.schema_version()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().unwrap(), SCHEMA_VERSION);
+    }
+    let s = JobStore::open(&path, T).unwrap();
+    assert_eq!(s.count_active("c").unwrap(), 8);
+}
+
+#[test]
+fn register_is_atomic_and_rejects_duplicates() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    let deps = [Dependency {
+        dependency_job_id: "up".into(),
+        dependency_type: "after_success".into(),
+        scheduler_dependency: "afterok:1".into(),
+    }];
+    s.register_job(&job("a", "c"), &deps, 5.0).unwrap();
+    let err = s.register_job(&job("a", "c"), &deps, 6.0).unwrap_err();
+    assert!(
+        matches!(err, Error::DuplicateJob(ref id) if id == "a"),
+        "{err:?}"
+    );
+    assert_eq!(s.get_transitions("a").unwrap().len(), 1);
+    assert_eq!(s.get_dependencies("a").unwrap().len(), 1);
+    let r = s.get_job("a").unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.submitted_at, r.root_job_id()),
+        (Created, Some(5.0), "a")
+    );
+    assert_eq!(r.metadata_pairs(), [("k".to_owned(), "v".to_owned())]);
+    let t = &s.get_transitions("a").unwrap()[0];
+    assert_eq!(
+        (t.old_state, t.new_state, t.reason.as_deref()),
+        (None, Created, Some("job created"))
+    );
+    let e = &s.get_dependents("up").unwrap()[0];
+    assert_eq!(
+        (e.job_id.as_str(), e.scheduler_dependency.as_str()),
+        ("a", "afterok:1")
+    );
+}
+
+#[test]
+fn single_job_writes_are_compare_and_set() {
+    let (_d, path) = tmp();
+    let mut a = JobStore::open(&path, T).unwrap();
+    let mut b = JobStore::open(&path, T).unwrap();
+    a.register_job(&job("j", "c"), &[], 1.0).unwrap();
+    let t = a.mark_submitted("j", "42", 2.0).unwrap().unwrap();
+    assert_eq!((t.old_state, t.new_state), (Some(Created), Submitted));
+    assert_eq!(b.mark_submitted("j", "43", 3.0).unwrap(), None, "lost CAS");
+    assert_eq!(
+        b.get_job("j").unwrap().unwrap().scheduler_job_id(),
+        Some("42")
+    );
+    let t = b.cancel("j", "user asked", 4.0).unwrap().unwrap();
+    assert_eq!(
+        (t.new_state, t.reason.as_deref()),
+        (Cancelled, Some("user asked"))
+    );
+    assert_eq!(a.cancel("j", "again", 5.0).unwrap(), None);
+    assert_eq!(a.mark_failed("j", "boom", 5.0).unwrap(), None);
+    let r = a.get_job("j").unwrap().unwrap();
+    assert_eq!(
+        (r.state, r.finished_at, r.failure_reason()),
+        (Cancelled, Some(4.0), Some("user asked"))
+    );
+    assert_eq!(
+        a.get_transitions("j").unwrap().len(),
+        3,
+        "losers wrote no transition"
+    );
+    assert!(matches!(
+        a.mark_submitted("nope", "1", 0.0),
+        Err(Error::JobNotFound(_))
+    ));
+    assert!(matches!(
+        a.cancel("nope", "x", 0.0),
+        Err(Error::JobNotFound(_))
+    ));
+
+    a.register_job(&job("f", "c"), &[], 1.0).unwrap();
+    let t = a
+        .mark_failed("f", "submission failed: no sbatch", 2.0)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (t.new_state, t.reason.as_deref()),
+        (Failed, Some("submission failed: no sbatch"))
+    );
+}
+
+#[test]
+fn reconcile_applies_a_cycle() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    submitted(&mut s, "a", "c", "1", 1.0);
+    submitted(&mut s, "b", "c", "2", 2.0);
+    submitted(&mut s, "x", "other", "1", 3.0);
+    let q = crate::parse::shell::parse_status(b"1|running||10|\n2|exited|3|11|12\n");
+    let out = s
+        .reconcile("c", &q, None, 20.0, LostPolicy::default())
+        .unwrap();
+    let steps: Vec<_> = out
+        .transitions
+        .iter()
+        .map(|t| (t.job_id.as_str(), t.new_state))
+        .collect();
+    assert_eq!(steps, [("a", Running), ("b", Running), ("b", Failed)]);
+    let b = s.get_job("b").unwrap().unwrap();
+    assert_eq!(
+        (b.started_at, b.finished_at, b.exit_code),
+        (Some(11.0), Some(12.0), Some(3))
+    );
+    assert_eq!(b.failure_reason(), Some("process exited with code 3"));
+    assert_eq!(
+        state(&s, "x"),
+        Submitted,
+        "another cluster's job with the same scheduler id"
+    );
+    let polled: Option<f64> = s
+        .conn
+        .query_row("SELECT last_polled FROM jobs WHERE job_id='a'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(polled, Some(20.0));
+    // The same evidence again changes nothing.
+    let again = s
+        .reconcile("c", &q, None, 21.0, LostPolicy::default())
+        .unwrap();
+    assert!(again.transitions.is_empty());
+    assert_eq!(s.get_transitions("b").unwrap().len(), 4);
+}
+
+#[test]
+fn missing_jobs_are_counted_then_lost() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    submitted(&mut s, "a", "c", "1", 1.0);
+    let empty = Snapshot::new();
+    let policy = LostPolicy {
+        after_seconds: 10.0,
+        after_polls: 2,
+    };
+    let out = s.reconcile("c", &empty, None, 5.0, policy).unwrap();
+    assert!(out.missing.is_empty(), "no accounting: nothing counted");
+    let out = s.reconcile("c", &empty, Some(&empty), 5.0, policy).unwrap();
+    assert_eq!(out.missing, ["a"]);
+    let out = s
+        .reconcile("c", &empty, Some(&empty), 10.0, policy)
+        .unwrap();
+    assert!(out.transitions.is_empty(), "two polls but only 5 s");
+    let out = s
+        .reconcile("c", &empty, Some(&empty), 15.0, policy)
+        .unwrap();
+    assert_eq!(out.transitions[0].new_state, Lost);
+    assert!(out.transitions[0]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("3 polls over 10 s"));
+    assert_eq!(state(&s, "a"), Lost);
+}
+
+#[test]
+fn evidence_resets_missing_counts_in_the_store() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    submitted(&mut s, "a", "c", "1", 1.0);
+    let empty = Snapshot::new();
+    let policy = LostPolicy {
+        after_seconds: 0.0,
+        after_polls: 2,
+    };
+    s.reconcile("c", &empty, Some(&empty), 5.0, policy).unwrap();
+    s.reconcile("c", &snap(&[("1", Queued)]), None, 6.0, policy)
+        .unwrap();
+    let out = s.reconcile("c", &empty, Some(&empty), 7.0, policy).unwrap();
+    assert!(out.transitions.is_empty(), "the count started over");
+    assert_eq!(state(&s, "a"), Queued);
+}
+
+#[test]
+fn retries_are_scheduled_claimed_once_and_finished() {
+    let (_d, path) = tmp();
+    let mut a = JobStore::open(&path, T).unwrap();
+    let mut b = JobStore::open(&path, T).unwrap();
+    let mut j = job("r", "c");
+    j.retry_json =
+        Some(r#"{"max_attempts": 2, "backoff": {"mode": "fixed", "initial_seconds": 30}}"#.into());
+    a.register_job(&j, &[], 1.0).unwrap();
+    a.mark_submitted("r", "9", 1.0).unwrap();
+    let out = a
+        .reconcile(
+            "c",
+            &snap(&[("9", Failed)]),
+            None,
+            100.0,
+            LostPolicy::default(),
+        )
+        .unwrap();
+    assert_eq!(out.retries_scheduled, ["r"]);
+    let r = a.get_job("r").unwrap().unwrap();
+    assert_eq!(
+        (r.retry_state(), r.retry_due_at),
+        (Some("scheduled"), Some(130.0))
+    );
+    assert!(
+        a.claim_due_retries("c", 129.0).unwrap().is_empty(),
+        "not due yet"
+    );
+    assert!(
+        a.claim_due_retries("other", 500.0).unwrap().is_empty(),
+        "scoped by cluster"
+    );
+    assert_eq!(b.claim_due_retries("c", 130.0).unwrap(), ["r"]);
+    assert!(
+        a.claim_due_retries("c", 131.0).unwrap().is_empty(),
+        "claimed once"
+    );
+    assert!(a.finish_retry("r").unwrap());
+    assert!(!a.finish_retry("r").unwrap());
+    assert_eq!(a.get_job("r").unwrap().unwrap().retry_state(), Some("done"));
+    assert!(matches!(a.finish_retry("nope"), Err(Error::JobNotFound(_))));
+}
+
+#[test]
+fn cancelling_a_finished_job_drops_its_scheduled_retry() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    let mut j = job("r", "c");
+    j.retry_json = Some(r#"{"max_attempts": 3}"#.into());
+    s.register_job(&j, &[], 1.0).unwrap();
+    s.mark_submitted("r", "9", 1.0).unwrap();
+    s.reconcile(
+        "c",
+        &snap(&[("9", Failed)]),
+        None,
+        2.0,
+        LostPolicy::default(),
+    )
+    .unwrap();
+    assert_eq!(s.cancel("r", "stop", 3.0).unwrap(), None);
+    let r = s.get_job("r").unwrap().unwrap();
+    assert_eq!((r.state, r.retry_state()), (Failed, Some("cancelled")));
+    assert!(s.claim_due_retries("c", 1e9).unwrap().is_empty());
+}
+
+#[test]
+fn listing_is_scoped_ordered_and_limited() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    for (i, cluster) in ["a", "b", "a", "a"].iter().enumerate() {
+        submitted(&mut s, &format!("j{i}"), cluster, &i.to_string(), i as f64);
+    }
+    s.mark_failed("j2", "x", 9.0).unwrap();
+    let ids = |v: Vec<JobRecord>| {
+        v.into_iter()
+            .map(|r| r.job_id().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(s.list_jobs(Some("a"), false, None).unwrap()),
+        ["j3", "j0"]
+    );
+    assert_eq!(
+        ids(s.list_jobs(Some("a"), true, None).unwrap()),
+        ["j3", "j2", "j0"]
+    );
+    assert_eq!(ids(s.list_jobs(Some("a"), true, Some(1)).unwrap()), ["j3"]);
+    assert_eq!(
+        ids(s.list_jobs(None, true, None).unwrap()),
+        ["j3", "j2", "j1", "j0"]
+    );
+    assert_eq!(
+        ids(s.list_jobs(None, false, Some(2)).unwrap()),
+        ["j3", "j1"]
+    );
+    assert_eq!(s.count_active("a").unwrap(), 2);
+    let active = s.active_jobs("a").unwrap();
+    assert_eq!(
+        active,
+        [
+            ("j0".into(), "0".into(), "".into()),
+            ("j3".into(), "3".into(), "".into())
+        ]
+    );
+    let got = ids(s
+        .get_jobs(&["j3".into(), "zz".into(), "j0".into(), "j3".into()])
+        .unwrap());
+    assert_eq!(got, ["j3", "j0"]);
+}
+
+#[test]
+fn retry_family_and_latest_attempt() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    s.register_job(&job("a1", "c"), &[], 1.0).unwrap();
+    for (id, prev, n) in [("a2", "a1", 2), ("a3", "a2", 3)] {
+        let mut j = job(id, "c");
+        j.root_job_id = "a1".into();
+        j.attempt = n;
+        j.previous_attempt_job_id = Some(prev.into());
+        s.register_job(&j, &[], n as f64).unwrap();
+    }
+    assert_eq!(s.get_latest_attempt("a1").unwrap().unwrap().job_id(), "a3");
+    assert_eq!(s.get_latest_attempt("a2").unwrap().unwrap().job_id(), "a3");
+    assert_eq!(s.get_latest_attempt("nope").unwrap(), None);
+    let fam: Vec<_> = s
+        .get_retry_family("a3")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.attempt)
+        .collect();
+    assert_eq!(fam, [1, 2, 3]);
+}
+
+#[test]
+fn cleanup_candidates_apply_both_cutoffs() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    for (id, end) in [
+        ("ok", Succeeded),
+        ("bad", Failed),
+        ("gone", Cancelled),
+        ("live", Running),
+    ] {
+        submitted(&mut s, id, "c", id, 1.0);
+        s.reconcile("c", &snap(&[(id, end)]), None, 10.0, LostPolicy::default())
+            .unwrap();
+    }
+    submitted(&mut s, "late", "c", "late", 1.0);
+    s.reconcile(
+        "c",
+        &snap(&[("late", Succeeded)]),
+        None,
+        50.0,
+        LostPolicy::default(),
+    )
+    .unwrap();
+    submitted(&mut s, "elsewhere", "d", "e", 1.0);
+    s.reconcile(
+        "d",
+        &snap(&[("e", Succeeded)]),
+        None,
+        10.0,
+        LostPolicy::default(),
+    )
+    .unwrap();
+    let ids = |v: &[JobRecord]| v.iter().map(|r| r.job_id().to_owned()).collect::<Vec<_>>();
+    let cut = |keep| CleanupCutoffs {
+        job_dir_cutoff: 20.0,
+        record_cutoff: 100.0,
+        keep_failed_job_dirs: keep,
+    };
+    let (dirs, records) = s.cleanup_candidates("c", cut(true)).unwrap();
+    assert_eq!(ids(&dirs), ["ok", "gone"]);
+    assert_eq!(ids(&records), ["ok", "bad", "gone", "late"]);
+    let (dirs, _) = s.cleanup_candidates("c", cut(false)).unwrap();
+    assert_eq!(ids(&dirs), ["ok", "bad", "gone"]);
+    assert_eq!(
+        s.mark_cleaned(&["ok".into(), "bad".into()], 60.0).unwrap(),
+        2
+    );
+    let (dirs, _) = s.cleanup_candidates("c", cut(false)).unwrap();
+    assert_eq!(ids(&dirs), ["gone"]);
+    assert_eq!(s.get_job("ok").unwrap().unwrap().cleaned_at, Some(60.0));
+}
+
+#[test]
+fn chunked_deletes_remove_edges_and_history() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    let n = 2_100;
+    let ids: Vec<String> = (0..n).map(|i| format!("j{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let deps: Vec<_> = (i > 0)
+            .then(|| Dependency {
+                dependency_job_id: ids[i - 1].clone(),
+                dependency_type: "after".into(),
+                scheduler_dependency: String::new(),
+            })
+            .into_iter()
+            .collect();
+        s.register_job(&job(id, "c"), &deps, i as f64).unwrap();
+    }
+    s.register_job(
+        &job("keep", "c"),
+        &[Dependency {
+            dependency_job_id: ids[0].clone(),
+            dependency_type: "after".into(),
+            scheduler_dependency: String::new(),
+        }],
+        0.0,
+    )
+    .unwrap();
+    assert_eq!(s.get_jobs(&ids).unwrap().len(), n);
+    assert_eq!(s.delete_records(&ids).unwrap(), n);
+    let count = |sql: &str| -> i64 { s.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM jobs"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM status_transitions"), 1);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM job_dependencies"),
+        0,
+        "edges at either end go"
+    );
+}
+
+#[test]
+fn unknown_state_names_read_as_lost() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    s.register_job(&job("a", "c"), &[], 1.0).unwrap();
+    s.conn
+        .execute("UPDATE jobs SET state = 'hibernating'", [])
+        .unwrap();
+    assert_eq!(state(&s, "a"), Lost);
+}
