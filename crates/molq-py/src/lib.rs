@@ -1,0 +1,29 @@
+//! `molq._core`: thin PyO3 bindings over `molq-core`. Each binding extracts its
+//! arguments, runs the core with the GIL released and converts the result once;
+//! all logic lives in the core. The contract is `python/molq/_core.pyi`.
+#![forbid(unsafe_code)]
+
+mod detach;
+mod errors;
+mod parse;
+mod store;
+mod types;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+#[pyo3(name = "_core")]
+fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("SCHEMA_VERSION", molq_core::SCHEMA_VERSION)?;
+    m.add_class::<types::PyJobRecord>()?;
+    m.add_class::<types::PyStatusTransition>()?;
+    m.add_class::<types::PyQueueEntry>()?;
+    m.add_class::<types::PyReconcileOutcome>()?;
+    m.add_class::<parse::PySnapshot>()?;
+    m.add_class::<store::PyJobStore>()?;
+    m.add_function(wrap_pyfunction!(parse::parse_queue, m)?)?;
+    m.add_function(wrap_pyfunction!(parse::parse_accounting, m)?)?;
+    m.add_function(wrap_pyfunction!(parse::parse_submit_id, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,345 @@
+//! `JobStore`: the SQLite job store behind a mutex, every call with the GIL released.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use molq_core::{CleanupCutoffs, Dependency, Error, JobStore, LostPolicy, NewJob};
+use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::detach::detached;
+use crate::parse::PySnapshot;
+use crate::types::{metadata_json, PyJobRecord, PyReconcileOutcome, PyStatusTransition};
+
+type Edge = (String, String, String, String);
+
+#[pyclass(frozen, module = "molq._core", name = "JobStore")]
+pub struct PyJobStore {
+    inner: Mutex<Option<JobStore>>,
+    path: String,
+}
+
+impl PyJobStore {
+    /// Run `f` on the open store without the GIL.
+    fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut JobStore) -> molq_core::Result<T> + Send,
+    ) -> PyResult<T> {
+        detached(py, || {
+            let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            f(guard.as_mut().ok_or(Error::Closed)?)
+        })
+    }
+}
+
+fn records(v: Vec<molq_core::JobRecord>) -> Vec<PyJobRecord> {
+    v.into_iter().map(PyJobRecord).collect()
+}
+
+fn edges(v: Vec<molq_core::DependencyEdge>) -> Vec<Edge> {
+    v.into_iter()
+        .map(|e| {
+            (
+                e.job_id,
+                e.dependency_job_id,
+                e.dependency_type,
+                e.scheduler_dependency,
+            )
+        })
+        .collect()
+}
+
+fn transition(t: Option<molq_core::Transition>) -> Option<PyStatusTransition> {
+    t.map(PyStatusTransition)
+}
+
+#[pymethods]
+impl PyJobStore {
+    #[new]
+    #[pyo3(signature = (path, busy_timeout_ms=30000))]
+    fn new(py: Python<'_>, path: PathBuf, busy_timeout_ms: u64) -> PyResult<Self> {
+        let path = path
+            .to_str()
+            .ok_or_else(|| PyValueError::new_err("the job store path must be valid UTF-8"))?
+            .to_owned();
+        let timeout = Duration::from_millis(busy_timeout_ms);
+        let store = detached(py, || JobStore::open(&path, timeout))?;
+        Ok(PyJobStore {
+            inner: Mutex::new(Some(store)),
+            path,
+        })
+    }
+
+    #[getter]
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Close the connection; later calls raise StoreError. Closing twice is fine.
+    fn close(&self, py: Python<'_>) {
+        let closed = py.detach(|| {
+            self.inner
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+        });
+        drop(closed);
+    }
+
+    fn schema_version(&self, py: Python<'_>) -> PyResult<i64> {
+        self.run(py, |s| s.schema_version())
+    }
+
+    fn register_job(
+        &self,
+        py: Python<'_>,
+        job: &Bound<'_, PyDict>,
+        dependencies: Vec<(String, String, String)>,
+        now: f64,
+    ) -> PyResult<()> {
+        let job = new_job(job)?;
+        let deps: Vec<Dependency> = dependencies
+            .into_iter()
+            .map(|(id, kind, edge)| Dependency {
+                dependency_job_id: id,
+                dependency_type: kind,
+                scheduler_dependency: edge,
+            })
+            .collect();
+        self.run(py, |s| s.register_job(&job, &deps, now))
+    }
+
+    fn mark_submitted(
+        &self,
+        py: Python<'_>,
+        job_id: &str,
+        scheduler_job_id: &str,
+        now: f64,
+    ) -> PyResult<Option<PyStatusTransition>> {
+        self.run(py, |s| s.mark_submitted(job_id, scheduler_job_id, now))
+            .map(transition)
+    }
+
+    fn mark_failed(
+        &self,
+        py: Python<'_>,
+        job_id: &str,
+        reason: &str,
+        now: f64,
+    ) -> PyResult<Option<PyStatusTransition>> {
+        self.run(py, |s| s.mark_failed(job_id, reason, now))
+            .map(transition)
+    }
+
+    fn cancel(
+        &self,
+        py: Python<'_>,
+        job_id: &str,
+        reason: &str,
+        now: f64,
+    ) -> PyResult<Option<PyStatusTransition>> {
+        self.run(py, |s| s.cancel(job_id, reason, now))
+            .map(transition)
+    }
+
+    fn active_jobs(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+    ) -> PyResult<Vec<(String, String, String)>> {
+        self.run(py, |s| s.active_jobs(cluster_name))
+    }
+
+    #[pyo3(signature = (cluster_name, queue, accounting, now, lost_after_seconds=60.0, lost_after_polls=3))]
+    fn reconcile(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        queue: &Bound<'_, PySnapshot>,
+        accounting: Option<&Bound<'_, PySnapshot>>,
+        now: f64,
+        lost_after_seconds: f64,
+        lost_after_polls: i64,
+    ) -> PyResult<PyReconcileOutcome> {
+        let queue = &queue.get().0;
+        let accounting = accounting.map(|a| &a.get().0);
+        let lost = LostPolicy {
+            after_seconds: lost_after_seconds,
+            after_polls: lost_after_polls,
+        };
+        self.run(py, |s| {
+            s.reconcile(cluster_name, queue, accounting, now, lost)
+        })
+        .map(PyReconcileOutcome)
+    }
+
+    fn claim_due_retries(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        now: f64,
+    ) -> PyResult<Vec<String>> {
+        self.run(py, |s| s.claim_due_retries(cluster_name, now))
+    }
+
+    fn finish_retry(&self, py: Python<'_>, job_id: &str) -> PyResult<()> {
+        self.run(py, |s| s.finish_retry(job_id)).map(drop)
+    }
+
+    fn get_job(&self, py: Python<'_>, job_id: &str) -> PyResult<Option<PyJobRecord>> {
+        self.run(py, |s| s.get_job(job_id))
+            .map(|r| r.map(PyJobRecord))
+    }
+
+    fn get_jobs(&self, py: Python<'_>, job_ids: Vec<String>) -> PyResult<Vec<PyJobRecord>> {
+        self.run(py, |s| s.get_jobs(&job_ids)).map(records)
+    }
+
+    fn get_latest_attempt(&self, py: Python<'_>, job_id: &str) -> PyResult<Option<PyJobRecord>> {
+        self.run(py, |s| s.get_latest_attempt(job_id))
+            .map(|r| r.map(PyJobRecord))
+    }
+
+    #[pyo3(signature = (cluster_name, include_terminal=false, limit=None))]
+    fn list_jobs(
+        &self,
+        py: Python<'_>,
+        cluster_name: Option<&str>,
+        include_terminal: bool,
+        limit: Option<usize>,
+    ) -> PyResult<Vec<PyJobRecord>> {
+        self.run(py, |s| s.list_jobs(cluster_name, include_terminal, limit))
+            .map(records)
+    }
+
+    fn count_active(&self, py: Python<'_>, cluster_name: &str) -> PyResult<i64> {
+        self.run(py, |s| s.count_active(cluster_name))
+    }
+
+    fn get_transitions(&self, py: Python<'_>, job_id: &str) -> PyResult<Vec<PyStatusTransition>> {
+        self.run(py, |s| s.get_transitions(job_id))
+            .map(|v| v.into_iter().map(PyStatusTransition).collect())
+    }
+
+    fn get_retry_family(&self, py: Python<'_>, job_id: &str) -> PyResult<Vec<PyJobRecord>> {
+        self.run(py, |s| s.get_retry_family(job_id)).map(records)
+    }
+
+    fn get_request_json(&self, py: Python<'_>, job_id: &str) -> PyResult<Option<String>> {
+        self.run(py, |s| s.get_request_json(job_id))
+    }
+
+    fn get_dependencies(&self, py: Python<'_>, job_id: &str) -> PyResult<Vec<Edge>> {
+        self.run(py, |s| s.get_dependencies(job_id)).map(edges)
+    }
+
+    fn get_dependents(&self, py: Python<'_>, job_id: &str) -> PyResult<Vec<Edge>> {
+        self.run(py, |s| s.get_dependents(job_id)).map(edges)
+    }
+
+    fn cleanup_candidates(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        job_dir_cutoff: f64,
+        record_cutoff: f64,
+        keep_failed_job_dirs: bool,
+    ) -> PyResult<(Vec<PyJobRecord>, Vec<PyJobRecord>)> {
+        let cutoffs = CleanupCutoffs {
+            job_dir_cutoff,
+            record_cutoff,
+            keep_failed_job_dirs,
+        };
+        let (dirs, rows) = self.run(py, |s| s.cleanup_candidates(cluster_name, cutoffs))?;
+        Ok((records(dirs), records(rows)))
+    }
+
+    fn mark_cleaned(&self, py: Python<'_>, job_ids: Vec<String>, now: f64) -> PyResult<()> {
+        self.run(py, |s| s.mark_cleaned(&job_ids, now)).map(drop)
+    }
+
+    fn delete_records(&self, py: Python<'_>, job_ids: Vec<String>) -> PyResult<usize> {
+        self.run(py, |s| s.delete_records(&job_ids))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("JobStore({:?})", self.path)
+    }
+}
+
+/// The keys `register_job` accepts; anything else is a typo worth reporting.
+const JOB_KEYS: [&str; 15] = [
+    "job_id",
+    "cluster_name",
+    "scheduler",
+    "root_job_id",
+    "attempt",
+    "previous_attempt_job_id",
+    "retry_group_id",
+    "command_type",
+    "command_display",
+    "cwd",
+    "job_dir",
+    "metadata",
+    "request_json",
+    "retry_json",
+    "profile_name",
+];
+
+fn new_job(d: &Bound<'_, PyDict>) -> PyResult<NewJob> {
+    for key in d.keys() {
+        let key: String = key
+            .extract()
+            .map_err(|_| PyTypeError::new_err("job keys must be str"))?;
+        if !JOB_KEYS.contains(&key.as_str()) {
+            return Err(PyValueError::new_err(format!(
+                "unknown job key {key:?} (known: {})",
+                JOB_KEYS.join(", ")
+            )));
+        }
+    }
+    let required = |k: &str| -> PyResult<String> {
+        match d.get_item(k)? {
+            Some(v) => v.extract(),
+            None => Err(PyKeyError::new_err(k.to_owned())),
+        }
+    };
+    let text = |k: &str| -> PyResult<String> {
+        Ok(d.get_item(k)?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or_default())
+    };
+    let opt = |k: &str| -> PyResult<Option<String>> {
+        match d.get_item(k)? {
+            Some(v) if !v.is_none() => v.extract().map(Some),
+            _ => Ok(None),
+        }
+    };
+    let metadata = d.get_item("metadata")?;
+    let metadata = molq_core::decode_metadata(&metadata_json(metadata.as_ref())?);
+    Ok(NewJob {
+        job_id: required("job_id")?,
+        cluster_name: required("cluster_name")?,
+        scheduler: required("scheduler")?,
+        root_job_id: text("root_job_id")?,
+        attempt: d
+            .get_item("attempt")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or(1),
+        previous_attempt_job_id: opt("previous_attempt_job_id")?,
+        retry_group_id: opt("retry_group_id")?,
+        command_type: text("command_type")?,
+        command_display: text("command_display")?,
+        cwd: text("cwd")?,
+        job_dir: text("job_dir")?,
+        metadata,
+        request_json: opt("request_json")?.unwrap_or_else(|| "{}".to_owned()),
+        retry_json: opt("retry_json")?,
+        profile_name: opt("profile_name")?,
+    })
+}
