@@ -42,7 +42,9 @@ def test_adaptive() -> None:
     assert AdaptiveStrategy(3600).next_interval(0, 0) == 36.0
     assert AdaptiveStrategy(10).next_interval(0, 0) == 1.0
     assert AdaptiveStrategy(10**7).next_interval(0, 0) == 300.0
-    assert AdaptiveStrategy(Duration.hours(1)).expected_duration == 3600.0
+    assert AdaptiveStrategy(Duration.hours(1)).next_interval(0, 0) == 36.0
+    with pytest.raises(ValueError):
+        AdaptiveStrategy(Duration(0))
     fallback = AdaptiveStrategy()
     assert [fallback.next_interval(0, n) for n in (0, 1, 100)] == [1.0, 1.5, 60.0]
 

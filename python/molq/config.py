@@ -25,7 +25,7 @@ import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping, TypeVar, cast
 
 from molq.errors import ConfigError
 from molq.models import (
@@ -215,7 +215,7 @@ def _build(cls: Callable[..., _T], kwargs: dict[str, Any], key: str) -> _T:
 def _section(
     raw: Any,
     key: str,
-    converters: dict[str, Callable[[Any, str], Any]],
+    converters: Mapping[str, Callable[[Any, str], object]],
     aliases: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Convert the entries of one table, each with its converter."""
@@ -287,7 +287,7 @@ def _defaults(raw: Any, key: str) -> SubmitorDefaults:
 def _scheduler_options(raw: Any, key: str, scheduler: str) -> SchedulerOptions:
     cls = OPTIONS_TYPE_MAP[scheduler]
     table = _table(raw, key, tuple(f.name for f in fields(cls)))
-    return _build(cls, table, key)
+    return cast(SchedulerOptions, _build(cls, table, key))
 
 
 def _profile(name: str, raw: Any, key: str) -> MolqProfile:
@@ -332,11 +332,12 @@ def _read_toml(path: Path) -> dict[str, Any] | None:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef, import-not-found, unused-ignore]
 
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except FileNotFoundError:
         return None
     except OSError as exc:

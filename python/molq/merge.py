@@ -25,7 +25,7 @@ def explicit_fields(obj: JobResources | JobScheduling | JobExecution) -> frozens
     not carry that record (built without calling ``__init__``), it falls back
     to the fields whose value differs from the declared default.
     """
-    given = getattr(obj, "_explicit", None)
+    given: frozenset[str] | None = getattr(obj, "_explicit", None)
     if given is not None:
         return given
     return frozenset(

@@ -41,8 +41,9 @@ def _validate(obj: Any) -> None:
             object.__setattr__(obj, f.name, tuple(value))
 
 
-def _positive(name: str, value: Any, kind: type | tuple[type, ...]) -> None:
-    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+def _positive(name: str, value: Any, *, integer: bool) -> None:
+    kinds: tuple[type[int] | type[float], ...] = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}")
 
 
@@ -69,8 +70,8 @@ class SlurmSchedulerOptions:
 
     def __post_init__(self) -> None:
         _validate(self)
-        _positive("submit_timeout", self.submit_timeout, (int, float))
-        _positive("poll_chunk_size", self.poll_chunk_size, int)
+        _positive("submit_timeout", self.submit_timeout, integer=False)
+        _positive("poll_chunk_size", self.poll_chunk_size, integer=True)
 
 
 @dataclass(frozen=True)
@@ -169,4 +170,4 @@ class SshTransportOptions:
         if not isinstance(self.control_persist, str) or not self.control_persist.strip():
             raise ValueError(f"control_persist must be an ssh time string like '60s', "
                              f"got {self.control_persist!r}")
-        _positive("connect_timeout", self.connect_timeout, int)
+        _positive("connect_timeout", self.connect_timeout, integer=True)

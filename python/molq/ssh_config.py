@@ -24,7 +24,7 @@ __all__ = [
 # OpenSSH itself gives up at this Include depth.
 _MAX_INCLUDE_DEPTH = 16
 _SSH_TIMEOUT = 10.0
-_LINE_RE = re.compile(r"\s*([^\s=]+)\s*(?:=\s*)?(.*)")
+_LINE_RE = r"\s*([^\s=]+)\s*(?:=\s*)?(.*)"  # compiled (and cached) by re on first use
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def _split(line: str) -> tuple[str, list[str]]:
     """A config line as (lower-cased keyword, arguments); ``Key=value`` allowed."""
     import shlex
 
-    match = _LINE_RE.match(line)
+    match = re.match(_LINE_RE, line)
     if match is None:
         return "", []
     rest = match.group(2)

@@ -64,7 +64,8 @@ class ExponentialBackoffStrategy:
         # Compare in log space: factor**poll_count overflows a float long
         # before a long wait runs out of polls.
         steps = max(poll_count, 0)
-        if self.factor > 1 and steps * math.log(self.factor) >= math.log(self.maximum / self.initial):
+        headroom = math.log(self.maximum / self.initial)
+        if self.factor > 1 and steps * math.log(self.factor) >= headroom:
             return float(self.maximum)
         return min(self.initial * self.factor**steps, float(self.maximum))
 
@@ -80,15 +81,17 @@ class AdaptiveStrategy:
     expected_duration: float | Duration | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.expected_duration, Duration):
-            object.__setattr__(self, "expected_duration", float(self.expected_duration.seconds))
         if self.expected_duration is not None:
-            _check_positive("expected_duration", self.expected_duration)
+            _check_positive("expected_duration", self._seconds())
+
+    def _seconds(self) -> float:
+        expected = self.expected_duration
+        return float(expected.seconds if isinstance(expected, Duration) else expected or 0)
 
     def next_interval(self, elapsed: float, poll_count: int) -> float:
         if self.expected_duration is None:
             return _DEFAULT_BACKOFF.next_interval(elapsed, poll_count)
-        return min(max(float(self.expected_duration) * 0.01, 1.0), 300.0)
+        return min(max(self._seconds() * 0.01, 1.0), 300.0)
 
 
 _DEFAULT_BACKOFF = ExponentialBackoffStrategy()

@@ -40,16 +40,17 @@ _MEMORY_UNITS = {"b": 1, "kb": _KIB, "mb": _KIB**2, "gb": _KIB**3, "tb": _KIB**4
 # Largest first, for the formatters.
 _MEMORY_SUFFIXES = ((_KIB**4, "T"), (_KIB**3, "G"), (_KIB**2, "M"), (_KIB, "K"))
 
+# Pattern strings, not compiled objects: the re module compiles and caches
+# each on first use, which keeps `import molq` from paying for them.
 _NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-_MEMORY_RE = re.compile(rf"\s*({_NUMBER})\s*([A-Za-z]*)\s*")
-_DAY_CLOCK_RE = re.compile(r"\s*([0-9]+)-([0-9:]*)\s*")
-_CLOCK_RE = re.compile(r"\s*([0-9]+(?::[0-9]+){1,2})\s*")
-_UNIT_TOKEN = rf"({_NUMBER})\s*([smhdw])"
-_UNITS_RE = re.compile(rf"\s*(?:{_UNIT_TOKEN}\s*)+", re.IGNORECASE)
-_UNIT_TOKEN_RE = re.compile(_UNIT_TOKEN, re.IGNORECASE)
-_PLAIN_RE = re.compile(rf"\s*({_NUMBER})\s*")
+_MEMORY_RE = rf"\s*({_NUMBER})\s*([A-Za-z]*)\s*"
+_DAY_CLOCK_RE = r"\s*([0-9]+)-([0-9:]*)\s*"
+_CLOCK_RE = r"\s*([0-9]+(?::[0-9]+){1,2})\s*"
+_UNIT_TOKEN_RE = rf"(?i)({_NUMBER})\s*([smhdw])"
+_UNITS_RE = rf"(?i)\s*(?:({_NUMBER})\s*([smhdw])\s*)+"
+_PLAIN_RE = rf"\s*({_NUMBER})\s*"
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENV_NAME_RE = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
 def _decimal(number: str) -> tuple[int, int]:
@@ -65,7 +66,8 @@ def _scaled(number: str, multiplier: int) -> int:
     picking up float rounding errors.
     """
     digits, k = _decimal(number)
-    return digits * multiplier // 10**k
+    scale: int = 10**k
+    return digits * multiplier // scale
 
 
 def _finite_size(what: str, n: Any) -> None:
@@ -101,7 +103,7 @@ def _track_explicit(cls: _C) -> _C:
     The set is kept in ``_explicit`` (not a dataclass field, so equality and
     repr ignore it); ``molq.merge`` reads it.
     """
-    init = cls.__init__
+    init = vars(cls)["__init__"]
     names = tuple(f.name for f in fields(cls) if f.init)
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -112,7 +114,7 @@ def _track_explicit(cls: _C) -> _C:
     __init__.__wrapped__ = init  # type: ignore[attr-defined]
     __init__.__doc__ = init.__doc__
     __init__.__qualname__ = init.__qualname__
-    cls.__init__ = __init__  # type: ignore[misc]
+    setattr(cls, "__init__", __init__)
     return cls
 
 
@@ -163,7 +165,7 @@ class Memory:
         """
         if not isinstance(text, str):
             raise TypeError(f"Memory.parse expects a str, got {text!r}")
-        match = _MEMORY_RE.fullmatch(text)
+        match = re.fullmatch(_MEMORY_RE, text)
         unit = match.group(2).lower() if match else ""
         if unit and not unit.endswith("b"):
             unit += "b"
@@ -303,7 +305,7 @@ def _clock_seconds(parts: list[str]) -> int:
 
 
 def _parse_seconds(text: str) -> int:
-    day_form = _DAY_CLOCK_RE.fullmatch(text)
+    day_form = re.fullmatch(_DAY_CLOCK_RE, text)
     if day_form:
         parts = day_form.group(2).split(":")
         if len(parts) != 3 or not all(p.isdigit() for p in parts):
@@ -311,16 +313,18 @@ def _parse_seconds(text: str) -> int:
         if int(parts[0]) >= 24:
             raise ValueError("hours must be below 24 in the day form")
         return int(day_form.group(1)) * 86400 + _clock_seconds(parts)
-    clock = _CLOCK_RE.fullmatch(text)
+    clock = re.fullmatch(_CLOCK_RE, text)
     if clock:
         return _clock_seconds(clock.group(1).split(":"))
-    if _UNITS_RE.fullmatch(text):
+    if re.fullmatch(_UNITS_RE, text):
         # Sum exactly over a common denominator 10**k, so "0.1h0.2h" is not off by one.
-        terms = [(_decimal(n), _DURATION_UNITS[u.lower()]) for n, u in _UNIT_TOKEN_RE.findall(text)]
+        terms = [(_decimal(n), _DURATION_UNITS[u.lower()])
+                 for n, u in re.findall(_UNIT_TOKEN_RE, text)]
         k = max(places for (_, places), _ in terms)
-        total = sum(digits * size * 10 ** (k - places) for (digits, places), size in terms)
-        return total // 10**k
-    plain = _PLAIN_RE.fullmatch(text)
+        total: int = sum(digits * size * 10 ** (k - places) for (digits, places), size in terms)
+        scale: int = 10**k
+        return total // scale
+    plain = re.fullmatch(_PLAIN_RE, text)
     if plain:
         return _scaled(plain.group(1), 1)
     raise ValueError(
@@ -512,7 +516,7 @@ def _checked_env(env: Any) -> dict[str, str]:
         raise TypeError(f"env must be a mapping of names to strings, got {env!r}")
     checked: dict[str, str] = {}
     for key, value in env.items():
-        if not isinstance(key, str) or not _ENV_NAME_RE.fullmatch(key):
+        if not isinstance(key, str) or not re.fullmatch(_ENV_NAME_RE, key):
             raise ValueError(f"env: {key!r} is not a valid environment variable name")
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise TypeError(f"env[{key!r}] must be a string, got {value!r}")
