@@ -18,16 +18,14 @@ def test_dependencies_work_with_the_fake() -> None:
     first = sub.submit_job(argv=["a"])
     second = sub.submit_job(argv=["b"], after_success=[first.job_id], after=[first.job_id])
     deps = sub.get_dependencies(second.job_id)
+    # conditions are merged in the order after_started, after, after_failure, after_success
     assert [(d.dependency_job_id, d.dependency_type) for d in deps] == [
         (first.job_id, "after"),
         (first.job_id, "after_success"),
-    ] or [(d.dependency_job_id, d.dependency_type) for d in deps] == [
-        (first.job_id, "after_success"),
-        (first.job_id, "after"),
     ]
     assert [d.job_id for d in sub.get_dependents(first.job_id)] == [second.job_id, second.job_id]
     fake: FakeScheduler = sub.target.scheduler_impl
-    assert fake.submitted[-1].scheduling.dependency == f"after_success:{first.scheduler_job_id},after:{first.scheduler_job_id}"
+    assert fake.submitted[-1].scheduling.dependency == f"after:{first.scheduler_job_id},after_success:{first.scheduler_job_id}"
 
 
 def test_fake_cancel_and_retry() -> None:

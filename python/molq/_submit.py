@@ -51,6 +51,8 @@ class SubmitRequest:
     lineage: Lineage
     script_bytes: bytes | None = None
     profile_name: str | None = None
+    #: The name the first attempt's directory got; retries add ".attemptN" to it.
+    base_dir_name: str | None = None
 
     @classmethod
     def from_user(
@@ -133,7 +135,7 @@ class SubmitRequest:
             retry=None if retry_json is None else _json_loads(retry_json),
             dependencies=self.refs,
             profile_name=self.profile_name,
-            dir_name=self.dir_name,
+            dir_name=self.base_dir_name or self.dir_name,
         )
         spec = JobSpec(
             job_id=self.job_id,
@@ -356,6 +358,7 @@ def _retry_request(sub: Submitor, job_id: str) -> SubmitRequest:
         retry=retry,
         refs=tuple(stored["dependencies"]),
         dir_name=f"{base_name}.attempt{attempt}",
+        base_dir_name=base_name,
         lineage=Lineage(previous.root_job_id, attempt, previous.job_id, previous.retry_group_id or previous.root_job_id),
         script_bytes=script_bytes,
         profile_name=stored["profile_name"],
