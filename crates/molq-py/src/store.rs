@@ -154,6 +154,7 @@ impl PyJobStore {
     }
 
     #[pyo3(signature = (cluster_name, queue, accounting, now, lost_after_seconds=60.0, lost_after_polls=3))]
+    #[allow(clippy::too_many_arguments)] // mirrors the Python signature
     fn reconcile(
         &self,
         py: Python<'_>,

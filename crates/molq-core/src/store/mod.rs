@@ -7,6 +7,7 @@ pub use reads::CleanupCutoffs;
 mod rows;
 mod schema;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -313,24 +314,20 @@ impl JobStore {
     ) -> Result<Outcome> {
         let path = self.path.clone();
         let tx = self.write()?;
-        let known = tx
+        let mut rowids = HashMap::new();
+        let mut known = Vec::new();
+        for row in tx
             .prepare_cached(&rows::known_jobs_sql())
             .at(&path)?
             .query_map([cluster], rows::known_job)
             .at(&path)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .at(&path)?;
+        {
+            let (rowid, job) = row.at(&path)?;
+            rowids.insert(job.job_id.clone(), rowid);
+            known.push(job);
+        }
         let plan = reconcile::plan(&known, queue, accounting, now, lost);
         drop(known);
-        // Stamp the poll before applying, so jobs that end now are stamped too.
-        tx.prepare_cached(&format!(
-            "UPDATE jobs SET last_polled = ?2 WHERE cluster_name = ?1 AND state NOT IN {} \
-             AND scheduler_job_id IS NOT NULL AND scheduler_job_id != ''",
-            JobState::TERMINAL_SQL
-        ))
-        .at(&path)?
-        .execute(params![cluster, now])
-        .at(&path)?;
         let mut out = Outcome {
             missing: plan.missing,
             ..Outcome::default()
@@ -342,22 +339,23 @@ impl JobStore {
                  exit_signal = COALESCE(?6, exit_signal), \
                  failure_reason = COALESCE(?7, failure_reason), \
                  retry_state = CASE WHEN ?8 IS NULL THEN retry_state ELSE 'scheduled' END, \
-                 retry_due_at = COALESCE(?8, retry_due_at), missing_since = NULL, missing_count = 0 \
-                 WHERE job_id = ?1 AND state = ?9",
+                 retry_due_at = COALESCE(?8, retry_due_at), missing_since = NULL, \
+                 missing_count = 0, last_polled = ?10 WHERE rowid = ?1 AND state = ?9",
             )
             .at(&path)?;
         let mut missing = tx
             .prepare_cached(
-                "UPDATE jobs SET missing_since = ?2, missing_count = ?3 WHERE job_id = ?1",
+                "UPDATE jobs SET missing_since = ?2, missing_count = ?3, last_polled = ?4 \
+                 WHERE rowid = ?1",
             )
             .at(&path)?;
         let mut log = tx.prepare_cached(INSERT_TRANSITION).at(&path)?;
         for action in plan.actions {
-            match action {
+            let (job_id, since, count) = match action {
                 Action::Change(c) => {
                     let n = change
                         .execute(params![
-                            c.job_id,
+                            rowids.get(&c.job_id),
                             c.to.as_str(),
                             c.started_at,
                             c.finished_at,
@@ -366,6 +364,7 @@ impl JobStore {
                             c.failure_reason,
                             c.retry_due_at,
                             c.from.as_str(),
+                            now,
                         ])
                         .at(&path)?;
                     if n == 0 {
@@ -385,22 +384,30 @@ impl JobStore {
                         out.retries_scheduled.push(c.job_id);
                     }
                     out.transitions.extend(c.transitions);
+                    continue;
                 }
                 Action::Missing {
                     job_id,
                     missing_since,
                     missing_count,
-                } => {
-                    missing
-                        .execute(params![job_id, missing_since, missing_count])
-                        .at(&path)?;
-                }
-                Action::Found { job_id } => {
-                    missing.execute(params![job_id, None::<f64>, 0]).at(&path)?;
-                }
-            }
+                } => (job_id, Some(missing_since), missing_count),
+                Action::Found { job_id } => (job_id, None, 0),
+            };
+            missing
+                .execute(params![rowids.get(&job_id), since, count, now])
+                .at(&path)?;
         }
         drop((change, missing, log));
+        // Every other polled job gets its stamp in one statement.
+        tx.prepare_cached(&format!(
+            "UPDATE jobs SET last_polled = ?2 WHERE cluster_name = ?1 AND state NOT IN {} \
+             AND scheduler_job_id IS NOT NULL AND scheduler_job_id != '' \
+             AND last_polled IS NOT ?2",
+            JobState::TERMINAL_SQL
+        ))
+        .at(&path)?
+        .execute(params![cluster, now])
+        .at(&path)?;
         tx.commit().at(&path)?;
         Ok(out)
     }

@@ -70,14 +70,15 @@ pub(crate) fn dependency(r: &Row<'_>) -> rusqlite::Result<DependencyEdge> {
 pub(crate) fn known_jobs_sql() -> String {
     format!(
         "SELECT job_id, scheduler_job_id, state, started_at, missing_since, missing_count, \
-         attempt, retry_json FROM jobs WHERE cluster_name = ?1 AND state NOT IN {} \
+         attempt, retry_json, rowid FROM jobs WHERE cluster_name = ?1 AND state NOT IN {} \
          AND scheduler_job_id IS NOT NULL AND scheduler_job_id != ''",
         JobState::TERMINAL_SQL
     )
 }
 
-pub(crate) fn known_job(r: &Row<'_>) -> rusqlite::Result<KnownJob> {
-    Ok(KnownJob {
+/// A known job and its rowid (updates by rowid skip the primary-key index).
+pub(crate) fn known_job(r: &Row<'_>) -> rusqlite::Result<(i64, KnownJob)> {
+    let job = KnownJob {
         job_id: r.get(0)?,
         scheduler_job_id: r.get(1)?,
         state: state_of(r.get_ref(2)?.as_str()?),
@@ -86,7 +87,8 @@ pub(crate) fn known_job(r: &Row<'_>) -> rusqlite::Result<KnownJob> {
         missing_count: r.get(5)?,
         attempt: r.get(6)?,
         retry_json: r.get(7)?,
-    })
+    };
+    Ok((r.get(8)?, job))
 }
 
 /// `?,?,...` with `n` placeholders starting at `?{first}`.
