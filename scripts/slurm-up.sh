@@ -119,6 +119,8 @@ SlurmdLogFile=/var/log/slurm/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/linux
+# every job gets an .extern step, as on most production clusters
+PrologFlags=Contain
 MpiDefault=none
 SwitchType=switch/none
 # there is no /bin/mail on the test machines
