@@ -17,23 +17,40 @@ impl From<Error> for PyCoreError {
     }
 }
 
+/// Which Python class a core error becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Parse,
+    NotFound,
+    Store,
+    /// Bad arguments from Python code, not a broken store.
+    Value,
+}
+
+pub fn class_of(e: &Error) -> Class {
+    match e {
+        Error::Parse { .. } => Class::Parse,
+        Error::JobNotFound(_) => Class::NotFound,
+        Error::UnknownState(_) | Error::InvalidTransition { .. } => Class::Value,
+        Error::DuplicateJob(_)
+        | Error::SchemaTooNew { .. }
+        | Error::NotAStore { .. }
+        | Error::Unusable { .. }
+        | Error::Locked { .. }
+        | Error::Closed
+        | Error::Sqlite { .. } => Class::Store,
+        // `Error` is non-exhaustive: a new variant is a store problem until mapped.
+        _ => Class::Store,
+    }
+}
+
 impl From<PyCoreError> for PyErr {
     fn from(PyCoreError(e): PyCoreError) -> PyErr {
-        let msg = e.to_string();
-        match e {
-            Error::Parse { .. } => ParseError::new_err(msg),
-            Error::JobNotFound(id) => JobNotFoundError::new_err((id,)),
-            // Bad arguments from Python code, not a broken store.
-            Error::UnknownState(_) | Error::InvalidTransition { .. } => PyValueError::new_err(msg),
-            Error::DuplicateJob(_)
-            | Error::SchemaTooNew { .. }
-            | Error::NotAStore { .. }
-            | Error::Unusable { .. }
-            | Error::Locked { .. }
-            | Error::Closed
-            | Error::Sqlite { .. } => StoreError::new_err(msg),
-            // `Error` is non-exhaustive: a new variant is a store problem until mapped.
-            _ => StoreError::new_err(msg),
+        match (class_of(&e), e) {
+            (_, Error::JobNotFound(id)) => JobNotFoundError::new_err((id,)),
+            (Class::Parse, e) => ParseError::new_err(e.to_string()),
+            (Class::Value, e) => PyValueError::new_err(e.to_string()),
+            (_, e) => StoreError::new_err(e.to_string()),
         }
     }
 }
@@ -41,4 +58,75 @@ impl From<PyCoreError> for PyErr {
 /// Shorthand for mapping a core result.
 pub fn py<T>(r: molq_core::Result<T>) -> pyo3::PyResult<T> {
     r.map_err(|e| PyCoreError(e).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use molq_core::JobState;
+
+    #[test]
+    fn every_variant_has_a_class() {
+        let s = String::new;
+        let cases = [
+            (
+                Error::Parse {
+                    kind: s(),
+                    reason: s(),
+                },
+                Class::Parse,
+            ),
+            (Error::JobNotFound(s()), Class::NotFound),
+            (Error::DuplicateJob(s()), Class::Store),
+            (Error::UnknownState(s()), Class::Value),
+            (
+                Error::InvalidTransition {
+                    job: s(),
+                    from: JobState::Lost,
+                    to: JobState::Running,
+                },
+                Class::Value,
+            ),
+            (
+                Error::SchemaTooNew {
+                    path: s(),
+                    found: 2,
+                    supported: 1,
+                },
+                Class::Store,
+            ),
+            (
+                Error::NotAStore {
+                    path: s(),
+                    reason: s(),
+                },
+                Class::Store,
+            ),
+            (
+                Error::Unusable {
+                    path: s(),
+                    reason: s(),
+                },
+                Class::Store,
+            ),
+            (
+                Error::Locked {
+                    path: s(),
+                    detail: s(),
+                },
+                Class::Store,
+            ),
+            (Error::Closed, Class::Store),
+            (
+                Error::Sqlite {
+                    path: s(),
+                    source: rusqlite::Error::QueryReturnedNoRows,
+                },
+                Class::Store,
+            ),
+        ];
+        for (e, class) in cases {
+            assert_eq!(class_of(&e), class, "{e:?}");
+        }
+    }
 }

@@ -80,10 +80,10 @@ impl PyJobRecord {
     #[new]
     #[pyo3(signature = (
         job_id, cluster_name, scheduler, state, scheduler_job_id=None, submitted_at=None,
-        started_at=None, finished_at=None, exit_code=None, failure_reason=None, cwd=String::new(),
-        command_type=String::new(), command_display=String::new(), metadata=None,
-        root_job_id=String::new(), attempt=1, previous_attempt_job_id=None, retry_group_id=None,
-        profile_name=None, cleaned_at=None, job_dir=String::new(), exit_signal=None,
+        started_at=None, finished_at=None, exit_code=None, failure_reason=None, cwd="",
+        command_type="", command_display="", metadata=None,
+        root_job_id="", attempt=1, previous_attempt_job_id=None, retry_group_id=None,
+        profile_name=None, cleaned_at=None, job_dir="", exit_signal=None,
         retry_due_at=None, retry_state=None,
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -98,17 +98,17 @@ impl PyJobRecord {
         finished_at: Option<f64>,
         exit_code: Option<i64>,
         failure_reason: Option<String>,
-        cwd: String,
-        command_type: String,
-        command_display: String,
+        cwd: &str,
+        command_type: &str,
+        command_display: &str,
         metadata: Option<&Bound<'_, PyAny>>,
-        root_job_id: String,
+        root_job_id: &str,
         attempt: i64,
         previous_attempt_job_id: Option<String>,
         retry_group_id: Option<String>,
         profile_name: Option<String>,
         cleaned_at: Option<f64>,
-        job_dir: String,
+        job_dir: &str,
         exit_signal: Option<i64>,
         retry_due_at: Option<f64>,
         retry_state: Option<String>,
@@ -125,17 +125,17 @@ impl PyJobRecord {
             exit_code,
             exit_signal,
             failure_reason,
-            cwd,
-            command_type,
-            command_display,
+            cwd: cwd.to_owned(),
+            command_type: command_type.to_owned(),
+            command_display: command_display.to_owned(),
             metadata_json: metadata_json(metadata)?,
-            root_job_id,
+            root_job_id: root_job_id.to_owned(),
             attempt,
             previous_attempt_job_id,
             retry_group_id,
             profile_name,
             cleaned_at,
-            job_dir,
+            job_dir: job_dir.to_owned(),
             retry_due_at,
             retry_state,
         };
@@ -409,7 +409,7 @@ impl PyQueueEntry {
 impl PyQueueEntry {
     #[new]
     #[pyo3(signature = (
-        scheduler_job_id, name=None, user=None, state=None, raw_state=String::new(),
+        scheduler_job_id, name=None, user=None, state=None, raw_state="",
         partition=None, submit_time=None, start_time=None,
     ))]
     #[allow(clippy::too_many_arguments)]
@@ -418,7 +418,7 @@ impl PyQueueEntry {
         name: Option<String>,
         user: Option<String>,
         state: Option<&Bound<'_, PyAny>>,
-        raw_state: String,
+        raw_state: &str,
         partition: Option<String>,
         submit_time: Option<f64>,
         start_time: Option<f64>,
@@ -429,7 +429,7 @@ impl PyQueueEntry {
         };
         let obs = Observation {
             state: Some(state),
-            raw_state,
+            raw_state: raw_state.to_owned(),
             name,
             user,
             partition,
