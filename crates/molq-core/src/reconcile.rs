@@ -197,7 +197,13 @@ fn change_for(job: &KnownJob, obs: &Observation, now: Timestamp) -> Option<JobCh
         ));
         from = JobState::Running;
     }
-    let finished = obs.finished_at.unwrap_or(now);
+    // Clocks are not monotonic (and a scheduler's is not ours): never record
+    // a finish before the start.
+    let started = job.started_at.or(obs.started_at);
+    let finished = match (obs.finished_at.unwrap_or(now), started) {
+        (f, Some(s)) if s > f => s,
+        (f, _) => f,
+    };
     let reason = obs
         .reason
         .clone()

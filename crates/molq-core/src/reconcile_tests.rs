@@ -364,3 +364,25 @@ proptest! {
         prop_assert_eq!(p, Plan::default());
     }
 }
+
+#[test]
+fn finish_is_never_before_start() {
+    let q = snap(&[(
+        "1",
+        Observation {
+            started_at: Some(5.0),
+            finished_at: Some(4.9),
+            ..obs(Succeeded)
+        },
+    )]);
+    let p = plan(&[known("1", Running)], &q, None, 10.0, LOST);
+    assert_eq!(changes(&p)[0].finished_at, Some(5.0));
+    let mut k = known("1", Running);
+    k.started_at = Some(20.0);
+    let p = plan(&[k], &snap(&[("1", obs(Failed))]), None, 10.0, LOST);
+    assert_eq!(
+        changes(&p)[0].finished_at,
+        Some(20.0),
+        "skewed clocks: clamp to the start"
+    );
+}

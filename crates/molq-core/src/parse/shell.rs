@@ -7,8 +7,9 @@
 //! ```
 //!
 //! `status` is `running` (the process is alive), `exited` (the wrapper wrote an
-//! exit code) or `vanished` (the process is gone without an exit code). Empty
-//! fields mean "unknown"; times are float epoch seconds.
+//! exit code), `cancelled` (molq asked it to stop and it is gone) or `vanished`
+//! (the process is gone without an exit code). Empty fields mean "unknown";
+//! times are float epoch seconds.
 
 use super::{lines, opt_int, opt_time, Snapshot};
 use crate::error::{Error, Result};
@@ -52,6 +53,7 @@ fn parse_line(line: &str) -> std::result::Result<(String, Observation), String> 
     let (state, reason) = match status {
         "running" => (JobState::Running, None),
         "vanished" => (JobState::Lost, Some(VANISHED_REASON.to_owned())),
+        "cancelled" => (JobState::Cancelled, None),
         "exited" => match exit_code {
             Some(0) => (JobState::Succeeded, None),
             Some(n) => (
@@ -119,7 +121,14 @@ mod tests {
 
     #[test]
     fn status_table() {
-        let cases: [(&str, JobState, Option<i64>, Option<&str>); 5] = [
+        let cases: [(&str, JobState, Option<i64>, Option<&str>); 7] = [
+            (
+                "10|cancelled|143|100|200",
+                JobState::Cancelled,
+                Some(143),
+                None,
+            ),
+            ("10|cancelled|||", JobState::Cancelled, None, None),
             ("10|running||100.5|", JobState::Running, None, None),
             ("10|exited|0|100|200", JobState::Succeeded, Some(0), None),
             (

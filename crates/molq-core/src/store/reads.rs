@@ -151,12 +151,17 @@ impl JobStore {
             .at(&self.path)
     }
 
-    /// The state history of a job, oldest first.
+    /// The state history of a job, in the order it was recorded.
+    ///
+    /// Ordered by insertion (`id`), not by `timestamp`: a transition into
+    /// running carries the scheduler's start time, which can precede the
+    /// submit record (the launcher returns after the job started) or be off by
+    /// clock skew, and sorting by it would break the chain.
     pub fn get_transitions(&self, job_id: &str) -> Result<Vec<Transition>> {
         self.conn
             .prepare_cached(&format!(
                 "SELECT {TRANSITION_COLUMNS} FROM status_transitions WHERE job_id = ?1 \
-                 ORDER BY timestamp, id"
+                 ORDER BY id"
             ))
             .at(&self.path)?
             .query_map([job_id], rows::transition)

@@ -554,3 +554,29 @@ fn unknown_state_names_read_as_lost() {
         .unwrap();
     assert_eq!(state(&s, "a"), Lost);
 }
+
+#[test]
+fn history_keeps_recorded_order_when_the_start_precedes_the_submit_record() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    s.register_job(&job("a", "c"), &[], 10.0).unwrap();
+    s.mark_submitted("a", "1", 12.0).unwrap();
+    // The launcher returned after the process had started (at 11).
+    let q = crate::parse::shell::parse_status(b"1|exited|0|11|11.5\n");
+    s.reconcile("c", &q, None, 13.0, LostPolicy::default())
+        .unwrap();
+    let chain: Vec<_> = s
+        .get_transitions("a")
+        .unwrap()
+        .iter()
+        .map(|t| (t.new_state, t.timestamp))
+        .collect();
+    assert_eq!(
+        chain,
+        [
+            (Created, 10.0),
+            (Submitted, 12.0),
+            (Running, 11.0),
+            (Succeeded, 11.5)
+        ]
+    );
+}
