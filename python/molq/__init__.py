@@ -5,13 +5,14 @@
     with mq.Submitor(target=cluster) as submitor:
         handle = submitor.submit_job(argv=["echo", "hello"])
         print(handle.wait())
+
+Only the engine's entry points load with ``import molq``; value types, models,
+options and helpers load on first use, so importing molq stays cheap.
 """
 
 from molq._core import JobRecord, QueueEntry, StatusTransition
 from molq._core import __version__ as __version__
-from molq.callbacks import EventBus, EventPayload, EventType
 from molq.cluster import Cluster
-from molq.config import MolqConfig, MolqProfile, load_config, load_profile
 from molq.errors import (
     CommandError,
     ConfigError,
@@ -25,92 +26,85 @@ from molq.errors import (
     SubmitError,
     TransportError,
 )
-from molq.handle import JobHandle
-from molq.models import (
-    DependencyPreview,
-    DependencyPreviewItem,
-    JobDependency,
-    RetentionPolicy,
-    RetryBackoff,
-    RetryPolicy,
-    SchedulerCapabilities,
-    SubmitorDefaults,
-)
-from molq.options import (
-    LocalSchedulerOptions,
-    LSFSchedulerOptions,
-    PBSSchedulerOptions,
-    SlurmSchedulerOptions,
-)
-from molq.scheduler.base import DependencyEdge
-from molq.ssh_config import SshHost, list_ssh_hosts, resolve_ssh_host, ssh_alias_names
 from molq.status import JobState
 from molq.submitor import Submitor
-from molq.types import (
-    DependencyCondition,
-    DependencyRef,
-    Duration,
-    JobExecution,
-    JobResources,
-    JobScheduling,
-    Memory,
-    Script,
-    dependency_relation_state,
-)
-from molq.workspace import Project, Workspace
 
-__all__ = [
-    "Cluster",
-    "CommandError",
-    "ConfigError",
-    "DependencyCondition",
-    "DependencyEdge",
-    "DependencyPreview",
-    "DependencyPreviewItem",
-    "DependencyRef",
-    "Duration",
-    "EventBus",
-    "EventPayload",
-    "EventType",
-    "JobDependency",
-    "JobExecution",
-    "JobHandle",
-    "JobNotFoundError",
-    "JobRecord",
-    "JobResources",
-    "JobScheduling",
-    "JobState",
-    "LSFSchedulerOptions",
-    "LocalSchedulerOptions",
-    "Memory",
-    "MolqConfig",
-    "MolqError",
-    "MolqProfile",
-    "MolqTimeoutError",
-    "PBSSchedulerOptions",
-    "ParseError",
-    "Project",
-    "QueueEntry",
-    "RetentionPolicy",
-    "RetryBackoff",
-    "RetryPolicy",
-    "SchedulerCapabilities",
-    "SchedulerError",
-    "Script",
-    "ScriptError",
-    "SlurmSchedulerOptions",
-    "SshHost",
-    "StatusTransition",
-    "StoreError",
-    "SubmitError",
-    "Submitor",
-    "SubmitorDefaults",
-    "TransportError",
-    "Workspace",
-    "dependency_relation_state",
-    "list_ssh_hosts",
-    "load_config",
-    "load_profile",
-    "resolve_ssh_host",
-    "ssh_alias_names",
-]
+#: public name -> module that defines it, loaded on first access
+_LAZY = {
+    **dict.fromkeys(("EventBus", "EventPayload", "EventType"), "molq.callbacks"),
+    **dict.fromkeys(("MolqConfig", "MolqProfile", "load_config", "load_profile"), "molq.config"),
+    "JobHandle": "molq.handle",
+    **dict.fromkeys(
+        (
+            "DependencyPreview",
+            "DependencyPreviewItem",
+            "JobDependency",
+            "RetentionPolicy",
+            "RetryBackoff",
+            "RetryPolicy",
+            "SchedulerCapabilities",
+            "SubmitorDefaults",
+        ),
+        "molq.models",
+    ),
+    **dict.fromkeys(
+        ("LocalSchedulerOptions", "LSFSchedulerOptions", "PBSSchedulerOptions", "SlurmSchedulerOptions"),
+        "molq.options",
+    ),
+    "DependencyEdge": "molq.scheduler.base",
+    **dict.fromkeys(("SshHost", "list_ssh_hosts", "resolve_ssh_host", "ssh_alias_names"), "molq.ssh_config"),
+    **dict.fromkeys(
+        (
+            "DependencyCondition",
+            "DependencyRef",
+            "Duration",
+            "JobExecution",
+            "JobResources",
+            "JobScheduling",
+            "Memory",
+            "Script",
+            "dependency_relation_state",
+        ),
+        "molq.types",
+    ),
+    **dict.fromkeys(("Project", "Workspace"), "molq.workspace"),
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'molq' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = sorted(
+    [
+        "Cluster",
+        "CommandError",
+        "ConfigError",
+        "JobNotFoundError",
+        "JobRecord",
+        "JobState",
+        "MolqError",
+        "MolqTimeoutError",
+        "ParseError",
+        "QueueEntry",
+        "SchedulerError",
+        "ScriptError",
+        "StatusTransition",
+        "StoreError",
+        "SubmitError",
+        "Submitor",
+        "TransportError",
+        *_LAZY,
+    ]
+)

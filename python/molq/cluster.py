@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from molq.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from molq._core import QueueEntry
     from molq.transport.base import Transport
     from molq.workspace import Project, Workspace

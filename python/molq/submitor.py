@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from molq.cluster import Cluster
 from molq.errors import ConfigError, JobNotFoundError, MolqError, SchedulerError
-from molq.handle import JobHandle
 from molq.status import JobState
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from molq.handle import JobHandle
     from molq._core import JobRecord, StatusTransition
     from molq.callbacks import EventBus, EventType
     from molq.models import JobDependency, RetentionPolicy, RetryPolicy, SubmitorDefaults
@@ -22,6 +23,15 @@ if TYPE_CHECKING:
     from molq.types import JobExecution, JobResources, JobScheduling, Script
 
 __all__ = ["Submitor", "JobHandle"]
+
+
+def __getattr__(name: str) -> object:
+    # JobHandle was importable from here in earlier releases.
+    if name == "JobHandle":
+        from molq.handle import JobHandle
+
+        return JobHandle
+    raise AttributeError(f"module 'molq.submitor' has no attribute {name!r}")
 
 
 def default_polling_strategy(scheduler_kind: str) -> PollingStrategy:
@@ -210,6 +220,8 @@ class Submitor:
                 raise
             raise SchedulerError(f"submission to {self.cluster_name!r} failed: {exc}") from exc
         self._emit(store.mark_submitted(spec.job_id, scheduler_job_id, time.time()))
+        from molq.handle import JobHandle
+
         return JobHandle(
             job_id=spec.root_job_id,
             cluster_name=spec.cluster_name,
@@ -335,6 +347,8 @@ class Submitor:
         streams: Sequence[str] = ("stdout", "stderr"),
     ) -> dict[str, Path]:
         """Copy the job's log files here (through the transport); missing ones are skipped."""
+        from pathlib import Path
+
         record = self.get_job(job_id, latest_attempt=True)
         meta = record.metadata
         dest = Path(dest_dir) if dest_dir else Path(os.getcwd()) / ".molq" / "fetched" / record.job_id / "logs"

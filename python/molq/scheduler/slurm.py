@@ -1,0 +1,247 @@
+"""SlurmScheduler: sbatch, squeue, sacct and scancel through any transport.
+
+The native core owns the output formats: the squeue format string and sacct
+field list come from ``molq._core`` and its parsers read exactly those. Every
+command runs with ``SLURM_TIME_FORMAT=%s`` so times arrive as epoch seconds,
+whatever the cluster's time zone.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from molq import _core
+from molq.errors import ConfigError, SchedulerError, TransportError
+from molq.scheduler._script import render_script
+from molq.transport.base import CommandResult, Transport
+
+if TYPE_CHECKING:
+    from molq.models import SchedulerCapabilities
+    from molq.options import SlurmSchedulerOptions
+    from molq.scheduler.base import DependencyEdge
+    from molq.submission import JobSpec
+
+__all__ = ["SlurmScheduler", "render_sbatch_directives"]
+
+_ENV = {"SLURM_TIME_FORMAT": "%s"}
+_DEPENDENCY_KEYWORDS = {
+    "after_started": "after",
+    "after_success": "afterok",
+    "after_failure": "afternotok",
+    "after": "afterany",
+}
+# Above this many tracked jobs one `squeue --me` is cheaper than chunks of -j.
+_POLL_ALL_THRESHOLD = 2000
+# Ids per squeue/sacct call: keeps one command line far below the kernel's
+# 128 KiB limit on a single argument (what `ssh host cmd` becomes remotely).
+_CHUNK = 1000
+# How far before the oldest tracked job sacct looks back (clock skew margin).
+_SACCT_MARGIN = 86400.0
+
+
+def _directive_value(value: str) -> str:
+    """sbatch reads a directive's value up to whitespace unless it is quoted."""
+    if any(c.isspace() for c in value) or '"' in value or "'" in value:
+        if '"' in value:
+            raise ConfigError(f"sbatch cannot take a double quote in a directive value: {value!r}")
+        return f'"{value}"'
+    return value
+
+
+def render_sbatch_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[str]:
+    """The ``#SBATCH`` lines for a spec, one option per line."""
+    r, s, e = spec.resources, spec.scheduling, spec.execution
+    opts: list[str] = []
+
+    def add(option: str, value: object | None = None) -> None:
+        opts.append(option if value is None else f"{option}={_directive_value(str(value))}")
+
+    if s.partition:
+        add("--partition", s.partition)
+    if r.task_count is not None:
+        # MPI style: that many tasks, each with cpu_count CPUs.
+        add("--ntasks", r.task_count)
+        if r.cpu_count is not None:
+            add("--cpus-per-task", r.cpu_count)
+    elif r.cpu_count is not None:
+        # One process that may use cpu_count CPUs (threads, a process pool).
+        add("--ntasks", 1)
+        add("--cpus-per-task", r.cpu_count)
+    if r.memory is not None:
+        add("--mem", r.memory.to_slurm())
+    if r.time_limit is not None:
+        add("--time", r.time_limit.to_slurm())
+    add("--job-name", e.job_name or f"molq-{spec.job_id[:8]}")
+    add("--output", spec.stdout_path)
+    add("--error", spec.stderr_path)
+    if r.gpu_count is not None:
+        add("--gres", f"gpu:{r.gpu_type}:{r.gpu_count}" if r.gpu_type else f"gpu:{r.gpu_count}")
+    if s.node_count is not None:
+        add("--nodes", s.node_count)
+    if s.exclusive_node:
+        add("--exclusive")
+    if s.account:
+        add("--account", s.account)
+    if s.qos:
+        add("--qos", s.qos)
+    if s.dependency:
+        add("--dependency", s.dependency)
+        # An unsatisfiable dependency (after_failure of a job that succeeded)
+        # ends the job instead of leaving it pending forever.
+        add("--kill-on-invalid-dep", "yes")
+    if s.array_spec:
+        add("--array", s.array_spec)
+    if s.reservation:
+        add("--reservation", s.reservation)
+    if s.email:
+        add("--mail-user", s.email)
+        add("--mail-type", "END,FAIL")
+    # Marks the job as molq's, so a submission whose id was never recorded can be found.
+    add("--comment", f"molq:{spec.job_id}")
+    return [f"#SBATCH {o}" for o in opts] + [f"#SBATCH {x}" for x in extra]
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class SlurmScheduler:
+    """The ``slurm`` backend."""
+
+    kind = "slurm"
+
+    def __init__(self, options: SlurmSchedulerOptions | None = None, *, transport: Transport | None = None) -> None:
+        from molq.options import SlurmSchedulerOptions
+
+        if transport is None:
+            from molq.transport.local import LocalTransport
+
+            transport = LocalTransport()
+        self.options = options or SlurmSchedulerOptions()
+        self._transport = transport
+
+    @property
+    def transport(self) -> Transport:
+        return self._transport
+
+    def capabilities(self) -> SchedulerCapabilities:
+        from molq.models import SchedulerCapabilities
+
+        return SchedulerCapabilities(
+            **{name: True for name in SchedulerCapabilities.__dataclass_fields__ if name != "supports_priority"}
+        )
+
+    # -- commands ------------------------------------------------------------------
+    def _run(self, argv: list[str], what: str, *, timeout: float, input: str | None = None) -> CommandResult:
+        try:
+            return self._transport.run(argv, env=_ENV, timeout=timeout, input=input)
+        except TransportError as exc:
+            raise SchedulerError(
+                f"{what} failed: {exc}", command=argv, stderr=exc.stderr
+            ) from exc
+
+    def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
+        return render_script(spec, render_sbatch_directives(spec), user_script_path)
+
+    def submit(self, spec: JobSpec, job_dir: str) -> str:
+        script_path = f"{job_dir}/run_slurm.sh"
+        self._transport.write_text(script_path, self.render(spec, f"{job_dir}/user_script.sh"), mode=0o700)
+        opts = self.options
+        argv = [opts.sbatch_path, "--parsable", *opts.extra_sbatch_flags, script_path]
+        try:
+            result = self._transport.run(argv, env=_ENV, timeout=opts.submit_timeout)
+        except TransportError as exc:
+            hint = ""
+            if "timed out" in str(exc):
+                hint = " (sbatch keeps retrying while Slurm refuses new jobs, e.g. when MaxJobCount is reached)"
+            raise SchedulerError(f"sbatch did not complete{hint}: {exc}", command=argv, stderr=exc.stderr) from exc
+        if result.returncode != 0:
+            raise SchedulerError(
+                f"sbatch rejected the job (exit {result.returncode}): {result.stderr.strip() or result.stdout.strip()}",
+                command=argv,
+                stderr=result.stderr,
+            )
+        return _core.parse_submit_id("slurm", result.stdout_bytes)
+
+    def poll(self, jobs: Sequence[tuple]) -> _core.Snapshot:
+        """squeue for the tracked ids (one ``--me`` listing when there are many)."""
+        opts = self.options
+        base = [opts.squeue_path, "-h", "-o", _core.SQUEUE_FORMAT]
+        ids = [job[1] for job in jobs]
+        if len(ids) > _POLL_ALL_THRESHOLD:
+            return self._squeue(base + ["--me"])
+        snapshot: _core.Snapshot | None = None
+        for chunk in _chunks(ids, _CHUNK):
+            part = self._squeue(base + ["-j", ",".join(chunk)])
+            snapshot = part if snapshot is None else snapshot.merged(part)
+        return snapshot if snapshot is not None else _core.Snapshot.from_observations([])
+
+    def _squeue(self, argv: list[str]) -> _core.Snapshot:
+        result = self._run(argv, "squeue", timeout=self.options.poll_timeout)
+        if result.returncode != 0:
+            # squeue -j with only ids Slurm has already forgotten: a valid "not in the queue".
+            if "Invalid job id specified" in result.stderr:
+                return _core.Snapshot.from_observations([])
+            raise SchedulerError(
+                f"squeue failed (exit {result.returncode}): {result.stderr.strip()}",
+                command=argv,
+                stderr=result.stderr,
+            )
+        return _core.parse_queue("slurm", result.stdout_bytes)
+
+    def resolve_terminal_many(self, jobs: Sequence[tuple]) -> _core.Snapshot | None:
+        """One sacct per chunk, bounded by the oldest job's submit time."""
+        opts = self.options
+        oldest = min((job[3] for job in jobs if len(job) > 3 and job[3]), default=time.time() - 7 * 86400)
+        start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(oldest - _SACCT_MARGIN))
+        snapshot: _core.Snapshot | None = None
+        ids = [job[1] for job in jobs]
+        for chunk in _chunks(ids, _CHUNK):
+            argv = [
+                opts.sacct_path, "-X", "-n", "-P", "--noconvert",
+                "-o", _core.SACCT_FIELDS, "-S", start, "-j", ",".join(chunk),
+            ]
+            result = self._run(argv, "sacct", timeout=opts.poll_timeout)
+            if result.returncode != 0:
+                raise SchedulerError(
+                    f"sacct failed (exit {result.returncode}): {result.stderr.strip()}",
+                    command=argv,
+                    stderr=result.stderr,
+                )
+            part = _core.parse_accounting("slurm", result.stdout_bytes)
+            snapshot = part if snapshot is None else snapshot.merged(part)
+        return snapshot
+
+    def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        """scancel; False when Slurm says the job had already finished."""
+        argv = [self.options.scancel_path, "--verbose", scheduler_job_id]
+        result = self._run(argv, "scancel", timeout=self.options.poll_timeout)
+        text = (result.stderr + result.stdout).lower()
+        if "already completed" in text or "invalid job id" in text or "job has finished" in text:
+            return False
+        if result.returncode != 0 or "error" in text:
+            raise SchedulerError(
+                f"scancel {scheduler_job_id} failed (exit {result.returncode}): {result.stderr.strip()}",
+                command=argv,
+                stderr=result.stderr,
+            )
+        return True
+
+    def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
+        argv = [self.options.squeue_path, "-h", "-o", _core.SQUEUE_FORMAT]
+        argv += ["-u", user] if user else ["--me"]
+        return self._squeue(argv).entries()
+
+    def format_dependency(self, edge: DependencyEdge) -> str:
+        try:
+            return f"{_DEPENDENCY_KEYWORDS[edge.condition]}:{edge.scheduler_job_id}"
+        except KeyError:
+            raise ConfigError(f"unknown dependency condition {edge.condition!r}") from None
+
+    def format_dependencies(self, edges: Sequence[DependencyEdge]) -> str:
+        return ",".join(self.format_dependency(e) for e in edges)
+
+    def __repr__(self) -> str:
+        return f"SlurmScheduler(transport={self._transport!r})"
