@@ -19,6 +19,7 @@ action=$1 name=$2
 daemon_binary "$name" >/dev/null || die "unknown daemon '$name'; $usage"
 [ "$(id -u)" = 0 ] || die "must be run as root"
 t=$(now_ms)
+[ "$action" = status ] || take_lock
 case $action in
   stop)
     if pid=$(daemon_pid "$name"); then

@@ -18,6 +18,7 @@ case ${1:-} in
 esac
 [ "$(id -u)" = 0 ] || die "must be run as root"
 T0=$(now_ms)
+take_lock
 
 if [ $purge = 1 ] && daemon_pid slurmctld >/dev/null && slurmctld_ok; then
   # cancel every job so that no slurmstepd outlives slurmd and its wiped spool directory

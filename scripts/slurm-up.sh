@@ -54,6 +54,7 @@ MIN_JOB_AGE=${MOLQ_SLURM_MIN_JOB_AGE:-300}
 [[ $MIN_JOB_AGE =~ ^[0-9]+$ ]] || die "MOLQ_SLURM_MIN_JOB_AGE must be a number of seconds, not '$MIN_JOB_AGE'"
 T_START=$(now_ms)
 mkdir -p "$MOLQ_TESTBED_STATE" "$MOLQ_TESTBED_LOG"
+take_lock
 note "slurm-up.sh begins (MinJobAge=$MIN_JOB_AGE)"
 
 # ---------------------------------------------------------------- packages

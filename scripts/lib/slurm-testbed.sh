@@ -33,6 +33,14 @@ wait_until() {
   done
 }
 
+# take_lock: serialise slurm-up/-down/-daemon runs (two at once could start two sets of
+# daemons). The lock is fd 9; every daemon start closes it (9>&-), or the daemon would hold it.
+take_lock() {
+  mkdir -p "$MOLQ_TESTBED_STATE"
+  exec 9>"$MOLQ_TESTBED_STATE/lock"
+  flock -w 300 9 || die "another slurm-up/slurm-down/slurm-daemon run holds $MOLQ_TESTBED_STATE/lock"
+}
+
 # ---------------------------------------------------------------- processes by PID
 
 # state letter of a process (R, S, D, Z, ...) or nothing if it is gone. The command name in
@@ -146,16 +154,16 @@ start_daemon() {
       munged)
         install -d -o munge -g munge -m 0755 /run/munge   # systemd's RuntimeDirectory= does this
         # munged refuses a key that is not owned by its own user, so run it as munge
-        runuser -u munge -- /usr/sbin/munged </dev/null >>"$MOLQ_TESTBED_LOG/munged.out" 2>&1 ;;
+        runuser -u munge -- /usr/sbin/munged </dev/null >>"$MOLQ_TESTBED_LOG/munged.out" 2>&1 9>&- ;;
       mariadbd)
         install -d -o mysql -g mysql -m 0755 /run/mysqld
         setsid /usr/sbin/mariadbd --user=mysql --bind-address=127.0.0.1 --pid-file="$own" \
           --innodb-buffer-pool-size=256M --innodb-lock-wait-timeout=900 \
-          </dev/null >>"$MOLQ_TESTBED_LOG/mariadbd.log" 2>&1 & ;;
+          </dev/null >>"$MOLQ_TESTBED_LOG/mariadbd.log" 2>&1 9>&- & ;;
       slurmdbd|slurmctld)
-        "/usr/sbin/$name" </dev/null >>"$MOLQ_TESTBED_LOG/$name.out" 2>&1 ;;
+        "/usr/sbin/$name" </dev/null >>"$MOLQ_TESTBED_LOG/$name.out" 2>&1 9>&- ;;
       slurmd)
-        /usr/sbin/slurmd -N "$SLURM_NODE" </dev/null >>"$MOLQ_TESTBED_LOG/slurmd.out" 2>&1 ;;
+        /usr/sbin/slurmd -N "$SLURM_NODE" </dev/null >>"$MOLQ_TESTBED_LOG/slurmd.out" 2>&1 9>&- ;;
     esac
     # a forking daemon's start returns 0 even if it dies a moment later (bad permissions,
     # port in use): trust only its PID file plus a real probe
