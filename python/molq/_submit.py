@@ -282,12 +282,15 @@ def _check_capabilities(scheduler: Any, request: SubmitRequest, scheduling: JobS
 
 
 def prepare_job_dir(transport: Transport, spec: JobSpec, script_bytes: bytes | None) -> None:
-    """Create the job directory (0700) with the user's script copy and a manifest."""
-    import json
+    """Create the job directory (0700), with a copy of the user's script if any.
 
-    parent = spec.job_dir.rsplit("/", 1)[0]
-    transport.mkdir(parent, parents=True, exist_ok=True)
+    The store holds the job's record; the directory holds only what the job
+    itself needs (scripts, logs, the backend's state files).
+    """
     try:
+        transport.mkdir(spec.job_dir, parents=False, exist_ok=False, mode=0o700)
+    except FileNotFoundError:
+        transport.mkdir(spec.job_dir.rsplit("/", 1)[0], parents=True, exist_ok=True)
         transport.mkdir(spec.job_dir, parents=False, exist_ok=False, mode=0o700)
     except FileExistsError:
         raise ConfigError(
@@ -296,16 +299,6 @@ def prepare_job_dir(transport: Transport, spec: JobSpec, script_bytes: bytes | N
         ) from None
     if script_bytes is not None:
         transport.write_bytes(f"{spec.job_dir}/user_script.sh", script_bytes, mode=0o700)
-    manifest = {
-        "job_id": spec.job_id,
-        "root_job_id": spec.root_job_id,
-        "attempt": spec.attempt,
-        "cluster_name": spec.cluster_name,
-        "stdout_path": spec.stdout_path,
-        "stderr_path": spec.stderr_path,
-        "created_at": time.time(),
-    }
-    transport.write_text(f"{spec.job_dir}/manifest.json", json.dumps(manifest, indent=1), mode=0o600)
 
 
 def resubmit_due_retries(sub: Submitor) -> list[str]:

@@ -17,7 +17,7 @@ backend drives this machine or a remote workstation over SSH.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from molq import _core
 from molq.errors import ConfigError, SchedulerError, TransportError
@@ -35,7 +35,7 @@ __all__ = ["ShellScheduler"]
 _START_TIME_FN = r"""
 molq_st() {
   ST=
-  if [ -r "/proc/$1/stat" ]; then
+  if [ -r /proc/self/stat ]; then
     local s
     read -r s < "/proc/$1/stat" 2>/dev/null || return 1
     s=${s##*) }
@@ -56,6 +56,7 @@ molq_now() { local t=${EPOCHREALTIME:-$(date +%s)}; printf %s "${t/,/.}"; }
 # subshell (a fork, not an exec) and records how it ended.
 _WRAPPER = _START_TIME_FN + r"""
 molq_dir=$1 molq_out=$2 molq_err=$3
+cd -- "$molq_dir" || exit 97
 trap 'molq_sig=1' TERM INT HUP
 molq_now > "$molq_dir/.started"
 shift 3
@@ -65,7 +66,8 @@ while :; do
   wait "$molq_child"; molq_rc=$?
   kill -0 "$molq_child" 2>/dev/null || break
 done
-printf '%s %s\n' "$molq_rc" "$(molq_now)" > "$molq_dir/.exit_code.tmp"
+molq_t=${EPOCHREALTIME:-$(date +%s)}
+printf '%s %s\n' "$molq_rc" "${molq_t/,/.}" > "$molq_dir/.exit_code.tmp"
 mv -f "$molq_dir/.exit_code.tmp" "$molq_dir/.exit_code"
 """
 
@@ -127,6 +129,19 @@ echo cancelled
 """
 
 
+def _start_token(pid: int) -> str:
+    """The process start time exactly as the status check reads it (see molq_st)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode()
+        return stat.rsplit(") ", 1)[1].split()[19]
+    except FileNotFoundError:
+        import subprocess
+
+        out = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True).stdout
+        return "".join(out.split()) or "gone"
+
+
 class ShellScheduler:
     """The ``local`` backend: no batch system, one detached process group per job."""
 
@@ -173,6 +188,9 @@ class ShellScheduler:
     def submit(self, spec: JobSpec, job_dir: str) -> str:
         script = self.render(spec, f"{job_dir}/user_script.sh")
         self._transport.write_text(f"{job_dir}/run.sh", script, mode=0o700)
+        spawn = getattr(self._transport, "spawn_detached", None)
+        if spawn is not None:
+            return self._spawn_here(spawn, spec, job_dir)
         try:
             result = self._transport.run(
                 ["bash", "-c", _LAUNCH, "molq-launch", job_dir, spec.stdout_path, spec.stderr_path, _WRAPPER],
@@ -190,6 +208,15 @@ class ShellScheduler:
                 command=list(result.argv),
             )
         return _core.parse_submit_id(self.parser_kind, result.stdout_bytes)
+
+    def _spawn_here(self, spawn: Any, spec: JobSpec, job_dir: str) -> str:
+        """This machine: start the wrapper directly, no launcher shell to wait for."""
+        try:
+            pid = spawn(["bash", "-c", _WRAPPER, "molq-job", job_dir, spec.stdout_path, spec.stderr_path])
+        except (OSError, TransportError) as exc:
+            raise SchedulerError(f"could not start the local job: {exc}") from exc
+        self._transport.write_text(f"{job_dir}/.pid", f"{pid} {_start_token(pid)}\n", mode=0o600)
+        return str(pid)
 
     def poll(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
         """One status line per (job_id, scheduler id, job dir); raises on a failed poll."""

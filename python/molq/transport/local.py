@@ -15,6 +15,9 @@ __all__ = ["LocalTransport"]
 class LocalTransport:
     """This machine. ``env`` given to ``run`` is added to the current environment."""
 
+    def __init__(self) -> None:
+        self._spawned: set[int] = set()
+
     def run(
         self,
         argv: Sequence[str],
@@ -65,6 +68,40 @@ class LocalTransport:
             ) from exc
         return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
 
+    def spawn_detached(self, argv: Sequence[str]) -> int:
+        """Start ``argv`` in a new session with no stdio and return its pid at once.
+
+        The child outlives this process. Children spawned earlier that have
+        ended are reaped here (only ours: other children's statuses are left
+        for their owners).
+        """
+        import shutil
+
+        for pid in list(self._spawned):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self._spawned.discard(pid)
+        program = shutil.which(argv[0])
+        if program is None:
+            raise TransportError(f"command not found: {argv[0]}", command=list(argv), returncode=127)
+        devnull = os.devnull
+        pid = os.posix_spawn(
+            program,
+            list(argv),
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
+            ],
+            setsid=True,
+        )
+        self._spawned.add(pid)
+        return pid
+
     # -- files ------------------------------------------------------------------
     def read_bytes(self, path: str | Path) -> bytes:
         return Path(path).read_bytes()
@@ -83,8 +120,8 @@ class LocalTransport:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         try:
             with os.fdopen(fd, "wb") as fh:
+                os.fchmod(fh.fileno(), mode)  # the umask must not narrow it
                 fh.write(data)
-            os.chmod(tmp, mode)
             os.replace(tmp, target)
         except BaseException:
             try:
