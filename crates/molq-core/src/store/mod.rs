@@ -332,17 +332,11 @@ impl JobStore {
             missing: plan.missing,
             ..Outcome::default()
         };
-        let mut change = tx
-            .prepare_cached(
-                "UPDATE jobs SET state = ?2, started_at = COALESCE(started_at, ?3), \
-                 finished_at = COALESCE(?4, finished_at), exit_code = COALESCE(?5, exit_code), \
-                 exit_signal = COALESCE(?6, exit_signal), \
-                 failure_reason = COALESCE(?7, failure_reason), \
-                 retry_state = CASE WHEN ?8 IS NULL THEN retry_state ELSE 'scheduled' END, \
-                 retry_due_at = COALESCE(?8, retry_due_at), missing_since = NULL, \
-                 missing_count = 0, last_polled = ?10 WHERE rowid = ?1 AND state = ?9",
-            )
-            .at(&path)?;
+        // Three shapes of the same update, so a change touches only the
+        // indexes of the columns it really sets.
+        let mut moved = tx.prepare_cached(&change_sql(false, false)).at(&path)?;
+        let mut ended = tx.prepare_cached(&change_sql(true, false)).at(&path)?;
+        let mut retried = tx.prepare_cached(&change_sql(true, true)).at(&path)?;
         let mut missing = tx
             .prepare_cached(
                 "UPDATE jobs SET missing_since = ?2, missing_count = ?3, last_polled = ?4 \
@@ -353,7 +347,12 @@ impl JobStore {
         for action in plan.actions {
             let (job_id, since, count) = match action {
                 Action::Change(c) => {
-                    let n = change
+                    let stmt = match (c.to.is_terminal(), c.retry_due_at.is_some()) {
+                        (false, _) => &mut moved,
+                        (true, false) => &mut ended,
+                        (true, true) => &mut retried,
+                    };
+                    let n = stmt
                         .execute(params![
                             rowids.get(&c.job_id),
                             c.to.as_str(),
@@ -397,7 +396,7 @@ impl JobStore {
                 .execute(params![rowids.get(&job_id), since, count, now])
                 .at(&path)?;
         }
-        drop((change, missing, log));
+        drop((moved, ended, retried, missing, log));
         // Every other polled job gets its stamp in one statement.
         tx.prepare_cached(&format!(
             "UPDATE jobs SET last_polled = ?2 WHERE cluster_name = ?1 AND state NOT IN {} \
@@ -496,6 +495,27 @@ impl JobStore {
         tx.commit().at(&path)?;
         Ok(deleted)
     }
+}
+
+/// The compare-and-set update of one reconcile change. Parameters: ?1 rowid,
+/// ?2 new state, ?3 started_at, ?4 finished_at, ?5 exit_code, ?6 exit_signal,
+/// ?7 failure_reason, ?8 retry_due_at, ?9 expected state, ?10 now.
+fn change_sql(terminal: bool, retry: bool) -> String {
+    let mut sql = String::from(
+        "UPDATE jobs SET state = ?2, started_at = COALESCE(started_at, ?3), \
+         missing_since = NULL, missing_count = 0, last_polled = ?10",
+    );
+    if terminal {
+        sql.push_str(
+            ", finished_at = COALESCE(?4, finished_at), exit_code = COALESCE(?5, exit_code), \
+             exit_signal = COALESCE(?6, exit_signal), failure_reason = COALESCE(?7, failure_reason)",
+        );
+    }
+    if retry {
+        sql.push_str(", retry_state = 'scheduled', retry_due_at = ?8");
+    }
+    sql.push_str(" WHERE rowid = ?1 AND state = ?9");
+    sql
 }
 
 fn check_parent(path: &str) -> Result<()> {
