@@ -251,6 +251,7 @@ def _resolve_dependencies(sub: Submitor, request: SubmitRequest) -> tuple[str | 
 # request field -> (capability attribute, is it requested?)
 _CAPABILITY_CHECKS: tuple[tuple[str, str, Any], ...] = (
     ("cpu_count", "supports_cpu_count", lambda r, s, e: r.resources.cpu_count is not None),
+    ("task_count", "supports_cpu_count", lambda r, s, e: r.resources.task_count is not None),
     ("memory", "supports_memory", lambda r, s, e: r.resources.memory is not None),
     ("gpu_count", "supports_gpu_count", lambda r, s, e: r.resources.gpu_count is not None),
     ("gpu_type", "supports_gpu_type", lambda r, s, e: r.resources.gpu_type is not None),

@@ -57,7 +57,9 @@ class SlurmSchedulerOptions:
     """Slurm commands and extra ``sbatch`` flags.
 
     ``submit_timeout`` bounds one ``sbatch`` call in seconds; ``poll_chunk_size``
-    is the most job ids put on one ``squeue``/``sacct`` command line.
+    is the most job ids put on one ``squeue``/``sacct`` command line (it keeps
+    the line far below the kernel's 128 KiB limit on one argument, which is
+    what a command sent through ``ssh`` becomes on the remote side).
     """
 
     sbatch_path: str = "sbatch"
@@ -66,11 +68,13 @@ class SlurmSchedulerOptions:
     sacct_path: str = "sacct"
     extra_sbatch_flags: tuple[str, ...] = ()
     submit_timeout: float = 60.0
-    poll_chunk_size: int = 500
+    poll_timeout: float = 60.0
+    poll_chunk_size: int = 1000
 
     def __post_init__(self) -> None:
         _validate(self)
         _positive("submit_timeout", self.submit_timeout, integer=False)
+        _positive("poll_timeout", self.poll_timeout, integer=False)
         _positive("poll_chunk_size", self.poll_chunk_size, integer=True)
 
 

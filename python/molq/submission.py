@@ -132,6 +132,7 @@ def _resources_dict(r: JobResources) -> dict[str, Any]:
         "gpu_count": r.gpu_count,
         "gpu_type": r.gpu_type,
         "time_limit": None if r.time_limit is None else r.time_limit.seconds,
+        "task_count": r.task_count,
     }
 
 
@@ -214,6 +215,7 @@ def request_from_json(text: str) -> dict[str, Any]:
         gpu_count=r.get("gpu_count"),
         gpu_type=r.get("gpu_type"),
         time_limit=None if r.get("time_limit") is None else Duration(int(r["time_limit"])),
+        task_count=r.get("task_count"),
     )
     s = dict(data.get("scheduling") or {})
     if "queue" in s and not s.get("partition"):

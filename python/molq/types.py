@@ -428,16 +428,23 @@ def _as_duration(value: Any) -> Duration | None:
 @dataclass(frozen=True)
 class JobResources:
     """What a job needs. ``memory`` and ``time_limit`` also accept ``"32G"`` / ``"2h"``
-    strings and plain ints (bytes / seconds), converted on construction."""
+    strings and plain ints (bytes / seconds), converted on construction.
+
+    ``cpu_count`` alone asks for one process with that many CPUs (threads, a
+    pool). ``task_count`` asks for that many tasks (MPI ranks), each with
+    ``cpu_count`` CPUs when both are given.
+    """
 
     cpu_count: int | None = None
     memory: Memory | None = None
     gpu_count: int | None = None
     gpu_type: str | None = None
     time_limit: Duration | None = None
+    task_count: int | None = None
 
     def __post_init__(self) -> None:
         _check_count("cpu_count", self.cpu_count, 1)
+        _check_count("task_count", self.task_count, 1)
         _check_count("gpu_count", self.gpu_count, 0)
         _check_text("gpu_type", self.gpu_type)
         object.__setattr__(self, "memory", _as_memory(self.memory))

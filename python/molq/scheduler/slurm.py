@@ -33,9 +33,6 @@ _DEPENDENCY_KEYWORDS = {
 }
 # Above this many tracked jobs one `squeue --me` is cheaper than chunks of -j.
 _POLL_ALL_THRESHOLD = 2000
-# Ids per squeue/sacct call: keeps one command line far below the kernel's
-# 128 KiB limit on a single argument (what `ssh host cmd` becomes remotely).
-_CHUNK = 1000
 # How far before the oldest tracked job sacct looks back (clock skew margin).
 _SACCT_MARGIN = 86400.0
 
@@ -173,7 +170,7 @@ class SlurmScheduler:
         if len(ids) > _POLL_ALL_THRESHOLD:
             return self._squeue(base + ["--me"])
         snapshot: _core.Snapshot | None = None
-        for chunk in _chunks(ids, _CHUNK):
+        for chunk in _chunks(ids, opts.poll_chunk_size):
             part = self._squeue(base + ["-j", ",".join(chunk)])
             snapshot = part if snapshot is None else snapshot.merged(part)
         return snapshot if snapshot is not None else _core.Snapshot.from_observations([])
@@ -198,7 +195,7 @@ class SlurmScheduler:
         start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(oldest - _SACCT_MARGIN))
         snapshot: _core.Snapshot | None = None
         ids = [job[1] for job in jobs]
-        for chunk in _chunks(ids, _CHUNK):
+        for chunk in _chunks(ids, opts.poll_chunk_size):
             argv = [
                 opts.sacct_path, "-X", "-n", "-P", "--noconvert",
                 "-o", _core.SACCT_FIELDS, "-S", start, "-j", ",".join(chunk),
