@@ -21,7 +21,7 @@ def test_defaults() -> None:
         "sbatch", "squeue", "scancel", "sacct",
     )
     assert slurm.extra_sbatch_flags == ()
-    assert (slurm.submit_timeout, slurm.poll_chunk_size) == (60.0, 500)
+    assert (slurm.submit_timeout, slurm.poll_chunk_size) == (60.0, 1000)
     assert PBSSchedulerOptions().tracejob_path == "tracejob"
     assert LSFSchedulerOptions().bhist_path == "bhist"
     assert SGESchedulerOptions().qacct_path == "qacct"
