@@ -3,8 +3,8 @@
 A job runs detached, in its own session and process group, under a small
 bash wrapper that records, in the job directory:
 
-* ``.pid``      ``<pid> <start-time>``; the start time (from /proc, or ``ps``)
-                makes a reused pid unmistakable;
+* ``.pid``      ``<pid> <start-time>``, the wrapper's first write; the start
+                time (from /proc, or ``ps``) makes a reused pid unmistakable;
 * ``.started``  when the job began (epoch seconds);
 * ``.exit_code`` ``<status> <finished-at>``, written to a temp file and renamed
                 so a reader never sees half of it;
@@ -57,6 +57,7 @@ molq_now() { local t=${EPOCHREALTIME:-$(date +%s)}; printf %s "${t/,/.}"; }
 _WRAPPER = _START_TIME_FN + r"""
 molq_dir=$1 molq_out=$2 molq_err=$3
 cd -- "$molq_dir" || exit 97
+molq_st $$ && printf '%s %s\n' "$$" "$ST" > "$molq_dir/.pid"
 trap 'molq_sig=1' TERM INT HUP
 molq_now > "$molq_dir/.started"
 shift 3
@@ -71,9 +72,9 @@ printf '%s %s\n' "$molq_rc" "${molq_t/,/.}" > "$molq_dir/.exit_code.tmp"
 mv -f "$molq_dir/.exit_code.tmp" "$molq_dir/.exit_code"
 """
 
-# $1 job dir, $2 stdout, $3 stderr, $4 the wrapper. Starts the wrapper in a new session and
-# prints its pid once .pid is on disk.
-_LAUNCH = _START_TIME_FN + r"""
+# $1 job dir, $2 stdout, $3 stderr, $4 the wrapper. Starts the wrapper in a new
+# session and prints its pid.
+_LAUNCH = r"""
 cd -- "$1" || exit 97
 if command -v setsid >/dev/null 2>&1; then
   setsid bash -c "$4" molq-job "$1" "$2" "$3" < /dev/null > /dev/null 2>&1 &
@@ -81,10 +82,7 @@ else
   set -m
   nohup bash -c "$4" molq-job "$1" "$2" "$3" < /dev/null > /dev/null 2>&1 &
 fi
-pid=$!
-molq_st "$pid" || ST=gone
-printf '%s %s\n' "$pid" "$ST" > "$1/.pid"
-echo "$pid"
+echo "$!"
 """
 
 # stdin: lines "<scheduler id>\t<job dir>". One status line per job, in the
@@ -93,9 +91,10 @@ _POLL = _START_TIME_FN + r"""
 while IFS=$'\t' read -r sid dir; do
   [ -n "$sid" ] || continue
   pid= start= started= rc= fin=
-  [ -r "$dir/.pid" ] && read -r pid start < "$dir/.pid"
+  # .pid is the wrapper's first write; until it exists the pid alone must do
+  if [ -r "$dir/.pid" ]; then read -r pid start < "$dir/.pid"; else pid=$sid; fi
   [ -r "$dir/.started" ] && read -r started < "$dir/.started"
-  if [ -n "$pid" ] && molq_st "$pid" && [ "$ST" = "$start" ]; then
+  if molq_st "$pid" && { [ -z "$start" ] || [ "$ST" = "$start" ]; }; then
     echo "$sid|running||$started|"
   elif [ -r "$dir/.exit_code" ]; then
     read -r rc fin < "$dir/.exit_code"
@@ -109,14 +108,15 @@ while IFS=$'\t' read -r sid dir; do
 done
 """
 
-# $1 job dir, $2 grace seconds. Prints "cancelled" when a live job was
+# $1 job dir, $2 grace seconds, $3 the scheduler id (the pid). Prints "cancelled" when a live job was
 # signalled, "finished" when it had already ended.
 _CANCEL = _START_TIME_FN + r"""
-pid= start=
+pid=$3 start=
 [ -r "$1/.pid" ] && read -r pid start < "$1/.pid"
-if [ -z "$pid" ] || ! molq_st "$pid" || [ "$ST" != "$start" ]; then
+if ! molq_st "$pid" || { [ -n "$start" ] && [ "$ST" != "$start" ]; }; then
   echo finished; exit 0
 fi
+start=$ST
 : > "$1/.cancel_requested"
 kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
 i=0
@@ -127,19 +127,6 @@ done
 kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
 echo cancelled
 """
-
-
-def _start_token(pid: int) -> str:
-    """The process start time exactly as the status check reads it (see molq_st)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read().decode()
-        return stat.rsplit(") ", 1)[1].split()[19]
-    except FileNotFoundError:
-        import subprocess
-
-        out = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True).stdout
-        return "".join(out.split()) or "gone"
 
 
 class ShellScheduler:
@@ -215,7 +202,6 @@ class ShellScheduler:
             pid = spawn(["bash", "-c", _WRAPPER, "molq-job", job_dir, spec.stdout_path, spec.stderr_path])
         except (OSError, TransportError) as exc:
             raise SchedulerError(f"could not start the local job: {exc}") from exc
-        self._transport.write_text(f"{job_dir}/.pid", f"{pid} {_start_token(pid)}\n", mode=0o600)
         return str(pid)
 
     def poll(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
@@ -244,7 +230,7 @@ class ShellScheduler:
                 scheduler_job_id=scheduler_job_id,
             )
         result = self._transport.run(
-            ["bash", "-c", _CANCEL, "molq-cancel", job_dir, str(self._cancel_grace)],
+            ["bash", "-c", _CANCEL, "molq-cancel", job_dir, str(self._cancel_grace), scheduler_job_id],
             timeout=self._cancel_grace + 30,
         )
         if result.returncode != 0:
