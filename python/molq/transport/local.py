@@ -17,6 +17,7 @@ class LocalTransport:
 
     def __init__(self) -> None:
         self._spawned: set[int] = set()
+        self._programs: dict[str, str] = {}  # PATH lookups, once per program
 
     def run(
         self,
@@ -84,7 +85,7 @@ class LocalTransport:
                 done = pid
             if done:
                 self._spawned.discard(pid)
-        program = shutil.which(argv[0])
+        program = self._programs.get(argv[0]) or shutil.which(argv[0])
         if program is None:
             raise TransportError(f"command not found: {argv[0]}", command=list(argv), returncode=127)
         devnull = os.devnull
@@ -100,6 +101,7 @@ class LocalTransport:
             setsid=True,
         )
         self._spawned.add(pid)
+        self._programs[argv[0]] = program
         return pid
 
     # -- files ------------------------------------------------------------------
