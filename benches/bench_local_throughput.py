@@ -17,6 +17,8 @@ def run(count: int) -> float:
         store = JobStore(os.path.join(tmp, "jobs.db"))
         cluster = mq.Cluster("bench", "local")
         with mq.Submitor(cluster, store=store, jobs_dir=os.path.join(tmp, "jobs")) as sub:
+            # warm-up: lazy imports and the store's first pages, not part of the rate
+            sub.watch_jobs([sub.submit_job(argv=["true"]).job_id for _ in range(5)], timeout=60)
             start = time.perf_counter()
             handles = [sub.submit_job(argv=["true"]) for _ in range(count)]
             records = sub.watch_jobs([h.job_id for h in handles], timeout=120)
@@ -28,8 +30,11 @@ def run(count: int) -> float:
 
 
 def main() -> None:
-    rates = [run(200) for _ in range(3)]
-    report("200 local jobs, submit + wait (best)", max(rates), "jobs/s", ">= 300 jobs/s")
+    import statistics
+
+    rates = [run(200) for _ in range(5)]
+    report("200 local jobs, submit + wait (best of 5)", max(rates), "jobs/s", ">= 300 jobs/s")
+    report("200 local jobs, submit + wait (median)", statistics.median(rates), "jobs/s", ">= 300 jobs/s")
     report("200 local jobs, submit + wait (worst)", min(rates), "jobs/s", ">= 300 jobs/s")
 
 
