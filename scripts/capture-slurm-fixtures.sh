@@ -9,6 +9,9 @@
 # slurmctld with MinJobAge=30 while capturing (so that finished jobs are purged quickly),
 # stops slurmctld and slurmdbd briefly for the outage cases, and restores the normal
 # testbed (scripts/slurm-up.sh) at the end.
+#
+# Every command runs with SLURM_TIME_FORMAT=%s, as molq runs them (times in epoch seconds);
+# the *_iso cases use SLURM_TIME_FORMAT=standard to keep a sample of the ISO form.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/slurm-testbed.sh
@@ -18,6 +21,8 @@ OUT=crates/molq-core/tests/fixtures/slurm
 FMT='%i|%T|%u|%P|%V|%S|%r|%j'
 SINCE=$(date -d yesterday +%F)
 SACCT_FIELDS=JobID,JobIDRaw,State,ExitCode,Start,End,Reason
+export SLURM_TIME_FORMAT=%s
+ISO=(env SLURM_TIME_FORMAT=standard)
 
 scripts/slurm-up.sh --check >/dev/null || die "the testbed is not up: run scripts/slurm-up.sh"
 [ -z "$(squeue -h -o %A)" ] || die "the queue is not empty; the cases need an idle node"
@@ -76,6 +81,7 @@ scontrol hold "$ADMIN"                                               # root's ho
 HARR=$(submit --hold -J molq-held-array --array=1-5 --wrap true)
 NAME1=$(submit --hold -J 'name with  spaces ünïcødé ✓' --wrap true)
 NAME2=$(submit --hold -J 'pipe|in|name' --wrap true)
+THROTTLED=$(submit --hold -J molq-throttled --array=1-10%2 --wrap true)
 sleep 1
 
 cap squeue_running "a running job (one CPU of two)" squeue -h -o "$FMT" -j "$RUN"
@@ -84,6 +90,10 @@ cap squeue_pending "a job waiting for a CPU, a --hold job (JobHeldUser), a job h
 cap squeue_array_pending "a held job array --array=1-5: one line, id ARRAYID_[1-5]" squeue -h -o "$FMT" -j "$HARR"
 cap squeue_array_partial "a job array --array=1-5 with task 1 running and tasks 2-5 pending as one line ARRAYID_[2-5]" \
   squeue -h -o "$FMT" -j "$ARR"
+cap squeue_array_partial_iso "the same with SLURM_TIME_FORMAT=standard: ISO local times" \
+  "${ISO[@]}" squeue -h -o "$FMT" -j "$ARR"
+cap squeue_array_throttled "a held job array --array=1-10%2 (at most 2 tasks at once): one line, id ARRAYID_[1-10%2]" \
+  squeue -h -o "$FMT" -j "$THROTTLED"
 cap squeue_names "job names with two spaces, non-ASCII characters, and '|' (the field separator: %j is last, so split at most 7 times)" \
   squeue -h -o "$FMT" -j "$NAME1,$NAME2"
 cap squeue_me "everything root has in the queue, via --me" squeue -h -o "$FMT" --me
@@ -100,7 +110,7 @@ cap sacct_active_steps "the same without -X: steps of the running jobs" \
 
 log "cancelling phase-1 jobs"
 cap scancel_jobs "scancel of a running job and of pending/held jobs and arrays: silent" \
-  scancel "$RUN" "$ARR" "$BEHIND" "$HELD" "$ADMIN" "$HARR" "$NAME1" "$NAME2"
+  scancel "$RUN" "$ARR" "$BEHIND" "$HELD" "$ADMIN" "$HARR" "$NAME1" "$NAME2" "$THROTTLED"
 wait_until 60 "the node to be idle" sh -c '[ -z "$(squeue -h -t running,completing -o %A)" ]' || exit 1
 
 # ======================================================================= COMPLETING
@@ -123,7 +133,7 @@ wait_sacct "$OK"
 cap squeue_empty "a job that finished a moment ago (slurmctld still remembers it): no output, rc 0" \
   squeue -h -o "$FMT" -j "$OK"
 cap scancel_finished "scancel of a job that already completed: silent, rc 0" scancel "$OK"
-wait_sacct "$FAIL" "$KILLED" "$TASKS" "$SLOW"
+wait_sacct "$FAIL" "$KILLED" "$TASKS" "$SLOW" "$ARR" "$HARR"
 
 cap scancel_unknown "scancel of an id slurmctld does not know" scancel 999999
 cap squeue_unknown "squeue -j of ONE id slurmctld does not know (never existed): rc 1" \
@@ -136,12 +146,17 @@ wait_sacct "$TIMEOUT"
 TERMINAL="$OK,$FAIL,$KILLED,$RUN,$HELD,$SLOW,$TIMEOUT"
 cap sacct_terminal "COMPLETED (true); FAILED (exit 3); FAILED (kill -9 \$\$); CANCELLED while running; CANCELLED while held; CANCELLED, killed after KillWait (the COMPLETING job); TIMEOUT (--time=1, sleep 120)" \
   sacct -X -n -P --noconvert -o "$SACCT_FIELDS" -j "$TERMINAL" -S "$SINCE"
+cap sacct_terminal_iso "the same with SLURM_TIME_FORMAT=standard: ISO local times" \
+  "${ISO[@]}" sacct -X -n -P --noconvert -o "$SACCT_FIELDS" -j "$TERMINAL" -S "$SINCE"
 cap sacct_terminal_steps "the same jobs without -X: .batch and .extern steps (the job line has the job's state, the steps their own)" \
   sacct -n -P --noconvert -o "$SACCT_FIELDS" -j "$TERMINAL" -S "$SINCE"
 cap sacct_array "a job array --array=1-4 whose odd tasks exit 5 and even tasks exit 0" \
   sacct -X -n -P --noconvert -o "$SACCT_FIELDS" -j "$TASKS" -S "$SINCE"
 cap sacct_array_steps "the same without -X" \
   sacct -n -P --noconvert -o "$SACCT_FIELDS" -j "$TASKS" -S "$SINCE"
+
+cap sacct_array_cancelled "job arrays cancelled while task 1 ran and tasks 2-5 were pending, and while all held" \
+  sacct -X -n -P --noconvert -o "$SACCT_FIELDS" -j "$ARR,$HARR" -S "$SINCE"
 
 # ======================================================================= submission
 log "phase 4: sbatch, scontrol show job, purged ids"
@@ -198,7 +213,8 @@ empty) and \`NAME.rc\` (the exit code). Nothing is anonymised. Job ids, times an
 those of that run; the sacct start date \`$SINCE\` was "yesterday". To re-record (about 3
 minutes, needs the testbed up and an empty queue): \`scripts/capture-slurm-fixtures.sh\`.
 
-The polling commands, as molq runs them:
+The polling commands, as molq runs them, with \`SLURM_TIME_FORMAT=%s\` in the environment so that
+times are epoch seconds (the \`*_iso\` cases use \`SLURM_TIME_FORMAT=standard\`: ISO local times):
 
     squeue -h -o '$FMT' -j <ids>        (or --me, or -u <user>)
     sacct -X -n -P --noconvert -o $SACCT_FIELDS -j <ids> -S <date>
