@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from molq.submitor import Submitor
     from molq.transport.base import Transport
 
-__all__ = ["SubmitRequest", "prepare_job_dir", "resubmit_due_retries"]
+__all__ = ["SubmitRequest", "prepare_job_dir", "hand_to_scheduler", "resubmit_due_retries"]
 
 _CONDITIONS = ("after_started", "after", "after_failure", "after_success")
 
@@ -300,6 +300,46 @@ def prepare_job_dir(transport: Transport, spec: JobSpec, script_bytes: bytes | N
         ) from None
     if script_bytes is not None:
         transport.write_bytes(f"{spec.job_dir}/user_script.sh", script_bytes, mode=0o700)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure worth another try: the job was refused for now, not for good
+    (a timeout, a dropped connection, a scheduler that is full or restarting)."""
+    from molq.errors import TransportError
+
+    if isinstance(exc, TransportError):
+        return True
+    return bool(getattr(exc, "context", {}).get("transient"))
+
+
+def hand_to_scheduler(scheduler: Any, spec: JobSpec, retry: RetryPolicy | None) -> str:
+    """``scheduler.submit``, with transient failures retried under the job's
+    retry policy (its attempts and backoff; none without a policy).
+
+    Before trying again it asks the scheduler whether the failed try got
+    through after all (``find_submissions``, by molq's marker on the job), so
+    a submission that timed out on the way back is not made twice.
+    """
+    tries = retry.max_attempts if retry is not None else 1
+    for attempt in range(1, tries + 1):
+        try:
+            return scheduler.submit(spec, spec.job_dir)
+        except MolqError as exc:
+            if attempt >= tries or not is_transient(exc):
+                raise
+            assert retry is not None
+            delay = retry.backoff.delay(attempt)
+            get_logger(__name__).warning(
+                "submission of job %s failed (%s); trying again in %.1f s (%d of %d)",
+                spec.job_id, exc, delay, attempt + 1, tries,
+            )
+            time.sleep(delay)
+            find = getattr(scheduler, "find_submissions", None)
+            if find is not None:
+                found = find([(spec.job_id, spec.job_dir)])
+                if spec.job_id in found:
+                    return found[spec.job_id]
+    raise AssertionError("unreachable")
 
 
 def resubmit_due_retries(sub: Submitor) -> list[str]:

@@ -93,6 +93,14 @@ class RetryBackoff:
         if not _number(self.factor) or self.factor < 1 or self.factor == float("inf"):
             raise FieldError("factor", "a finite number >= 1", self.factor)
 
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after attempt ``attempt`` (1-based) before the next one.
+
+        The native core computes the same delay for scheduled retries."""
+        if self.mode == "fixed":
+            return min(self.initial_seconds, self.maximum_seconds)
+        return min(self.initial_seconds * self.factor ** (attempt - 1), self.maximum_seconds)
+
 
 def _as_state(value: Any) -> JobState:
     try:

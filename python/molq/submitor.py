@@ -184,9 +184,9 @@ class Submitor:
         return self._submit(request)
 
     def _submit(self, request: Any) -> JobHandle:
-        spec, dependencies, retry_json, script_bytes = request.resolve(self)
         from molq._submit import prepare_job_dir
 
+        spec, dependencies, retry_json, script_bytes = request.resolve(self)
         prepare_job_dir(self._target.transport, spec, script_bytes)
         store = self._store
         store.register_job(
@@ -211,8 +211,10 @@ class Submitor:
             time.time(),
         )
         self._emit_for(spec.job_id, created=True)
+        from molq._submit import hand_to_scheduler
+
         try:
-            scheduler_job_id = self._target.scheduler_impl.submit(spec, spec.job_dir)
+            scheduler_job_id = hand_to_scheduler(self._target.scheduler_impl, spec, request.retry)
         except Exception as exc:
             transition = store.mark_failed(spec.job_id, f"submission failed: {exc}", time.time())
             self._emit(transition)

@@ -129,6 +129,16 @@ echo cancelled
 """
 
 
+# stdin: lines "<job id>\t<job dir>"; prints "<job id>\t<pid>" for each job
+# whose wrapper has started (its .pid exists).
+_FIND = r"""
+while IFS=$'\t' read -r id dir; do
+  [ -r "$dir/.pid" ] && read -r pid start < "$dir/.pid" && printf '%s\t%s\n' "$id" "$pid"
+done
+exit 0
+"""
+
+
 class ShellScheduler:
     """The ``local`` backend: no batch system, one detached process group per job."""
 
@@ -217,6 +227,22 @@ class ShellScheduler:
                 command=list(result.argv),
             )
         return _core.parse_queue(self.parser_kind, result.stdout_bytes)
+
+    def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """job_id -> pid for jobs (job_id, job_dir) whose wrapper did start.
+
+        Used when a submitter died (or lost its connection) between starting a
+        job and recording it: the wrapper's .pid file is the marker."""
+        feed = "".join(f"{job_id}\t{job_dir}\n" for job_id, job_dir in jobs)
+        result = self._transport.run(["bash", "-c", _FIND, "molq-find"], input=feed, timeout=self._poll_timeout)
+        if result.returncode != 0:
+            raise SchedulerError(f"local job lookup failed: {result.stderr.strip()}", stderr=result.stderr)
+        found = {}
+        for line in result.stdout.splitlines():
+            job_id, _, pid = line.partition("\t")
+            if pid.isdigit():
+                found[job_id] = pid
+        return found
 
     def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
         # The status check reads each job's own files, so a job missing from

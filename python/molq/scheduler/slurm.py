@@ -99,6 +99,19 @@ def render_sbatch_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[s
     return [f"#SBATCH {o}" for o in opts] + [f"#SBATCH {x}" for x in extra]
 
 
+_TRANSIENT_REFUSALS = (
+    "temporarily unable to accept job",
+    "socket timed out",
+    "unable to contact slurm controller",
+    "slurm_persist_conn_open",
+)
+
+
+def _is_transient_refusal(stderr: str) -> bool:
+    text = stderr.lower()
+    return any(marker in text for marker in _TRANSIENT_REFUSALS)
+
+
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -159,8 +172,36 @@ class SlurmScheduler:
                 f"sbatch rejected the job (exit {result.returncode}): {result.stderr.strip() or result.stdout.strip()}",
                 command=argv,
                 stderr=result.stderr,
+                transient=_is_transient_refusal(result.stderr),
             )
         return _core.parse_submit_id("slurm", result.stdout_bytes)
+
+    def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """job_id -> Slurm id for molq jobs Slurm has, found by their ``molq:<id>`` comment.
+
+        Covers jobs still queued or running (squeue); a job that already ended
+        is found by sacct when the cluster stores job comments."""
+        wanted = {f"molq:{job_id}": job_id for job_id, _ in jobs}
+        found: dict[str, str] = {}
+        result = self._run([self.options.squeue_path, "--me", "-h", "-o", "%i|%k"], "squeue", timeout=self.options.poll_timeout)
+        if result.returncode != 0:
+            raise SchedulerError(f"squeue failed: {result.stderr.strip()}", stderr=result.stderr)
+        for line in result.stdout.splitlines():
+            sid, _, comment = line.partition("|")
+            if comment in wanted:
+                found[wanted[comment]] = sid.split("_", 1)[0]
+        if len(found) < len(wanted):
+            result = self._run(
+                [self.options.sacct_path, "-X", "-n", "-P", "-o", "JobIDRaw,Comment", "-S", "now-7days"],
+                "sacct",
+                timeout=self.options.poll_timeout,
+            )
+            if result.returncode == 0:
+                for line in result.stdout.splitlines():
+                    sid, _, comment = line.partition("|")
+                    if comment in wanted and wanted[comment] not in found:
+                        found[wanted[comment]] = sid
+        return found
 
     def poll(self, jobs: Sequence[tuple]) -> _core.Snapshot:
         """squeue for the tracked ids (one ``--me`` listing when there are many)."""
