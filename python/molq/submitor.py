@@ -65,6 +65,8 @@ class Submitor:
         polling_strategy: PollingStrategy | None = None,
         lost_after_seconds: float = 60.0,
         lost_after_polls: int = 3,
+        recover_submissions_after: float = 30.0,
+        fail_interrupted_submissions_after: float = 900.0,
     ) -> None:
         if not isinstance(target, Cluster):
             raise TypeError(f"Submitor target must be a molq.Cluster, got {type(target).__name__}")
@@ -96,6 +98,9 @@ class Submitor:
         )
         self._monitor: JobMonitor | None = None
         self._closed = False
+        self._recover_after = recover_submissions_after
+        self._fail_interrupted_after = fail_interrupted_submissions_after
+        self._next_recovery = 0.0
 
     @classmethod
     def from_profile(
@@ -292,6 +297,14 @@ class Submitor:
         from molq._submit import resubmit_due_retries
 
         resubmit_due_retries(self)
+        if time.monotonic() >= self._next_recovery:
+            from molq._recovery import recover_interrupted_submissions
+
+            # Rare by nature; looked for at most every few seconds.
+            self._next_recovery = time.monotonic() + min(self._recover_after, 30.0)
+            recover_interrupted_submissions(
+                self, adopt_after=self._recover_after, give_up_after=self._fail_interrupted_after
+            )
         return transitions
 
     def cancel_job(self, job_id: str) -> None:
