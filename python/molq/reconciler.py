@@ -64,6 +64,10 @@ class JobReconciler:
         self._report_skipped(queue)
         missing = set(queue.missing([sid for _, sid, _ in active]))
         accounting = None
+        if missing and queue.skipped:
+            # An unreadable line may be one of the missing jobs: this cycle
+            # applies only what was read; a clean poll settles the rest.
+            missing = set()
         if missing:
             try:
                 accounting = self._scheduler.resolve_terminal_many([job for job in active if job[1] in missing])

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from molq import _core
+from molq.errors import StoreError
 
 if TYPE_CHECKING:
     from molq._core import JobRecord, ReconcileOutcome, Snapshot, StatusTransition
@@ -26,6 +27,21 @@ def default_jobs_db_path() -> Path:
     return molq_home() / "jobs.db"
 
 
+def _why_unwritable(path: str) -> str | None:
+    """Say why SQLite could not open a store file, when the filesystem can tell."""
+    if path == ":memory:":
+        return None
+    folder = os.path.dirname(path) or "."
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"{folder} is on a read-only file system"
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return f"no permission to write in {folder}"
+    return None
+
+
 class JobStore:
     """The job store at ``db_path`` (created on first use; ``":memory:"`` for a private one)."""
 
@@ -37,7 +53,13 @@ class JobStore:
             resolved = Path(os.path.expanduser(path))
             resolved.parent.mkdir(parents=True, exist_ok=True)
             path = str(resolved)
-        self._native = _core.JobStore(path, int(busy_timeout * 1000))
+        try:
+            self._native = _core.JobStore(path, int(busy_timeout * 1000))
+        except StoreError as exc:
+            hint = _why_unwritable(path)
+            if hint is None:
+                raise
+            raise StoreError(f"{exc} ({hint})", path=path) from exc
 
     @property
     def path(self) -> str:

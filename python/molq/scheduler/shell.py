@@ -86,8 +86,10 @@ echo "$!"
 """
 
 # stdin: lines "<scheduler id>\t<job dir>". One status line per job, in the
-# format the native "shell" parser reads. Bash builtins only: no fork per job.
+# format the native "shell" parser reads, then "#end <count>" so truncated
+# output is recognised. Bash builtins only: no fork per job.
 _POLL = _START_TIME_FN + r"""
+n=0
 while IFS=$'\t' read -r sid dir; do
   [ -n "$sid" ] || continue
   pid= start= started= rc= fin=
@@ -105,7 +107,9 @@ while IFS=$'\t' read -r sid dir; do
   else
     echo "$sid|vanished||$started|"
   fi
+  n=$((n + 1))
 done
+echo "#end $n"
 """
 
 # $1 job dir, $2 grace seconds, $3 the scheduler id (the pid). Prints "cancelled" when a live job was
@@ -226,7 +230,19 @@ class ShellScheduler:
                 stderr=result.stderr,
                 command=list(result.argv),
             )
-        return _core.parse_queue(self.parser_kind, result.stdout_bytes)
+        body, _, end = result.stdout_bytes.rstrip(b"\n").rpartition(b"\n")
+        if not end.startswith(b"#end "):
+            body, end = b"", result.stdout_bytes.rstrip(b"\n")
+        if end != f"#end {len(jobs)}".encode():
+            # Every job fed in gets one line: anything else is a broken check,
+            # which must not be read as "these jobs are gone".
+            raise SchedulerError(
+                f"local job status check returned incomplete output "
+                f"(expected {len(jobs)} job lines, last line {end[-60:]!r})",
+                stderr=result.stderr,
+                command=list(result.argv),
+            )
+        return _core.parse_queue(self.parser_kind, body + b"\n")
 
     def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
         """job_id -> pid for jobs (job_id, job_dir) whose wrapper did start.
@@ -244,10 +260,11 @@ class ShellScheduler:
                 found[job_id] = pid
         return found
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
-        # The status check reads each job's own files, so a job missing from
-        # it has no other record to consult: an empty, authoritative answer.
-        return _core.Snapshot.from_observations([])
+    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str]]) -> None:
+        # The status check reports every job it is given (even one whose files
+        # are gone: "vanished"), so a job missing from it means a garbled
+        # check, not a lost job: there is no other evidence to offer.
+        return None
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
         if not job_dir:
