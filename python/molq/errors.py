@@ -11,7 +11,11 @@
     ├── StoreError ............. the job store file is corrupt, newer, locked or unwritable
     ├── ParseError ............. scheduler output molq cannot read
     └── TransportError ......... a command or file operation could not be carried out
-                                 (re-exported by molq.transport)
+        │                        (re-exported by molq.transport)
+        └── SshConnectionError . no SSH connection, or it was lost (``may_have_run`` tells
+            │                    whether the remote command may have started)
+            ├── SshAuthError ... the host refused the key, or its host key is unknown/changed
+            └── SshUnreachableError  nothing answered: refused, timed out, unknown name
 
 The native core raises these same classes; this module imports nothing from it.
 """
@@ -32,6 +36,9 @@ __all__ = [
     "StoreError",
     "ParseError",
     "TransportError",
+    "SshConnectionError",
+    "SshAuthError",
+    "SshUnreachableError",
 ]
 
 
@@ -126,3 +133,32 @@ class TransportError(MolqError):
         self.command = command
         self.returncode = returncode
         self.stderr = stderr
+
+
+class SshConnectionError(TransportError):
+    """ssh could not connect, or the connection broke (ssh exited 255 without the
+    remote command reporting a status).
+
+    ``may_have_run`` is False when the failure came before the remote command
+    could start (so retrying cannot run it twice), True when it may have run.
+    """
+
+    def __init__(self, message: str = "", *, may_have_run: bool = True, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.may_have_run = may_have_run
+
+
+class SshAuthError(SshConnectionError):
+    """The host refused every key offered, or its host key is unknown or has changed."""
+
+    def __init__(self, message: str = "", **context: Any) -> None:
+        context.pop("may_have_run", None)
+        super().__init__(message, may_have_run=False, **context)
+
+
+class SshUnreachableError(SshConnectionError):
+    """Nothing answered at the address: connection refused, timed out, or unknown host name."""
+
+    def __init__(self, message: str = "", **context: Any) -> None:
+        context.pop("may_have_run", None)
+        super().__init__(message, may_have_run=False, **context)

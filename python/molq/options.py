@@ -145,6 +145,9 @@ class SshTransportOptions:
     extra ssh arguments. With ``control_master`` on, connections are shared
     through a control socket kept open ``control_persist`` after last use
     (``control_path`` overrides where the socket lives).
+    ``command_timeout`` bounds each remote command or file operation that is
+    given no timeout of its own; ``transfer_timeout`` bounds one rsync upload
+    or download (which also stops after ``command_timeout`` without data).
     """
 
     host: str
@@ -156,6 +159,8 @@ class SshTransportOptions:
     control_persist: str = "60s"
     connect_timeout: int = 15
     control_path: str | None = None
+    command_timeout: float = 120.0
+    transfer_timeout: float = 3600.0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -175,3 +180,5 @@ class SshTransportOptions:
             raise ValueError(f"control_persist must be an ssh time string like '60s', "
                              f"got {self.control_persist!r}")
         _positive("connect_timeout", self.connect_timeout, integer=True)
+        _positive("command_timeout", self.command_timeout, integer=False)
+        _positive("transfer_timeout", self.transfer_timeout, integer=False)
