@@ -40,7 +40,7 @@ def test_legacy_module_paths() -> None:
     from molq.scheduler import ShellScheduler, SlurmScheduler, create_scheduler  # noqa: F401
     from molq.store import JobStore, default_jobs_db_path  # noqa: F401
     from molq.submitor import JobHandle
-    from molq.transport import CommandResult, LocalTransport, Transport, TransportError  # noqa: F401
+    from molq.transport import CommandResult, LocalTransport, SshTransport, Transport, TransportError  # noqa: F401
 
     assert JobRecord is molq.JobRecord and StatusTransition is molq.StatusTransition
     assert JobHandle is molq.JobHandle

@@ -133,20 +133,18 @@ class Cluster:
         scheduler_options: Any = None,
         config_path: str | Path | None = None,
     ) -> Cluster:
+        from pathlib import Path
+
         from molq.options import SshTransportOptions
         from molq.ssh_config import resolve_ssh_host
         from molq.transport.ssh import SshTransport
 
-        host = resolve_ssh_host(alias, config_path=config_path)
-        extra: tuple[str, ...] = ("-F", str(config_path)) if config_path else ()
-        transport = SshTransport(
-            SshTransportOptions(
-                host=alias,
-                port=host.port,
-                identity_file=host.identity_file,
-                ssh_opts=extra,
-            )
-        )
+        # Checks the alias and that ssh exists (OSError otherwise). Port, user and keys are
+        # not copied out of the answer: ssh reads them from the same config itself, and
+        # an explicit -i of ssh's default identity files would only add warnings.
+        resolve_ssh_host(alias, config_path=config_path)
+        extra: tuple[str, ...] = ("-F", str(Path(config_path).expanduser())) if config_path else ()
+        transport = SshTransport(SshTransportOptions(host=alias, ssh_opts=extra))
         return cls(name or alias, scheduler, transport=transport, scheduler_options=scheduler_options)
 
     def __repr__(self) -> str:

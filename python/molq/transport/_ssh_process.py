@@ -1,0 +1,60 @@
+"""Running ssh and rsync with a hard timeout that takes their helpers down too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from typing import Sequence
+
+from molq.errors import TransportError
+from molq.transport.base import _describe
+
+__all__ = ["run_process"]
+
+
+def run_process(argv: Sequence[str], *, input: bytes | None, timeout: float) -> tuple[int, bytes, bytes]:
+    """(return code, stdout, stderr) of ``argv``; ``TransportError`` on timeout or when
+    the program is missing.
+
+    The process gets its own session, so a timeout kills the whole group: rsync
+    and the ssh it started, or ssh and a ProxyCommand. A master that ssh forks
+    (ControlPersist) puts itself in a session of its own and is not touched.
+    """
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise TransportError(f"command not found: {argv[0]} (needed for {_describe(argv)})",
+                             command=list(argv), returncode=127) from exc
+    except OSError as exc:
+        raise TransportError(f"cannot run {_describe(argv)}: {exc}", command=list(argv)) from exc
+    try:
+        out, err = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise TransportError(f"timed out after {timeout:g} s: {_describe(argv)}", command=list(argv)) from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return proc.returncode, out, err
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        # something outside the group still holds the pipes; do not wait for it
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        proc.wait()
