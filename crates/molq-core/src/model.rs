@@ -1,5 +1,8 @@
 //! Plain data: what goes into the store, what comes out, what a scheduler said.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use crate::state::JobState;
 
 /// Seconds since the Unix epoch. The core never reads a clock: callers pass `now`.
@@ -61,16 +64,18 @@ pub struct Transition {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Observation {
     pub state: Option<JobState>,
-    /// The scheduler's own state word, kept for diagnostics.
-    pub raw_state: String,
+    /// The scheduler's own state word, kept for diagnostics (borrowed from the
+    /// parser's table when it is a known word: no allocation per line).
+    pub raw_state: Cow<'static, str>,
     pub exit_code: Option<i64>,
     pub exit_signal: Option<i64>,
     pub reason: Option<String>,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
     pub name: Option<String>,
-    pub user: Option<String>,
-    pub partition: Option<String>,
+    /// Shared: a queue listing repeats a few users and partitions on every line.
+    pub user: Option<Arc<str>>,
+    pub partition: Option<Arc<str>>,
     pub submit_time: Option<Timestamp>,
 }
 
@@ -79,7 +84,7 @@ impl Observation {
     pub fn of(state: JobState) -> Self {
         Observation {
             state: Some(state),
-            raw_state: state.as_str().to_owned(),
+            raw_state: Cow::Borrowed(state.as_str()),
             ..Observation::default()
         }
     }

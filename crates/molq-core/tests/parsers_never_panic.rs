@@ -3,7 +3,7 @@
 use molq_core::{parse_accounting, parse_queue, parse_submit_id, SchedulerKind};
 use proptest::prelude::*;
 
-const KINDS: [SchedulerKind; 1] = [SchedulerKind::Shell];
+const KINDS: [SchedulerKind; 2] = [SchedulerKind::Shell, SchedulerKind::Slurm];
 
 /// Bytes that look like status lines often enough to reach the deep paths.
 fn status_like() -> impl Strategy<Value = Vec<u8>> {
@@ -28,8 +28,49 @@ fn status_like() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// Bytes that look like squeue and sacct lines: array ids, states, times, exit codes.
+fn slurm_like() -> impl Strategy<Value = Vec<u8>> {
+    let field = prop_oneof![
+        Just(String::new()),
+        "[0-9]{1,20}",
+        "[0-9]{1,4}_[0-9]{1,20}",
+        "[0-9]{1,4}_\\[[0-9,%:\\-]{0,12}\\]?",
+        "[0-9]{1,4}(\\.batch|\\+1)?",
+        "-?[0-9]{1,3}:-?[0-9]{1,3}",
+        "20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}",
+        prop::sample::select(vec![
+            "PENDING",
+            "RUNNING",
+            "COMPLETED",
+            "FAILED",
+            "CANCELLED by 0",
+            "TIMEOUT",
+            "PR",
+            "OOM",
+            "N/A",
+            "Unknown",
+            "None",
+            "BOGUS",
+        ])
+        .prop_map(str::to_owned),
+        ".{0,8}",
+    ];
+    prop::collection::vec(prop::collection::vec(field, 0..10), 0..20).prop_map(|lines| {
+        lines
+            .into_iter()
+            .map(|fields| fields.join("|"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into_bytes()
+    })
+}
+
 fn any_input() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![prop::collection::vec(any::<u8>(), 0..512), status_like()]
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..512),
+        status_like(),
+        slurm_like()
+    ]
 }
 
 proptest! {
@@ -38,10 +79,19 @@ proptest! {
     #[test]
     fn queue_parsers_never_panic(data in any_input()) {
         for kind in KINDS {
+            // Each line gives at most an observation and its array's aggregate.
             if let Ok(snap) = parse_queue(kind, &data) {
-                prop_assert!(snap.len() + snap.skipped.len() <= data.len());
+                prop_assert!(snap.len() + snap.skipped.len() <= 2 * data.len());
+                let ids: Vec<&str> = snap.entries().iter().map(|(id, _)| id.as_str()).collect();
+                prop_assert!(snap.needs_accounting(ids).len() <= snap.len());
             }
-            let _ = parse_accounting(kind, &data);
+            if let Ok(snap) = parse_accounting(kind, &data) {
+                prop_assert!(snap.len() + snap.skipped.len() <= 2 * data.len());
+                for (id, _) in snap.entries() {
+                    prop_assert!(snap.get(id).is_some());
+                    let _ = snap.array_tasks(id).count();
+                }
+            }
             if let Ok(id) = parse_submit_id(kind, &data) {
                 prop_assert!(!id.is_empty());
             }

@@ -429,10 +429,10 @@ impl PyQueueEntry {
         };
         let obs = Observation {
             state: Some(state),
-            raw_state: raw_state.to_owned(),
+            raw_state: raw_state.to_owned().into(),
             name,
-            user,
-            partition,
+            user: user.map(Into::into),
+            partition: partition.map(Into::into),
             submit_time,
             started_at: start_time,
             ..Observation::default()

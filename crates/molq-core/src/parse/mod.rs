@@ -4,14 +4,18 @@
 //! use lands in [`Snapshot::skipped`] with a reason and never costs the others.
 //! Only input that is unusable as a whole (or an unknown kind) is an error.
 
+mod array;
+mod ids;
 pub mod shell;
+pub mod slurm;
 
-use std::collections::HashMap;
 use std::fmt;
 
 use crate::error::{Error, Result};
 use crate::model::{Observation, Timestamp};
 use crate::state::JobState;
+use ids::IdIndex;
+pub(crate) use ids::IdMap;
 
 /// The output formats the core can read. New schedulers slot in here and in the
 /// three dispatch functions below.
@@ -20,6 +24,8 @@ use crate::state::JobState;
 pub enum SchedulerKind {
     /// The local backend's status lines (see [`shell`]).
     Shell,
+    /// squeue, sacct and sbatch output in the formats of [`slurm`].
+    Slurm,
 }
 
 impl SchedulerKind {
@@ -27,9 +33,10 @@ impl SchedulerKind {
     pub fn parse(name: &str) -> Result<SchedulerKind> {
         match name {
             "shell" => Ok(SchedulerKind::Shell),
+            "slurm" => Ok(SchedulerKind::Slurm),
             other => Err(Error::parse(
                 other,
-                format!("unknown scheduler output kind {other:?} (known: shell)"),
+                format!("unknown scheduler output kind {other:?} (known: shell, slurm)"),
             )),
         }
     }
@@ -37,6 +44,7 @@ impl SchedulerKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             SchedulerKind::Shell => "shell",
+            SchedulerKind::Slurm => "slurm",
         }
     }
 }
@@ -51,16 +59,18 @@ impl fmt::Display for SchedulerKind {
 pub fn parse_queue(kind: SchedulerKind, data: &[u8]) -> Result<Snapshot> {
     match kind {
         SchedulerKind::Shell => Ok(shell::parse_status(data)),
+        SchedulerKind::Slurm => Ok(slurm::parse_squeue(data)),
     }
 }
 
 /// Parse accounting output (finished jobs with exit codes).
-pub fn parse_accounting(kind: SchedulerKind, _data: &[u8]) -> Result<Snapshot> {
+pub fn parse_accounting(kind: SchedulerKind, data: &[u8]) -> Result<Snapshot> {
     match kind {
         SchedulerKind::Shell => Err(Error::parse(
             kind.as_str(),
             "the shell backend has no accounting output (its status lines carry exit codes)",
         )),
+        SchedulerKind::Slurm => Ok(slurm::parse_sacct(data)),
     }
 }
 
@@ -68,6 +78,7 @@ pub fn parse_accounting(kind: SchedulerKind, _data: &[u8]) -> Result<Snapshot> {
 pub fn parse_submit_id(kind: SchedulerKind, data: &[u8]) -> Result<String> {
     match kind {
         SchedulerKind::Shell => shell::parse_submit_id(data),
+        SchedulerKind::Slurm => slurm::parse_sbatch_id(data),
     }
 }
 
@@ -80,10 +91,16 @@ pub struct Skipped {
 
 /// Parsed scheduler evidence: one [`Observation`] per scheduler job id, in the
 /// order first seen, plus the lines that were skipped.
+///
+/// A job array is observed twice over: each task under its own id (`49_1`),
+/// and the array as a whole under the array's id (`49`), which is the id the
+/// submit command returned and so the one the store tracks.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     entries: Vec<(String, Observation)>,
-    index: HashMap<String, usize>,
+    index: IdIndex,
+    /// array id -> (task id, entry index) of its tasks, in the order seen.
+    tasks: IdMap<Vec<(String, usize)>>,
     /// Lines the parser could not use.
     pub skipped: Vec<Skipped>,
 }
@@ -91,6 +108,15 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn new() -> Self {
         Snapshot::default()
+    }
+
+    /// An empty snapshot with room for `n` observations.
+    pub fn with_capacity(n: usize) -> Self {
+        Snapshot {
+            entries: Vec::with_capacity(n),
+            index: IdIndex::with_capacity(n),
+            ..Snapshot::default()
+        }
     }
 
     /// A snapshot of the given observations (a later duplicate id replaces an earlier one).
@@ -102,26 +128,66 @@ impl Snapshot {
         snap
     }
 
-    /// Add or replace the observation for `scheduler_job_id`.
-    pub fn insert(&mut self, scheduler_job_id: String, obs: Observation) {
-        match self.index.get(&scheduler_job_id) {
-            Some(&i) => self.entries[i].1 = obs,
-            None => {
-                self.index
-                    .insert(scheduler_job_id.clone(), self.entries.len());
-                self.entries.push((scheduler_job_id, obs));
-            }
+    /// Add or replace the observation for `scheduler_job_id`; returns its position.
+    pub fn insert(&mut self, scheduler_job_id: String, obs: Observation) -> usize {
+        let entries = &self.entries;
+        let next = entries.len();
+        let i = self
+            .index
+            .insert(&scheduler_job_id, next, |i| entries[i].0.as_str());
+        if i == next {
+            self.entries.push((scheduler_job_id, obs));
+        } else {
+            self.entries[i].1 = obs;
+        }
+        i
+    }
+
+    /// Add or replace the observation of task `task_id` of array `array_id`,
+    /// stored under the scheduler's own id for the task (`key`, e.g. `49_1`).
+    pub fn insert_task(&mut self, array_id: &str, task_id: &str, key: String, obs: Observation) {
+        let before = self.entries.len();
+        let i = self.insert(key, obs);
+        if i == before {
+            self.tasks
+                .entry(array_id.to_owned())
+                .or_default()
+                .push((task_id.to_owned(), i));
         }
     }
 
+    pub(crate) fn replace_at(&mut self, i: usize, obs: Observation) {
+        self.entries[i].1 = obs;
+    }
+
+    /// The tasks observed of array `array_id`, as (task id, observation), in the order seen.
+    pub fn array_tasks<'a>(
+        &'a self,
+        array_id: &str,
+    ) -> impl Iterator<Item = (&'a str, &'a Observation)> + 'a {
+        self.tasks
+            .get(array_id)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|(task, i)| (task.as_str(), &self.entries[*i].1))
+    }
+
+    /// Whether any task of array `array_id` was observed.
+    pub fn has_tasks(&self, array_id: &str) -> bool {
+        self.tasks.contains_key(array_id)
+    }
+
+    fn position(&self, scheduler_job_id: &str) -> Option<usize> {
+        let entries = &self.entries;
+        self.index.get(scheduler_job_id, |i| entries[i].0.as_str())
+    }
+
     pub fn get(&self, scheduler_job_id: &str) -> Option<&Observation> {
-        self.index
-            .get(scheduler_job_id)
-            .map(|&i| &self.entries[i].1)
+        self.position(scheduler_job_id).map(|i| &self.entries[i].1)
     }
 
     pub fn contains(&self, scheduler_job_id: &str) -> bool {
-        self.index.contains_key(scheduler_job_id)
+        self.position(scheduler_job_id).is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -135,6 +201,18 @@ impl Snapshot {
     /// The given ids that have no observation here, in the given order.
     pub fn missing<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
         ids.into_iter().filter(|id| !self.contains(id)).collect()
+    }
+
+    /// The given ids that accounting should be asked about, in the given order:
+    /// those with no observation, and those seen finished without an exit code
+    /// (a queue listing shows a finished job at most briefly, and never its exit code).
+    pub fn needs_accounting<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        ids.into_iter()
+            .filter(|id| match self.get(id) {
+                None => true,
+                Some(o) => o.state.is_some_and(JobState::is_terminal) && o.exit_code.is_none(),
+            })
+            .collect()
     }
 
     /// scheduler id -> observed state, in snapshot order.
@@ -155,6 +233,18 @@ impl Snapshot {
         for (id, obs) in &other.entries {
             out.insert(id.clone(), obs.clone());
         }
+        for (array, tasks) in &other.tasks {
+            let mut mine = out.tasks.remove(array).unwrap_or_default();
+            let seen: std::collections::HashSet<String> =
+                mine.iter().map(|(t, _)| t.clone()).collect();
+            for (task, i) in tasks {
+                if let (false, Some(at)) = (seen.contains(task), out.position(&other.entries[*i].0))
+                {
+                    mine.push((task.clone(), at));
+                }
+            }
+            out.tasks.insert(array.clone(), mine);
+        }
         out.skipped.extend(other.skipped.iter().cloned());
         out
     }
@@ -165,6 +255,30 @@ impl Snapshot {
             reason: reason.into(),
         });
     }
+}
+
+/// "killed by signal 9 (SIGKILL)": a signal number with its Linux name when common.
+pub(crate) fn signal_text(signal: i64) -> String {
+    let name = match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        _ => return format!("killed by signal {signal}"),
+    };
+    format!("killed by signal {signal} ({name})")
 }
 
 /// Lines of lossily decoded text, without line ends, blank ones dropped.
@@ -209,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn accounting_is_not_there_yet() {
+    fn shell_has_no_accounting() {
         assert!(matches!(
             parse_accounting(SchedulerKind::Shell, b""),
             Err(Error::Parse { .. })
@@ -233,5 +347,25 @@ mod tests {
         assert_eq!(ids, ["1", "2", "3"]);
         assert_eq!(m.missing(["4", "1", "5"]), ["4", "5"]);
         assert_eq!(a.len(), 2, "merging leaves the inputs alone");
+    }
+
+    #[test]
+    fn array_tasks_survive_merging() {
+        let mut a = Snapshot::new();
+        a.insert("9".into(), Observation::of(JobState::Running));
+        a.insert_task("9", "1", "9_1".into(), Observation::of(JobState::Running));
+        let mut b = Snapshot::new();
+        b.insert_task("9", "1", "9_1".into(), Observation::of(JobState::Failed));
+        b.insert_task("9", "2", "9_2".into(), Observation::of(JobState::Queued));
+        b.insert_task("4", "0", "4_0".into(), Observation::of(JobState::Queued));
+        let m = a.merged(&b);
+        let tasks: Vec<_> = m.array_tasks("9").map(|(t, o)| (t, o.state)).collect();
+        assert_eq!(
+            tasks,
+            [("1", Some(JobState::Failed)), ("2", Some(JobState::Queued))]
+        );
+        assert!(m.has_tasks("4") && !m.has_tasks("9_1"));
+        assert_eq!(m.array_tasks("nope").count(), 0);
+        assert_eq!(m.get("9_2").and_then(|o| o.state), Some(JobState::Queued));
     }
 }

@@ -29,7 +29,9 @@ pub fn parse_status(data: &[u8]) -> Snapshot {
     let mut snap = Snapshot::new();
     for line in lines(&text) {
         match parse_line(line) {
-            Ok((id, obs)) => snap.insert(id, obs),
+            Ok((id, obs)) => {
+                snap.insert(id, obs);
+            }
             Err(reason) => snap.skip(line, reason),
         }
     }
@@ -66,7 +68,7 @@ fn parse_line(line: &str) -> std::result::Result<(String, Observation), String> 
     };
     let obs = Observation {
         state: Some(state),
-        raw_state: status.to_owned(),
+        raw_state: status.to_owned().into(),
         exit_code: if state == JobState::Running {
             None
         } else {
