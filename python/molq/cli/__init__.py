@@ -1,0 +1,104 @@
+"""The ``molq`` command line.
+
+Only argparse and this package's parser load before a command runs; each
+command imports the parts of molq it needs, so ``molq --help`` stays fast.
+Exit codes (also in docs/cli.md):
+
+    0    success
+    1    a job failed, a job was not found, or molq could not do what was asked
+    2    usage error: bad flags, an ambiguous job id prefix, a bad config file
+    3    a wait (--wait, watch --timeout) ran out of time
+    130  interrupted (Ctrl-C)
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+__all__ = ["main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_TIMEOUT", "EXIT_INTERRUPTED"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 3
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A message for the user and the exit code to end with (no traceback)."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class UsageError(CliError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, EXIT_USAGE)
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"molq: error: {message}\n")
+    sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``molq`` command; returns the exit code."""
+    from molq.cli._parser import parse
+
+    args = parse(list(sys.argv[1:] if argv is None else argv))
+    if args is None:  # --version, or help printed
+        return EXIT_OK
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        # `molq list | head`: the reader left; say nothing more.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+def _run(args: object) -> int:
+    import importlib
+
+    from molq.errors import (
+        CommandError,
+        ConfigError,
+        JobNotFoundError,
+        MolqError,
+        MolqTimeoutError,
+        SubmitError,
+    )
+
+    module_name, _, func_name = getattr(args, "handler").partition(":")
+    handler = getattr(importlib.import_module(module_name), func_name)
+    from molq.cli._session import Session
+
+    session = Session(args)
+    try:
+        return int(handler(session, args))
+    except CliError as exc:
+        _error(str(exc))
+        return exc.code
+    except MolqTimeoutError as exc:
+        _error(str(exc))
+        return EXIT_TIMEOUT
+    except JobNotFoundError as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    except (ConfigError, CommandError, SubmitError) as exc:
+        # A request molq cannot honour: the user has to change what they typed.
+        _error(str(exc))
+        return EXIT_USAGE
+    except MolqError as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    finally:
+        session.close()
+
