@@ -144,6 +144,7 @@ class Scripted(SshTransport):
         self.answers = answers
         self.calls: list[list[str]] = []
         self._argv = ["ssh", "-o", "ControlMaster=auto"]
+        self._mux = True
 
     def _process(self, argv, *, input, timeout):  # type: ignore[override]
         self.calls.append(argv)
@@ -237,3 +238,49 @@ def test_expand_path_uses_remote_values_without_a_shell() -> None:
 
 def test_no_spawn_detached_so_the_local_backend_uses_its_launcher() -> None:
     assert not hasattr(SshTransport, "spawn_detached")
+
+
+def _argv_for(tmp_path: Path, config: str, **options: object) -> list[str]:
+    cfg = tmp_path / "config"
+    cfg.write_text(config)
+    t = SshTransport(SshTransportOptions("molq-alias", ssh_opts=("-F", str(cfg)), **options))  # type: ignore[arg-type]
+    return t._ssh_argv()
+
+
+def test_command_line_respects_the_users_config(tmp_path: Path) -> None:
+    """ssh -G is read (no connection is made): the user's own ControlPath, persist and
+    host key policy are left alone; ask becomes accept-new (BatchMode cannot ask)."""
+    own = _argv_for(tmp_path, "Host molq-alias\n  ControlPath /tmp/u-%C\n  ControlPersist 5m\n"
+                              "  StrictHostKeyChecking yes\n  ServerAliveInterval 20\n")
+    text = " ".join(own)
+    assert "ControlMaster=auto" in text and "ControlPath=" not in text and "ControlPersist" not in text
+    assert "StrictHostKeyChecking" not in text and "ServerAlive" not in text
+    assert own[-2:] == ["-F", str(tmp_path / "config")]          # the user's arguments come last
+    default = " ".join(_argv_for(tmp_path, "Host molq-alias\n  Port 2200\n"))
+    assert "BatchMode=yes" in default and "StrictHostKeyChecking=accept-new" in default
+    assert "ControlPersist=60s" in default and "ServerAliveInterval=15" in default
+    assert "RemoteCommand=none" in default and "ClearAllForwardings=yes" in default
+    off = " ".join(_argv_for(tmp_path, "", control_master=False))
+    assert "Control" not in off
+
+
+def test_explicit_control_path_and_no_usable_socket_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = _argv_for(tmp_path, "", control_path="~/cm-%C", control_persist="5s")
+    assert f"ControlPath={os.path.expanduser('~/cm-%C')}" in argv and "ControlPersist=5s" in argv
+    import molq.transport.ssh as ssh_module
+
+    monkeypatch.setattr(ssh_module, "private_socket", lambda *a: None)
+    cfg = tmp_path / "config"
+    t = SshTransport(SshTransportOptions("molq-alias", ssh_opts=("-F", str(cfg))))
+    assert "ControlMaster=auto" not in t._ssh_argv() and t.master_running() is False
+    t._ensure_master()                      # nothing to start: no socket to share
+    assert t.process_count == 0
+
+
+def test_cluster_host_builds_an_ssh_transport_without_io() -> None:
+    import molq as mq
+
+    cluster = mq.Cluster("hpc", "slurm", host="me@login.example")
+    assert isinstance(cluster.transport, SshTransport) and cluster.is_remote
+    assert cluster.transport.options.host == "me@login.example"
+    assert cluster.transport._argv is None                      # ssh -G not run yet

@@ -19,7 +19,8 @@ def run_process(argv: Sequence[str], *, input: bytes | None, timeout: float) -> 
 
     The process gets its own session, so a timeout kills the whole group: rsync
     and the ssh it started, or ssh and a ProxyCommand. A master that ssh forks
-    (ControlPersist) puts itself in a session of its own and is not touched.
+    (ControlPersist) puts itself in a session of its own and is not touched; the
+    remote command of a killed call may go on running until it ends.
     """
     try:
         proc = subprocess.Popen(
@@ -50,11 +51,9 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    try:
-        proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        # something outside the group still holds the pipes; do not wait for it
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
-        proc.wait()
+    proc.wait()
+    # Do not read on to EOF: a multiplexed ssh hands its stdio descriptors to the
+    # master, which keeps them open until the remote command ends by itself.
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()

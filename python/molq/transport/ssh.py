@@ -129,6 +129,7 @@ class SshTransport:
         self._argv: list[str] | None = None
         self._control_path: str | None = None   # ours (None: the user's, or no multiplexing)
         self._master_ready = False
+        self._mux = False   # set with the command line: is there a socket to share?
         self._env: dict[str, str | None] = {}
         #: ssh and rsync processes started so far (benchmarks count round trips with it)
         self.process_count = 0
@@ -162,14 +163,18 @@ class SshTransport:
                 # silently dead network in ~45 s instead of 15 min or a hang on TCP
                 argv += ["-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3"]
             if o.control_master:
-                argv += ["-o", "ControlMaster=auto"]
                 if o.control_path:
                     self._control_path = os.path.expanduser(o.control_path)
                 elif settings.control_path is None:
                     self._control_path = private_socket(settings, [*argv, *user, o.host])
+                # without any socket path there is no multiplexing (and a master started
+                # with -fN would be a plain connection that never ends)
+                self._mux = self._control_path is not None or settings.control_path is not None
+                if self._mux:
+                    argv += ["-o", "ControlMaster=auto"]
                 if self._control_path is not None:
                     argv += ["-o", f"ControlPath={self._control_path}"]
-                if self._control_path is not None or settings.control_persist == "no":
+                if self._control_path is not None or (self._mux and settings.control_persist == "no"):
                     argv += ["-o", f"ControlPersist={o.control_persist}"]
             self._argv = argv + user
             return self._argv
@@ -183,6 +188,9 @@ class SshTransport:
         """Start the shared connection (once; again with ``force``). With a master
         already running, ``ssh -fN`` returns at once without connecting."""
         if not self.options.control_master or (self._master_ready and not force):
+            return
+        self._ssh_argv()
+        if not self._mux:
             return
         with self._master_lock:
             if self._master_ready and not force:
@@ -476,15 +484,15 @@ class SshTransport:
     # -- the shared connection -----------------------------------------------------------
     def master_running(self) -> bool:
         """Whether a ControlMaster serves this destination now (``ssh -O check``)."""
-        if not self.options.control_master:
-            return False
         argv = self._ssh_argv()
+        if not self._mux:
+            return False
         rc, _, _ = self._process([*argv, "-O", "check", "--", self.options.host], input=None, timeout=10)
         return rc == 0
 
     def close(self) -> None:
         """Stop the master if molq owns its socket (a user's own ControlPath is left alone)."""
-        if self._control_path is not None and os.path.exists(self._control_path):
+        if self._control_path is not None and self._argv is not None:
             try:
                 self._process([*self._ssh_argv(), "-O", "exit", "--", self.options.host], input=None, timeout=10)
             except TransportError:
