@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 #: How many candidates an ambiguous prefix error lists.
 _MAX_CANDIDATES = 10
-_UUID_LENGTH = 36
 
 
 @dataclass(frozen=True)
@@ -217,10 +216,9 @@ class Session:
             raise UsageError("empty job id")
         scope = self.destination().name if self.explicit else None
         store = self.store
-        if len(text) == _UUID_LENGTH:
-            record = store.get_record(text)
-            if record is not None and scope in (None, record.cluster_name):
-                return record
+        record = store.get_record(text)  # a whole id: one indexed lookup
+        if record is not None and scope in (None, record.cluster_name):
+            return record
         matches = _ids_with_prefix(store, text, scope)
         if not matches:
             from molq.errors import JobNotFoundError
