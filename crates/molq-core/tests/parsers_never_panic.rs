@@ -3,7 +3,7 @@
 use molq_core::{parse_accounting, parse_queue, parse_submit_id, SchedulerKind};
 use proptest::prelude::*;
 
-const KINDS: [SchedulerKind; 2] = [SchedulerKind::Shell, SchedulerKind::Slurm];
+const KINDS: [SchedulerKind; 3] = [SchedulerKind::Shell, SchedulerKind::Slurm, SchedulerKind::Sge];
 
 /// Bytes that look like status lines often enough to reach the deep paths.
 fn status_like() -> impl Strategy<Value = Vec<u8>> {
@@ -65,11 +65,42 @@ fn slurm_like() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// Token soup for the structured PBS, LSF and Grid Engine formats (XML tags,
+/// JSON punctuation, `key = value` attributes, qacct and bhist blocks), so that
+/// random input gets past the first line of those parsers.
+fn markup_like() -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        prop::sample::select(vec![
+            "<?xml version='1.0'?>", "<job_info>", "</job_info>", "<job_list state=\"running\">",
+            "<job_list>", "</job_list>", "<JB_job_number>", "</JB_job_number>", "<state>", "</state>",
+            "<tasks>", "</tasks>", "<JB_name>", "</JB_name>", "<JAT_start_time>", "&amp;", "&#x41;",
+            "&bogus;", "%lt;", "<![CDATA[", "]]>", "<!--", "-->", "/>",
+            "==============================", "jobnumber", "taskid", "failed", "exit_status",
+            "start_time", "end_time", "100 : assumedly after job", "undefined", "-/-",
+            "{", "}", "[", "]", ":", ",", "\"", "\"Jobs\"", "\"RECORDS\"", "\"JOBID\"", "\"STAT\"",
+            "\"job_state\"", "\"Exit_status\"", "\"array_id\"", "null", "true", "-3.5e9",
+            "Job Id: ", "    job_state = ", "    Exit_status = ", "    exit_status = ", "\t",
+            "Job <", ">, ", "Job Name <", "Exited with exit code ", "Done successfully.",
+            "Completed <exit>; TERM_OWNER: job killed by owner.", "Signal <KILL> requested",
+            "Summary of time", "Job: ", "Exit_status=", "  S    ", "06/01/2024 10:00:00",
+            "Tue Nov 24 22:35:36 2026", "Jun 11 13:47", "2026-11-24T22:29:59", "123[]", "123[4]",
+            "123.server", "|", "-", "qw", "Eqw", "dr", "PEND", "RUN", "DONE", "EXIT", "ZOMBI",
+            "F", "X", "R", "Q", "C", "B",
+        ])
+        .prop_map(str::to_owned),
+        "[0-9]{1,12}",
+        "[ \n]{1,3}",
+        ".{0,6}",
+    ];
+    prop::collection::vec(token, 0..80).prop_map(|t| t.concat().into_bytes())
+}
+
 fn any_input() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         prop::collection::vec(any::<u8>(), 0..512),
         status_like(),
-        slurm_like()
+        slurm_like(),
+        markup_like()
     ]
 }
 

@@ -6,8 +6,12 @@
 
 mod array;
 mod ids;
+mod names;
+pub mod sge;
 pub mod shell;
 pub mod slurm;
+mod when;
+mod xml;
 
 use std::fmt;
 
@@ -26,6 +30,8 @@ pub enum SchedulerKind {
     Shell,
     /// squeue, sacct and sbatch output in the formats of [`slurm`].
     Slurm,
+    /// Grid Engine's qstat -xml, qacct -j and qsub -terse output (see [`sge`]).
+    Sge,
 }
 
 impl SchedulerKind {
@@ -34,9 +40,10 @@ impl SchedulerKind {
         match name {
             "shell" => Ok(SchedulerKind::Shell),
             "slurm" => Ok(SchedulerKind::Slurm),
+            "sge" => Ok(SchedulerKind::Sge),
             other => Err(Error::parse(
                 other,
-                format!("unknown scheduler output kind {other:?} (known: shell, slurm)"),
+                format!("unknown scheduler output kind {other:?} (known: shell, slurm, sge)"),
             )),
         }
     }
@@ -45,6 +52,7 @@ impl SchedulerKind {
         match self {
             SchedulerKind::Shell => "shell",
             SchedulerKind::Slurm => "slurm",
+            SchedulerKind::Sge => "sge",
         }
     }
 }
@@ -60,6 +68,7 @@ pub fn parse_queue(kind: SchedulerKind, data: &[u8]) -> Result<Snapshot> {
     match kind {
         SchedulerKind::Shell => Ok(shell::parse_status(data)),
         SchedulerKind::Slurm => Ok(slurm::parse_squeue(data)),
+        SchedulerKind::Sge => sge::parse_qstat_xml(data),
     }
 }
 
@@ -71,6 +80,7 @@ pub fn parse_accounting(kind: SchedulerKind, data: &[u8]) -> Result<Snapshot> {
             "the shell backend has no accounting output (its status lines carry exit codes)",
         )),
         SchedulerKind::Slurm => Ok(slurm::parse_sacct(data)),
+        SchedulerKind::Sge => Ok(sge::parse_qacct(data)),
     }
 }
 
@@ -79,6 +89,7 @@ pub fn parse_submit_id(kind: SchedulerKind, data: &[u8]) -> Result<String> {
     match kind {
         SchedulerKind::Shell => shell::parse_submit_id(data),
         SchedulerKind::Slurm => slurm::parse_sbatch_id(data),
+        SchedulerKind::Sge => sge::parse_qsub_id(data),
     }
 }
 

@@ -1,0 +1,154 @@
+//! Calendar times as PBS, LSF and Grid Engine print them, read as UTC.
+//!
+//! Those commands format times in the client's local time zone; molq runs
+//! them with `TZ=UTC`, so every time read here is UTC. The core has no time
+//! zone database and never reads a clock, so a time printed without a year
+//! (LSF's default `Jun 11 13:47`) cannot be placed and reads as `None`.
+
+use crate::model::Timestamp;
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// `Fri Nov 11 17:57:05 2016` (C `ctime`; PBS, qacct, bhist with a year),
+/// also without the weekday, with `HH:MM` only, or with the year missing
+/// (then `None`). A trailing LSF marker letter (`L`, `E`, `X`) is ignored.
+pub(crate) fn month_day(text: &str) -> Option<Timestamp> {
+    let mut words = text.split_whitespace().peekable();
+    if words.peek().is_some_and(|w| WEEKDAYS.contains(w)) {
+        words.next();
+    }
+    let word = words.next()?;
+    let month = MONTHS.iter().position(|m| *m == word)? as i64 + 1;
+    let day = number(words.next()?)?;
+    let (h, mi, s) = clock(words.next()?)?;
+    let year = number(words.next()?)?;
+    match words.next() {
+        None => {}
+        Some(marker) if marker.len() == 1 && marker.bytes().all(|b| b.is_ascii_uppercase()) => {}
+        Some(_) => return None,
+    }
+    civil(year, month, day, h, mi, s)
+}
+
+/// `2026-11-24T22:29:59`, optionally with fractional seconds (Grid Engine XML).
+pub(crate) fn iso(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-');
+    let (y, mo, day) = (number(d.next()?)?, number(d.next()?)?, number(d.next()?)?);
+    if d.next().is_some() {
+        return None;
+    }
+    let (whole, frac) = match time.split_once('.') {
+        Some((w, f)) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
+            (w, format!("0.{f}").parse::<f64>().ok()?)
+        }
+        Some(_) => return None,
+        None => (time, 0.0),
+    };
+    let (h, mi, s) = clock(whole)?;
+    Some(civil(y, mo, day, h, mi, s)? + frac)
+}
+
+/// `06/01/2024 10:00:00` (tracejob's month/day/year).
+pub(crate) fn month_day_year(date: &str, time: &str) -> Option<Timestamp> {
+    let mut d = date.split('/');
+    let (mo, day, y) = (number(d.next()?)?, number(d.next()?)?, number(d.next()?)?);
+    if d.next().is_some() {
+        return None;
+    }
+    let (h, mi, s) = clock(time)?;
+    civil(y, mo, day, h, mi, s)
+}
+
+/// Whole epoch seconds written as digits (at most 15, so exact as f64).
+pub(crate) fn epoch(text: &str) -> Option<Timestamp> {
+    let t = text.trim();
+    (!t.is_empty() && t.len() <= 15 && t.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| t.parse::<i64>().ok().map(|v| v as f64))
+        .flatten()
+}
+
+/// Epoch seconds or a `ctime` string, whichever `text` is.
+pub(crate) fn epoch_or_month_day(text: &str) -> Option<Timestamp> {
+    epoch(text).or_else(|| month_day(text))
+}
+
+fn number(text: &str) -> Option<i64> {
+    let ok = !text.is_empty() && text.len() <= 6 && text.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| text.parse().ok()).flatten()
+}
+
+/// `HH:MM:SS` or `HH:MM`.
+fn clock(text: &str) -> Option<(i64, i64, i64)> {
+    let mut parts = text.split(':');
+    let h = number(parts.next()?)?;
+    let mi = number(parts.next()?)?;
+    let s = match parts.next() {
+        Some(s) => number(s)?,
+        None => 0,
+    };
+    parts.next().is_none().then_some((h, mi, s))
+}
+
+/// Seconds since the epoch of a UTC calendar time; `None` if it is not a real one.
+fn civil(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<Timestamp> {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_len = match mo {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
+    if !(1970..=9999).contains(&y) || d < 1 || d > month_len || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    // Days before this year, then before this month, counted from 1970-01-01.
+    let years = y - 1970;
+    let leaps_before = |year: i64| (year - 1) / 4 - (year - 1) / 100 + (year - 1) / 400;
+    let mut days = years * 365 + leaps_before(y) - leaps_before(1970);
+    const BEFORE: [i64; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    days += BEFORE[(mo - 1) as usize] + d - 1;
+    if leap && mo > 2 {
+        days += 1;
+    }
+    Some((days * 86_400 + h * 3_600 + mi * 60 + s) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctime_forms() {
+        // date -u -d '2016-11-11 17:57:05' +%s
+        assert_eq!(month_day("Fri Nov 11 17:57:05 2016"), Some(1_478_887_025.0));
+        assert_eq!(month_day("Nov 11 17:57:05 2016"), Some(1_478_887_025.0));
+        assert_eq!(month_day("Tue Nov 24 22:29:58 2026"), Some(1_795_559_398.0));
+        assert_eq!(month_day("Jun 11 13:47 2024 L"), Some(1_718_113_620.0));
+        assert_eq!(month_day("Feb 29 00:00:00 2024"), Some(1_709_164_800.0));
+        for bad in ["Jun 11 13:47", "Jun 11 13:47 L", "Feb 30 00:00:00 2024", "Foo 1 00:00 2020", "", "Jun 1 25:00 2020"] {
+            assert_eq!(month_day(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn iso_and_tracejob_forms() {
+        assert_eq!(iso("2026-11-24T22:29:59"), Some(1_795_559_399.0));
+        assert_eq!(iso("2026-11-24T22:29:59.250"), Some(1_795_559_399.25));
+        assert_eq!(iso("1970-01-01T00:00:00"), Some(0.0));
+        for bad in ["2026-11-24 22:29:59", "2026-13-01T00:00:00", "x", "2026-11-24T22:29:59."] {
+            assert_eq!(iso(bad), None, "{bad}");
+        }
+        assert_eq!(month_day_year("06/01/2024", "10:00:00"), Some(1_717_236_000.0));
+        assert_eq!(month_day_year("6/1/2024", "10:00"), Some(1_717_236_000.0));
+        assert_eq!(month_day_year("2024/06/01", "10:00:00"), None);
+        assert_eq!(epoch("1717236000"), Some(1_717_236_000.0));
+        assert_eq!(epoch("-5"), None);
+        assert_eq!(epoch_or_month_day("Sat Jun  1 10:00:00 2024"), Some(1_717_236_000.0));
+    }
+}
