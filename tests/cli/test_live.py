@@ -242,3 +242,32 @@ def test_monitor_in_a_pipe_prints_one_line_per_change(molq: Molq) -> None:
     assert any(job[:8] in line and line.rstrip().endswith("running") for line in seen), seen
     assert any("running -> succeeded" in line for line in seen), seen
     assert not any("\x1b" in line for line in seen)
+
+
+def test_ctrl_z_gives_the_shell_a_clean_terminal_and_fg_takes_it_back(molq: Molq, tmux: Tmux) -> None:
+    job = molq.submit("--", "sleep", "60")
+    tmux.send(molq_cmd(molq, "monitor"))
+    tmux.until(lambda s: "running 1" in s)
+    tmux.send("C-z", enter=False)
+    stopped = tmux.until(lambda s: "Stopped" in s)
+    assert "STATE" not in stopped
+    assert tmux.flags() == "0 1"
+    tmux.send("fg")
+    tmux.until(lambda s: "running 1" in s and job[:8] in s)
+    assert tmux.flags() == "1 0"
+    tmux.send("q", enter=False)
+    tmux.until(lambda s: "running 1" not in s and s.rstrip().endswith("$"))
+    assert tmux.flags() == "0 1"
+    molq.ok("cancel", job)
+
+
+def test_colour_on_a_terminal_only(molq: Molq, tmux: Tmux) -> None:
+    assert molq("submit", "--wait", "--command", "exit 1").returncode == 1
+    tmux.send(molq_cmd(molq, "list"))
+    tmux.until(lambda s: "failed" in s)
+    coloured = tmux.tmux(["capture-pane", "-p", "-e", "-t", "t"])
+    assert "\x1b[31mfailed" in coloured  # red
+    tmux.send("clear; echo MARK; NO_COLOR=1 " + molq_cmd(molq, "list"))
+    tmux.until(lambda s: "MARK" in s and "failed" in s)
+    plain = tmux.tmux(["capture-pane", "-p", "-e", "-t", "t"])
+    assert "\x1b[31m" not in plain

@@ -32,29 +32,45 @@ class Screen:
         self.inp = inp or sys.stdin
         self._fd: int | None = None
         self._saved: Any = None
-        self._old_sigterm: Any = None
+        self._handlers: dict[int, Any] = {}
 
     def __enter__(self) -> Screen:
         try:
             if self.inp.isatty():
                 import termios
-                import tty
 
                 self._fd = self.inp.fileno()
                 self._saved = termios.tcgetattr(self._fd)
-                tty.setcbreak(self._fd)
         except (OSError, ValueError, AttributeError, ImportError):
             self._fd = None  # no keyboard: q does not work, Ctrl-C still does
-        if hasattr(signal, "SIGTERM"):
-            try:
-                self._old_sigterm = signal.signal(signal.SIGTERM, _raise_terminated)
-            except ValueError:  # not the main thread
-                self._old_sigterm = None
-        self.out.write(_ENTER)
-        self.out.flush()
+        for name, handler in (("SIGTERM", _raise_terminated), ("SIGTSTP", self._suspend)):
+            signum = getattr(signal, name, None)
+            if signum is not None:
+                try:
+                    self._handlers[signum] = signal.signal(signum, handler)
+                except ValueError:  # not the main thread
+                    pass
+        self._take()
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            self._give_back()
+        finally:
+            for signum, handler in self._handlers.items():
+                signal.signal(signum, handler)
+        if exc_type is _Terminated:
+            raise SystemExit(143)  # 128 + SIGTERM, after the terminal is restored
+
+    def _take(self) -> None:
+        if self._fd is not None:
+            import tty
+
+            tty.setcbreak(self._fd)
+        self.out.write(_ENTER)
+        self.out.flush()
+
+    def _give_back(self) -> None:
         try:
             self.out.write(_LEAVE)
             self.out.flush()
@@ -63,10 +79,15 @@ class Screen:
                 import termios
 
                 termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
-            if self._old_sigterm is not None:
-                signal.signal(signal.SIGTERM, self._old_sigterm)
-        if exc_type is _Terminated:
-            raise SystemExit(143)  # 128 + SIGTERM, after the terminal is restored
+
+    def _suspend(self, signum: int, frame: Any) -> None:
+        """Ctrl-Z: give the shell a clean terminal, stop, and take it back on ``fg``."""
+        self._give_back()
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)
+        # Execution resumes here after SIGCONT; the next draw repaints everything.
+        signal.signal(signal.SIGTSTP, self._suspend)
+        self._take()
 
     def size(self) -> tuple[int, int]:
         try:

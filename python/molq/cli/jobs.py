@@ -158,7 +158,9 @@ def _select(session: Session, args: Any, *, active_only: bool = False) -> list[J
         return store.list_records(cluster, not active_only, lim)
 
     if getattr(args, "refresh", False):
-        _refresh_listed(session, read(None) if not active_only else read(limit))
+        # Only the clusters that have active jobs need a poll.
+        active = store.list_all_records(False) if cluster is None else store.list_records(cluster, False)
+        _refresh_listed(session, active)
     if wanted is None:
         return read(limit)
     # The store filters by cluster and activity only; state filters read all of them.
@@ -285,7 +287,9 @@ def cmd_cancel(session: Session, args: Any) -> int:
         after = session.store.get_latest_attempt_record(record.job_id) or record
         results.append(after)
         if not args.json:
-            if before.state.is_terminal or after.state.value != "cancelled":
+            if before.state.is_terminal and before.retry_state in ("scheduled", "claimed"):
+                print(f"Cancelled the pending retry of job {after.job_id} (it ended {after.state.value})")
+            elif before.state.is_terminal or after.state.value != "cancelled":
                 print(f"Job {after.job_id} had already ended: {after.state.value}")
             else:
                 print(f"Cancelled job {after.job_id} (was {before.state.value})")
