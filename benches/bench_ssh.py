@@ -1,0 +1,142 @@
+"""SSH transport: round trips per operation, and the price of one round trip.
+
+Needs the sshd testbed (``sudo scripts/sshd-up.sh``); the Slurm part also needs
+``scripts/slurm-up.sh`` and is skipped without it.
+
+(a) counts ssh processes (each is one round trip) per submit and per refresh,
+    for growing job counts: a refresh must cost one poll whatever the count
+    (plus one batched sacct for Slurm jobs that left the queue);
+(b) latency of a trivial command through the shared master vs over a fresh
+    connection each time.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import molq as mq
+from molq.options import SlurmSchedulerOptions, SshTransportOptions
+from molq.store import JobStore
+from molq.transport.ssh import SshTransport
+
+STATE = Path(os.environ.get("MOLQ_SSHD_STATE", "/run/molq-sshd"))
+CONFIG = str(STATE / "ssh_config")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def up(script: str) -> bool:
+    done = subprocess.run(["bash", str(REPO / "scripts" / script), "--check"], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"skipped: {script} --check: {done.stdout.strip() or done.stderr.strip()}")
+    return done.returncode == 0
+
+
+def count(transport: SshTransport, fn) -> int:  # type: ignore[no-untyped-def]
+    before = transport.process_count
+    fn()
+    return transport.process_count - before
+
+
+def local_backend_counts(tmp: str) -> None:
+    cluster = mq.Cluster.from_ssh_alias("molq-test", scheduler="local", config_path=CONFIG)
+    t: SshTransport = cluster.transport  # type: ignore[assignment]
+    work = f"{t.home()}/molq-bench-{os.getpid()}"
+    with mq.Submitor(cluster, store=JobStore(f"{tmp}/local.db"), jobs_dir=f"{work}/jobs") as sub:
+        try:
+            first = count(t, lambda: sub.submit_job(argv=["sleep", "600"]))
+            per_submit = [count(t, lambda: sub.submit_job(argv=["sleep", "600"])) for _ in range(20)]
+            print(f"local over ssh: first submit {first} ssh calls (the jobs directory is created), "
+                  f"then {statistics.mode(per_submit)} per submit (mkdir, write run.sh, launch)")
+            for target in (25, 100, 500):
+                while len(sub.list_jobs()) < target:
+                    sub.submit_job(argv=["sleep", "600"])
+                sub.refresh_jobs()
+                start = time.perf_counter()
+                calls = count(t, sub.refresh_jobs)
+                took = (time.perf_counter() - start) * 1000
+                print(f"  refresh of {target:4d} running jobs: {calls} ssh call(s), {took:6.1f} ms")
+        finally:
+            for record in sub.list_jobs():
+                sub.cancel_job(record.job_id)
+            t.remove(work, recursive=True)
+            t.close()
+
+
+def slurm_counts(tmp: str) -> None:
+    cluster = mq.Cluster.from_ssh_alias("molq-test-root", scheduler="slurm", config_path=CONFIG,
+                                        scheduler_options=SlurmSchedulerOptions(extra_sbatch_flags=("--hold",)))
+    t: SshTransport = cluster.transport  # type: ignore[assignment]
+    work = f"{t.home()}/molq-bench-{os.getpid()}"
+    with mq.Submitor(cluster, store=JobStore(f"{tmp}/slurm.db"), jobs_dir=f"{work}/jobs") as sub:
+        try:
+            _slurm_rounds(sub, t)
+        finally:
+            ids = [r.scheduler_job_id for r in sub.list_jobs() if r.scheduler_job_id]
+            if ids:
+                t.run(["scancel", *ids])
+            t.remove(work, recursive=True)
+            t.close()
+
+
+def _slurm_rounds(sub: mq.Submitor, t: SshTransport) -> None:
+    """Submit held jobs, refresh at growing counts, then let them all leave the queue."""
+    sub.submit_job(argv=["true"])
+    per_submit = [count(t, lambda: sub.submit_job(argv=["true"])) for _ in range(20)]
+    print(f"slurm over ssh: {statistics.mode(per_submit)} ssh calls per submit (mkdir, write script, sbatch)")
+    for target in (21, 100, 500):
+        while len(sub.list_jobs()) < target:
+            sub.submit_job(argv=["true"])
+        start = time.perf_counter()
+        calls = count(t, sub.refresh_jobs)
+        took = (time.perf_counter() - start) * 1000
+        print(f"  refresh of {target:4d} held jobs: {calls} ssh call(s) (squeue), {took:6.1f} ms")
+    ids = [r.scheduler_job_id for r in sub.list_jobs()]
+    t.run(["scancel", *ids])           # all leave the queue at once
+    time.sleep(3)                       # let sacct catch up
+    start = time.perf_counter()
+    calls = count(t, sub.refresh_jobs)
+    took = (time.perf_counter() - start) * 1000
+    left = len(sub.list_jobs())
+    print(f"  refresh after {len(ids)} jobs left the queue: {calls} ssh calls (squeue + one sacct), "
+          f"{took:6.1f} ms, {left} still active")
+
+
+def latency() -> None:
+    n = 30
+    shared = SshTransport(SshTransportOptions("molq-test", ssh_opts=("-F", CONFIG)))
+    fresh = SshTransport(SshTransportOptions(
+        "molq-test", ssh_opts=("-F", CONFIG, "-o", "ControlPath=none"), control_master=False))
+    shared.run(["true"])
+    for label, t in (("through the master", shared), ("fresh connection each", fresh)):
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            t.run(["true"])
+            times.append((time.perf_counter() - start) * 1000)
+        print(f"trivial command {label:<24} median {statistics.median(times):6.1f} ms, "
+              f"best {min(times):6.1f} ms ({n} calls)")
+    start = time.perf_counter()
+    for i in range(n):
+        shared.exists(f"/tmp/{i}")
+    print(f"exists() through the master            {(time.perf_counter() - start) * 1000 / n:6.1f} ms per call")
+    shared.close()
+
+
+def main() -> None:
+    if not up("sshd-up.sh"):
+        sys.exit(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        latency()
+        local_backend_counts(tmp)
+        if up("slurm-up.sh"):
+            slurm_counts(tmp)
+
+
+if __name__ == "__main__":
+    main()
