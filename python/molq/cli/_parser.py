@@ -80,6 +80,8 @@ def _destination_options(parser: argparse.ArgumentParser, suppress: bool) -> Non
                        help="SSH target (user@host or a ~/.ssh/config alias); default: this machine")
     group.add_argument("--scheduler", "-s", choices=SCHEDULERS, default=default,
                        help="scheduler kind (default: local, or the profile's)")
+    group.add_argument("--ssh-config", metavar="PATH", default=default,
+                       help="ssh client config to read --host from (default: ssh's own, ~/.ssh/config)")
     group.add_argument("--db", metavar="PATH", default=default,
                        help="job store file (default: $MOLQ_HOME/jobs.db, ~/.molq/jobs.db)")
     group.add_argument("--config", metavar="PATH", default=default,
@@ -234,13 +236,11 @@ def _live_and_setup(b: _Builder) -> None:
                                        description="profiles and SSH hosts you can submit to")
     csub = clusters.add_subparsers(dest="clusters_command", metavar="COMMAND", required=True)
     p = b.add("list", "molq.cli.admin:cmd_clusters_list", "profiles, then ~/.ssh/config hosts", parent=csub)
-    p.add_argument("--ssh-config", metavar="PATH", help="default ~/.ssh/config")
     p.add_argument("--resolve", action="store_true", help="ask ssh -G for each host's target")
     _json(p)
     p = b.add("show", "molq.cli.admin:cmd_clusters_show", "one profile (by name or cluster name) or SSH host",
               parent=csub)
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--ssh-config", metavar="PATH", help="default ~/.ssh/config")
     _json(p)
 
     ws = b.subparsers.add_parser("workspace", help="copy a local directory to or from the cluster",

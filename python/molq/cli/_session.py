@@ -35,6 +35,8 @@ class Destination:
     scheduler: str
     host: str | None = None
     profile: str | None = None
+    #: An ssh client config to read ``host`` from (None: ssh's default).
+    ssh_config: str | None = None
 
     @property
     def where(self) -> str:
@@ -101,6 +103,9 @@ class Session:
         """The destination the flags name (or the default: local cluster 'local')."""
         a = self.args
         cluster, host, scheduler = (getattr(a, k, None) for k in ("cluster", "host", "scheduler"))
+        ssh_config = getattr(a, "ssh_config", None)
+        if ssh_config:
+            ssh_config = os.path.abspath(os.path.expanduser(ssh_config))
         profile_name = getattr(a, "profile", None)
         if profile_name:
             profile = self.profile(profile_name)
@@ -110,14 +115,14 @@ class Session:
                     f"(scheduler {profile.scheduler!r})"
                 )
             return Destination(cluster or profile.cluster_name, profile.scheduler,
-                               host or profile.host, profile.name)
+                               host or profile.host, profile.name, ssh_config)
         if cluster and not host and not scheduler:
             found = self._known(cluster)
             if found is not None:
                 return found
         scheduler = scheduler or "local"
         name = cluster or host or ("local" if scheduler == "local" else scheduler)
-        return Destination(name, scheduler, host)
+        return Destination(name, scheduler, host, ssh_config=ssh_config if host else None)
 
     def _known(self, cluster_name: str) -> Destination | None:
         """A destination for ``cluster_name`` from a profile or an earlier submit."""
@@ -126,7 +131,8 @@ class Session:
             return Destination(cluster_name, profile.scheduler, profile.host, profile.name)
         entry = _read_registry(self._registry_path()).get(cluster_name)
         if entry is not None:
-            return Destination(cluster_name, entry.get("scheduler", "local"), entry.get("host"))
+            return Destination(cluster_name, entry.get("scheduler", "local"), entry.get("host"),
+                               ssh_config=entry.get("ssh_config"))
         return None
 
     def destination_of(self, record: JobRecord) -> Destination | None:
@@ -150,15 +156,17 @@ class Session:
         from molq.submitor import Submitor
 
         profile = self.profile(dest.profile) if dest.profile else None
+        options = profile.scheduler_options if profile else None
         try:
-            cluster = Cluster(
-                dest.name,
-                dest.scheduler,
-                host=dest.host,
-                scheduler_options=profile.scheduler_options if profile else None,
-            )
+            if dest.host and dest.ssh_config:
+                cluster = Cluster.from_ssh_alias(dest.host, scheduler=dest.scheduler, name=dest.name,
+                                                 scheduler_options=options, config_path=dest.ssh_config)
+            else:
+                cluster = Cluster(dest.name, dest.scheduler, host=dest.host, scheduler_options=options)
         except ImportError as exc:
             raise CliError(f"cannot reach {dest.host!r}: this molq has no SSH transport ({exc})") from None
+        except (OSError, ValueError) as exc:  # ssh -G could not resolve the alias
+            raise CliError(f"cannot reach {dest.host!r}: {exc}") from None
         if profile is not None:
             sub = Submitor.from_profile(profile.name, target=cluster,
                                         config_path=getattr(self.args, "config", None), store=self.store)
@@ -174,6 +182,8 @@ class Session:
         path = self._registry_path()
         entries = _read_registry(path)
         entry = {"scheduler": dest.scheduler, "host": dest.host}
+        if dest.ssh_config:
+            entry["ssh_config"] = dest.ssh_config
         if entries.get(dest.name) == entry:
             return
         entries[dest.name] = entry

@@ -97,10 +97,10 @@ def _cluster_rows(session: Session, args: Any) -> list[dict[str, Any]]:
         rows.append({"name": profile.cluster_name, "source": f"profile:{name}", "scheduler": profile.scheduler,
                      "target": profile.host or "(local)"})
     if args.resolve:
-        for host in list_ssh_hosts(args.ssh_config):
+        for host in list_ssh_hosts(getattr(args, "ssh_config", None)):
             rows.append({"name": host.alias, "source": "ssh_config", "scheduler": None, "target": host.target})
     else:
-        for alias in ssh_alias_names(args.ssh_config):
+        for alias in ssh_alias_names(getattr(args, "ssh_config", None)):
             rows.append({"name": alias, "source": "ssh_config", "scheduler": None, "target": alias})
     return rows
 
@@ -138,10 +138,10 @@ def cmd_clusters_show(session: Session, args: Any) -> int:
     else:
         from molq.ssh_config import resolve_ssh_host, ssh_alias_names
 
-        if args.name not in ssh_alias_names(args.ssh_config):
+        if args.name not in ssh_alias_names(getattr(args, "ssh_config", None)):
             raise CliError(f"no profile or ~/.ssh/config host named {args.name!r} (see 'molq clusters list')")
         try:
-            host = resolve_ssh_host(args.name, config_path=args.ssh_config)
+            host = resolve_ssh_host(args.name, config_path=getattr(args, "ssh_config", None))
         except (OSError, ValueError) as exc:
             raise CliError(f"cannot resolve ssh host {args.name!r}: {exc}") from None
         info = {"source": "ssh_config", "alias": host.alias, "hostname": host.hostname, "user": host.user,
