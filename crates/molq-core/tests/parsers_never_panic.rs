@@ -3,7 +3,12 @@
 use molq_core::{parse_accounting, parse_queue, parse_submit_id, SchedulerKind};
 use proptest::prelude::*;
 
-const KINDS: [SchedulerKind; 3] = [SchedulerKind::Shell, SchedulerKind::Slurm, SchedulerKind::Sge];
+const KINDS: [SchedulerKind; 4] = [
+    SchedulerKind::Shell,
+    SchedulerKind::Slurm,
+    SchedulerKind::Sge,
+    SchedulerKind::Pbs,
+];
 
 /// Bytes that look like status lines often enough to reach the deep paths.
 fn status_like() -> impl Strategy<Value = Vec<u8>> {

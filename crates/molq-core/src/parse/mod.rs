@@ -6,7 +6,10 @@
 
 mod array;
 mod ids;
+mod json;
 mod names;
+pub mod pbs;
+mod pbs_trace;
 pub mod sge;
 pub mod shell;
 pub mod slurm;
@@ -32,6 +35,8 @@ pub enum SchedulerKind {
     Slurm,
     /// Grid Engine's qstat -xml, qacct -j and qsub -terse output (see [`sge`]).
     Sge,
+    /// PBS Pro / OpenPBS and Torque: qstat (table, -f, -F json), tracejob, qsub (see [`pbs`]).
+    Pbs,
 }
 
 impl SchedulerKind {
@@ -41,9 +46,10 @@ impl SchedulerKind {
             "shell" => Ok(SchedulerKind::Shell),
             "slurm" => Ok(SchedulerKind::Slurm),
             "sge" => Ok(SchedulerKind::Sge),
+            "pbs" => Ok(SchedulerKind::Pbs),
             other => Err(Error::parse(
                 other,
-                format!("unknown scheduler output kind {other:?} (known: shell, slurm, sge)"),
+                format!("unknown scheduler output kind {other:?} (known: shell, slurm, sge, pbs)"),
             )),
         }
     }
@@ -53,6 +59,7 @@ impl SchedulerKind {
             SchedulerKind::Shell => "shell",
             SchedulerKind::Slurm => "slurm",
             SchedulerKind::Sge => "sge",
+            SchedulerKind::Pbs => "pbs",
         }
     }
 }
@@ -69,6 +76,7 @@ pub fn parse_queue(kind: SchedulerKind, data: &[u8]) -> Result<Snapshot> {
         SchedulerKind::Shell => Ok(shell::parse_status(data)),
         SchedulerKind::Slurm => Ok(slurm::parse_squeue(data)),
         SchedulerKind::Sge => sge::parse_qstat_xml(data),
+        SchedulerKind::Pbs => pbs::parse(data),
     }
 }
 
@@ -81,6 +89,8 @@ pub fn parse_accounting(kind: SchedulerKind, data: &[u8]) -> Result<Snapshot> {
         )),
         SchedulerKind::Slurm => Ok(slurm::parse_sacct(data)),
         SchedulerKind::Sge => Ok(sge::parse_qacct(data)),
+        // the same formats: qstat -x for history, tracejob as a last resort
+        SchedulerKind::Pbs => pbs::parse(data),
     }
 }
 
@@ -90,6 +100,7 @@ pub fn parse_submit_id(kind: SchedulerKind, data: &[u8]) -> Result<String> {
         SchedulerKind::Shell => shell::parse_submit_id(data),
         SchedulerKind::Slurm => slurm::parse_sbatch_id(data),
         SchedulerKind::Sge => sge::parse_qsub_id(data),
+        SchedulerKind::Pbs => pbs::parse_qsub_id(data),
     }
 }
 
