@@ -3,11 +3,12 @@
 use molq_core::{parse_accounting, parse_queue, parse_submit_id, SchedulerKind};
 use proptest::prelude::*;
 
-const KINDS: [SchedulerKind; 4] = [
+const KINDS: [SchedulerKind; 5] = [
     SchedulerKind::Shell,
     SchedulerKind::Slurm,
     SchedulerKind::Sge,
     SchedulerKind::Pbs,
+    SchedulerKind::Lsf,
 ];
 
 /// Bytes that look like status lines often enough to reach the deep paths.

@@ -7,6 +7,8 @@
 mod array;
 mod ids;
 mod json;
+pub mod lsf;
+mod lsf_bhist;
 mod names;
 pub mod pbs;
 mod pbs_trace;
@@ -37,6 +39,8 @@ pub enum SchedulerKind {
     Sge,
     /// PBS Pro / OpenPBS and Torque: qstat (table, -f, -F json), tracejob, qsub (see [`pbs`]).
     Pbs,
+    /// IBM Spectrum LSF: bjobs (-o delimited, -json), bhist -l, bsub (see [`lsf`]).
+    Lsf,
 }
 
 impl SchedulerKind {
@@ -47,9 +51,10 @@ impl SchedulerKind {
             "slurm" => Ok(SchedulerKind::Slurm),
             "sge" => Ok(SchedulerKind::Sge),
             "pbs" => Ok(SchedulerKind::Pbs),
+            "lsf" => Ok(SchedulerKind::Lsf),
             other => Err(Error::parse(
                 other,
-                format!("unknown scheduler output kind {other:?} (known: shell, slurm, sge, pbs)"),
+                format!("unknown scheduler output kind {other:?} (known: shell, slurm, sge, pbs, lsf)"),
             )),
         }
     }
@@ -60,6 +65,7 @@ impl SchedulerKind {
             SchedulerKind::Slurm => "slurm",
             SchedulerKind::Sge => "sge",
             SchedulerKind::Pbs => "pbs",
+            SchedulerKind::Lsf => "lsf",
         }
     }
 }
@@ -77,6 +83,7 @@ pub fn parse_queue(kind: SchedulerKind, data: &[u8]) -> Result<Snapshot> {
         SchedulerKind::Slurm => Ok(slurm::parse_squeue(data)),
         SchedulerKind::Sge => sge::parse_qstat_xml(data),
         SchedulerKind::Pbs => pbs::parse(data),
+        SchedulerKind::Lsf => lsf::parse(data),
     }
 }
 
@@ -91,6 +98,8 @@ pub fn parse_accounting(kind: SchedulerKind, data: &[u8]) -> Result<Snapshot> {
         SchedulerKind::Sge => Ok(sge::parse_qacct(data)),
         // the same formats: qstat -x for history, tracejob as a last resort
         SchedulerKind::Pbs => pbs::parse(data),
+        // bjobs for recently finished jobs, bhist -l for older ones
+        SchedulerKind::Lsf => lsf::parse(data),
     }
 }
 
@@ -101,6 +110,7 @@ pub fn parse_submit_id(kind: SchedulerKind, data: &[u8]) -> Result<String> {
         SchedulerKind::Slurm => slurm::parse_sbatch_id(data),
         SchedulerKind::Sge => sge::parse_qsub_id(data),
         SchedulerKind::Pbs => pbs::parse_qsub_id(data),
+        SchedulerKind::Lsf => lsf::parse_bsub_id(data),
     }
 }
 

@@ -33,6 +33,12 @@ pub(crate) fn month_day(text: &str) -> Option<Timestamp> {
     civil(year, month, day, h, mi, s)
 }
 
+/// Whether `text` starts like a `ctime` date (`Mon Jun 11 ...`), with or without a year.
+pub(crate) fn starts_with_weekday_month(text: &str) -> bool {
+    let mut words = text.split_whitespace();
+    words.next().is_some_and(|w| WEEKDAYS.contains(&w)) && words.next().is_some_and(|m| MONTHS.contains(&m))
+}
+
 /// `2026-11-24T22:29:59`, optionally with fractional seconds (Grid Engine XML).
 pub(crate) fn iso(text: &str) -> Option<Timestamp> {
     let text = text.trim();
