@@ -238,9 +238,13 @@ struct JsonTop {
 }
 
 /// `bjobs -json -o "<BJOBS_FIELDS>"`: `{"COMMAND":"bjobs","JOBS":n,"RECORDS":[{...}]}`.
+/// One or more documents back to back (the outputs of chunked commands, joined).
 fn parse_json(text: &str) -> Result<Snapshot> {
-    let top: JsonTop =
-        serde_json::from_str(text).map_err(|e| Error::parse("lsf", format!("bjobs -json: {e}")))?;
+    let mut records = Vec::new();
+    for doc in serde_json::Deserializer::from_str(text).into_iter::<JsonTop>() {
+        records.extend(doc.map_err(|e| Error::parse("lsf", format!("bjobs -json: {e}")))?.records);
+    }
+    let top = JsonTop { records };
     let mut c = Collector::default();
     fn s(v: &Option<Flex>) -> &str {
         v.as_ref().map_or("", Flex::as_str)

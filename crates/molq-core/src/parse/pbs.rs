@@ -316,13 +316,18 @@ struct JsonTop {
     jobs: InOrder<JsonJob>,
 }
 
+/// One or more `qstat -F json` documents back to back (molq joins the output
+/// of its chunked commands and parses it once).
 fn parse_json(text: &str) -> Result<Snapshot> {
-    let top: JsonTop = serde_json::from_str(text)
-        .map_err(|e| Error::parse("pbs", format!("qstat -F json: {e}")))?;
-    let mut c = Collector { snap: Snapshot::with_capacity(top.jobs.0.len()), ..Collector::default() };
+    let mut docs = Vec::new();
+    for doc in serde_json::Deserializer::from_str(text).into_iter::<JsonTop>() {
+        docs.push(doc.map_err(|e| Error::parse("pbs", format!("qstat -F json: {e}")))?);
+    }
+    let total = docs.iter().map(|d| d.jobs.0.len()).sum();
+    let mut c = Collector { snap: Snapshot::with_capacity(total), ..Collector::default() };
     let s = |v: &Option<Flex>| v.as_ref().map(|f| f.as_str().to_owned());
     let t = |v: &Option<Flex>| v.as_ref().and_then(|f| when::epoch_or_month_day(f.as_str()));
-    for (id, j) in &top.jobs.0 {
+    for (id, j) in docs.iter().flat_map(|d| d.jobs.0.iter()) {
         let attrs = Attrs {
             name: s(&j.name),
             owner: s(&j.owner),

@@ -142,6 +142,18 @@ fn json_history_outcomes() {
 }
 
 #[test]
+fn json_documents_back_to_back() {
+    let mut two = fixture!("qstat_f_json_queue.stdout").to_vec();
+    two.extend_from_slice(b"\n");
+    two.extend_from_slice(fixture!("qstat_xf_json_history.stdout"));
+    let snap = parse(&two).unwrap();
+    assert_eq!(obs(&snap, "1001").state, Some(Running));
+    assert_eq!(obs(&snap, "1021").exit_code, Some(3));
+    assert_eq!(snap.array_tasks("1027[]").count(), 3);
+    assert!(parse(b"{\"Jobs\":{}} {").is_err(), "a broken second document spoils the whole");
+}
+
+#[test]
 fn json_empty_and_broken() {
     let empty = parse(fixture!("qstat_f_json_empty.stdout")).unwrap();
     assert!(empty.is_empty());
