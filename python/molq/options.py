@@ -78,46 +78,95 @@ class SlurmSchedulerOptions:
         _positive("poll_chunk_size", self.poll_chunk_size, integer=True)
 
 
+def _timeouts_and_chunks(obj: Any) -> None:
+    _positive("submit_timeout", obj.submit_timeout, integer=False)
+    _positive("poll_timeout", obj.poll_timeout, integer=False)
+    _positive("poll_chunk_size", obj.poll_chunk_size, integer=True)
+
+
 @dataclass(frozen=True)
 class PBSSchedulerOptions:
-    """PBS/Torque commands and extra ``qsub`` flags."""
+    """PBS Professional / OpenPBS (``flavor="pbspro"``) or Torque (``"torque"``).
+
+    ``poll_chunk_size`` is the most job ids on one ``qstat``/``tracejob``
+    command. ``tracejob_fallback`` asks ``tracejob`` (which reads the server's
+    logs, ``tracejob_days`` back) about jobs ``qstat`` no longer knows: for
+    Torque, and for PBS Pro jobs beyond the server's job history.
+    """
 
     qsub_path: str = "qsub"
     qstat_path: str = "qstat"
     qdel_path: str = "qdel"
     tracejob_path: str = "tracejob"
     extra_qsub_flags: tuple[str, ...] = ()
+    flavor: str = "pbspro"
+    submit_timeout: float = 60.0
+    poll_timeout: float = 60.0
+    poll_chunk_size: int = 500
+    tracejob_fallback: bool = True
+    tracejob_days: int = 7
 
     def __post_init__(self) -> None:
         _validate(self)
+        if self.flavor not in ("pbspro", "torque"):
+            raise ValueError(f"flavor must be 'pbspro' or 'torque', got {self.flavor!r}")
+        _timeouts_and_chunks(self)
+        if not isinstance(self.tracejob_fallback, bool):
+            raise TypeError(f"tracejob_fallback must be a bool, got {self.tracejob_fallback!r}")
+        _positive("tracejob_days", self.tracejob_days, integer=True)
 
 
 @dataclass(frozen=True)
 class LSFSchedulerOptions:
-    """LSF commands and extra ``bsub`` flags."""
+    """IBM Spectrum LSF commands and extra ``bsub`` flags.
+
+    ``poll_chunk_size`` is the most job ids on one ``bjobs``/``bhist`` command.
+    """
 
     bsub_path: str = "bsub"
     bjobs_path: str = "bjobs"
     bkill_path: str = "bkill"
     bhist_path: str = "bhist"
     extra_bsub_flags: tuple[str, ...] = ()
+    submit_timeout: float = 60.0
+    poll_timeout: float = 60.0
+    poll_chunk_size: int = 500
 
     def __post_init__(self) -> None:
         _validate(self)
+        _timeouts_and_chunks(self)
 
 
 @dataclass(frozen=True)
 class SGESchedulerOptions:
-    """(Son of / Open) Grid Engine commands and extra ``qsub`` flags."""
+    """(Son of / Open) Grid Engine commands and extra ``qsub`` flags.
+
+    ``pe_name`` is the parallel environment that gives a job ``cpu_count``
+    slots on one host (``-pe <pe_name> N``; sites name it ``smp``,
+    ``threaded``, ``shm``...; None: cpu_count is refused). ``mpi_pe_name``
+    is the one for ``task_count`` (MPI ranks across hosts; None: refused).
+    ``poll_chunk_size`` bounds the ids handed to one command; qstat and qacct
+    themselves list the user's jobs, so a refresh costs one of each.
+    """
 
     qsub_path: str = "qsub"
     qstat_path: str = "qstat"
     qdel_path: str = "qdel"
     qacct_path: str = "qacct"
     extra_qsub_flags: tuple[str, ...] = ()
+    pe_name: str | None = "smp"
+    mpi_pe_name: str | None = None
+    submit_timeout: float = 60.0
+    poll_timeout: float = 60.0
+    poll_chunk_size: int = 500
 
     def __post_init__(self) -> None:
         _validate(self)
+        for name in ("pe_name", "mpi_pe_name"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip() or " " in value):
+                raise ValueError(f"{name} must be a parallel environment name or None, got {value!r}")
+        _timeouts_and_chunks(self)
 
 
 SchedulerOptions = Union[

@@ -23,6 +23,9 @@ __all__ = [
 _BACKENDS = {
     "local": "molq.scheduler.shell:ShellScheduler",
     "slurm": "molq.scheduler.slurm:SlurmScheduler",
+    "pbs": "molq.scheduler.pbs:PBSScheduler",
+    "lsf": "molq.scheduler.lsf:LSFScheduler",
+    "sge": "molq.scheduler.sge:SGEScheduler",
 }
 SCHEDULER_KINDS = tuple(_BACKENDS)
 

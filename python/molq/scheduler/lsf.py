@@ -1,0 +1,211 @@
+"""LSFScheduler: IBM Spectrum LSF's bsub, bjobs, bkill and bhist through any transport.
+
+The script goes to ``bsub`` on stdin (LSF reads ``#BSUB`` lines from there).
+The queue is ``bjobs -o`` of the tracked ids in the field list the native
+core exports (``_core.BJOBS_FORMAT``), which also shows jobs that finished
+recently, with their exit codes; jobs bjobs has forgotten are read from
+``bhist -l``. One command per chunk of ids, one native parse per kind.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Sequence
+
+from molq import _core
+from molq.errors import ConfigError
+from molq.scheduler._batch import (
+    QUERY_ENV,
+    chunks,
+    directive_value,
+    parse_joined,
+    priority_number,
+    refused,
+    run,
+    stderr_only_mentions,
+)
+from molq.scheduler._script import render_script
+from molq.transport.base import Transport
+
+if TYPE_CHECKING:
+    from molq.models import SchedulerCapabilities
+    from molq.options import LSFSchedulerOptions
+    from molq.scheduler.base import DependencyEdge
+    from molq.submission import JobSpec
+
+__all__ = ["LSFScheduler", "render_bsub_directives"]
+
+_CONDITIONS = {
+    "after_started": "started",
+    "after_success": "done",
+    "after_failure": "exit",
+    "after": "ended",
+}
+# bhist -l prints years only when asked; times then read as UTC.
+_ENV = {**QUERY_ENV, "LSB_DISPLAY_YEAR": "Y"}
+_UNKNOWN = ("is not found", "No matching job found", "No unfinished job found", "No job found")
+_ARRAY_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _lsf_array(spec: str) -> str:
+    """Slurm-style ``1-10%2`` -> LSF's ``[1-10]%2`` (lists and ``:step`` pass through)."""
+    indices, _, limit = spec.partition("%")
+    if not re.fullmatch(r"[0-9,:\-]+", indices):
+        raise ConfigError(f"LSF job arrays are index lists like 1-10, 1-9:2, 1,3,5-7 (optionally %N), not {spec!r}")
+    return f"[{indices}]" + (f"%{limit}" if limit else "")
+
+
+def render_bsub_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[str]:
+    """The ``#BSUB`` lines for a spec, one option per line."""
+    r, s, e = spec.resources, spec.scheduling, spec.execution
+    lines: list[str] = []
+
+    def add(flag: str, value: object | None = None) -> None:
+        lines.append(f"#BSUB {flag}" if value is None else f"#BSUB {flag} {directive_value(str(value), 'LSF')}")
+
+    name = e.job_name or f"molq-{spec.job_id[:8]}"
+    if s.array_spec:
+        # An array's name may hold only letters, digits, '.', '-' and '_'.
+        add("-J", _ARRAY_NAME.sub("_", name) + _lsf_array(s.array_spec))
+    else:
+        add("-J", name)
+    if s.partition:
+        add("-q", s.partition)
+    if s.account:
+        add("-P", s.account)
+    nodes = s.node_count
+    if r.task_count is not None:
+        # MPI style: task_count slots; each task's CPUs through affinity.
+        add("-n", r.task_count)
+        if nodes is not None:
+            if r.task_count % nodes:
+                raise ConfigError(f"LSF needs task_count ({r.task_count}) to be a multiple of node_count ({nodes})")
+            add("-R", f"span[ptile={r.task_count // nodes}]")
+        if r.cpu_count is not None and r.cpu_count > 1:
+            add("-R", f"affinity[core({r.cpu_count})]")
+    elif r.cpu_count is not None or nodes is not None:
+        per_node = r.cpu_count or 1
+        add("-n", per_node * (nodes or 1))
+        add("-R", f"span[ptile={per_node}]" if nodes else "span[hosts=1]")
+    if r.memory is not None:
+        kb = r.memory.to_lsf_kb()
+        add("-M", f"{kb}KB")
+        add("-R", f"rusage[mem={kb}KB]")
+    if r.time_limit is not None:
+        add("-W", r.time_limit.to_lsf_minutes())
+    # %I is an array element's index in LSF file names (Slurm's %a), %J the job id.
+    add("-o", spec.stdout_path.replace("%a", "%I").replace("%A", "%J"))
+    add("-e", spec.stderr_path.replace("%a", "%I").replace("%A", "%J"))
+    if r.gpu_count is not None:
+        add("-gpu", f"num={r.gpu_count}" + (f":gmodel={r.gpu_type}" if r.gpu_type else ""))
+    if s.exclusive_node:
+        add("-x")
+    if s.dependency:
+        add("-w", s.dependency)
+    if s.priority:
+        add("-sp", priority_number(s.priority, "LSF", 1, 65535))
+    if s.reservation:
+        add("-U", s.reservation)
+    if s.email:
+        add("-u", s.email)
+        add("-N")
+    return lines + [f"#BSUB {x}" for x in extra]
+
+
+class LSFScheduler:
+    """The ``lsf`` backend."""
+
+    kind = "lsf"
+
+    def __init__(self, options: LSFSchedulerOptions | None = None, *, transport: Transport | None = None) -> None:
+        from molq.options import LSFSchedulerOptions
+
+        if transport is None:
+            from molq.transport.local import LocalTransport
+
+            transport = LocalTransport()
+        self.options = options if isinstance(options, LSFSchedulerOptions) else LSFSchedulerOptions()
+        self._transport = transport
+
+    @property
+    def transport(self) -> Transport:
+        return self._transport
+
+    def capabilities(self) -> SchedulerCapabilities:
+        from molq.models import SchedulerCapabilities
+
+        return SchedulerCapabilities(
+            **{name: name != "supports_qos" for name in SchedulerCapabilities.__dataclass_fields__}
+        )
+
+    def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
+        return render_script(spec, render_bsub_directives(spec), user_script_path)
+
+    def submit(self, spec: JobSpec, job_dir: str) -> str:
+        script = self.render(spec, f"{job_dir}/user_script.sh")
+        # Kept in the job directory for reference; bsub reads it on stdin.
+        self._transport.write_text(f"{job_dir}/run_lsf.sh", script, mode=0o700)
+        opts = self.options
+        argv = [opts.bsub_path, *opts.extra_bsub_flags]
+        result = run(self._transport, argv, "bsub", timeout=opts.submit_timeout, env=_ENV, input=script)
+        if result.returncode != 0:
+            raise refused("bsub", result, argv)
+        return _core.parse_submit_id("lsf", result.stdout_bytes)
+
+    # -- tracking ------------------------------------------------------------------
+    def _each_chunk(self, base: list[str], ids: Sequence[str], what: str) -> list[bytes]:
+        outputs = []
+        for chunk in chunks(ids, self.options.poll_chunk_size):
+            argv = [*base, *chunk]
+            result = run(self._transport, argv, what, timeout=self.options.poll_timeout, env=_ENV)
+            # Ids LSF does not know are named on stderr (rc 255) while the
+            # others are listed: a complete answer for this chunk.
+            if result.returncode != 0 and not stderr_only_mentions(result, *_UNKNOWN):
+                raise refused(what, result, argv)
+            outputs.append(result.stdout_bytes)
+        return outputs
+
+    def _bjobs(self) -> list[str]:
+        return [self.options.bjobs_path, "-noheader", "-o", _core.BJOBS_FORMAT]
+
+    def poll(self, jobs: Sequence[tuple]) -> _core.Snapshot:
+        """bjobs for the tracked ids: live jobs, and finished ones LSF still holds."""
+        ids = [job[1] for job in jobs]
+        return parse_joined("lsf", self._each_chunk(self._bjobs(), ids, "bjobs"))
+
+    def resolve_terminal_many(self, jobs: Sequence[tuple]) -> _core.Snapshot | None:
+        """``bhist -l`` for jobs bjobs no longer shows, one command per chunk."""
+        ids = [job[1] for job in jobs]
+        outputs = self._each_chunk([self.options.bhist_path, "-l"], ids, "bhist")
+        return parse_joined("lsf", outputs, accounting=True)
+
+    def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        """bkill; False when LSF says the job had already finished (or is unknown)."""
+        argv = [self.options.bkill_path, scheduler_job_id]
+        result = run(self._transport, argv, "bkill", timeout=self.options.poll_timeout, env=_ENV)
+        text = result.stdout + result.stderr
+        if "already finished" in text or "No matching job found" in text or "is not found" in text:
+            return False
+        if result.returncode == 0:
+            return True
+        raise refused(f"bkill {scheduler_job_id}", result, argv)
+
+    def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
+        """The caller's unfinished jobs (bjobs' default), or ``user``'s."""
+        argv = self._bjobs() + (["-u", user] if user else [])
+        result = run(self._transport, argv, "bjobs", timeout=self.options.poll_timeout, env=_ENV)
+        if result.returncode != 0 and not stderr_only_mentions(result, *_UNKNOWN):
+            raise refused("bjobs", result, argv)
+        return _core.parse_queue("lsf", result.stdout_bytes).entries()
+
+    def format_dependency(self, edge: DependencyEdge) -> str:
+        try:
+            return f"{_CONDITIONS[edge.condition]}({edge.scheduler_job_id})"
+        except KeyError:
+            raise ConfigError(f"unknown dependency condition {edge.condition!r}") from None
+
+    def format_dependencies(self, edges: Sequence[DependencyEdge]) -> str:
+        return " && ".join(self.format_dependency(e) for e in edges)
+
+    def __repr__(self) -> str:
+        return f"LSFScheduler(transport={self._transport!r})"

@@ -1,0 +1,255 @@
+"""PBSScheduler: PBS Professional / OpenPBS (``flavor="pbspro"``) and Torque
+(``"torque"``): qsub, qstat, qdel and tracejob through any transport.
+
+Ids are kept without the server suffix (``123``; ``123[]`` for an array).
+The queue is ``qstat -f -t`` of the tracked ids (PBS Pro as JSON); jobs it no
+longer shows are looked up in PBS Pro's job history (``qstat -x``), then, as
+a last resort, in the server logs with ``tracejob`` (one shell command per
+chunk of ids). The native core reads every byte of it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from molq import _core
+from molq.errors import ConfigError, SchedulerError
+from molq.scheduler._batch import (
+    chunks,
+    directive_value,
+    for_user,
+    parse_joined,
+    priority_number,
+    refused,
+    run,
+    stderr_only_mentions,
+)
+from molq.scheduler._script import render_script
+from molq.transport.base import Transport
+
+if TYPE_CHECKING:
+    from molq.models import SchedulerCapabilities
+    from molq.options import PBSSchedulerOptions
+    from molq.scheduler.base import DependencyEdge
+    from molq.submission import JobSpec
+
+__all__ = ["PBSScheduler", "render_pbs_directives"]
+
+_DEPENDENCY_KEYWORDS = {
+    "after_started": "after",
+    "after_success": "afterok",
+    "after_failure": "afternotok",
+    "after": "afterany",
+}
+# What qstat/qdel print for an id the server does not know or holds only in history.
+_UNKNOWN = ("Unknown Job Id", "Job has finished", "job has finished")
+# Runs tracejob for each id of a chunk, one after the other: one command per chunk.
+_TRACEJOB_LOOP = 'p=$1; d=$2; shift 2; for j in "$@"; do "$p" -n "$d" "$j" 2>/dev/null; done; exit 0'
+
+
+def _job_name(name: str) -> str:
+    """PBS refuses blanks in a job name and wants it to start with a letter."""
+    cleaned = "".join("_" if c.isspace() else c for c in name if c.isprintable())
+    return cleaned if cleaned[:1].isalpha() else f"j{cleaned}"
+
+
+def _array(spec: str, flavor: str) -> str:
+    """PBS Pro's ``-J`` takes ``X-Y[:step][%max]``; Torque's ``-t`` also takes lists."""
+    if flavor == "torque":
+        return spec
+    head = spec.split("%")[0]
+    if "," in head or "-" not in head:
+        raise ConfigError(f"PBS Pro job arrays are ranges X-Y[:step][%max], not {spec!r}")
+    return spec
+
+
+def render_pbs_directives(spec: JobSpec, flavor: str = "pbspro", extra: Sequence[str] = ()) -> list[str]:
+    """The ``#PBS`` lines for a spec, one option per line."""
+    r, s, e = spec.resources, spec.scheduling, spec.execution
+    pro = flavor == "pbspro"
+    lines: list[str] = []
+
+    def add(flag: str, value: object | None = None) -> None:
+        lines.append(f"#PBS {flag}" if value is None else f"#PBS {flag} {directive_value(str(value), 'PBS')}")
+
+    add("-N", _job_name(e.job_name or f"molq-{spec.job_id[:8]}"))
+    if s.partition:
+        add("-q", s.partition)
+    if s.account:
+        add("-A", s.account)
+    nodes = s.node_count or 1
+    if r.task_count is not None and r.task_count % nodes:
+        raise ConfigError(f"PBS needs task_count ({r.task_count}) to be a multiple of node_count ({nodes})")
+    per_node_tasks = r.task_count // nodes if r.task_count is not None else None
+    # CPUs per node: every task's CPUs, or the one process's; never dropped.
+    cpus = (per_node_tasks or 1) * (r.cpu_count or 1)
+    sized = any(v is not None for v in (r.cpu_count, r.task_count, s.node_count, r.memory, r.gpu_count))
+    if pro:
+        if sized:
+            chunk = [f"ncpus={cpus}"]
+            if per_node_tasks is not None:
+                chunk.append(f"mpiprocs={per_node_tasks}")
+                if r.cpu_count:
+                    chunk.append(f"ompthreads={r.cpu_count}")
+            if r.memory is not None:
+                chunk.append(f"mem={r.memory.to_pbs()}")
+            if r.gpu_count is not None:
+                chunk.append(f"ngpus={r.gpu_count}")
+            add("-l", f"select={nodes}:" + ":".join(chunk))
+        place = ["scatter"] if nodes > 1 else []
+        if s.exclusive_node:
+            place.append("excl")
+        if place:
+            add("-l", "place=" + ":".join(place))
+    else:
+        if sized:
+            gpus = f":gpus={r.gpu_count}" if r.gpu_count is not None else ""
+            add("-l", f"nodes={nodes}:ppn={cpus}{gpus}")
+        if r.memory is not None:
+            # Torque's mem is the whole job's; molq's memory is per node, as Slurm's --mem.
+            from molq.types import Memory
+
+            add("-l", f"mem={Memory(r.memory.bytes * nodes).to_pbs()}")
+        if s.exclusive_node:
+            add("-n")
+    if r.time_limit is not None:
+        add("-l", f"walltime={r.time_limit.to_pbs()}")
+    # PBS Pro writes each subjob's output where ^array_index^ says.
+    out, err = spec.stdout_path, spec.stderr_path
+    if pro:
+        out, err = out.replace("%a", "^array_index^"), err.replace("%a", "^array_index^")
+    add("-o", out)
+    add("-e", err)
+    if s.dependency:
+        add("-W", f"depend={s.dependency}")
+    if s.array_spec:
+        add("-J" if pro else "-t", _array(s.array_spec, flavor))
+    if s.priority:
+        add("-p", priority_number(s.priority, "PBS", -1024, 1023))
+    if s.email:
+        add("-M", s.email)
+        add("-m", "ae")
+    return lines + [f"#PBS {x}" for x in extra]
+
+
+class PBSScheduler:
+    """The ``pbs`` backend (PBS Pro / OpenPBS by default, Torque with ``flavor="torque"``)."""
+
+    kind = "pbs"
+
+    def __init__(self, options: PBSSchedulerOptions | None = None, *, transport: Transport | None = None) -> None:
+        from molq.options import PBSSchedulerOptions
+
+        if transport is None:
+            from molq.transport.local import LocalTransport
+
+            transport = LocalTransport()
+        self.options = options if isinstance(options, PBSSchedulerOptions) else PBSSchedulerOptions()
+        self._transport = transport
+
+    @property
+    def transport(self) -> Transport:
+        return self._transport
+
+    @property
+    def _pro(self) -> bool:
+        return self.options.flavor == "pbspro"
+
+    def capabilities(self) -> SchedulerCapabilities:
+        from molq.models import SchedulerCapabilities
+
+        unsupported = {"supports_gpu_type", "supports_qos", "supports_reservation"}
+        return SchedulerCapabilities(
+            **{name: name not in unsupported for name in SchedulerCapabilities.__dataclass_fields__}
+        )
+
+    def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
+        return render_script(spec, render_pbs_directives(spec, self.options.flavor), user_script_path)
+
+    def submit(self, spec: JobSpec, job_dir: str) -> str:
+        script_path = f"{job_dir}/run_pbs.sh"
+        self._transport.write_text(script_path, self.render(spec, f"{job_dir}/user_script.sh"), mode=0o700)
+        opts = self.options
+        # Extra flags go before the script: after it, qsub hands them to the script.
+        argv = [opts.qsub_path, *opts.extra_qsub_flags, script_path]
+        result = run(self._transport, argv, "qsub", timeout=opts.submit_timeout)
+        if result.returncode != 0:
+            raise refused("qsub", result, argv)
+        return _core.parse_submit_id("pbs", result.stdout_bytes)
+
+    # -- tracking ------------------------------------------------------------------
+    def _qstat(self, ids: Sequence[str], *, history: bool) -> list[bytes]:
+        """``qstat -f -t`` (PBS Pro: ``-F json``, and ``-x`` for history) per chunk of ids."""
+        opts = self.options
+        base = [opts.qstat_path, *(["-x"] if history else []), "-f", *(["-F", "json"] if self._pro else []), "-t"]
+        outputs = []
+        for chunk in chunks(ids, opts.poll_chunk_size):
+            argv = [*base, *chunk]
+            result = run(self._transport, argv, "qstat", timeout=opts.poll_timeout)
+            # Unknown (or, without -x, finished) ids are reported on stderr while
+            # the others are listed: that is a complete answer for this chunk.
+            if result.returncode != 0 and not stderr_only_mentions(result, *_UNKNOWN):
+                raise refused("qstat", result, argv)
+            outputs.append(result.stdout_bytes)
+        return outputs
+
+    def poll(self, jobs: Sequence[tuple]) -> _core.Snapshot:
+        ids = [job[1] for job in jobs]
+        return parse_joined("pbs", self._qstat(ids, history=False))
+
+    def resolve_terminal_many(self, jobs: Sequence[tuple]) -> _core.Snapshot | None:
+        """PBS Pro: ``qstat -x`` per chunk; ids still unknown (history off or
+        expired; always for Torque) go to ``tracejob``, one command per chunk."""
+        ids = [job[1] for job in jobs]
+        outputs = self._qstat(ids, history=True) if self._pro else []
+        snapshot = parse_joined("pbs", outputs, accounting=True) if outputs else None
+        rest = ids if snapshot is None else snapshot.missing(ids)
+        if rest and self.options.tracejob_fallback:
+            traced = self._tracejob(rest)
+            snapshot = traced if snapshot is None else snapshot.merged(traced)
+        return snapshot
+
+    def _tracejob(self, ids: Sequence[str]) -> _core.Snapshot:
+        opts = self.options
+        outputs = []
+        for chunk in chunks(ids, opts.poll_chunk_size):
+            argv = ["sh", "-c", _TRACEJOB_LOOP, "molq-tracejob", opts.tracejob_path, str(opts.tracejob_days), *chunk]
+            result = run(self._transport, argv, "tracejob", timeout=opts.poll_timeout * 4)
+            outputs.append(result.stdout_bytes)
+        return parse_joined("pbs", outputs, accounting=True)
+
+    def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        """qdel; False when PBS says the job had already finished (or is unknown)."""
+        argv = [self.options.qdel_path, scheduler_job_id]
+        result = run(self._transport, argv, "qdel", timeout=self.options.poll_timeout)
+        if result.returncode == 0:
+            return True
+        if stderr_only_mentions(result, *_UNKNOWN, "Request invalid for state of job"):
+            return False
+        raise refused(f"qdel {scheduler_job_id}", result, argv)
+
+    def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
+        """Every job the server shows (``qstat -f``), or those of ``user``."""
+        opts = self.options
+        argv = [opts.qstat_path, "-f", *(["-F", "json"] if self._pro else [])]
+        result = run(self._transport, argv, "qstat", timeout=opts.poll_timeout)
+        if result.returncode != 0:
+            raise refused("qstat", result, argv)
+        return for_user(_core.parse_queue("pbs", result.stdout_bytes).entries(), user)
+
+    def format_dependency(self, edge: DependencyEdge) -> str:
+        try:
+            return f"{_DEPENDENCY_KEYWORDS[edge.condition]}:{edge.scheduler_job_id}"
+        except KeyError:
+            raise ConfigError(f"unknown dependency condition {edge.condition!r}") from None
+
+    def format_dependencies(self, edges: Sequence[DependencyEdge]) -> str:
+        """``afterok:1:2,afternotok:3``: one group per condition, in first-seen order."""
+        groups: dict[str, list[str]] = {}
+        for edge in edges:
+            keyword = self.format_dependency(edge).split(":", 1)[0]
+            groups.setdefault(keyword, []).append(edge.scheduler_job_id)
+        return ",".join(f"{k}:{':'.join(ids)}" for k, ids in groups.items())
+
+    def __repr__(self) -> str:
+        return f"PBSScheduler(flavor={self.options.flavor!r}, transport={self._transport!r})"
