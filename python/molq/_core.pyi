@@ -12,6 +12,10 @@ from molq.status import JobState
 __version__: str
 #: Version of the store schema this build writes (``PRAGMA user_version``).
 SCHEMA_VERSION: int
+#: The ``squeue -o`` format the "slurm" queue parser reads (run with SLURM_TIME_FORMAT=%s).
+SQUEUE_FORMAT: str
+#: The ``sacct -o`` fields the "slurm" accounting parser reads (with -n -P).
+SACCT_FIELDS: str
 
 @final
 class JobRecord:
@@ -179,6 +183,9 @@ class Snapshot:
         """Lines the parser could not use, as (line, reason)."""
     def missing(self, scheduler_job_ids: list[str]) -> list[str]:
         """The given ids that have no observation here, in the given order."""
+    def needs_accounting(self, scheduler_job_ids: list[str]) -> list[str]:
+        """The given ids to ask accounting about, in the given order: those with
+        no observation, and those observed finished without an exit code."""
     def states(self) -> dict[str, JobState]:
         """scheduler_job_id -> state (for diagnostics and tests)."""
     def entries(self) -> list[QueueEntry]: ...
@@ -186,13 +193,21 @@ class Snapshot:
         """A new snapshot with both sets of observations (``other`` wins on clashes)."""
 
 def parse_queue(kind: str, data: bytes) -> Snapshot:
-    """Parse a queue listing. kinds: ``"shell"`` (the local backend's status lines)."""
+    """Parse a queue listing. kinds: ``"shell"`` (the local backend's status lines),
+    ``"slurm"`` (``squeue -h -o SQUEUE_FORMAT``).
+
+    A job array is observed per task (``"49_1"``) and as a whole under the
+    array's own id (``"49"``); collapsed pending tasks (``"49_[2-5]"``) are kept
+    as printed. Unreadable lines and unknown native states are in ``skipped``.
+    """
 
 def parse_accounting(kind: str, data: bytes) -> Snapshot:
-    """Parse accounting output (no kind yet in the foundation; raises ParseError)."""
+    """Parse accounting output. kinds: ``"slurm"`` (``sacct -n -P -o SACCT_FIELDS``,
+    with or without -X: step lines are ignored). ``"shell"`` raises ParseError."""
 
 def parse_submit_id(kind: str, data: bytes) -> str:
-    """The job id from a submit command's stdout (``"shell"``: the launcher's pid line)."""
+    """The job id from a submit command's stdout (``"shell"``: the launcher's pid
+    line; ``"slurm"``: ``sbatch --parsable``, ``70`` or ``70;cluster``)."""
 
 @final
 class ReconcileOutcome:
@@ -231,7 +246,9 @@ class JobStore:
         ``job`` keys: job_id, cluster_name, scheduler, root_job_id, attempt,
         previous_attempt_job_id, retry_group_id, command_type, command_display,
         cwd, job_dir, metadata (dict[str,str]), request_json (str),
-        retry_json (str | None), profile_name (str | None).
+        retry_json (str | None), profile_name (str | None), array (bool: a job
+        array, whose scheduler id names the whole array; only observations
+        folded from its tasks' lines then count as evidence about it).
         A duplicate job_id raises StoreError and writes nothing.
         """
     def mark_submitted(
@@ -248,8 +265,9 @@ class JobStore:
         """CAS any non-terminal -> cancelled (finished_at=now). None if already terminal.
         Also drops a pending retry of that job."""
     # -- reconcile ---------------------------------------------------------------
-    def active_jobs(self, cluster_name: str) -> list[tuple[str, str, str]]:
-        """(job_id, scheduler_job_id, job_dir) of non-terminal jobs that have a scheduler id."""
+    def active_jobs(self, cluster_name: str) -> list[tuple[str, str, str, float]]:
+        """(job_id, scheduler_job_id, job_dir, submitted_at) of non-terminal jobs that
+        have a scheduler id, oldest submission first (submitted_at 0.0 if unknown)."""
     def reconcile(
         self,
         cluster_name: str,
@@ -286,6 +304,11 @@ class JobStore:
         """Ordered by submitted_at DESC. ``cluster_name=None``: every cluster."""
     def count_active(self, cluster_name: str) -> int: ...
     def get_transitions(self, job_id: str) -> list[StatusTransition]: ...
+    def get_array_tasks(
+        self, job_id: str
+    ) -> list[tuple[str, JobState, int | None, int | None, float | None, float | None]]:
+        """The tasks of an array job as last observed, ordered by task number:
+        (task_id, state, exit_code, exit_signal, started_at, finished_at)."""
     def get_retry_family(self, job_id: str) -> list[JobRecord]: ...
     def get_request_json(self, job_id: str) -> str | None: ...
     def get_dependencies(self, job_id: str) -> list[tuple[str, str, str, str]]:
@@ -303,4 +326,4 @@ class JobStore:
         """(records whose job dir may be removed, records that may be deleted)."""
     def mark_cleaned(self, job_ids: list[str], now: float) -> None: ...
     def delete_records(self, job_ids: list[str]) -> int:
-        """Delete jobs with their transitions and dependency edges; one transaction."""
+        """Delete jobs with their transitions, array tasks and dependency edges; one transaction."""

@@ -62,19 +62,21 @@ class JobReconciler:
             self._report_failure("poll", exc, len(active))
             return []
         self._report_skipped(queue)
-        missing = set(queue.missing([sid for _, sid, _ in active]))
+        # Accounting settles the jobs the queue no longer shows and those it
+        # shows finished without an exit code.
+        unresolved = set(queue.needs_accounting([job[1] for job in active]))
         accounting = None
-        if missing and queue.skipped:
+        if unresolved and queue.skipped:
             # An unreadable line may be one of the missing jobs: this cycle
             # applies only what was read; a clean poll settles the rest.
-            missing = set()
-        if missing:
+            unresolved = set()
+        if unresolved:
             try:
-                accounting = self._scheduler.resolve_terminal_many([job for job in active if job[1] in missing])
+                accounting = self._scheduler.resolve_terminal_many([job for job in active if job[1] in unresolved])
             except _POLL_ERRORS as exc:
                 # Without accounting the missing jobs keep their state; the
                 # queue evidence for the others is still good.
-                self._report_failure("accounting", exc, len(missing))
+                self._report_failure("accounting", exc, len(unresolved))
         outcome = self._store.reconcile(
             self._cluster_name,
             queue,
@@ -83,7 +85,7 @@ class JobReconciler:
             lost_after_seconds=self._lost_after_seconds,
             lost_after_polls=self._lost_after_polls,
         )
-        if accounting is not None or not missing:
+        if accounting is not None or not unresolved:
             self.last_error = None
         transitions = outcome.transitions
         if transitions:

@@ -16,6 +16,7 @@ from molq.errors import StoreError
 
 if TYPE_CHECKING:
     from molq._core import JobRecord, ReconcileOutcome, Snapshot, StatusTransition
+    from molq.status import JobState
 
 __all__ = ["JobStore", "default_jobs_db_path"]
 
@@ -117,8 +118,13 @@ class JobStore:
     def get_dependents(self, job_id: str) -> list[tuple[str, str, str, str]]:
         return self._native.get_dependents(job_id)
 
-    def active_jobs(self, cluster_name: str) -> list[tuple[str, str, str]]:
+    def active_jobs(self, cluster_name: str) -> list[tuple[str, str, str, float]]:
         return self._native.active_jobs(cluster_name)
+
+    def get_array_tasks(
+        self, job_id: str
+    ) -> list[tuple[str, JobState, int | None, int | None, float | None, float | None]]:
+        return self._native.get_array_tasks(job_id)
 
     def count_active(self, cluster_name: str) -> int:
         return self._native.count_active(cluster_name)

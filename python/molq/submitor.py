@@ -211,6 +211,7 @@ class Submitor:
                 "request_json": spec.request_json,
                 "retry_json": retry_json,
                 "profile_name": spec.profile_name,
+                "array": bool(spec.scheduling.array_spec),
             },
             dependencies,
             time.time(),
@@ -246,6 +247,14 @@ class Submitor:
         if record is None or record.cluster_name != self.cluster_name:
             raise JobNotFoundError(job_id, self.cluster_name)
         return record
+
+    def get_array_tasks(
+        self, job_id: str
+    ) -> list[tuple[str, JobState, int | None, int | None, float | None, float | None]]:
+        """The tasks of array job ``job_id`` as last observed, by task number:
+        (task_id, state, exit_code, exit_signal, started_at, finished_at)."""
+        self.get_job(job_id)  # raises JobNotFoundError for another cluster's job
+        return self._store.get_array_tasks(job_id)
 
     def list_jobs(self, include_terminal: bool = False, *, limit: int | None = None) -> list[JobRecord]:
         return self._store.list_records(self.cluster_name, include_terminal, limit)

@@ -87,11 +87,12 @@ class FakeScheduler:
             return JobState.RUNNING, started, started
         return outcome, started, started + self._duration
 
-    def poll(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
+    def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
         now_mono, now_wall = time.monotonic(), time.time()
         rows = []
         with self._lock:
-            for _, sid, _ in jobs:
+            for job in jobs:
+                sid = job[1]
                 if sid not in self._jobs:
                     continue
                 state, started, finished = self._state(sid, now_mono)
@@ -109,11 +110,11 @@ class FakeScheduler:
                 )
         return _core.Snapshot.from_observations(rows)
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
+    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
         return _core.Snapshot.from_observations([])
 
     def poll_many(self, ids: Sequence[str]) -> dict[str, JobState]:
-        return dict(self.poll([("", sid, "") for sid in ids]).states())
+        return dict(self.poll([("", sid, "", 0.0) for sid in ids]).states())
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
         with self._lock:

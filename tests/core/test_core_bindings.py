@@ -308,7 +308,8 @@ def test_reconcile_with_shell_status_lines(store: _core.JobStore) -> None:
     submitted(store, "b", "102", 2.0)
     submitted(store, "c", "103", 3.0)
     submitted(store, "x", "101", 4.0, cluster="elsewhere")
-    assert store.active_jobs(CLUSTER) == [("a", "101", "/jobs/a"), ("b", "102", "/jobs/b"), ("c", "103", "/jobs/c")]
+    assert [job[:3] for job in store.active_jobs(CLUSTER)] == [("a", "101", "/jobs/a"), ("b", "102", "/jobs/b"), ("c", "103", "/jobs/c")]
+    assert all(isinstance(job[3], float) and job[3] > 0 for job in store.active_jobs(CLUSTER))
     snap = _core.parse_queue("shell", b"101|running||10|\n102|exited|0|11|12\n103|vanished|||\n")
     out = store.reconcile(CLUSTER, snap, None, 20.0)
     steps = [(t.job_id, t.old_state, t.new_state) for t in out.transitions]

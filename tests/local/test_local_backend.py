@@ -156,7 +156,7 @@ def test_reused_pid_is_not_mistaken_for_the_job(tmp_path: Path) -> None:
     job_dir.mkdir()
     # our own pid is alive, but its start time is not the one recorded
     (job_dir / ".pid").write_text(f"{os.getpid()} 1\n")
-    snapshot = ShellScheduler().poll([("j1", str(os.getpid()), str(job_dir))])
+    snapshot = ShellScheduler().poll([("j1", str(os.getpid()), str(job_dir), 0.0)])
     assert snapshot.states() == {str(os.getpid()): mq.JobState.LOST}
 
 

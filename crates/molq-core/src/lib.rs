@@ -40,12 +40,12 @@ mod store;
 
 pub use error::{Error, Result};
 pub use model::{
-    decode_metadata, encode_metadata, Dependency, DependencyEdge, NewJob, Observation, Timestamp,
-    Transition,
+    decode_metadata, encode_metadata, ArrayTask, Dependency, DependencyEdge, NewJob, Observation,
+    Timestamp, Transition,
 };
 pub use parse::{parse_accounting, parse_queue, parse_submit_id, SchedulerKind, Skipped, Snapshot};
 pub use reconcile::{KnownJob, LostPolicy, Plan};
 pub use record::{JobFields, JobRecord};
 pub use retry::RetryPolicy;
 pub use state::JobState;
-pub use store::{CleanupCutoffs, JobStore, Outcome, MEMORY, MIGRATIONS, SCHEMA_VERSION};
+pub use store::{ActiveJob, CleanupCutoffs, JobStore, Outcome, MEMORY, MIGRATIONS, SCHEMA_VERSION};

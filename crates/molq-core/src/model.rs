@@ -30,6 +30,9 @@ pub struct NewJob {
     /// The retry policy as JSON (see [`crate::retry::RetryPolicy`]); `None`: never retried.
     pub retry_json: Option<String>,
     pub profile_name: Option<String>,
+    /// A job array: its scheduler id names the whole array, so a line that
+    /// names that id alone is not evidence about it (see [`crate::KnownJob`]).
+    pub array: bool,
 }
 
 /// One dependency edge of a job being registered: it waits on `dependency_job_id`.
@@ -93,6 +96,33 @@ impl Observation {
     /// (the job is known to the scheduler, so it is certainly not gone).
     pub fn job_state(&self) -> JobState {
         self.state.unwrap_or(JobState::Queued)
+    }
+}
+
+/// The last known state of one task of a job array.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayTask {
+    /// The task's number within its array, as the scheduler prints it (`"3"`).
+    pub task_id: String,
+    pub state: JobState,
+    pub exit_code: Option<i64>,
+    pub exit_signal: Option<i64>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+impl ArrayTask {
+    /// The task as an observation shows it (`None` for an unmapped native state).
+    pub fn observed(task_id: &str, obs: &Observation) -> Option<ArrayTask> {
+        let state = obs.state?;
+        Some(ArrayTask {
+            task_id: task_id.to_owned(),
+            state,
+            exit_code: obs.exit_code,
+            exit_signal: obs.exit_signal,
+            started_at: obs.started_at,
+            finished_at: obs.finished_at,
+        })
     }
 }
 

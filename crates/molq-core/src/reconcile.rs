@@ -3,7 +3,9 @@
 //! [`plan`] is pure: known jobs and evidence in, the changes out. The store
 //! applies a plan in one transaction (`JobStore::reconcile`).
 
-use crate::model::{Observation, Timestamp, Transition};
+use std::collections::HashMap;
+
+use crate::model::{ArrayTask, Observation, Timestamp, Transition};
 use crate::parse::Snapshot;
 use crate::retry;
 use crate::state::JobState;
@@ -19,6 +21,11 @@ pub struct KnownJob {
     pub missing_count: i64,
     pub attempt: i64,
     pub retry_json: Option<String>,
+    /// Known to be a job array (submitted as one, or seen as one). Only an
+    /// observation folded from its tasks speaks for it: sacct prints a
+    /// just-finished array for a few seconds as one plain line (its last task
+    /// under the array's id), which would pass for the outcome of the whole.
+    pub array: bool,
 }
 
 /// When a job seen neither in the queue nor in accounting is declared lost:
@@ -78,6 +85,10 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Jobs seen in neither queue nor accounting (including those now lost).
     pub missing: Vec<String>,
+    /// (job id, task) for every observed task of the array jobs planned for.
+    pub tasks: Vec<(String, ArrayTask)>,
+    /// Jobs not known to be arrays until this cycle's evidence showed them as one.
+    pub new_arrays: Vec<String>,
 }
 
 impl Plan {
@@ -107,7 +118,12 @@ pub fn plan(
         if job.state.is_terminal() || job.scheduler_job_id.is_empty() {
             continue;
         }
-        match evidence(&job.scheduler_job_id, queue, accounting) {
+        array_tasks(job, queue, accounting, &mut out.tasks);
+        let id = job.scheduler_job_id.as_str();
+        if !job.array && (queue.is_array(id) || accounting.is_some_and(|a| a.is_array(id))) {
+            out.new_arrays.push(job.job_id.clone());
+        }
+        match evidence(job, queue, accounting) {
             Some(obs) => {
                 if let Some(change) = change_for(job, obs, now) {
                     out.actions.push(Action::Change(change));
@@ -127,18 +143,56 @@ pub fn plan(
     out
 }
 
+/// The tasks of `job` if it is an array, each on the same evidence rule as a
+/// job: the queue's word unless it is terminal or absent and accounting knows more.
+fn array_tasks(
+    job: &KnownJob,
+    queue: &Snapshot,
+    accounting: Option<&Snapshot>,
+    out: &mut Vec<(String, ArrayTask)>,
+) {
+    let id = job.scheduler_job_id.as_str();
+    let in_accounting = accounting.is_some_and(|a| a.has_tasks(id));
+    if !queue.has_tasks(id) && !in_accounting {
+        return;
+    }
+    let mut chosen: Vec<(&str, &Observation)> = queue.array_tasks(id).collect();
+    if let (true, Some(acct)) = (in_accounting, accounting) {
+        let at: HashMap<&str, usize> = chosen
+            .iter()
+            .enumerate()
+            .map(|(i, (t, _))| (*t, i))
+            .collect();
+        for (task, obs) in acct.array_tasks(id) {
+            match at.get(task) {
+                Some(&i) if chosen[i].1.job_state().is_terminal() => chosen[i].1 = obs,
+                Some(_) => {}
+                None => chosen.push((task, obs)),
+            }
+        }
+    }
+    out.extend(
+        chosen
+            .into_iter()
+            .filter_map(|(task, obs)| ArrayTask::observed(task, obs))
+            .map(|t| (job.job_id.clone(), t)),
+    );
+}
+
 /// The queue's word, unless it is terminal or absent and accounting knows more.
 fn evidence<'a>(
-    id: &str,
+    job: &KnownJob,
     queue: &'a Snapshot,
     accounting: Option<&'a Snapshot>,
 ) -> Option<&'a Observation> {
-    let queued = queue.get(id);
+    let id = job.scheduler_job_id.as_str();
+    let usable = |snap: &'a Snapshot| snap.get(id).filter(|_| !job.array || snap.is_array(id));
+    let queued = usable(queue);
     let settled = queued.is_some_and(|o| !o.job_state().is_terminal() || o.state.is_none());
     if settled {
         return queued;
     }
-    accounting.and_then(|a| a.get(id)).or(queued)
+    accounting.and_then(usable).or(queued)
 }
 
 fn change_for(job: &KnownJob, obs: &Observation, now: Timestamp) -> Option<JobChange> {

@@ -14,6 +14,7 @@ fn known(id: &str, state: JobState) -> KnownJob {
         missing_count: 0,
         attempt: 1,
         retry_json: None,
+        array: false,
     }
 }
 

@@ -16,6 +16,8 @@ use pyo3::prelude::*;
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("SCHEMA_VERSION", molq_core::SCHEMA_VERSION)?;
+    m.add("SQUEUE_FORMAT", molq_core::parse::slurm::SQUEUE_FORMAT)?;
+    m.add("SACCT_FIELDS", molq_core::parse::slurm::SACCT_FIELDS)?;
     m.add_class::<types::PyJobRecord>()?;
     m.add_class::<types::PyStatusTransition>()?;
     m.add_class::<types::PyQueueEntry>()?;

@@ -72,6 +72,16 @@ impl PySnapshot {
             .collect()
     }
 
+    /// The given ids to ask accounting about: unobserved, or seen finished
+    /// without an exit code.
+    fn needs_accounting(&self, scheduler_job_ids: Vec<String>) -> Vec<String> {
+        self.0
+            .needs_accounting(scheduler_job_ids.iter().map(String::as_str))
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// scheduler_job_id -> state.
     fn states<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -103,14 +113,14 @@ impl PySnapshot {
     }
 }
 
-/// Parse a queue listing (kinds: "shell").
+/// Parse a queue listing (kinds: "shell", "slurm").
 #[pyfunction]
 pub fn parse_queue(py_: Python<'_>, kind: &str, data: &[u8]) -> PyResult<PySnapshot> {
     let kind = py(SchedulerKind::parse(kind))?;
     detached(py_, || molq_core::parse_queue(kind, data)).map(PySnapshot)
 }
 
-/// Parse accounting output (no kind supports it yet).
+/// Parse accounting output (kinds: "slurm").
 #[pyfunction]
 pub fn parse_accounting(py_: Python<'_>, kind: &str, data: &[u8]) -> PyResult<PySnapshot> {
     let kind = py(SchedulerKind::parse(kind))?;

@@ -11,9 +11,17 @@ use pyo3::types::PyDict;
 
 use crate::detach::detached;
 use crate::parse::PySnapshot;
-use crate::types::{metadata_json, PyJobRecord, PyReconcileOutcome, PyStatusTransition};
+use crate::types::{metadata_json, state_obj, PyJobRecord, PyReconcileOutcome, PyStatusTransition};
 
 type Edge = (String, String, String, String);
+type ArrayTaskRow<'py> = (
+    String,
+    Bound<'py, PyAny>,
+    Option<i64>,
+    Option<i64>,
+    Option<f64>,
+    Option<f64>,
+);
 
 #[pyclass(frozen, module = "molq._core", name = "JobStore")]
 pub struct PyJobStore {
@@ -145,12 +153,39 @@ impl PyJobStore {
             .map(transition)
     }
 
+    /// (job_id, scheduler_job_id, job_dir, submitted_at) of the jobs to poll.
     fn active_jobs(
         &self,
         py: Python<'_>,
         cluster_name: &str,
-    ) -> PyResult<Vec<(String, String, String)>> {
-        self.run(py, |s| s.active_jobs(cluster_name))
+    ) -> PyResult<Vec<(String, String, String, f64)>> {
+        let jobs = self.run(py, |s| s.active_jobs(cluster_name))?;
+        Ok(jobs
+            .into_iter()
+            .map(|j| (j.job_id, j.scheduler_job_id, j.job_dir, j.submitted_at))
+            .collect())
+    }
+
+    /// (task_id, state, exit_code, exit_signal, started_at, finished_at) by task number.
+    fn get_array_tasks<'py>(
+        &self,
+        py: Python<'py>,
+        job_id: &str,
+    ) -> PyResult<Vec<ArrayTaskRow<'py>>> {
+        let tasks = self.run(py, |s| s.get_array_tasks(job_id))?;
+        tasks
+            .into_iter()
+            .map(|t| {
+                Ok((
+                    t.task_id,
+                    state_obj(py, t.state)?,
+                    t.exit_code,
+                    t.exit_signal,
+                    t.started_at,
+                    t.finished_at,
+                ))
+            })
+            .collect()
     }
 
     #[pyo3(signature = (cluster_name, queue, accounting, now, lost_after_seconds=60.0, lost_after_polls=3))]
@@ -272,7 +307,7 @@ impl PyJobStore {
 }
 
 /// The keys `register_job` accepts; anything else is a typo worth reporting.
-const JOB_KEYS: [&str; 15] = [
+const JOB_KEYS: [&str; 16] = [
     "job_id",
     "cluster_name",
     "scheduler",
@@ -288,6 +323,7 @@ const JOB_KEYS: [&str; 15] = [
     "request_json",
     "retry_json",
     "profile_name",
+    "array",
 ];
 
 fn new_job(d: &Bound<'_, PyDict>) -> PyResult<NewJob> {
@@ -342,5 +378,10 @@ fn new_job(d: &Bound<'_, PyDict>) -> PyResult<NewJob> {
         request_json: opt("request_json")?.unwrap_or_else(|| "{}".to_owned()),
         retry_json: opt("retry_json")?,
         profile_name: opt("profile_name")?,
+        array: d
+            .get_item("array")?
+            .map(|v| v.extract())
+            .transpose()?
+            .unwrap_or(false),
     })
 }

@@ -218,9 +218,9 @@ class ShellScheduler:
             raise SchedulerError(f"could not start the local job: {exc}") from exc
         return str(pid)
 
-    def poll(self, jobs: Sequence[tuple[str, str, str]]) -> _core.Snapshot:
-        """One status line per (job_id, scheduler id, job dir); raises on a failed poll."""
-        feed = "".join(f"{sid}\t{job_dir}\n" for _, sid, job_dir in jobs)
+    def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
+        """One status line per (job_id, scheduler id, job dir, submitted_at); raises on a failed poll."""
+        feed = "".join(f"{job[1]}\t{job[2]}\n" for job in jobs)
         result = self._transport.run(
             ["bash", "-c", _POLL, "molq-poll"], input=feed, timeout=self._poll_timeout
         )
@@ -260,7 +260,7 @@ class ShellScheduler:
                 found[job_id] = pid
         return found
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str]]) -> None:
+    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> None:
         # The status check reports every job it is given (even one whose files
         # are gone: "vanished"), so a job missing from it means a garbled
         # check, not a lost job: there is no other evidence to offer.

@@ -203,7 +203,7 @@ class SlurmScheduler:
                         found[wanted[comment]] = sid
         return found
 
-    def poll(self, jobs: Sequence[tuple]) -> _core.Snapshot:
+    def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
         """squeue for the tracked ids (one ``--me`` listing when there are many)."""
         opts = self.options
         base = [opts.squeue_path, "-h", "-o", _core.SQUEUE_FORMAT]
@@ -229,10 +229,11 @@ class SlurmScheduler:
             )
         return _core.parse_queue("slurm", result.stdout_bytes)
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple]) -> _core.Snapshot | None:
+    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot | None:
         """One sacct per chunk, bounded by the oldest job's submit time."""
         opts = self.options
-        oldest = min((job[3] for job in jobs if len(job) > 3 and job[3]), default=time.time() - 7 * 86400)
+        # submitted_at is 0 when unknown: then look back a week.
+        oldest = min((job[3] for job in jobs if job[3] > 0), default=time.time() - 7 * 86400)
         start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(oldest - _SACCT_MARGIN))
         snapshot: _core.Snapshot | None = None
         ids = [job[1] for job in jobs]

@@ -81,6 +81,7 @@ impl Arrays {
             Some(t) => t,
             None => {
                 let slot = snap.insert(tasks.array_id.to_owned(), Observation::default());
+                snap.mark_array(tasks.array_id);
                 self.tally
                     .entry(tasks.array_id.to_owned())
                     .or_insert(Tally {

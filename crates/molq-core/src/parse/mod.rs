@@ -133,6 +133,8 @@ pub struct Snapshot {
     index: IdIndex,
     /// array id -> (task id, entry index) of its tasks, in the order seen.
     tasks: IdMap<Vec<(String, usize)>>,
+    /// Ids whose observation is a whole array, folded from its tasks' lines.
+    arrays: IdMap<()>,
     /// Lines the parser could not use.
     pub skipped: Vec<Skipped>,
 }
@@ -209,6 +211,19 @@ impl Snapshot {
         self.tasks.contains_key(array_id)
     }
 
+    /// Whether the observation of `id` is a job array's, folded from lines of
+    /// its tasks (and not a line that names `id` alone).
+    pub fn is_array(&self, id: &str) -> bool {
+        self.arrays.contains_key(id)
+    }
+
+    /// Record that the observation of `array_id` stands for a whole array.
+    pub fn mark_array(&mut self, array_id: &str) {
+        if !self.arrays.contains_key(array_id) {
+            self.arrays.insert(array_id.to_owned(), ());
+        }
+    }
+
     fn position(&self, scheduler_job_id: &str) -> Option<usize> {
         let entries = &self.entries;
         self.index.get(scheduler_job_id, |i| entries[i].0.as_str())
@@ -276,6 +291,9 @@ impl Snapshot {
                 }
             }
             out.tasks.insert(array.clone(), mine);
+        }
+        for array in other.arrays.keys() {
+            out.mark_array(array);
         }
         out.skipped.extend(other.skipped.iter().cloned());
         out
@@ -397,6 +415,10 @@ mod tests {
             [("1", Some(JobState::Failed)), ("2", Some(JobState::Queued))]
         );
         assert!(m.has_tasks("4") && !m.has_tasks("9_1"));
+        let mut c = Snapshot::new();
+        c.mark_array("12");
+        assert!(m.merged(&c).is_array("12") && c.merged(&m).is_array("12"));
+        assert!(!m.is_array("9"), "tasks alone do not make an aggregate");
         assert_eq!(m.array_tasks("nope").count(), 0);
         assert_eq!(m.get("9_2").and_then(|o| o.state), Some(JobState::Queued));
     }

@@ -355,7 +355,11 @@ fn sacct_line(line: &str) -> std::result::Result<Option<Row<'_>>, String> {
     let Some((state, _)) = known else {
         return Ok(Some(Row { id, obs }));
     };
-    if state != Queued {
+    // Slurm stamps a job cancelled while pending (by --kill-on-invalid-dep,
+    // say) with Start = End = the cancel time: read that as never started, at
+    // the cost of the start of a job cancelled within a second of starting.
+    let never_ran = state == Cancelled && start.is_some() && start == end;
+    if state != Queued && !never_ran {
         obs.started_at = start;
     }
     if state.is_terminal() {

@@ -172,7 +172,13 @@ fn sacct_exit_codes_signals_and_cancellers() {
     assert_eq!(got("9"), (Some(Cancelled), Some(0), Some(15), None));
     let o = snap.get("6").unwrap();
     assert_eq!((o.started_at, o.finished_at), (Some(10.0), None));
+    let o = snap.get("9").unwrap();
+    assert_eq!((o.started_at, o.finished_at), (Some(10.0), Some(20.0)));
     assert_eq!(snap.len(), 9, "the step line is ignored, not skipped");
+    // Cancelled while pending (an unsatisfiable dependency): Start = End, never ran.
+    let snap = parse_sacct(b"77|77|CANCELLED|0:0|1795559872|1795559872|None\n");
+    let o = snap.get("77").unwrap();
+    assert_eq!((o.started_at, o.finished_at), (None, Some(1795559872.0)));
 }
 
 #[test]

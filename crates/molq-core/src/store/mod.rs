@@ -3,7 +3,7 @@
 //! (`UPDATE ... WHERE job_id = ? AND state = ?`): a lost race writes nothing.
 
 mod reads;
-pub use reads::CleanupCutoffs;
+pub use reads::{ActiveJob, CleanupCutoffs};
 mod rows;
 mod schema;
 
@@ -124,8 +124,8 @@ impl JobStore {
                 "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, attempt, \
                  previous_attempt_job_id, retry_group_id, state, command_type, command_display, \
                  cwd, job_dir, submitted_at, metadata, request_json, retry_json, profile_name, \
-                 created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'created', ?8, ?9, ?10, ?11, \
-                 ?12, ?13, ?14, ?15, ?16, ?12)",
+                 created_at, is_array) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'created', ?8, ?9, ?10, \
+                 ?11, ?12, ?13, ?14, ?15, ?16, ?12, ?17)",
             )
             .at(&path)?
             .execute(params![
@@ -145,6 +145,7 @@ impl JobStore {
                 job.request_json,
                 job.retry_json,
                 job.profile_name,
+                job.array,
             ]);
         if let Err(e) = inserted {
             use rusqlite::ffi::ErrorCode as C;
@@ -344,6 +345,25 @@ impl JobStore {
             )
             .at(&path)?;
         let mut log = tx.prepare_cached(INSERT_TRANSITION).at(&path)?;
+        let mut array = tx
+            .prepare_cached("UPDATE jobs SET is_array = 1 WHERE rowid = ?1")
+            .at(&path)?;
+        for job_id in &plan.new_arrays {
+            array.execute([rowids.get(job_id)]).at(&path)?;
+        }
+        let mut task = tx.prepare_cached(&rows::upsert_task_sql()).at(&path)?;
+        for (job_id, t) in &plan.tasks {
+            task.execute(params![
+                job_id,
+                t.task_id,
+                t.state.as_str(),
+                t.exit_code,
+                t.exit_signal,
+                t.started_at,
+                t.finished_at
+            ])
+            .at(&path)?;
+        }
         for action in plan.actions {
             let (job_id, since, count) = match action {
                 Action::Change(c) => {
@@ -396,7 +416,7 @@ impl JobStore {
                 .execute(params![rowids.get(&job_id), since, count, now])
                 .at(&path)?;
         }
-        drop((moved, ended, retried, missing, log));
+        drop((moved, ended, retried, missing, log, task, array));
         // Every other polled job gets its stamp in one statement.
         tx.prepare_cached(&format!(
             "UPDATE jobs SET last_polled = ?2 WHERE cluster_name = ?1 AND state NOT IN {} \
@@ -468,8 +488,8 @@ impl JobStore {
         Ok(n)
     }
 
-    /// Delete jobs with their transitions and dependency edges (either end), in
-    /// one transaction. Returns the number of jobs deleted.
+    /// Delete jobs with their transitions, array tasks and dependency edges
+    /// (either end), in one transaction. Returns the number of jobs deleted.
     pub fn delete_records(&mut self, job_ids: &[String]) -> Result<usize> {
         let path = self.path.clone();
         let tx = self.write()?;
@@ -480,6 +500,7 @@ impl JobStore {
                 format!("DELETE FROM job_dependencies WHERE job_id IN ({list})"),
                 format!("DELETE FROM job_dependencies WHERE dependency_job_id IN ({list})"),
                 format!("DELETE FROM status_transitions WHERE job_id IN ({list})"),
+                format!("DELETE FROM array_tasks WHERE job_id IN ({list})"),
                 format!("DELETE FROM jobs WHERE job_id IN ({list})"),
             ] {
                 let n = tx
@@ -574,3 +595,5 @@ fn insert_transition(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_arrays;

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension};
 
-use super::rows::{self, DEPENDENCY_COLUMNS, JOB_COLUMNS, TRANSITION_COLUMNS};
+use super::rows::{self, DEPENDENCY_COLUMNS, JOB_COLUMNS, TASK_COLUMNS, TRANSITION_COLUMNS};
 use super::{JobStore, CHUNK};
 use crate::error::{Result, SqlContext};
-use crate::model::{DependencyEdge, Timestamp, Transition};
+use crate::model::{ArrayTask, DependencyEdge, Timestamp, Transition};
 use crate::record::JobRecord;
 use crate::state::JobState;
 
@@ -21,6 +21,16 @@ pub struct CleanupCutoffs {
     pub record_cutoff: Timestamp,
     /// Keep the directories of failed, timed-out and lost jobs.
     pub keep_failed_job_dirs: bool,
+}
+
+/// A job the scheduler should be asked about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveJob {
+    pub job_id: String,
+    pub scheduler_job_id: String,
+    pub job_dir: String,
+    /// When it was submitted (0 if unknown): accounting queries start before it.
+    pub submitted_at: Timestamp,
 }
 
 impl JobStore {
@@ -134,18 +144,39 @@ impl JobStore {
             .at(&self.path)
     }
 
-    /// (job_id, scheduler_job_id, job_dir) of the non-terminal jobs of
-    /// `cluster` that the scheduler knows.
-    pub fn active_jobs(&self, cluster: &str) -> Result<Vec<(String, String, String)>> {
+    /// The non-terminal jobs of `cluster` that the scheduler knows, oldest
+    /// submission first.
+    pub fn active_jobs(&self, cluster: &str) -> Result<Vec<ActiveJob>> {
         self.conn
             .prepare_cached(&format!(
-                "SELECT job_id, scheduler_job_id, job_dir FROM jobs WHERE cluster_name = ?1 \
-                 AND state NOT IN {} AND scheduler_job_id IS NOT NULL AND scheduler_job_id != '' \
-                 ORDER BY submitted_at, rowid",
+                "SELECT job_id, scheduler_job_id, job_dir, COALESCE(submitted_at, 0) FROM jobs \
+                 WHERE cluster_name = ?1 AND state NOT IN {} AND scheduler_job_id IS NOT NULL \
+                 AND scheduler_job_id != '' ORDER BY submitted_at, rowid",
                 JobState::TERMINAL_SQL
             ))
             .at(&self.path)?
-            .query_map([cluster], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_map([cluster], |r| {
+                Ok(ActiveJob {
+                    job_id: r.get(0)?,
+                    scheduler_job_id: r.get(1)?,
+                    job_dir: r.get(2)?,
+                    submitted_at: r.get(3)?,
+                })
+            })
+            .at(&self.path)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .at(&self.path)
+    }
+
+    /// The tasks of array job `job_id` as last observed, by task number.
+    pub fn get_array_tasks(&self, job_id: &str) -> Result<Vec<ArrayTask>> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS} FROM array_tasks WHERE job_id = ?1 \
+                 ORDER BY CAST(task_id AS INTEGER), task_id"
+            ))
+            .at(&self.path)?
+            .query_map([job_id], rows::array_task)
             .at(&self.path)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .at(&self.path)

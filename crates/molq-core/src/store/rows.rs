@@ -3,7 +3,7 @@
 
 use rusqlite::Row;
 
-use crate::model::{DependencyEdge, Transition};
+use crate::model::{ArrayTask, DependencyEdge, Transition};
 use crate::reconcile::KnownJob;
 use crate::record::{JobRecord, Packer};
 use crate::state::JobState;
@@ -66,11 +66,42 @@ pub(crate) fn dependency(r: &Row<'_>) -> rusqlite::Result<DependencyEdge> {
     })
 }
 
+pub(crate) const TASK_COLUMNS: &str =
+    "task_id, state, exit_code, exit_signal, started_at, finished_at";
+
+pub(crate) fn array_task(r: &Row<'_>) -> rusqlite::Result<ArrayTask> {
+    Ok(ArrayTask {
+        task_id: r.get(0)?,
+        state: state_of(r.get_ref(1)?.as_str()?),
+        exit_code: r.get(2)?,
+        exit_signal: r.get(3)?,
+        started_at: r.get(4)?,
+        finished_at: r.get(5)?,
+    })
+}
+
+/// Record what a cycle saw of an array task. A finished task keeps its outcome
+/// (as a finished job does); an unchanged one is not rewritten.
+pub(crate) fn upsert_task_sql() -> String {
+    format!(
+        "INSERT INTO array_tasks (job_id, task_id, state, exit_code, exit_signal, started_at, \
+         finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (job_id, task_id) DO UPDATE SET state = excluded.state, \
+         exit_code = COALESCE(excluded.exit_code, exit_code), \
+         exit_signal = COALESCE(excluded.exit_signal, exit_signal), \
+         started_at = COALESCE(started_at, excluded.started_at), \
+         finished_at = COALESCE(excluded.finished_at, finished_at) \
+         WHERE array_tasks.state NOT IN {t} AND (array_tasks.state IS NOT excluded.state \
+         OR (array_tasks.started_at IS NULL AND excluded.started_at IS NOT NULL))",
+        t = JobState::TERMINAL_SQL
+    )
+}
+
 /// The active jobs of one cluster that the scheduler knows (only what planning reads).
 pub(crate) fn known_jobs_sql() -> String {
     format!(
         "SELECT job_id, scheduler_job_id, state, started_at, missing_since, missing_count, \
-         attempt, retry_json, rowid FROM jobs WHERE cluster_name = ?1 AND state NOT IN {} \
+         attempt, retry_json, rowid, is_array FROM jobs WHERE cluster_name = ?1 AND state NOT IN {} \
          AND scheduler_job_id IS NOT NULL AND scheduler_job_id != ''",
         JobState::TERMINAL_SQL
     )
@@ -87,6 +118,7 @@ pub(crate) fn known_job(r: &Row<'_>) -> rusqlite::Result<(i64, KnownJob)> {
         missing_count: r.get(5)?,
         attempt: r.get(6)?,
         retry_json: r.get(7)?,
+        array: r.get(9)?,
     };
     Ok((r.get(8)?, job))
 }

@@ -72,6 +72,22 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX idx_dependencies_job ON job_dependencies(job_id);
     CREATE INDEX idx_dependencies_upstream ON job_dependencies(dependency_job_id);
     ",
+    // 1 -> 2: job arrays: which jobs are arrays, and their tasks. The primary
+    // key is the index for the per-job reads and deletes; no rowid, since
+    // nothing else refers to a row.
+    "
+    ALTER TABLE jobs ADD COLUMN is_array INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE array_tasks (
+        job_id      TEXT NOT NULL REFERENCES jobs(job_id) ON DELETE CASCADE,
+        task_id     TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        exit_code   INTEGER,
+        exit_signal INTEGER,
+        started_at  REAL,
+        finished_at REAL,
+        PRIMARY KEY (job_id, task_id)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes.

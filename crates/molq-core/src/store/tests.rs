@@ -419,7 +419,12 @@ fn listing_is_scoped_ordered_and_limited() {
         ["j3", "j1"]
     );
     assert_eq!(s.count_active("a").unwrap(), 2);
-    let active = s.active_jobs("a").unwrap();
+    let active: Vec<_> = s
+        .active_jobs("a")
+        .unwrap()
+        .into_iter()
+        .map(|j| (j.job_id, j.scheduler_job_id, j.job_dir))
+        .collect();
     assert_eq!(
         active,
         [
