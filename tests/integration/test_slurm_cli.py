@@ -95,3 +95,24 @@ def test_submit_wait_logs_and_exit_codes(cli: SlurmCli) -> None:
     watched = cli("watch", record["job_id"], failed["job_id"], "--timeout", "60")
     assert watched.returncode == 1
     assert "2 jobs: 1 succeeded, 1 failed" in watched.stdout
+
+
+def test_dependencies_by_prefix_and_inspect(cli: SlurmCli) -> None:
+    first = cli.submit("--command", "sleep 2")
+    second = cli.submit("--after-success", first["job_id"][:8], "--", "true")
+    info = cli.json("inspect", second["job_id"][:8])
+    assert info["dependencies"] == [{
+        "job_id": second["job_id"],
+        "dependency_job_id": first["job_id"],
+        "dependency_type": "after_success",
+        "scheduler_dependency": f"afterok:{first['scheduler_job_id']}",
+        "state": info["dependencies"][0]["state"],
+        "relation": info["dependencies"][0]["relation"],
+    }]
+    assert info["dependencies"][0]["relation"] in ("pending", "satisfied")
+    watched = cli("watch", first["job_id"], second["job_id"], "--timeout", "120")
+    assert watched.returncode == 0, watched.stdout + watched.stderr
+    upstream = cli.json("inspect", first["job_id"])
+    assert [e["job_id"] for e in upstream["dependents"]] == [second["job_id"]]
+    assert upstream["dependents"][0]["state"] == "succeeded"
+    assert "needed by" in cli("inspect", first["job_id"]).stdout
