@@ -30,6 +30,13 @@ def test_every_command_has_help(molq: Molq) -> None:
         assert "usage: molq" in molq.ok(*command, "--help").stdout
 
 
+def test_scheduler_choices_are_the_backends() -> None:
+    from molq.cli._parser import SCHEDULERS
+    from molq.scheduler import SCHEDULER_KINDS
+
+    assert set(SCHEDULERS) == set(SCHEDULER_KINDS)
+
+
 def test_version(molq: Molq) -> None:
     import molq as mq
 

@@ -7,10 +7,12 @@ import argparse
 import sys
 from typing import Any
 
-SCHEDULERS = ("local", "slurm", "pbs", "lsf")
+#: The same as molq.scheduler.SCHEDULER_KINDS (a test keeps them equal), spelled
+#: out so that --help does not import the backends.
+SCHEDULERS = ("local", "slurm", "pbs", "lsf", "sge")
 
 _DESCRIPTION = """\
-Submit and track batch jobs on this machine or a cluster (local, Slurm, PBS, LSF).
+Submit and track batch jobs on this machine or a cluster (local, Slurm, PBS, LSF, SGE).
 
 The destination is picked by --profile (config.toml under MOLQ_HOME), --host (an SSH
 target or ~/.ssh/config alias) and --scheduler; --cluster names it. A --cluster
