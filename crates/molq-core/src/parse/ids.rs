@@ -60,15 +60,22 @@ fn hash(id: &str) -> u64 {
     h.finish()
 }
 
-const EMPTY: usize = usize::MAX;
+/// A free slot.
+const EMPTY: u32 = u32::MAX;
 
 /// Open addressing with linear probing over positions in a list of ids held
-/// elsewhere; each slot keeps the id's hash so probing and growing rarely
-/// touch the ids themselves. At most half full.
+/// elsewhere. A slot is 8 bytes, the position and the high half of the id's
+/// hash, so probing rarely touches the ids themselves and a large table stays
+/// small in cache. At most half full. Positions past `u32::MAX - 1` (four
+/// billion ids) are not indexed: such a list could not be held in memory anyway.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct IdIndex {
-    slots: Vec<(u64, usize)>,
+    slots: Vec<(u32, u32)>,
     len: usize,
+}
+
+fn tag(h: u64) -> u32 {
+    (h >> 32) as u32
 }
 
 impl IdIndex {
@@ -85,12 +92,13 @@ impl IdIndex {
             .unwrap_or(usize::MAX / 2 + 1);
         let old = std::mem::replace(&mut self.slots, vec![(0, EMPTY); size]);
         let mask = size - 1;
-        for (h, i) in old.into_iter().filter(|s| s.1 != EMPTY) {
-            let mut at = (h as usize) & mask;
+        // The tag also picks an id's home slot, so growing needs no ids.
+        for (t, i) in old.into_iter().filter(|s| s.1 != EMPTY) {
+            let mut at = (t as usize) & mask;
             while self.slots[at].1 != EMPTY {
                 at = (at + 1) & mask;
             }
-            self.slots[at] = (h, i);
+            self.slots[at] = (t, i);
         }
     }
 
@@ -99,20 +107,20 @@ impl IdIndex {
         if self.len == 0 {
             return None;
         }
-        self.probe(hash(id), id, ids).ok()
+        self.probe(tag(hash(id)), id, ids).ok()
     }
 
     /// The position of `id` (`Ok`), or the free slot where it would go (`Err`).
-    fn probe<'a>(&self, h: u64, id: &str, ids: impl Fn(usize) -> &'a str) -> Result<usize, usize> {
+    fn probe<'a>(&self, t: u32, id: &str, ids: impl Fn(usize) -> &'a str) -> Result<usize, usize> {
         let mask = self.slots.len() - 1;
-        let mut at = (h as usize) & mask;
+        let mut at = (t as usize) & mask;
         loop {
-            let (sh, i) = self.slots[at];
+            let (st, i) = self.slots[at];
             if i == EMPTY {
                 return Err(at);
             }
-            if sh == h && ids(i) == id {
-                return Ok(i);
+            if st == t && ids(i as usize) == id {
+                return Ok(i as usize);
             }
             at = (at + 1) & mask;
         }
@@ -124,12 +132,16 @@ impl IdIndex {
         if (self.len + 1) * 2 > self.slots.len() {
             self.resize(self.slots.len() * 2);
         }
-        let h = hash(id);
-        match self.probe(h, id, ids) {
+        let t = tag(hash(id));
+        match self.probe(t, id, ids) {
             Ok(i) => i,
             Err(at) => {
-                self.slots[at] = (h, pos);
-                self.len += 1;
+                if let Ok(p) = u32::try_from(pos).map(|p| p.min(EMPTY - 1)) {
+                    if p as usize == pos {
+                        self.slots[at] = (t, p);
+                        self.len += 1;
+                    }
+                }
                 pos
             }
         }
@@ -164,7 +176,7 @@ mod tests {
     fn similar_ids_spread() {
         let mut buckets = [0u32; 64];
         for i in 0..64_000 {
-            buckets[(hash(&format!("{}", 5_000_000 + i)) & 63) as usize] += 1;
+            buckets[(tag(hash(&format!("{}", 5_000_000 + i))) & 63) as usize] += 1;
         }
         assert!(
             buckets.iter().all(|&n| (700..1300).contains(&n)),

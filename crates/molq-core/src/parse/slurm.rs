@@ -180,6 +180,31 @@ fn parse(data: &[u8], source: Source) -> Snapshot {
     snap
 }
 
+/// The first `N - 1` `|`-separated fields and the rest of the line as the
+/// last (a job name may contain `|`); `None` if there are fewer. One pass over
+/// the bytes: for lines this short it beats a searcher per field.
+fn fields<const N: usize>(line: &str) -> Option<[&str; N]> {
+    let mut out = [""; N];
+    let mut start = 0;
+    let mut k = 0;
+    for (i, &b) in line.as_bytes().iter().enumerate() {
+        if b == b'|' && k + 1 < N {
+            // '|' is ASCII, so both sides are on character boundaries.
+            out[k] = line.get(start..i)?;
+            k += 1;
+            start = i + 1;
+            if k + 1 == N {
+                break;
+            }
+        }
+    }
+    if k + 1 != N {
+        return None;
+    }
+    out[k] = line.get(start..)?;
+    Some(out)
+}
+
 fn bytecount_newlines(data: &[u8]) -> usize {
     data.iter().filter(|&&b| b == b'\n').count()
 }
@@ -249,28 +274,7 @@ fn squeue_line<'a>(
     users: &mut Names,
     partitions: &mut Names,
 ) -> std::result::Result<Option<Row<'a>>, String> {
-    let mut f = line.splitn(SQUEUE_FIELD_COUNT, '|');
-    let mut next = || f.next();
-    let (
-        Some(id),
-        Some(word),
-        Some(user),
-        Some(partition),
-        Some(submit),
-        Some(start),
-        Some(reason),
-        Some(name),
-    ) = (
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-        next(),
-    )
-    else {
+    let Some([id, word, user, partition, submit, start, reason, name]) = fields(line) else {
         return Err(format!(
             "expected {SQUEUE_FIELD_COUNT} '|'-separated fields ({SQUEUE_FORMAT})"
         ));
@@ -311,18 +315,7 @@ fn squeue_line<'a>(
 }
 
 fn sacct_line(line: &str) -> std::result::Result<Option<Row<'_>>, String> {
-    let mut f = line.splitn(SACCT_FIELD_COUNT, '|');
-    let mut next = || f.next();
-    let (
-        Some(id),
-        Some(_raw_id),
-        Some(state_text),
-        Some(exit),
-        Some(start),
-        Some(end),
-        Some(reason),
-    ) = (next(), next(), next(), next(), next(), next(), next())
-    else {
+    let Some([id, _raw_id, state_text, exit, start, end, reason]) = fields(line) else {
         return Err(format!(
             "expected {SACCT_FIELD_COUNT} '|'-separated fields ({SACCT_FIELDS})"
         ));
