@@ -16,6 +16,10 @@ SCHEMA_VERSION: int
 SQUEUE_FORMAT: str
 #: The ``sacct -o`` fields the "slurm" accounting parser reads (with -n -P).
 SACCT_FIELDS: str
+#: The whole ``bjobs -o`` argument the "lsf" parsers read (fields and ``delimiter='|'``).
+BJOBS_FORMAT: str
+#: The ``bjobs -o`` field names alone, for ``bjobs -json -o`` (the job name last).
+BJOBS_FIELDS: str
 
 @final
 class JobRecord:
@@ -194,7 +198,11 @@ class Snapshot:
 
 def parse_queue(kind: str, data: bytes) -> Snapshot:
     """Parse a queue listing. kinds: ``"shell"`` (the local backend's status lines),
-    ``"slurm"`` (``squeue -h -o SQUEUE_FORMAT``).
+    ``"slurm"`` (``squeue -h -o SQUEUE_FORMAT``), ``"pbs"`` (``qstat -f -F json``,
+    ``qstat -f`` text or the default table, told apart by their first bytes),
+    ``"lsf"`` (``bjobs -noheader -o BJOBS_FORMAT`` or ``bjobs -json``), ``"sge"``
+    (``qstat -xml``). PBS, LSF and Grid Engine times are read as UTC (run them
+    with ``TZ=UTC``). The JSON forms may be several documents back to back.
 
     A job array is observed per task (``"49_1"``) and as a whole under the
     array's own id (``"49"``); collapsed pending tasks (``"49_[2-5]"``) are kept
@@ -203,11 +211,15 @@ def parse_queue(kind: str, data: bytes) -> Snapshot:
 
 def parse_accounting(kind: str, data: bytes) -> Snapshot:
     """Parse accounting output. kinds: ``"slurm"`` (``sacct -n -P -o SACCT_FIELDS``,
-    with or without -X: step lines are ignored). ``"shell"`` raises ParseError."""
+    with or without -X: step lines are ignored), ``"pbs"`` (``qstat -x -f -F json``
+    or ``tracejob`` sections), ``"lsf"`` (bjobs as above, or ``bhist -l``),
+    ``"sge"`` (``qacct -j`` blocks). ``"shell"`` raises ParseError."""
 
 def parse_submit_id(kind: str, data: bytes) -> str:
     """The job id from a submit command's stdout (``"shell"``: the launcher's pid
-    line; ``"slurm"``: ``sbatch --parsable``, ``70`` or ``70;cluster``)."""
+    line; ``"slurm"``: ``sbatch --parsable``, ``70`` or ``70;cluster``; ``"pbs"``:
+    ``123.server`` -> ``123``, ``123[].server`` -> ``123[]``; ``"lsf"``: ``Job <123>
+    is submitted ...``; ``"sge"``: ``qsub -terse``, ``123`` or ``123.1-4:1`` -> ``123``)."""
 
 @final
 class ReconcileOutcome:

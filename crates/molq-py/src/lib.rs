@@ -18,6 +18,8 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SCHEMA_VERSION", molq_core::SCHEMA_VERSION)?;
     m.add("SQUEUE_FORMAT", molq_core::parse::slurm::SQUEUE_FORMAT)?;
     m.add("SACCT_FIELDS", molq_core::parse::slurm::SACCT_FIELDS)?;
+    m.add("BJOBS_FORMAT", molq_core::parse::lsf::BJOBS_FORMAT)?;
+    m.add("BJOBS_FIELDS", molq_core::parse::lsf::BJOBS_FIELDS)?;
     m.add_class::<types::PyJobRecord>()?;
     m.add_class::<types::PyStatusTransition>()?;
     m.add_class::<types::PyQueueEntry>()?;
