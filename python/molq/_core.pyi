@@ -203,6 +203,8 @@ def parse_queue(kind: str, data: bytes) -> Snapshot:
     ``"lsf"`` (``bjobs -noheader -o BJOBS_FORMAT`` or ``bjobs -json``), ``"sge"``
     (``qstat -xml``). PBS, LSF and Grid Engine times are read as UTC (run them
     with ``TZ=UTC``). The JSON forms may be several documents back to back.
+    bjobs prints times without a year: a first line ``#now <epoch seconds>``
+    lets the "lsf" parsers place them (the core reads no clock).
 
     A job array is observed per task (``"49_1"``) and as a whole under the
     array's own id (``"49"``); collapsed pending tasks (``"49_[2-5]"``) are kept

@@ -10,6 +10,7 @@ recently, with their exit codes; jobs bjobs has forgotten are read from
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING, Sequence
 
 from molq import _core
@@ -45,6 +46,11 @@ _CONDITIONS = {
 _ENV = {**QUERY_ENV, "LSB_DISPLAY_YEAR": "Y"}
 _UNKNOWN = ("is not found", "No matching job found", "No unfinished job found", "No job found")
 _ARRAY_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _now_line() -> bytes:
+    """bjobs prints times without a year: the parser places them before this moment."""
+    return f"#now {time.time():.0f}".encode()
 
 
 def _lsf_array(spec: str) -> str:
@@ -171,13 +177,13 @@ class LSFScheduler:
     def poll(self, jobs: Sequence[tuple]) -> _core.Snapshot:
         """bjobs for the tracked ids: live jobs, and finished ones LSF still holds."""
         ids = [job[1] for job in jobs]
-        return parse_joined("lsf", self._each_chunk(self._bjobs(), ids, "bjobs"))
+        return parse_joined("lsf", [_now_line(), *self._each_chunk(self._bjobs(), ids, "bjobs")])
 
     def resolve_terminal_many(self, jobs: Sequence[tuple]) -> _core.Snapshot | None:
         """``bhist -l`` for jobs bjobs no longer shows, one command per chunk."""
         ids = [job[1] for job in jobs]
         outputs = self._each_chunk([self.options.bhist_path, "-l"], ids, "bhist")
-        return parse_joined("lsf", outputs, accounting=True)
+        return parse_joined("lsf", [_now_line(), *outputs], accounting=True)
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
         """bkill; False when LSF says the job had already finished (or is unknown)."""
@@ -196,7 +202,7 @@ class LSFScheduler:
         result = run(self._transport, argv, "bjobs", timeout=self.options.poll_timeout, env=_ENV)
         if result.returncode != 0 and not stderr_only_mentions(result, *_UNKNOWN):
             raise refused("bjobs", result, argv)
-        return _core.parse_queue("lsf", result.stdout_bytes).entries()
+        return _core.parse_queue("lsf", _now_line() + b"\n" + result.stdout_bytes).entries()
 
     def format_dependency(self, edge: DependencyEdge) -> str:
         try:

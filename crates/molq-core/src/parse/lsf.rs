@@ -17,8 +17,10 @@
 //! `LSB_BJOBS_DISPLAY_ENH=Y`). An element is observed as `123[3]`, task `3` of
 //! array `123`, the id bsub printed.
 //!
-//! bjobs prints times as `Jun 11 13:47`, with no year: such a time cannot be
-//! placed and is left out (molq then stamps the time it saw the change).
+//! bjobs prints times as `Jun 11 13:47`, with no year. The core reads no
+//! clock, so the caller may start the data with a line `#now <epoch seconds>`
+//! (molq does): a year-less time is then placed in the year that puts it
+//! before that moment. Without it such a time is left out.
 
 use super::array::{Arrays, Tasks};
 use super::json::Flex;
@@ -55,14 +57,29 @@ pub const STATES: [(&str, &str, JobState); 11] = [
 /// Parse bjobs (`-o` delimited or `-json`) or `bhist -l` output.
 pub fn parse(data: &[u8]) -> Result<Snapshot> {
     let text = String::from_utf8_lossy(data);
+    let (now, text) = reference_time(&text);
     let start = text.trim_start();
     if start.starts_with('{') {
-        return parse_json(start);
+        return parse_json(start, now);
     }
     if start.starts_with("Job <") {
-        return Ok(super::lsf_bhist::parse_bhist(&text));
+        return Ok(super::lsf_bhist::parse_bhist(text, now));
     }
-    Ok(parse_rows(&text))
+    Ok(parse_rows(text, now))
+}
+
+/// The `#now <epoch>` line the caller may put first, and the text after it.
+pub(crate) fn reference_time(text: &str) -> (Option<Timestamp>, &str) {
+    let t = text.trim_start();
+    if let Some(rest) = t.strip_prefix("#now ") {
+        let (first, after) = rest.split_once('\n').unwrap_or((rest, ""));
+        if let Ok(v) = first.trim().parse::<f64>() {
+            if v.is_finite() {
+                return (Some(v), after);
+            }
+        }
+    }
+    (None, text)
 }
 
 /// Jobs and array elements, folded into whole arrays at the end.
@@ -139,13 +156,17 @@ fn present(v: &str) -> Option<&str> {
     (!v.is_empty() && v != "-").then_some(v)
 }
 
-/// An LSF time: with a year it reads; without one (bjobs' default) it cannot be placed.
-fn lsf_time(v: &str) -> Option<Timestamp> {
-    present(v).and_then(when::month_day)
+/// An LSF time: with a year it reads; without one (bjobs' default) only near `now`.
+fn lsf_time(v: &str, now: Option<Timestamp>) -> Option<Timestamp> {
+    present(v).and_then(|t| when::month_day_near(t, now))
 }
 
 /// The observation for a row, and why it was reported if its status is unknown.
-fn observe(r: &Row<'_>, names: &mut Names) -> std::result::Result<(Observation, Option<String>), String> {
+fn observe(
+    r: &Row<'_>,
+    names: &mut Names,
+    now: Option<Timestamp>,
+) -> std::result::Result<(Observation, Option<String>), String> {
     let stat = r.stat.trim();
     let exit = match present(r.exit_code) {
         None => None,
@@ -157,7 +178,7 @@ fn observe(r: &Row<'_>, names: &mut Names) -> std::result::Result<(Observation, 
         name: present(r.name).map(str::to_owned),
         user: names.get(r.user),
         partition: names.get(r.queue),
-        submit_time: lsf_time(r.submit),
+        submit_time: lsf_time(r.submit, now),
         ..Observation::default()
     };
     let Some(&(_, _, state)) = known else {
@@ -165,16 +186,16 @@ fn observe(r: &Row<'_>, names: &mut Names) -> std::result::Result<(Observation, 
     };
     obs.state = Some(state);
     if state != Queued {
-        obs.started_at = lsf_time(r.start);
+        obs.started_at = lsf_time(r.start, now);
     }
     match stat {
         "DONE" => {
             obs.exit_code = Some(exit.unwrap_or(0));
-            obs.finished_at = lsf_time(r.finish);
+            obs.finished_at = lsf_time(r.finish, now);
         }
         "EXIT" => {
             obs.exit_code = exit;
-            obs.finished_at = lsf_time(r.finish);
+            obs.finished_at = lsf_time(r.finish, now);
         }
         "ZOMBI" => obs.reason = Some("killed while its host was unreachable (LSF ZOMBI)".to_owned()),
         "UNKWN" => obs.reason = Some("LSF lost contact with the job's host (UNKWN)".to_owned()),
@@ -184,8 +205,8 @@ fn observe(r: &Row<'_>, names: &mut Names) -> std::result::Result<(Observation, 
     Ok((obs, None))
 }
 
-fn add(c: &mut Collector, jobid: &str, row: &Row<'_>, shown: impl Fn() -> String) {
-    match observe(row, &mut c.names) {
+fn add(c: &mut Collector, jobid: &str, row: &Row<'_>, now: Option<Timestamp>, shown: impl Fn() -> String) {
+    match observe(row, &mut c.names, now) {
         Ok((obs, why)) => {
             if let Some(why) = why {
                 c.snap.skip(&shown(), why);
@@ -197,7 +218,7 @@ fn add(c: &mut Collector, jobid: &str, row: &Row<'_>, shown: impl Fn() -> String
 }
 
 /// `bjobs -noheader -o "<BJOBS_FORMAT>"`: one `|`-separated row per job or element.
-fn parse_rows(text: &str) -> Snapshot {
+fn parse_rows(text: &str, now: Option<Timestamp>) -> Snapshot {
     let mut c = Collector::default();
     for line in lines(text) {
         let t = line.trim();
@@ -211,7 +232,7 @@ fn parse_rows(text: &str) -> Snapshot {
             continue;
         };
         let row = Row { stat, exit_code, user, queue, submit, start, finish, name };
-        add(&mut c, jobid, &row, || line.to_owned());
+        add(&mut c, jobid, &row, now, || line.to_owned());
     }
     c.finish()
 }
@@ -239,7 +260,7 @@ struct JsonTop {
 
 /// `bjobs -json -o "<BJOBS_FIELDS>"`: `{"COMMAND":"bjobs","JOBS":n,"RECORDS":[{...}]}`.
 /// One or more documents back to back (the outputs of chunked commands, joined).
-fn parse_json(text: &str) -> Result<Snapshot> {
+fn parse_json(text: &str, now: Option<Timestamp>) -> Result<Snapshot> {
     let mut records = Vec::new();
     for doc in serde_json::Deserializer::from_str(text).into_iter::<JsonTop>() {
         records.extend(doc.map_err(|e| Error::parse("lsf", format!("bjobs -json: {e}")))?.records);
@@ -269,7 +290,7 @@ fn parse_json(text: &str) -> Result<Snapshot> {
             finish: s(&r.finish_time),
             name: s(&r.job_name),
         };
-        add(&mut c, jobid, &row, shown);
+        add(&mut c, jobid, &row, now, shown);
     }
     Ok(c.finish())
 }

@@ -19,7 +19,7 @@
 //! dated events are read, each from its own wording, so a command line or job
 //! name that happens to say "done" or "exit" cannot change the outcome. The
 //! year appears when `LSB_DISPLAY_YEAR=Y` (molq sets it); without it times
-//! are left out. Sections of several jobs are separated by a line of dashes.
+//! are placed near the caller's `#now` line, or left out. Sections of several jobs are separated by a line of dashes.
 
 use super::lsf::{term_outcome, Collector};
 use super::{signal_text, when, Snapshot};
@@ -33,7 +33,7 @@ struct History {
 }
 
 /// Parse one or more `bhist -l` sections.
-pub fn parse_bhist(text: &str) -> Snapshot {
+pub fn parse_bhist(text: &str, now: Option<Timestamp>) -> Snapshot {
     let mut c = Collector::default();
     let mut job: Option<History> = None;
     let mut in_summary = false;
@@ -76,7 +76,7 @@ pub fn parse_bhist(text: &str) -> Snapshot {
         }
         if let Some((prefix, event)) = line.split_once(": ") {
             if when::starts_with_weekday_month(prefix) {
-                h.events.push((when::month_day(prefix), event.to_owned()));
+                h.events.push((when::month_day_near(prefix, now), event.to_owned()));
                 continue;
             }
         }

@@ -61,7 +61,12 @@ fn bjobs_rows_every_status() {
     assert_eq!(obs(&snap, "3010").partition.as_deref(), Some("long"));
     assert_eq!(obs(&snap, "3011").exit_code, Some(0), "DONE: exit 0 even when bjobs prints '-'");
     assert_eq!(obs(&snap, "3012").exit_code, Some(3));
-    assert_eq!(obs(&snap, "3001").started_at, None, "a year-less time cannot be placed");
+    assert_eq!(obs(&snap, "3001").started_at, None, "a year-less time cannot be placed without #now");
+    let mut with_now = b"#now 1717236100\n".to_vec();
+    with_now.extend_from_slice(fixture!("bjobs_o_queue.stdout"));
+    let placed = parse(&with_now).unwrap();
+    assert_eq!(obs(&placed, "3001").started_at, Some(1_717_236_000.0));
+    assert_eq!(obs(&placed, "3011").finished_at, Some(1_717_232_700.0));
     assert!(obs(&snap, "3006").reason.as_deref().unwrap().contains("UNKWN"));
     assert_eq!(snap.skipped.len(), 1, "{:?}", snap.skipped);
     assert!(snap.skipped[0].reason.contains("\"BLOCKED\""));
@@ -153,6 +158,8 @@ fn bhist_requeue_and_kill_without_term() {
     assert_eq!(obs(&snap, "9").state, Some(Succeeded));
     let ten = obs(&snap, "10");
     assert_eq!((ten.state, ten.finished_at), (Some(Cancelled), None), "no year: no time");
+    let placed = parse(format!("#now 1717236100\n{text}").as_bytes()).unwrap();
+    assert_eq!(obs(&placed, "10").finished_at, Some(1_717_236_000.0));
     assert!(parse(fixture!("bhist_l_unknown.stdout")).unwrap().is_empty());
 }
 

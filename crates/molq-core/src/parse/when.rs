@@ -16,6 +16,12 @@ const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// also without the weekday, with `HH:MM` only, or with the year missing
 /// (then `None`). A trailing LSF marker letter (`L`, `E`, `X`) is ignored.
 pub(crate) fn month_day(text: &str) -> Option<Timestamp> {
+    month_day_near(text, None)
+}
+
+/// As [`month_day`]; a time without a year is placed in the year that puts
+/// it closest before `reference` (at most a day after it, for clock skew).
+pub(crate) fn month_day_near(text: &str, reference: Option<Timestamp>) -> Option<Timestamp> {
     let mut words = text.split_whitespace().peekable();
     if words.peek().is_some_and(|w| WEEKDAYS.contains(w)) {
         words.next();
@@ -24,13 +30,42 @@ pub(crate) fn month_day(text: &str) -> Option<Timestamp> {
     let month = MONTHS.iter().position(|m| *m == word)? as i64 + 1;
     let day = number(words.next()?)?;
     let (h, mi, s) = clock(words.next()?)?;
-    let year = number(words.next()?)?;
+    let marker = |w: &str| w.len() == 1 && w.bytes().all(|b| b.is_ascii_uppercase());
+    let year = match words.next() {
+        Some(w) if !marker(w) => Some(number(w)?),
+        Some(_) | None => None,
+    };
     match words.next() {
         None => {}
-        Some(marker) if marker.len() == 1 && marker.bytes().all(|b| b.is_ascii_uppercase()) => {}
+        Some(w) if year.is_some() && marker(w) => {}
         Some(_) => return None,
     }
-    civil(year, month, day, h, mi, s)
+    match (year, reference) {
+        (Some(y), _) => civil(y, month, day, h, mi, s),
+        (None, Some(now)) => {
+            let this = year_of(now);
+            let t = civil(this, month, day, h, mi, s);
+            match t {
+                Some(t) if t <= now + 86_400.0 => Some(t),
+                // later in the year than now: it was last year (or Feb 29 of a leap year)
+                _ => civil(this - 1, month, day, h, mi, s),
+            }
+        }
+        (None, None) => None,
+    }
+}
+
+/// The UTC calendar year of an epoch time.
+fn year_of(t: Timestamp) -> i64 {
+    let mut year = 1970 + (t / 31_556_952.0).floor() as i64;
+    // the estimate is off by at most one either way: settle it on Jan 1st
+    while civil(year, 1, 1, 0, 0, 0).is_some_and(|jan1| jan1 > t) {
+        year -= 1;
+    }
+    while civil(year + 1, 1, 1, 0, 0, 0).is_some_and(|next| next <= t) {
+        year += 1;
+    }
+    year
 }
 
 /// Whether `text` starts like a `ctime` date (`Mon Jun 11 ...`), with or without a year.
@@ -140,6 +175,20 @@ mod tests {
         for bad in ["Jun 11 13:47", "Jun 11 13:47 L", "Feb 30 00:00:00 2024", "Foo 1 00:00 2020", "", "Jun 1 25:00 2020"] {
             assert_eq!(month_day(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn year_less_times_near_a_reference() {
+        let now = 1_717_236_000.0; // 2024-06-01 10:00 UTC
+        assert_eq!(month_day_near("Jun  1 09:59", Some(now)), Some(now - 60.0));
+        assert_eq!(month_day_near("Jun  2 09:00", Some(now)), Some(now + 82_800.0), "within a day ahead: skew");
+        // December seen in June is last December
+        assert_eq!(month_day_near("Dec 31 23:00", Some(now)), Some(1_704_063_600.0));
+        assert_eq!(month_day_near("Jun  1 09:59 2023", Some(now)), Some(1_685_613_540.0), "a year wins");
+        assert_eq!(month_day_near("Jun  1 09:59", None), None);
+        assert_eq!(month_day_near("Jun  1 09:59 L", Some(now)), Some(now - 60.0), "LSF's marker letter is ignored");
+        assert_eq!(year_of(1_704_067_199.0), 2023);
+        assert_eq!(year_of(1_704_067_200.0), 2024);
     }
 
     #[test]
