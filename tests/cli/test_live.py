@@ -263,11 +263,14 @@ def test_ctrl_z_gives_the_shell_a_clean_terminal_and_fg_takes_it_back(molq: Molq
 
 def test_colour_on_a_terminal_only(molq: Molq, tmux: Tmux) -> None:
     assert molq("submit", "--wait", "--command", "exit 1").returncode == 1
-    tmux.send(molq_cmd(molq, "list"))
-    tmux.until(lambda s: "failed" in s)
-    coloured = tmux.tmux(["capture-pane", "-p", "-e", "-t", "t"])
-    assert "\x1b[31mfailed" in coloured  # red
-    tmux.send("clear; echo MARK; NO_COLOR=1 " + molq_cmd(molq, "list"))
-    tmux.until(lambda s: "MARK" in s and "failed" in s)
-    plain = tmux.tmux(["capture-pane", "-p", "-e", "-t", "t"])
-    assert "\x1b[31m" not in plain
+
+    def escapes() -> str:
+        return tmux.tmux(["capture-pane", "-p", "-e", "-t", "t"])
+
+    tmux.send(molq_cmd(molq, "list") + "; echo DONE1")
+    tmux.until(lambda s: re.search(r"^DONE1", s, re.M) is not None)
+    assert "\x1b[31mfailed" in escapes()  # red
+    tmux.send("clear; NO_COLOR=1 " + molq_cmd(molq, "list") + "; echo DONE2")
+    tmux.until(lambda s: re.search(r"^DONE2", s, re.M) is not None)
+    plain = escapes()
+    assert "failed" in plain and "\x1b[31m" not in plain
