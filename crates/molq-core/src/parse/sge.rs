@@ -14,6 +14,7 @@
 //! task (`taskid 3`). A task is observed as `<job>.<task>` (`123.3`), and the
 //! array as a whole under the job number, the id qsub printed.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::array::{task_range, Arrays, Tasks};
@@ -76,6 +77,46 @@ pub fn job_state(code: &str) -> Option<Option<JobState>> {
     })
 }
 
+/// The children of one `<job_list>` molq reads.
+#[derive(Default)]
+struct JobList<'a> {
+    number: Option<Cow<'a, str>>,
+    name: Option<Cow<'a, str>>,
+    owner: Option<Cow<'a, str>>,
+    state: Option<Cow<'a, str>>,
+    start: Option<Cow<'a, str>>,
+    submit: Option<Cow<'a, str>>,
+    queue: Option<Cow<'a, str>>,
+    tasks: Option<Cow<'a, str>>,
+}
+
+impl<'a> JobList<'a> {
+    fn slot(&mut self, element: &str) -> Option<&mut Option<Cow<'a, str>>> {
+        Some(match element {
+            "JB_job_number" => &mut self.number,
+            "JB_name" => &mut self.name,
+            "JB_owner" => &mut self.owner,
+            "state" => &mut self.state,
+            "JAT_start_time" => &mut self.start,
+            "JB_submission_time" => &mut self.submit,
+            "queue_name" => &mut self.queue,
+            "tasks" => &mut self.tasks,
+            _ => return None,
+        })
+    }
+
+    /// A one-line description for `skipped`.
+    fn described(&self) -> String {
+        let mut d = String::from("<job_list>");
+        for (k, v) in [("JB_job_number", &self.number), ("state", &self.state), ("tasks", &self.tasks), ("JB_name", &self.name)] {
+            if let Some(v) = v {
+                d.push_str(&format!(" {k}={}", v.trim()));
+            }
+        }
+        d
+    }
+}
+
 /// Parse `qstat -xml` output (any of `-u`, `-s`; not `-j`).
 pub fn parse_qstat_xml(data: &[u8]) -> Result<Snapshot> {
     let text = String::from_utf8_lossy(data);
@@ -83,75 +124,62 @@ pub fn parse_qstat_xml(data: &[u8]) -> Result<Snapshot> {
     if text.trim().is_empty() {
         return Ok(snap);
     }
-    let events = xml::events(&text).map_err(|e| Error::parse("sge", format!("qstat -xml: {e}")))?;
     let mut arrays = Arrays::default();
     let mut names = Names::default();
-    let mut job: Option<HashMap<&str, String>> = None;
+    let mut job: Option<JobList<'_>> = None;
     let mut field: Option<&str> = None;
-    for ev in events {
-        match ev {
-            Event::Start { name: "job_list", attrs } => {
-                let mut fields = HashMap::new();
-                if let Some(kind) = xml::attr(attrs, "state") {
-                    fields.insert("@state", kind);
-                }
-                job = Some(fields);
-            }
-            Event::Start { name, .. } if job.is_some() => field = Some(name),
-            Event::Text(t) => {
-                if let (Some(fields), Some(name)) = (job.as_mut(), field) {
-                    fields.insert(name, t);
+    xml::each_event(&text, |ev| match ev {
+        Event::Start { name: "job_list", .. } => job = Some(JobList::default()),
+        Event::Start { name, .. } if job.is_some() => field = Some(name),
+        Event::Text(t) => {
+            if let (Some(j), Some(name)) = (job.as_mut(), field) {
+                if let Some(slot) = j.slot(name) {
+                    *slot = Some(t);
                 }
             }
-            Event::End { name: "job_list" } => {
-                if let Some(fields) = job.take() {
-                    qstat_job(&mut snap, &mut arrays, &mut names, &fields);
-                }
-                field = None;
-            }
-            Event::End { .. } => field = None,
-            Event::Start { .. } => {}
         }
-    }
+        Event::End { name: "job_list" } => {
+            if let Some(j) = job.take() {
+                qstat_job(&mut snap, &mut arrays, &mut names, &j);
+            }
+            field = None;
+        }
+        Event::End { .. } => field = None,
+        Event::Start { .. } => {}
+    })
+    .map_err(|e| Error::parse("sge", format!("qstat -xml: {e}")))?;
     arrays.finish(&mut snap);
     Ok(snap)
 }
 
-fn qstat_job(snap: &mut Snapshot, arrays: &mut Arrays, names: &mut Names, f: &HashMap<&str, String>) {
-    let get = |k: &str| f.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let described = || {
-        let mut d = String::from("<job_list>");
-        for k in ["JB_job_number", "state", "tasks", "JB_name"] {
-            if let Some(v) = get(k) {
-                d.push_str(&format!(" {k}={v}"));
-            }
-        }
-        d
+fn qstat_job(snap: &mut Snapshot, arrays: &mut Arrays, names: &mut Names, j: &JobList<'_>) {
+    let get = |v: &Option<Cow<'_, str>>| -> Option<String> {
+        v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
     };
-    let Some(id) = get("JB_job_number").filter(|v| v.bytes().all(|b| b.is_ascii_digit())) else {
-        snap.skip(&described(), "no numeric JB_job_number");
+    let Some(id) = get(&j.number).filter(|v| v.bytes().all(|b| b.is_ascii_digit())) else {
+        snap.skip(&j.described(), "no numeric JB_job_number");
         return;
     };
-    let code = get("state").unwrap_or("");
+    let code = get(&j.state).unwrap_or_default();
     let mut obs = Observation {
-        raw_state: code.to_owned().into(),
+        raw_state: code.clone().into(),
         // SGE 8.1 escapes '<' in names as "%lt;" (not "&lt;"): undo that too
-        name: get("JB_name").map(|n| n.replace("%lt;", "<")),
-        user: get("JB_owner").and_then(|u| names.get(u)),
+        name: get(&j.name).map(|n| if n.contains("%lt;") { n.replace("%lt;", "<") } else { n }),
+        user: get(&j.owner).and_then(|u| names.get(&u)),
         // "all.q@localhost": the cluster queue is the partition
-        partition: get("queue_name").and_then(|q| names.get(q.split('@').next().unwrap_or(q))),
-        submit_time: get("JB_submission_time").and_then(when::iso),
+        partition: get(&j.queue).and_then(|q| names.get(q.split('@').next().unwrap_or(&q))),
+        submit_time: get(&j.submit).and_then(|t| when::iso(&t)),
         ..Observation::default()
     };
-    match job_state(code) {
+    match job_state(&code) {
         Some(state) => obs.state = state,
         None => snap.skip(
-            &described(),
+            &j.described(),
             format!("unknown Grid Engine state {code:?} (the job's state is left as it was)"),
         ),
     }
     if matches!(obs.state, Some(Running)) {
-        obs.started_at = get("JAT_start_time").and_then(when::iso);
+        obs.started_at = get(&j.start).and_then(|t| when::iso(&t));
     }
     if code.contains('E') {
         obs.reason = Some(ERROR_STATE_REASON.to_owned());
@@ -160,21 +188,21 @@ fn qstat_job(snap: &mut Snapshot, arrays: &mut Arrays, names: &mut Names, f: &Ha
     } else if obs.state == Some(Cancelled) {
         obs.reason = Some("job deleted before it started (qdel)".to_owned());
     }
-    match get("tasks") {
+    match get(&j.tasks) {
         None => {
-            snap.insert(id.to_owned(), obs);
+            snap.insert(id, obs);
         }
         Some(task) if task.bytes().all(|b| b.is_ascii_digit()) => {
             let first = task.parse().ok();
-            arrays.feed(snap, Tasks { array_id: id, first, count: 1 }, &obs);
-            snap.insert_task(id, task, format!("{id}.{task}"), obs);
+            arrays.feed(snap, Tasks { array_id: &id, first, count: 1 }, &obs);
+            snap.insert_task(&id, &task, format!("{id}.{task}"), obs);
         }
         Some(range) => {
-            let (first, count) = match task_range(range) {
+            let (first, count) = match task_range(&range) {
                 Some((f, c)) => (Some(f), c),
                 None => (None, 1),
             };
-            arrays.feed(snap, Tasks { array_id: id, first, count }, &obs);
+            arrays.feed(snap, Tasks { array_id: &id, first, count }, &obs);
             // Kept as printed, so a queue listing shows what qstat showed.
             snap.insert(format!("{id}.{range}"), obs);
         }

@@ -3,28 +3,38 @@
 //! references, comments, processing instructions, CDATA. No DTDs, no
 //! namespaces (a prefix is part of the name). Malformed input is an error.
 
+use std::borrow::Cow;
+
 /// One piece of a document, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event<'a> {
     /// `<name attrs>` (a self-closing element gives `Start` then `End`).
     Start { name: &'a str, attrs: &'a str },
     End { name: &'a str },
-    /// Character data, entities decoded; whitespace-only runs are dropped.
-    Text(String),
+    /// Character data, entities decoded (borrowed when there are none);
+    /// whitespace-only runs are dropped.
+    Text(Cow<'a, str>),
 }
 
 /// Every event of `text`, or the reason it is not well-formed enough to read.
 pub(crate) fn events(text: &str) -> Result<Vec<Event<'_>>, String> {
     let mut out = Vec::new();
+    each_event(text, |e| out.push(e))?;
+    Ok(out)
+}
+
+/// Hand every event of `text` to `sink` as it is read (no event list is built).
+pub(crate) fn each_event<'a>(text: &'a str, mut sink: impl FnMut(Event<'a>)) -> Result<(), String> {
+    let out = &mut sink;
     let mut open: Vec<&str> = Vec::new();
     let mut rest = text;
     let mut at = 0usize;
     while !rest.is_empty() {
         let Some(lt) = rest.find('<') else {
-            push_text(&mut out, rest)?;
+            push_text(out, rest)?;
             break;
         };
-        push_text(&mut out, &rest[..lt])?;
+        push_text(out, &rest[..lt])?;
         let tag = &rest[lt..];
         let skip = |end: &str| -> Result<usize, String> {
             tag.find(end)
@@ -39,7 +49,7 @@ pub(crate) fn events(text: &str) -> Result<Vec<Event<'_>>, String> {
             let end = body
                 .find("]]>")
                 .ok_or_else(|| format!("unterminated CDATA at byte {}", at + lt))?;
-            out.push(Event::Text(body[..end].to_owned()));
+            out(Event::Text(Cow::Borrowed(&body[..end])));
             "<![CDATA[".len() + end + 3
         } else if tag.starts_with("<!") {
             skip(">")?
@@ -51,7 +61,7 @@ pub(crate) fn events(text: &str) -> Result<Vec<Event<'_>>, String> {
             if let Some(name) = inner.strip_prefix('/') {
                 let name = name.trim();
                 match open.pop() {
-                    Some(o) if o == name => out.push(Event::End { name }),
+                    Some(o) if o == name => out(Event::End { name }),
                     Some(o) => return Err(format!("</{name}> closes <{o}>")),
                     None => return Err(format!("</{name}> closes nothing")),
                 }
@@ -65,9 +75,9 @@ pub(crate) fn events(text: &str) -> Result<Vec<Event<'_>>, String> {
                 if name.is_empty() || name.contains(['<', '"', '\'', '=']) {
                     return Err(format!("bad tag <{inner}>"));
                 }
-                out.push(Event::Start { name, attrs });
+                out(Event::Start { name, attrs });
                 if closed {
-                    out.push(Event::End { name });
+                    out(Event::End { name });
                 } else {
                     open.push(name);
                 }
@@ -79,22 +89,22 @@ pub(crate) fn events(text: &str) -> Result<Vec<Event<'_>>, String> {
     }
     match open.last() {
         Some(name) => Err(format!("<{name}> is never closed")),
-        None => Ok(out),
+        None => Ok(()),
     }
 }
 
-fn push_text(out: &mut Vec<Event<'_>>, raw: &str) -> Result<(), String> {
+fn push_text<'a>(out: &mut impl FnMut(Event<'a>), raw: &'a str) -> Result<(), String> {
     if raw.trim().is_empty() {
         return Ok(());
     }
-    out.push(Event::Text(unescape(raw)?));
+    out(Event::Text(unescape(raw)?));
     Ok(())
 }
 
 /// Decode `&lt;` `&gt;` `&amp;` `&quot;` `&apos;` and `&#N;` / `&#xN;`.
-pub(crate) fn unescape(raw: &str) -> Result<String, String> {
+pub(crate) fn unescape(raw: &str) -> Result<Cow<'_, str>, String> {
     if !raw.contains('&') {
-        return Ok(raw.to_owned());
+        return Ok(Cow::Borrowed(raw));
     }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
@@ -128,7 +138,7 @@ pub(crate) fn unescape(raw: &str) -> Result<String, String> {
         rest = &after[semi + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 fn shorten(text: &str) -> String {
@@ -144,7 +154,7 @@ pub(crate) fn attr(attrs: &str, key: &str) -> Option<String> {
         let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
         let end = after[1..].find(quote)?;
         if name == key {
-            return unescape(&after[1..1 + end]).ok();
+            return unescape(&after[1..1 + end]).ok().map(Cow::into_owned);
         }
         rest = &after[end + 2..];
     }
