@@ -26,6 +26,10 @@ pub struct KnownJob {
     /// just-finished array for a few seconds as one plain line (its last task
     /// under the array's id), which would pass for the outcome of the whole.
     pub array: bool,
+    /// Tasks of the array stored in a live state: accounting that does not
+    /// show them finished is not yet the array's outcome (sacct records the
+    /// tasks one by one, so it can list all but one as finished).
+    pub open_tasks: Vec<String>,
 }
 
 /// When a job seen neither in the queue nor in accounting is declared lost:
@@ -123,7 +127,11 @@ pub fn plan(
         if !job.array && (queue.is_array(id) || accounting.is_some_and(|a| a.is_array(id))) {
             out.new_arrays.push(job.job_id.clone());
         }
-        match evidence(job, queue, accounting) {
+        let seen = evidence(job, queue, accounting);
+        if seen.is_some_and(|obs| !settled(job, obs, &out.tasks)) {
+            continue; // seen, so not missing; judged once its tasks are in
+        }
+        match seen {
             Some(obs) => {
                 if let Some(change) = change_for(job, obs, now) {
                     out.actions.push(Action::Change(change));
@@ -177,6 +185,21 @@ fn array_tasks(
             .filter_map(|(task, obs)| ArrayTask::observed(task, obs))
             .map(|t| (job.job_id.clone(), t)),
     );
+}
+
+/// Whether `obs` may move `job`: an array's finished aggregate counts only once
+/// every task stored live was just seen finished.
+fn settled(job: &KnownJob, obs: &Observation, tasks: &[(String, ArrayTask)]) -> bool {
+    if !obs.job_state().is_terminal() || job.open_tasks.is_empty() {
+        return true;
+    }
+    job.open_tasks.iter().all(|open| {
+        tasks
+            .iter()
+            .rev()
+            .take_while(|(id, _)| *id == job.job_id)
+            .any(|(_, t)| t.task_id == *open && t.state.is_terminal())
+    })
 }
 
 /// The queue's word, unless it is terminal or absent and accounting knows more.

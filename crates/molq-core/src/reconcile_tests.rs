@@ -15,6 +15,7 @@ fn known(id: &str, state: JobState) -> KnownJob {
         attempt: 1,
         retry_json: None,
         array: false,
+        open_tasks: Vec::new(),
     }
 }
 

@@ -101,9 +101,11 @@ pub(crate) fn upsert_task_sql() -> String {
 pub(crate) fn known_jobs_sql() -> String {
     format!(
         "SELECT job_id, scheduler_job_id, state, started_at, missing_since, missing_count, \
-         attempt, retry_json, rowid, is_array FROM jobs WHERE cluster_name = ?1 AND state NOT IN {} \
+         attempt, retry_json, rowid, is_array, CASE WHEN is_array THEN \
+         (SELECT group_concat(task_id, ',') FROM array_tasks t WHERE t.job_id = jobs.job_id \
+         AND t.state NOT IN {t}) END FROM jobs WHERE cluster_name = ?1 AND state NOT IN {t} \
          AND scheduler_job_id IS NOT NULL AND scheduler_job_id != ''",
-        JobState::TERMINAL_SQL
+        t = JobState::TERMINAL_SQL
     )
 }
 
@@ -119,6 +121,10 @@ pub(crate) fn known_job(r: &Row<'_>) -> rusqlite::Result<(i64, KnownJob)> {
         attempt: r.get(6)?,
         retry_json: r.get(7)?,
         array: r.get(9)?,
+        open_tasks: r
+            .get::<_, Option<String>>(10)?
+            .map(|list| list.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
     };
     Ok((r.get(8)?, job))
 }

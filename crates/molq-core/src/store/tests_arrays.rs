@@ -264,3 +264,28 @@ fn an_array_is_judged_only_by_its_tasks() {
     assert!(out.transitions.is_empty());
     assert_eq!(s.get_job("plain").unwrap().unwrap().state, Queued);
 }
+
+#[test]
+fn an_array_waits_for_every_task_it_saw_running() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    submitted(&mut s, "arr", "60", 1.0);
+    cycle(
+        &mut s,
+        b"60_1|RUNNING|u|p|1|5|None|n\n60_2|RUNNING|u|p|1|5|None|n\n",
+        None,
+        10.0,
+    );
+    // sacct has recorded task 1 only: the array is not over for that.
+    let partial = b"60_1|61|COMPLETED|0:0|5|6|None\n";
+    let out = cycle(&mut s, b"", Some(partial), 11.0);
+    assert!(out.transitions.is_empty() && out.missing.is_empty());
+    assert_eq!(s.get_job("arr").unwrap().unwrap().state, Running);
+    let full = b"60_1|61|COMPLETED|0:0|5|6|None\n60_2|60|FAILED|2:0|5|7|None\n";
+    cycle(&mut s, b"", Some(full), 12.0);
+    let arr = s.get_job("arr").unwrap().unwrap();
+    assert_eq!(
+        (arr.state, arr.exit_code, arr.finished_at),
+        (Failed, Some(2), Some(7.0))
+    );
+    assert_eq!(tasks(&s, "arr")[1], ("2".into(), Failed, Some(2)));
+}
