@@ -43,6 +43,20 @@ def count(transport: SshTransport, fn) -> int:  # type: ignore[no-untyped-def]
     return transport.process_count - before
 
 
+def cleanup(t: SshTransport, stop: list[str], work: str) -> None:
+    """Stop the benchmark's jobs and remove its directory, riding out a short outage
+    of the test sshd (other test runs on this machine stop and start it)."""
+    for attempt in range(10):
+        try:
+            t.run(stop)
+            t.remove(work, recursive=True)
+            break
+        except mq.TransportError as exc:
+            print(f"cleanup failed ({exc}); again in 3 s", file=sys.stderr)
+            time.sleep(3)
+    t.close()
+
+
 def local_backend_counts(tmp: str) -> None:
     cluster = mq.Cluster.from_ssh_alias("molq-test", scheduler="local", config_path=CONFIG)
     t: SshTransport = cluster.transport  # type: ignore[assignment]
@@ -62,10 +76,10 @@ def local_backend_counts(tmp: str) -> None:
                 took = (time.perf_counter() - start) * 1000
                 print(f"  refresh of {target:4d} running jobs: {calls} ssh call(s), {took:6.1f} ms")
         finally:
-            for record in sub.list_jobs():
-                sub.cancel_job(record.job_id)
-            t.remove(work, recursive=True)
-            t.close()
+            # one remote command stops every job's process group (a cancel each would
+            # be 500 round trips)
+            pids = [r.scheduler_job_id for r in sub.list_jobs(include_terminal=True) if r.scheduler_job_id]
+            cleanup(t, ["sh", "-c", 'for p do kill -TERM -- "-$p" 2>/dev/null; done; exit 0', "sh", *pids], work)
 
 
 def slurm_counts(tmp: str) -> None:
@@ -77,11 +91,8 @@ def slurm_counts(tmp: str) -> None:
         try:
             _slurm_rounds(sub, t)
         finally:
-            ids = [r.scheduler_job_id for r in sub.list_jobs() if r.scheduler_job_id]
-            if ids:
-                t.run(["scancel", *ids])
-            t.remove(work, recursive=True)
-            t.close()
+            ids = [r.scheduler_job_id for r in sub.list_jobs(include_terminal=True) if r.scheduler_job_id]
+            cleanup(t, ["scancel", *ids] if ids else ["true"], work)
 
 
 def _slurm_rounds(sub: mq.Submitor, t: SshTransport) -> None:
@@ -131,10 +142,13 @@ def latency() -> None:
 def main() -> None:
     if not up("sshd-up.sh"):
         sys.exit(0)
+    parts = sys.argv[1:] or ["latency", "local", "slurm"]   # e.g. `bench_ssh.py slurm`
     with tempfile.TemporaryDirectory() as tmp:
-        latency()
-        local_backend_counts(tmp)
-        if up("slurm-up.sh"):
+        if "latency" in parts:
+            latency()
+        if "local" in parts:
+            local_backend_counts(tmp)
+        if "slurm" in parts and up("slurm-up.sh"):
             slurm_counts(tmp)
 
 
