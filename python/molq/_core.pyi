@@ -305,6 +305,27 @@ class JobStore:
     def finish_retry(self, job_id: str) -> None:
         """retry_state claimed -> done (called once the next attempt is registered)."""
     # -- reads -------------------------------------------------------------------
+    # -- shared polling ------------------------------------------------------------
+    def begin_poll(
+        self,
+        cluster_name: str,
+        holder: str,
+        now: float,
+        min_interval: float,
+        lease_seconds: float,
+        force: bool = False,
+    ) -> bool:
+        """Become the one poller of the cluster now: False while another
+        holder's lease runs or (unless force) when the last attempt is more
+        recent than min_interval (doubled per failure in a row, up to 64x)."""
+    def end_poll(self, cluster_name: str, holder: str, error: str | None = None) -> None:
+        """End the holder's poll; error None records a success."""
+    def poll_status(
+        self, cluster_name: str
+    ) -> tuple[str | None, float | None, float | None, float | None, int, str | None] | None:
+        """(holder, lease_until, last_attempt_at, last_poll_at, failures, last_error)."""
+    def stale_created(self, cluster_name: str, before: float) -> list[tuple[str, str]]:
+        """(job_id, job_dir) of jobs still CREATED since before ``before``."""
     def get_job(self, job_id: str) -> JobRecord | None: ...
     def get_jobs(self, job_ids: list[str]) -> list[JobRecord]: ...
     def get_latest_attempt(self, job_id: str) -> JobRecord | None:

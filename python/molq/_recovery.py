@@ -27,13 +27,10 @@ def recover_interrupted_submissions(
     slow submitter's job would be declared failed under its feet.
     """
     now = time.time() if now is None else now
-    stale: list[JobRecord] = [
-        r
-        for r in sub.store.list_records(sub.cluster_name)
-        if r.state.value == "created" and r.submitted_at is not None and now - r.submitted_at >= adopt_after
-    ]
-    if not stale:
+    candidates = sub.store.native.stale_created(sub.cluster_name, now - adopt_after)
+    if not candidates:
         return []
+    stale: list[JobRecord] = sub.store.get_records([job_id for job_id, _ in candidates])
     find = getattr(sub.target.scheduler_impl, "find_submissions", None)
     found: dict[str, str] = {}
     if find is not None:

@@ -44,6 +44,11 @@ def default_polling_strategy(scheduler_kind: str) -> PollingStrategy:
     return ExponentialBackoffStrategy(initial=1.0, maximum=30.0, factor=1.5)
 
 
+def default_min_poll_interval(scheduler_kind: str) -> float:
+    """The least time between two polls of one cluster, shared by all waiters."""
+    return 0.05 if scheduler_kind == "local" else 1.0
+
+
 class Submitor:
     """Submits jobs to ``target`` and tracks them in a job store.
 
@@ -67,6 +72,7 @@ class Submitor:
         lost_after_polls: int = 3,
         recover_submissions_after: float = 30.0,
         fail_interrupted_submissions_after: float = 900.0,
+        min_poll_interval: float | None = None,
     ) -> None:
         if not isinstance(target, Cluster):
             raise TypeError(f"Submitor target must be a molq.Cluster, got {type(target).__name__}")
@@ -98,6 +104,15 @@ class Submitor:
         )
         self._monitor: JobMonitor | None = None
         self._closed = False
+        from molq._poll_lease import SharedPoller
+
+        self._poller = SharedPoller(
+            store,
+            target.name,
+            min_interval=default_min_poll_interval(target.scheduler) if min_poll_interval is None else min_poll_interval,
+            # a poller that dies mid-poll blocks the others at most this long
+            lease_seconds=120.0,
+        )
         self._recover_after = recover_submissions_after
         self._fail_interrupted_after = fail_interrupted_submissions_after
         self._next_recovery = 0.0
@@ -300,9 +315,21 @@ class Submitor:
                 self._emit(transitions[0])
 
     # -- lifecycle ------------------------------------------------------------------
-    def refresh_jobs(self) -> list[StatusTransition]:
-        """One refresh cycle: poll the scheduler, apply what changed, start due retries."""
-        transitions = self._reconciler.reconcile()
+    def refresh_jobs(self, *, force: bool = False) -> list[StatusTransition]:
+        """One refresh cycle: poll the scheduler, apply what changed, start due retries.
+
+        The poll is shared: when another thread or process using this store
+        polled the cluster less than ``min_poll_interval`` ago (or is polling
+        now), this call reads the store instead and returns ``[]``. ``force``
+        polls anyway (unless a poll is running right now).
+        """
+
+        def poll() -> tuple[list[StatusTransition], str | None]:
+            transitions = self._reconciler.reconcile()
+            error = self._reconciler.last_error
+            return transitions, None if error is None else str(error)
+
+        transitions = self._poller.run(poll, force=force) or []
         from molq._submit import resubmit_due_retries
 
         resubmit_due_retries(self)
@@ -331,7 +358,7 @@ class Submitor:
             live = self._target.scheduler_impl.cancel(record.scheduler_job_id, job_dir=record.job_dir or None)
             if not live:
                 # It ended on its own before the signal: record how, not "cancelled".
-                self.refresh_jobs()
+                self.refresh_jobs(force=True)
                 if self.get_job(record.job_id).state.is_terminal:
                     return
         self._emit(self._store.cancel(record.job_id, reason, time.time()))

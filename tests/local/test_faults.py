@@ -37,8 +37,9 @@ class Tampering(LocalTransport):
 def tampered(tmp_path: Path) -> Iterator[tuple[mq.Submitor, Tampering, list[Any]]]:
     transport = Tampering()
     cluster = mq.Cluster("faulty", "local", transport=transport)
+    # every refresh polls here (no shared interval, no backoff): each call is a probe
     sub = mq.Submitor(cluster, store=JobStore(tmp_path / "jobs.db"), jobs_dir=tmp_path / "jobs",
-                      lost_after_seconds=0.0, lost_after_polls=1)
+                      lost_after_seconds=0.0, lost_after_polls=1, min_poll_interval=0.0)
     events: list[Any] = []
     sub.on_event(mq.EventType.POLL_FAILED, events.append)
     yield sub, transport, events

@@ -48,4 +48,6 @@ pub use reconcile::{KnownJob, LostPolicy, Plan};
 pub use record::{JobFields, JobRecord};
 pub use retry::RetryPolicy;
 pub use state::JobState;
-pub use store::{ActiveJob, CleanupCutoffs, JobStore, Outcome, MEMORY, MIGRATIONS, SCHEMA_VERSION};
+pub use store::{
+    ActiveJob, CleanupCutoffs, JobStore, Outcome, PollStatus, MEMORY, MIGRATIONS, SCHEMA_VERSION,
+};

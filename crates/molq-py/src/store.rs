@@ -225,6 +225,78 @@ impl PyJobStore {
         self.run(py, |s| s.finish_retry(job_id)).map(drop)
     }
 
+    #[pyo3(signature = (cluster_name, holder, now, min_interval, lease_seconds, force = false))]
+    fn begin_poll(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        holder: &str,
+        now: f64,
+        min_interval: f64,
+        lease_seconds: f64,
+        force: bool,
+    ) -> PyResult<bool> {
+        self.run(py, |s| {
+            s.begin_poll(
+                cluster_name,
+                holder,
+                now,
+                min_interval,
+                lease_seconds,
+                force,
+            )
+        })
+    }
+
+    #[pyo3(signature = (cluster_name, holder, error = None))]
+    fn end_poll(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        holder: &str,
+        error: Option<&str>,
+    ) -> PyResult<()> {
+        self.run(py, |s| s.end_poll(cluster_name, holder, error))
+    }
+
+    /// (holder, lease_until, last_attempt_at, last_poll_at, failures, last_error) or None.
+    #[allow(clippy::type_complexity)]
+    fn poll_status(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+    ) -> PyResult<
+        Option<(
+            Option<String>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            i64,
+            Option<String>,
+        )>,
+    > {
+        let status = self.run(py, |s| s.poll_status(cluster_name))?;
+        Ok(status.map(|p| {
+            (
+                p.holder,
+                p.lease_until,
+                p.last_attempt_at,
+                p.last_poll_at,
+                p.failures,
+                p.last_error,
+            )
+        }))
+    }
+
+    fn stale_created(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        before: f64,
+    ) -> PyResult<Vec<(String, String)>> {
+        self.run(py, |s| s.stale_created(cluster_name, before))
+    }
+
     fn get_job(&self, py: Python<'_>, job_id: &str) -> PyResult<Option<PyJobRecord>> {
         self.run(py, |s| s.get_job(job_id))
             .map(|r| r.map(PyJobRecord))

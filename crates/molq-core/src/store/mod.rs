@@ -2,6 +2,8 @@
 //! transaction per write method. State changes are compare-and-set
 //! (`UPDATE ... WHERE job_id = ? AND state = ?`): a lost race writes nothing.
 
+mod lease;
+pub use lease::PollStatus;
 mod reads;
 pub use reads::{ActiveJob, CleanupCutoffs};
 mod rows;

@@ -88,6 +88,21 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (job_id, task_id)
     ) WITHOUT ROWID;
     ",
+    // 2 -> 3: one scheduler poll per cluster per interval, shared by every
+    // process using the store (the poll lease), and the query path of the
+    // recovery of submissions interrupted before their scheduler id was kept.
+    "
+    CREATE TABLE poll_leases (
+        cluster_name    TEXT PRIMARY KEY NOT NULL,
+        holder          TEXT,
+        lease_until     REAL,
+        last_attempt_at REAL,
+        last_poll_at    REAL,
+        failures        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_jobs_created ON jobs(cluster_name, created_at) WHERE state = 'created';
+    ",
 ];
 
 /// The schema version this build writes.

@@ -62,7 +62,7 @@ fn a_v1_file_migrates_to_v2_and_keeps_its_jobs() {
         .unwrap();
     }
     let mut s = JobStore::open(&path, T).unwrap();
-    assert_eq!((s.schema_version().unwrap(), SCHEMA_VERSION), (2, 2));
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
     let old = s.get_job("old").unwrap().unwrap();
     assert_eq!((old.state, old.submitted_at), (Queued, Some(7.0)));
     assert_eq!(s.get_transitions("old").unwrap().len(), 1);
@@ -78,7 +78,7 @@ fn a_v1_file_migrates_to_v2_and_keeps_its_jobs() {
     assert_eq!(tasks(&s, "old"), [("1".into(), Running, None)]);
     drop(s);
     let s = JobStore::open(&path, T).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 2);
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(tasks(&s, "old").len(), 1, "reopening changes nothing");
 }
 
