@@ -85,11 +85,11 @@ def test_dependencies_in_order(fake_lsf: mq.Submitor, tmp_path: Path) -> None:
     assert log.read_text() == "A\nB\nC\n"
 
 
-def test_array_tracked_as_a_whole_and_per_element(fake_lsf: mq.Submitor) -> None:
+def test_array_tracked_as_a_whole_and_per_element(fake_lsf: mq.Submitor, tmp_path: Path) -> None:
     record = fake_lsf.submit_job(
         command="exit $(( LSB_JOBINDEX % 2 ))",
         scheduling=mq.JobScheduling(array_spec="1-4"),
-        execution=mq.JobExecution(output_file="array-%a.out", job_name="molq array"),
+        execution=mq.JobExecution(cwd=tmp_path, output_file="array-%a.out", job_name="molq array"),
     ).wait(timeout=60)
     assert record.state is mq.JobState.FAILED
     assert record.failure_reason == "2 of 4 array tasks failed (first: task 1, exit 1)"

@@ -86,11 +86,11 @@ def test_dependencies_in_order_and_an_unsatisfiable_one(fake_pbs: mq.Submitor, t
     assert records[2].started_at is None
 
 
-def test_array_tracked_as_a_whole_and_per_subjob(fake_pbs: mq.Submitor) -> None:
+def test_array_tracked_as_a_whole_and_per_subjob(fake_pbs: mq.Submitor, tmp_path: Path) -> None:
     handle = fake_pbs.submit_job(
         command="exit $(( PBS_ARRAY_INDEX % 2 ))",
         scheduling=mq.JobScheduling(array_spec="1-4"),
-        execution=mq.JobExecution(output_file="array-%a.out"),
+        execution=mq.JobExecution(cwd=tmp_path, output_file="array-%a.out"),
     )
     assert handle.scheduler_job_id.endswith("[]")
     record = handle.wait(timeout=60)

@@ -164,11 +164,11 @@ def test_hold_jid_chain_runs_in_order(sge: mq.Submitor, tmp_path: Path) -> None:
         sge.submit_job(command="true", after_success=[a.job_id])
 
 
-def test_array_tracked_as_a_whole_and_per_task(sge: mq.Submitor) -> None:
+def test_array_tracked_as_a_whole_and_per_task(sge: mq.Submitor, tmp_path: Path) -> None:
     record = sge.submit_job(
         command="exit $(( SGE_TASK_ID % 2 ))",
         scheduling=mq.JobScheduling(array_spec="1-4"),
-        execution=mq.JobExecution(output_file="array-%a.out"),
+        execution=mq.JobExecution(cwd=tmp_path, output_file="array-%a.out"),
     ).wait(timeout=180)
     assert record.state is mq.JobState.FAILED
     assert record.failure_reason == "2 of 4 array tasks failed (first: task 1, exit 1)"
