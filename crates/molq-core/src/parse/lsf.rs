@@ -31,7 +31,8 @@ use crate::model::{Observation, Timestamp};
 use crate::state::JobState::{self, *};
 
 /// The `bjobs -o` fields the parser reads, in order (job name last: it may hold the delimiter).
-pub const BJOBS_FIELDS: &str = "jobid stat exit_code user queue submit_time start_time finish_time job_name";
+pub const BJOBS_FIELDS: &str =
+    "jobid stat exit_code user queue submit_time start_time finish_time job_name";
 /// The delimiter molq asks bjobs for.
 pub const BJOBS_DELIMITER: &str = "|";
 /// The whole `-o` argument: [`BJOBS_FIELDS`] and the delimiter.
@@ -42,16 +43,44 @@ const FIELD_COUNT: usize = 9;
 /// Every LSF job status: (STAT, meaning, molq state).
 pub const STATES: [(&str, &str, JobState); 11] = [
     ("PEND", "pending: waiting to be dispatched", Queued),
-    ("PROV", "dispatched to a host that is being provisioned", Queued),
-    ("PSUSP", "suspended by its owner or an administrator while pending", Queued),
+    (
+        "PROV",
+        "dispatched to a host that is being provisioned",
+        Queued,
+    ),
+    (
+        "PSUSP",
+        "suspended by its owner or an administrator while pending",
+        Queued,
+    ),
     ("WAIT", "member of a chunk job, waiting to run", Queued),
     ("RUN", "running", Running),
-    ("USUSP", "suspended by its owner or an administrator while running", Running),
-    ("SSUSP", "suspended by LSF (host load, a preempting job, a run window)", Running),
-    ("UNKWN", "mbatchd lost contact with the job's host; the job may still run", Running),
+    (
+        "USUSP",
+        "suspended by its owner or an administrator while running",
+        Running,
+    ),
+    (
+        "SSUSP",
+        "suspended by LSF (host load, a preempting job, a run window)",
+        Running,
+    ),
+    (
+        "UNKWN",
+        "mbatchd lost contact with the job's host; the job may still run",
+        Running,
+    ),
     ("DONE", "finished with exit code 0", Succeeded),
-    ("EXIT", "finished with a non-zero exit code, or killed", Failed),
-    ("ZOMBI", "killed while its host was unreachable (or requeued under a new id)", Failed),
+    (
+        "EXIT",
+        "finished with a non-zero exit code, or killed",
+        Failed,
+    ),
+    (
+        "ZOMBI",
+        "killed while its host was unreachable (or requeued under a new id)",
+        Failed,
+    ),
 ];
 
 /// Parse bjobs (`-o` delimited or `-json`) or `bhist -l` output.
@@ -93,15 +122,21 @@ pub(crate) struct Collector {
 impl Collector {
     /// Record `obs` for the job printed as `jobid` with name `name`.
     pub fn place(&mut self, jobid: &str, obs: Observation, shown: impl FnOnce() -> String) {
-        let parsed = element(jobid, obs.name.as_deref()).map(|(id, i)| (id.to_owned(), i.map(str::to_owned)));
+        let parsed = element(jobid, obs.name.as_deref())
+            .map(|(id, i)| (id.to_owned(), i.map(str::to_owned)));
         match parsed {
             Ok((id, None)) => {
                 self.snap.insert(id, obs);
             }
             Ok((id, Some(index))) => {
-                let tasks = Tasks { array_id: &id, first: index.parse().ok(), count: 1 };
+                let tasks = Tasks {
+                    array_id: &id,
+                    first: index.parse().ok(),
+                    count: 1,
+                };
                 self.arrays.feed(&mut self.snap, tasks, &obs);
-                self.snap.insert_task(&id, &index, format!("{id}[{index}]"), obs);
+                self.snap
+                    .insert_task(&id, &index, format!("{id}[{index}]"), obs);
             }
             Err(why) => self.snap.skip(&shown(), why),
         }
@@ -114,7 +149,10 @@ impl Collector {
 }
 
 /// (job id, array index) from `123` + `name[4]`, or `123[4]`.
-pub(crate) fn element<'a>(jobid: &'a str, name: Option<&'a str>) -> std::result::Result<(&'a str, Option<&'a str>), String> {
+pub(crate) fn element<'a>(
+    jobid: &'a str,
+    name: Option<&'a str>,
+) -> std::result::Result<(&'a str, Option<&'a str>), String> {
     let jobid = jobid.trim();
     let (id, mut index) = match jobid.split_once('[') {
         Some((id, rest)) => (id, Some(rest.strip_suffix(']').unwrap_or(""))),
@@ -170,7 +208,10 @@ fn observe(
     let stat = r.stat.trim();
     let exit = match present(r.exit_code) {
         None => None,
-        Some(t) => Some(t.parse::<i64>().map_err(|_| format!("exit code {t:?} is not an integer"))?),
+        Some(t) => Some(
+            t.parse::<i64>()
+                .map_err(|_| format!("exit code {t:?} is not an integer"))?,
+        ),
     };
     let known = STATES.iter().find(|(s, _, _)| *s == stat);
     let mut obs = Observation {
@@ -182,7 +223,12 @@ fn observe(
         ..Observation::default()
     };
     let Some(&(_, _, state)) = known else {
-        return Ok((obs, Some(format!("unknown LSF job status {stat:?} (the job's state is left as it was)"))));
+        return Ok((
+            obs,
+            Some(format!(
+                "unknown LSF job status {stat:?} (the job's state is left as it was)"
+            )),
+        ));
     };
     obs.state = Some(state);
     if state != Queued {
@@ -197,7 +243,9 @@ fn observe(
             obs.exit_code = exit;
             obs.finished_at = lsf_time(r.finish, now);
         }
-        "ZOMBI" => obs.reason = Some("killed while its host was unreachable (LSF ZOMBI)".to_owned()),
+        "ZOMBI" => {
+            obs.reason = Some("killed while its host was unreachable (LSF ZOMBI)".to_owned())
+        }
         "UNKWN" => obs.reason = Some("LSF lost contact with the job's host (UNKWN)".to_owned()),
         "PSUSP" => obs.reason = Some("suspended while pending (bresume releases it)".to_owned()),
         _ => {}
@@ -205,7 +253,13 @@ fn observe(
     Ok((obs, None))
 }
 
-fn add(c: &mut Collector, jobid: &str, row: &Row<'_>, now: Option<Timestamp>, shown: impl Fn() -> String) {
+fn add(
+    c: &mut Collector,
+    jobid: &str,
+    row: &Row<'_>,
+    now: Option<Timestamp>,
+    shown: impl Fn() -> String,
+) {
     match observe(row, &mut c.names, now) {
         Ok((obs, why)) => {
             if let Some(why) = why {
@@ -228,10 +282,22 @@ fn parse_rows(text: &str, now: Option<Timestamp>) -> Snapshot {
         }
         let f: Vec<&str> = line.splitn(FIELD_COUNT, '|').collect();
         let [jobid, stat, exit_code, user, queue, submit, start, finish, name] = f[..] else {
-            c.snap.skip(line, format!("expected {FIELD_COUNT} '|'-separated fields ({BJOBS_FIELDS})"));
+            c.snap.skip(
+                line,
+                format!("expected {FIELD_COUNT} '|'-separated fields ({BJOBS_FIELDS})"),
+            );
             continue;
         };
-        let row = Row { stat, exit_code, user, queue, submit, start, finish, name };
+        let row = Row {
+            stat,
+            exit_code,
+            user,
+            queue,
+            submit,
+            start,
+            finish,
+            name,
+        };
         add(&mut c, jobid, &row, now, || line.to_owned());
     }
     c.finish()
@@ -263,7 +329,10 @@ struct JsonTop {
 fn parse_json(text: &str, now: Option<Timestamp>) -> Result<Snapshot> {
     let mut records = Vec::new();
     for doc in serde_json::Deserializer::from_str(text).into_iter::<JsonTop>() {
-        records.extend(doc.map_err(|e| Error::parse("lsf", format!("bjobs -json: {e}")))?.records);
+        records.extend(
+            doc.map_err(|e| Error::parse("lsf", format!("bjobs -json: {e}")))?
+                .records,
+        );
     }
     let top = JsonTop { records };
     let mut c = Collector::default();
@@ -276,7 +345,10 @@ fn parse_json(text: &str, now: Option<Timestamp>) -> Result<Snapshot> {
         if let Some(err) = r.error.as_ref().map(Flex::as_str) {
             // "Job <999> is not found": no evidence either way, as if not listed
             if !err.ends_with("is not found") {
-                c.snap.skip(&format!("{{\"JOBID\":{jobid:?},\"ERROR\":{err:?}}}"), "bjobs reported an error for this job");
+                c.snap.skip(
+                    &format!("{{\"JOBID\":{jobid:?},\"ERROR\":{err:?}}}"),
+                    "bjobs reported an error for this job",
+                );
             }
             continue;
         }
@@ -301,7 +373,10 @@ pub fn parse_bsub_id(data: &[u8]) -> Result<String> {
     for line in lines(&text) {
         if let Some(rest) = line.trim().strip_prefix("Job <") {
             if let Some((id, tail)) = rest.split_once('>') {
-                if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && tail.contains("submitted") {
+                if !id.is_empty()
+                    && id.bytes().all(|b| b.is_ascii_digit())
+                    && tail.contains("submitted")
+                {
                     return Ok(id.to_owned());
                 }
             }

@@ -49,7 +49,10 @@ pub fn parse_bhist(text: &str, now: Option<Timestamp>) -> Snapshot {
             if let Some(h) = job.take() {
                 conclude(&mut c, h);
             }
-            job = Some(History { header: line.to_owned(), events: Vec::new() });
+            job = Some(History {
+                header: line.to_owned(),
+                events: Vec::new(),
+            });
             in_summary = false;
             continue;
         }
@@ -76,7 +79,8 @@ pub fn parse_bhist(text: &str, now: Option<Timestamp>) -> Snapshot {
         }
         if let Some((prefix, event)) = line.split_once(": ") {
             if when::starts_with_weekday_month(prefix) {
-                h.events.push((when::month_day_near(prefix, now), event.to_owned()));
+                h.events
+                    .push((when::month_day_near(prefix, now), event.to_owned()));
                 continue;
             }
         }
@@ -107,7 +111,9 @@ fn leading_int(text: &str) -> Option<i64> {
 
 fn conclude(c: &mut Collector, h: History) {
     let Some(jobid) = angle(&h.header, "Job") else {
-        return c.snap.skip(&h.header, "no 'Job <id>' in the section header");
+        return c
+            .snap
+            .skip(&h.header, "no 'Job <id>' in the section header");
     };
     let mut obs = Observation {
         name: angle(&h.header, "Job Name").map(str::to_owned),
@@ -137,14 +143,20 @@ fn conclude(c: &mut Collector, h: History) {
             outcome = Some(Failed);
             signal = leading_int(rest);
             obs.finished_at = *at;
-        } else if let Some(rest) = e.strip_prefix("Exited; job has been forced to exit with exit code ") {
+        } else if let Some(rest) =
+            e.strip_prefix("Exited; job has been forced to exit with exit code ")
+        {
             (outcome, exit) = (Some(Failed), leading_int(rest));
             obs.finished_at = *at;
         } else if e.starts_with("Exited") {
             outcome = Some(Failed);
             obs.finished_at = *at;
         } else if let Some(rest) = e.strip_prefix("Completed <exit>; ") {
-            term = rest.split(':').next().map(str::trim).filter(|w| w.starts_with("TERM_"));
+            term = rest
+                .split(':')
+                .next()
+                .map(str::trim)
+                .filter(|w| w.starts_with("TERM_"));
             outcome = outcome.or(Some(Failed));
         } else if e.starts_with("Completed <done>") {
             outcome = outcome.or(Some(Succeeded));

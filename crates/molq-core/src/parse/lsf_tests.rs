@@ -10,15 +10,24 @@ macro_rules! fixture {
 }
 
 fn obs<'a>(snap: &'a Snapshot, id: &str) -> &'a Observation {
-    snap.get(id).unwrap_or_else(|| panic!("no {id} in {:?}", snap.entries()))
+    snap.get(id)
+        .unwrap_or_else(|| panic!("no {id} in {:?}", snap.entries()))
 }
 
 #[test]
 fn format_constants_agree() {
-    assert_eq!(BJOBS_FORMAT, format!("{BJOBS_FIELDS} delimiter='{BJOBS_DELIMITER}'"));
+    assert_eq!(
+        BJOBS_FORMAT,
+        format!("{BJOBS_FIELDS} delimiter='{BJOBS_DELIMITER}'")
+    );
     assert_eq!(BJOBS_FIELDS.split(' ').count(), FIELD_COUNT);
-    assert!(BJOBS_FIELDS.ends_with("job_name"), "the name last: it may hold the delimiter");
-    for stat in ["PEND", "PROV", "PSUSP", "WAIT", "RUN", "USUSP", "SSUSP", "UNKWN", "DONE", "EXIT", "ZOMBI"] {
+    assert!(
+        BJOBS_FIELDS.ends_with("job_name"),
+        "the name last: it may hold the delimiter"
+    );
+    for stat in [
+        "PEND", "PROV", "PSUSP", "WAIT", "RUN", "USUSP", "SSUSP", "UNKWN", "DONE", "EXIT", "ZOMBI",
+    ] {
         assert_eq!(STATES.iter().filter(|s| s.0 == stat).count(), 1, "{stat}");
     }
 }
@@ -28,7 +37,11 @@ fn elements() {
     assert_eq!(element("12", Some("x")), Ok(("12", None)));
     assert_eq!(element("12", Some("arr[3]")), Ok(("12", Some("3"))));
     assert_eq!(element("12[3]", Some("whatever")), Ok(("12", Some("3"))));
-    assert_eq!(element("12", Some("a[b]")), Ok(("12", None)), "not an index: a plain name");
+    assert_eq!(
+        element("12", Some("a[b]")),
+        Ok(("12", None)),
+        "not an index: a plain name"
+    );
     assert!(element("x12", None).is_err());
     assert!(element("12[x]", None).is_err());
     assert!(element("", None).is_err());
@@ -55,28 +68,50 @@ fn bjobs_rows_every_status() {
     for (id, state) in want {
         assert_eq!(obs(&snap, id).state, state, "{id}");
     }
-    assert_eq!(obs(&snap, "3002").name.as_deref(), Some("molq waiting with spaces"));
+    assert_eq!(
+        obs(&snap, "3002").name.as_deref(),
+        Some("molq waiting with spaces")
+    );
     assert_eq!(obs(&snap, "3010").name.as_deref(), Some("name|with|pipes"));
     assert_eq!(obs(&snap, "3010").user.as_deref(), Some("bob"));
     assert_eq!(obs(&snap, "3010").partition.as_deref(), Some("long"));
-    assert_eq!(obs(&snap, "3011").exit_code, Some(0), "DONE: exit 0 even when bjobs prints '-'");
+    assert_eq!(
+        obs(&snap, "3011").exit_code,
+        Some(0),
+        "DONE: exit 0 even when bjobs prints '-'"
+    );
     assert_eq!(obs(&snap, "3012").exit_code, Some(3));
-    assert_eq!(obs(&snap, "3001").started_at, None, "a year-less time cannot be placed without #now");
+    assert_eq!(
+        obs(&snap, "3001").started_at,
+        None,
+        "a year-less time cannot be placed without #now"
+    );
     let mut with_now = b"#now 1717236100\n".to_vec();
     with_now.extend_from_slice(fixture!("bjobs_o_queue.stdout"));
     let placed = parse(&with_now).unwrap();
     assert_eq!(obs(&placed, "3001").started_at, Some(1_717_236_000.0));
     assert_eq!(obs(&placed, "3011").finished_at, Some(1_717_232_700.0));
-    assert!(obs(&snap, "3006").reason.as_deref().unwrap().contains("UNKWN"));
+    assert!(obs(&snap, "3006")
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("UNKWN"));
     assert_eq!(snap.skipped.len(), 1, "{:?}", snap.skipped);
     assert!(snap.skipped[0].reason.contains("\"BLOCKED\""));
     // array 3009: element 1 running, 2 and 3 pending
     assert_eq!(obs(&snap, "3009").state, Some(Running));
     assert_eq!(obs(&snap, "3009").raw_state, "array: 2 queued, 1 running");
-    let tasks: Vec<_> = snap.array_tasks("3009").map(|(t, o)| (t.to_owned(), o.state)).collect();
+    let tasks: Vec<_> = snap
+        .array_tasks("3009")
+        .map(|(t, o)| (t.to_owned(), o.state))
+        .collect();
     assert_eq!(
         tasks,
-        [("1".to_owned(), Some(Running)), ("2".to_owned(), Some(Queued)), ("3".to_owned(), Some(Queued))]
+        [
+            ("1".to_owned(), Some(Running)),
+            ("2".to_owned(), Some(Queued)),
+            ("3".to_owned(), Some(Queued))
+        ]
     );
 }
 
@@ -85,16 +120,27 @@ fn bjobs_finished_array_and_times_with_a_year() {
     let snap = parse(fixture!("bjobs_o_array_done.stdout")).unwrap();
     let whole = obs(&snap, "3030");
     assert_eq!((whole.state, whole.exit_code), (Some(Failed), Some(1)));
-    assert_eq!(whole.reason.as_deref(), Some("2 of 4 array tasks failed (first: task 2, exit 1)"));
+    assert_eq!(
+        whole.reason.as_deref(),
+        Some("2 of 4 array tasks failed (first: task 2, exit 1)")
+    );
     assert_eq!(obs(&snap, "3030[4]").exit_code, Some(130));
-    let with_year = parse(b"7|DONE|-|a|q|Jun  1 10:00 2024|Jun  1 10:00 2024|Jun  1 10:01 2024|n\n").unwrap();
+    let with_year =
+        parse(b"7|DONE|-|a|q|Jun  1 10:00 2024|Jun  1 10:00 2024|Jun  1 10:01 2024|n\n").unwrap();
     let o = obs(&with_year, "7");
-    assert_eq!((o.started_at, o.finished_at), (Some(1_717_236_000.0), Some(1_717_236_060.0)));
+    assert_eq!(
+        (o.started_at, o.finished_at),
+        (Some(1_717_236_000.0), Some(1_717_236_060.0))
+    );
 }
 
 #[test]
 fn bjobs_nothing_and_junk() {
-    for f in [&fixture!("bjobs_o_none.stdout")[..], fixture!("bjobs_o_unknown.stdout"), b"No unfinished job found\n"] {
+    for f in [
+        &fixture!("bjobs_o_none.stdout")[..],
+        fixture!("bjobs_o_unknown.stdout"),
+        b"No unfinished job found\n",
+    ] {
         let snap = parse(f).unwrap();
         assert!(snap.is_empty() && snap.skipped.is_empty());
     }
@@ -108,13 +154,17 @@ fn bjobs_json() {
     let snap = parse(fixture!("bjobs_json.stdout")).unwrap();
     assert!(snap.skipped.is_empty(), "{:?}", snap.skipped);
     assert_eq!(obs(&snap, "3001").state, Some(Running));
-    assert_eq!(obs(&snap, "3012").name.as_deref(), Some("molq \"quoted\" | piped name"));
+    assert_eq!(
+        obs(&snap, "3012").name.as_deref(),
+        Some("molq \"quoted\" | piped name")
+    );
     assert_eq!(obs(&snap, "3012").exit_code, Some(3));
     assert_eq!(obs(&snap, "3011").exit_code, Some(0));
     assert_eq!(obs(&snap, "3009[2]").state, Some(Queued));
     assert!(!snap.contains("999999"), "not found is no evidence");
     assert!(parse(b"{\"RECORDS\":[").is_err());
-    let other_error = parse(b"{\"RECORDS\":[{\"JOBID\":\"5\",\"ERROR\":\"Permission denied\"}]}").unwrap();
+    let other_error =
+        parse(b"{\"RECORDS\":[{\"JOBID\":\"5\",\"ERROR\":\"Permission denied\"}]}").unwrap();
     assert_eq!(other_error.skipped.len(), 1);
 }
 
@@ -132,14 +182,28 @@ fn bhist_long_form() {
     let exit3 = obs(&snap, "3041");
     assert_eq!((exit3.state, exit3.exit_code), (Some(Failed), Some(3)));
     let killed = obs(&snap, "3042");
-    assert_eq!(killed.state, Some(Cancelled), "a name saying 'done' changes nothing");
-    assert_eq!(killed.reason.as_deref(), Some("killed by its owner (bkill) (TERM_OWNER)"));
+    assert_eq!(
+        killed.state,
+        Some(Cancelled),
+        "a name saying 'done' changes nothing"
+    );
+    assert_eq!(
+        killed.reason.as_deref(),
+        Some("killed by its owner (bkill) (TERM_OWNER)")
+    );
     let limit = obs(&snap, "3043");
     assert_eq!((limit.state, limit.exit_code), (Some(TimedOut), Some(140)));
     let task = obs(&snap, "3044[2]");
     assert_eq!((task.state, task.exit_signal), (Some(Failed), Some(11)));
-    assert_eq!(task.reason.as_deref(), Some("killed by signal 11 (SIGSEGV)"));
-    assert_eq!(obs(&snap, "3044").state, Some(Failed), "the element counts toward its array");
+    assert_eq!(
+        task.reason.as_deref(),
+        Some("killed by signal 11 (SIGSEGV)")
+    );
+    assert_eq!(
+        obs(&snap, "3044").state,
+        Some(Failed),
+        "the element counts toward its array"
+    );
     assert!(!snap.contains("3045"), "no end in the history, no evidence");
 }
 
@@ -157,19 +221,32 @@ fn bhist_requeue_and_kill_without_term() {
     let snap = parse(text.as_bytes()).unwrap();
     assert_eq!(obs(&snap, "9").state, Some(Succeeded));
     let ten = obs(&snap, "10");
-    assert_eq!((ten.state, ten.finished_at), (Some(Cancelled), None), "no year: no time");
+    assert_eq!(
+        (ten.state, ten.finished_at),
+        (Some(Cancelled), None),
+        "no year: no time"
+    );
     let placed = parse(format!("#now 1717236100\n{text}").as_bytes()).unwrap();
     assert_eq!(obs(&placed, "10").finished_at, Some(1_717_236_000.0));
-    assert!(parse(fixture!("bhist_l_unknown.stdout")).unwrap().is_empty());
+    assert!(parse(fixture!("bhist_l_unknown.stdout"))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn bsub_ids() {
     assert_eq!(parse_bsub_id(fixture!("bsub.stdout")).unwrap(), "3020");
-    assert_eq!(parse_bsub_id(fixture!("bsub_default_queue.stdout")).unwrap(), "3021");
+    assert_eq!(
+        parse_bsub_id(fixture!("bsub_default_queue.stdout")).unwrap(),
+        "3021"
+    );
     let noisy = b"Warning: something\nJob <77> is submitted to queue <gpu>.\n";
     assert_eq!(parse_bsub_id(noisy).unwrap(), "77");
-    for bad in [&fixture!("bsub_bad_queue.stdout")[..], b"Job <x> is submitted", b"Job <5> was not"] {
+    for bad in [
+        &fixture!("bsub_bad_queue.stdout")[..],
+        b"Job <x> is submitted",
+        b"Job <5> was not",
+    ] {
         assert!(parse_bsub_id(bad).is_err());
     }
 }

@@ -54,7 +54,9 @@ impl SchedulerKind {
             "lsf" => Ok(SchedulerKind::Lsf),
             other => Err(Error::parse(
                 other,
-                format!("unknown scheduler output kind {other:?} (known: shell, slurm, sge, pbs, lsf)"),
+                format!(
+                    "unknown scheduler output kind {other:?} (known: shell, slurm, sge, pbs, lsf)"
+                ),
             )),
         }
     }

@@ -30,7 +30,11 @@ use crate::state::JobState::{self, *};
 /// Every job state letter of PBS Pro and Torque: (letter, meaning, molq state).
 /// `None`: finished, and the outcome depends on the exit status.
 pub const STATES: [(&str, &str, Option<JobState>); 13] = [
-    ("B", "array job: at least one subjob has started", Some(Running)),
+    (
+        "B",
+        "array job: at least one subjob has started",
+        Some(Running),
+    ),
     ("E", "exiting after having run", Some(Running)),
     ("F", "finished (PBS Pro job history)", None),
     ("H", "held", Some(Queued)),
@@ -39,10 +43,22 @@ pub const STATES: [(&str, &str, Option<JobState>); 13] = [
     ("R", "running", Some(Running)),
     ("S", "suspended (keeps its resources)", Some(Running)),
     ("T", "in transit to a new location", Some(Queued)),
-    ("U", "suspended while its workstation is busy (cycle harvesting)", Some(Running)),
-    ("W", "waiting for its start time (qsub -a) or for files to stage in", Some(Queued)),
+    (
+        "U",
+        "suspended while its workstation is busy (cycle harvesting)",
+        Some(Running),
+    ),
+    (
+        "W",
+        "waiting for its start time (qsub -a) or for files to stage in",
+        Some(Queued),
+    ),
     ("X", "subjob finished (PBS Pro)", None),
-    ("C", "completed (Torque; kept for keep_completed seconds)", None),
+    (
+        "C",
+        "completed (Torque; kept for keep_completed seconds)",
+        None,
+    ),
 ];
 
 /// Negative exit statuses: PBS could not run the job to its end (PBS Pro and
@@ -55,7 +71,10 @@ pub const EXEC_CODES: [(i64, &str); 19] = [
     (-5, "job aborted on MoM init, checkpoint, no migrate"),
     (-6, "job aborted on MoM init, checkpoint, ok migrate"),
     (-7, "job restart failed"),
-    (-8, "job exec failed: the initial checkpoint could not be read"),
+    (
+        -8,
+        "job exec failed: the initial checkpoint could not be read",
+    ),
     (-9, "job exec failed: no such checkpoint"),
     (-10, "invalid uid/gid for the job"),
     (-11, "job was rerun"),
@@ -145,10 +164,22 @@ pub(crate) fn finished(
         return (Cancelled, None, Some("job was deleted (qdel)".to_owned()));
     }
     match exit {
-        None if !ran => (Cancelled, None, Some("job left the queue before it started (deleted)".to_owned())),
-        None => (Failed, None, Some("job ended without an exit status".to_owned())),
+        None if !ran => (
+            Cancelled,
+            None,
+            Some("job left the queue before it started (deleted)".to_owned()),
+        ),
+        None => (
+            Failed,
+            None,
+            Some("job ended without an exit status".to_owned()),
+        ),
         Some(0) => (Succeeded, None, None),
-        Some(EXIT_WALLTIME) => (TimedOut, None, Some("job exceeded its walltime limit".to_owned())),
+        Some(EXIT_WALLTIME) => (
+            TimedOut,
+            None,
+            Some("job exceeded its walltime limit".to_owned()),
+        ),
         Some(code) if code < 0 => {
             let text = EXEC_CODES
                 .iter()
@@ -165,7 +196,10 @@ pub(crate) fn finished(
 fn int(text: Option<&str>, what: &str) -> std::result::Result<Option<i64>, String> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
-        Some(t) => t.parse().map(Some).map_err(|_| format!("{what} {t:?} is not an integer")),
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{what} {t:?} is not an integer")),
     }
 }
 
@@ -183,7 +217,10 @@ pub(crate) fn observe(
             .find(|(l, _, _)| *l == letter)
             .map_or_else(|| letter.to_owned().into(), |(l, _, _)| (*l).into()),
         name: a.name.clone(),
-        user: a.owner.as_deref().and_then(|o| names.get(o.split('@').next().unwrap_or(o))),
+        user: a
+            .owner
+            .as_deref()
+            .and_then(|o| names.get(o.split('@').next().unwrap_or(o))),
         partition: a.queue.as_deref().and_then(|q| names.get(q)),
         submit_time: a.submit,
         ..Observation::default()
@@ -209,7 +246,8 @@ pub(crate) fn observe(
         }
         None if !full => {} // a table row: finished, with no exit status to say how
         None => {
-            let (state, signal, reason) = finished(exit, substate, a.start.is_some() || exit.is_some());
+            let (state, signal, reason) =
+                finished(exit, substate, a.start.is_some() || exit.is_some());
             obs.state = Some(state);
             obs.exit_code = exit;
             obs.exit_signal = signal;
@@ -256,7 +294,15 @@ impl Collector {
             Key::Array(id) => self.parents.push((id, obs)),
             Key::Task(array, task) => {
                 let first = task.parse().ok();
-                self.arrays.feed(&mut self.snap, Tasks { array_id: &array, first, count: 1 }, &obs);
+                self.arrays.feed(
+                    &mut self.snap,
+                    Tasks {
+                        array_id: &array,
+                        first,
+                        count: 1,
+                    },
+                    &obs,
+                );
                 let k = format!("{}[{task}]", &array[..array.len() - 2]);
                 self.snap.insert_task(&array, &task, k, obs);
             }
@@ -324,9 +370,15 @@ fn parse_json(text: &str) -> Result<Snapshot> {
         docs.push(doc.map_err(|e| Error::parse("pbs", format!("qstat -F json: {e}")))?);
     }
     let total = docs.iter().map(|d| d.jobs.0.len()).sum();
-    let mut c = Collector { snap: Snapshot::with_capacity(total), ..Collector::default() };
+    let mut c = Collector {
+        snap: Snapshot::with_capacity(total),
+        ..Collector::default()
+    };
     let s = |v: &Option<Flex>| v.as_ref().map(|f| f.as_str().to_owned());
-    let t = |v: &Option<Flex>| v.as_ref().and_then(|f| when::epoch_or_month_day(f.as_str()));
+    let t = |v: &Option<Flex>| {
+        v.as_ref()
+            .and_then(|f| when::epoch_or_month_day(f.as_str()))
+    };
     for (id, j) in docs.iter().flat_map(|d| d.jobs.0.iter()) {
         let attrs = Attrs {
             name: s(&j.name),
@@ -341,7 +393,9 @@ fn parse_json(text: &str) -> Result<Snapshot> {
             substate: s(&j.substate),
             comment: s(&j.comment),
         };
-        c.add(id, &attrs, true, || format!("\"{id}\": {{job_state: {:?}}}", attrs.state));
+        c.add(id, &attrs, true, || {
+            format!("\"{id}\": {{job_state: {:?}}}", attrs.state)
+        });
     }
     Ok(c.finish())
 }
@@ -354,7 +408,12 @@ fn parse_full_text(text: &str) -> Snapshot {
     let flush = |job: &mut Option<(&str, Vec<(&str, String)>)>, c: &mut Collector| {
         if let Some((id, pairs)) = job.take() {
             let attrs = full_text_attrs(&pairs);
-            c.add(id, &attrs, true, || format!("Job Id: {id} (job_state = {})", attrs.state.as_deref().unwrap_or("")));
+            c.add(id, &attrs, true, || {
+                format!(
+                    "Job Id: {id} (job_state = {})",
+                    attrs.state.as_deref().unwrap_or("")
+                )
+            });
         }
     };
     for line in text.lines().map(|l| l.trim_end_matches('\r')) {
@@ -373,15 +432,23 @@ fn parse_full_text(text: &str) -> Snapshot {
         let attribute = line
             .strip_prefix("    ")
             .filter(|rest| !rest.starts_with(char::is_whitespace))
-            .and_then(|rest| rest.split_once(" = ").or_else(|| rest.strip_suffix(" =").map(|k| (k, ""))))
-            .filter(|(k, _)| k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.'));
+            .and_then(|rest| {
+                rest.split_once(" = ")
+                    .or_else(|| rest.strip_suffix(" =").map(|k| (k, "")))
+            })
+            .filter(|(k, _)| {
+                k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+            });
         match (attribute, pairs.last_mut()) {
             (Some((k, v)), _) => pairs.push((k, v.to_owned())),
             (None, Some((_, value))) if line.starts_with(char::is_whitespace) => {
                 let more = line.strip_prefix('\t').unwrap_or_else(|| line.trim_start());
                 value.push_str(more);
             }
-            _ => c.snap.skip(line, "neither 'name = value' nor a continuation line"),
+            _ => c
+                .snap
+                .skip(line, "neither 'name = value' nor a continuation line"),
         }
     }
     flush(&mut job, &mut c);
@@ -389,7 +456,13 @@ fn parse_full_text(text: &str) -> Snapshot {
 }
 
 fn full_text_attrs(pairs: &[(&str, String)]) -> Attrs {
-    let get = |k: &str| pairs.iter().rev().find(|(key, _)| *key == k).map(|(_, v)| v.trim().to_owned());
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| v.trim().to_owned())
+    };
     let time = |k: &str| get(k).and_then(|v| when::epoch_or_month_day(&v));
     Attrs {
         name: get("Job_Name"),
@@ -425,12 +498,25 @@ fn parse_table(text: &str) -> Snapshot {
         let f: Vec<&str> = t.split_whitespace().collect();
         let n = f.len();
         let (min, name, user, state, queue) = if alternate {
-            (11, f.get(3..n.saturating_sub(7)), f.get(1), f.get(n.wrapping_sub(2)), f.get(2))
+            (
+                11,
+                f.get(3..n.saturating_sub(7)),
+                f.get(1),
+                f.get(n.wrapping_sub(2)),
+                f.get(2),
+            )
         } else {
-            (6, f.get(1..n.saturating_sub(4)), f.get(n.wrapping_sub(4)), f.get(n.wrapping_sub(2)), f.last())
+            (
+                6,
+                f.get(1..n.saturating_sub(4)),
+                f.get(n.wrapping_sub(4)),
+                f.get(n.wrapping_sub(2)),
+                f.last(),
+            )
         };
         if n < min {
-            c.snap.skip(line, format!("expected at least {min} columns, found {n}"));
+            c.snap
+                .skip(line, format!("expected at least {min} columns, found {n}"));
             continue;
         }
         let attrs = Attrs {
@@ -457,7 +543,9 @@ pub fn parse_qsub_id(data: &[u8]) -> Result<String> {
     let shown: String = text.chars().take(200).collect();
     Err(Error::parse(
         "pbs",
-        format!("expected the job id from qsub (\"123.server\" or \"123[].server\"), got {shown:?}"),
+        format!(
+            "expected the job id from qsub (\"123.server\" or \"123[].server\"), got {shown:?}"
+        ),
     ))
 }
 

@@ -10,13 +10,16 @@ macro_rules! fixture {
 }
 
 fn obs<'a>(snap: &'a Snapshot, id: &str) -> &'a Observation {
-    snap.get(id).unwrap_or_else(|| panic!("no {id} in {:?}", snap.entries()))
+    snap.get(id)
+        .unwrap_or_else(|| panic!("no {id} in {:?}", snap.entries()))
 }
 
 #[test]
 fn state_table_is_complete_and_unique() {
     let letters: Vec<&str> = STATES.iter().map(|s| s.0).collect();
-    for l in ["B", "E", "F", "H", "M", "Q", "R", "S", "T", "U", "W", "X", "C"] {
+    for l in [
+        "B", "E", "F", "H", "M", "Q", "R", "S", "T", "U", "W", "X", "C",
+    ] {
         assert_eq!(letters.iter().filter(|x| **x == l).count(), 1, "{l}");
     }
 }
@@ -25,10 +28,24 @@ fn state_table_is_complete_and_unique() {
 fn ids() {
     assert_eq!(key("123.pbs01"), Ok(Key::Job("123".into())));
     assert_eq!(key("123"), Ok(Key::Job("123".into())));
-    assert_eq!(key("123[].pbs01.example.org"), Ok(Key::Array("123[]".into())));
-    assert_eq!(key("123[7].pbs01"), Ok(Key::Task("123[]".into(), "7".into())));
+    assert_eq!(
+        key("123[].pbs01.example.org"),
+        Ok(Key::Array("123[]".into()))
+    );
+    assert_eq!(
+        key("123[7].pbs01"),
+        Ok(Key::Task("123[]".into(), "7".into()))
+    );
     assert_eq!(key("1234567.pbs-serv*"), Ok(Key::Job("1234567".into())));
-    for bad in ["", "abc", "12345678901234*", "12[x].s", "12[", ".pbs01", "12[1-3].s"] {
+    for bad in [
+        "",
+        "abc",
+        "12345678901234*",
+        "12[x].s",
+        "12[",
+        ".pbs01",
+        "12[1-3].s",
+    ] {
         assert!(key(bad).is_err(), "{bad}");
     }
 }
@@ -51,9 +68,18 @@ fn finished_outcomes() {
         let (s, sig, _) = finished(exit, sub, ran);
         assert_eq!((s, sig), (state, signal), "{exit:?} {sub:?} {ran}");
     }
-    assert_eq!(finished(Some(-10), None, true).2.as_deref(), Some("invalid uid/gid for the job (Exit_status -10)"));
-    assert_eq!(finished(Some(-99), None, true).2.as_deref(), Some("PBS could not run the job (Exit_status -99)"));
-    assert_eq!(finished(Some(265), None, true).2.as_deref(), Some("killed by signal 9 (SIGKILL)"));
+    assert_eq!(
+        finished(Some(-10), None, true).2.as_deref(),
+        Some("invalid uid/gid for the job (Exit_status -10)")
+    );
+    assert_eq!(
+        finished(Some(-99), None, true).2.as_deref(),
+        Some("PBS could not run the job (Exit_status -99)")
+    );
+    assert_eq!(
+        finished(Some(265), None, true).2.as_deref(),
+        Some("killed by signal 9 (SIGKILL)")
+    );
 }
 
 #[test]
@@ -82,12 +108,27 @@ fn json_queue_every_live_state() {
     assert_eq!(run.partition.as_deref(), Some("workq"));
     assert_eq!(run.exit_code, None);
     let waiting = obs(&snap, "1002");
-    assert_eq!(waiting.name.as_deref(), Some("molq waiting with spaces in its name"));
-    assert!(waiting.reason.as_deref().unwrap().starts_with("Not Running: Insufficient"));
+    assert_eq!(
+        waiting.name.as_deref(),
+        Some("molq waiting with spaces in its name")
+    );
+    assert!(waiting
+        .reason
+        .as_deref()
+        .unwrap()
+        .starts_with("Not Running: Insufficient"));
     assert_eq!(obs(&snap, "1003").reason.as_deref(), Some("job is held"));
     assert_eq!(obs(&snap, "1003").user.as_deref(), Some("bob"));
-    assert_eq!(obs(&snap, "1006").exit_code, None, "E: still running, even with an Exit_status");
-    assert!(obs(&snap, "1011").name.as_deref().unwrap().ends_with("-end"));
+    assert_eq!(
+        obs(&snap, "1006").exit_code,
+        None,
+        "E: still running, even with an Exit_status"
+    );
+    assert!(obs(&snap, "1011")
+        .name
+        .as_deref()
+        .unwrap()
+        .ends_with("-end"));
     // Z is no PBS state: kept (state unknown) and reported
     assert_eq!(snap.skipped.len(), 1, "{:?}", snap.skipped);
     assert!(snap.skipped[0].reason.contains("\"Z\""));
@@ -100,7 +141,10 @@ fn json_queue_array_per_subjob_and_whole() {
     let whole = obs(&snap, "1007[]");
     assert_eq!(whole.state, Some(Running));
     assert_eq!(whole.raw_state, "array: 2 queued, 1 running, 1 succeeded");
-    let tasks: Vec<_> = snap.array_tasks("1007[]").map(|(t, o)| (t.to_owned(), o.state)).collect();
+    let tasks: Vec<_> = snap
+        .array_tasks("1007[]")
+        .map(|(t, o)| (t.to_owned(), o.state))
+        .collect();
     assert_eq!(
         tasks,
         [
@@ -128,17 +172,35 @@ fn json_history_outcomes() {
     ];
     for (id, state, code, signal) in cases {
         let o = obs(&snap, id);
-        assert_eq!((o.state, o.exit_code, o.exit_signal), (Some(state), code, signal), "{id}");
+        assert_eq!(
+            (o.state, o.exit_code, o.exit_signal),
+            (Some(state), code, signal),
+            "{id}"
+        );
     }
     let ok = obs(&snap, "1020");
-    assert_eq!((ok.started_at, ok.finished_at), (Some(1_717_236_001.0), Some(1_717_236_011.0)));
-    assert_eq!(obs(&snap, "1025").finished_at, Some(1_717_236_009.0), "mtime when there is no obittime");
+    assert_eq!(
+        (ok.started_at, ok.finished_at),
+        (Some(1_717_236_001.0), Some(1_717_236_011.0))
+    );
+    assert_eq!(
+        obs(&snap, "1025").finished_at,
+        Some(1_717_236_009.0),
+        "mtime when there is no obittime"
+    );
     let arr = obs(&snap, "1027[]");
     assert_eq!((arr.state, arr.exit_code), (Some(Failed), Some(1)));
-    assert_eq!(arr.reason.as_deref(), Some("2 of 3 array tasks failed (first: task 1, exit 1)"));
+    assert_eq!(
+        arr.reason.as_deref(),
+        Some("2 of 3 array tasks failed (first: task 1, exit 1)")
+    );
     assert_eq!(snap.array_tasks("1027[]").count(), 3);
     let bare = obs(&snap, "1028[]");
-    assert_eq!(bare.state, Some(Cancelled), "parent Exit_status 2: subjobs deleted");
+    assert_eq!(
+        bare.state,
+        Some(Cancelled),
+        "parent Exit_status 2: subjobs deleted"
+    );
 }
 
 #[test]
@@ -150,7 +212,10 @@ fn json_documents_back_to_back() {
     assert_eq!(obs(&snap, "1001").state, Some(Running));
     assert_eq!(obs(&snap, "1021").exit_code, Some(3));
     assert_eq!(snap.array_tasks("1027[]").count(), 3);
-    assert!(parse(b"{\"Jobs\":{}} {").is_err(), "a broken second document spoils the whole");
+    assert!(
+        parse(b"{\"Jobs\":{}} {").is_err(),
+        "a broken second document spoils the whole"
+    );
 }
 
 #[test]
@@ -158,7 +223,9 @@ fn json_empty_and_broken() {
     let empty = parse(fixture!("qstat_f_json_empty.stdout")).unwrap();
     assert!(empty.is_empty());
     assert!(parse(b"").unwrap().is_empty());
-    let err = parse(b"{\"Jobs\":{\"1.s\":{\"job_state\":\"R\"}").unwrap_err().to_string();
+    let err = parse(b"{\"Jobs\":{\"1.s\":{\"job_state\":\"R\"}")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("json"), "{err}");
     let odd = parse(b"{\"Jobs\":{\"x.s\":{\"job_state\":\"R\"},\"2.s\":{\"job_state\":\"F\",\"Exit_status\":\"two\"}}}").unwrap();
     assert_eq!(odd.skipped.len(), 2, "{:?}", odd.skipped);
@@ -184,7 +251,11 @@ fn torque_full_text_with_continuations() {
         ("2010", Some(Queued), None),
     ];
     for (id, state, code) in cases {
-        assert_eq!((obs(&snap, id).state, obs(&snap, id).exit_code), (state, code), "{id}");
+        assert_eq!(
+            (obs(&snap, id).state, obs(&snap, id).exit_code),
+            (state, code),
+            "{id}"
+        );
     }
     assert_eq!(obs(&snap, "2001").started_at, Some(1_717_236_001.0));
     assert_eq!(obs(&snap, "2002").name.as_deref(), Some("molq queued name"));
@@ -212,11 +283,18 @@ fn tables() {
     assert_eq!(obs(&pro, "1002").name.as_deref(), Some("molq waiting wi*"));
     assert_eq!(obs(&pro, "1003").user.as_deref(), Some("bob"));
     assert_eq!(obs(&pro, "1007[]").state, Some(Running));
-    assert_eq!(obs(&pro, "1020").state, None, "F in a table: finished, outcome unknown");
+    assert_eq!(
+        obs(&pro, "1020").state,
+        None,
+        "F in a table: finished, outcome unknown"
+    );
     assert_eq!(pro.skipped.len(), 2, "{:?}", pro.skipped);
     let torque = parse(fixture!("qstat_table_torque.stdout")).unwrap();
     assert!(torque.skipped.is_empty(), "{:?}", torque.skipped);
-    assert_eq!(obs(&torque, "2002").name.as_deref(), Some("molq queued name"));
+    assert_eq!(
+        obs(&torque, "2002").name.as_deref(),
+        Some("molq queued name")
+    );
     assert_eq!(obs(&torque, "2003").state, None);
     let alt = parse(fixture!("qstat_a_pbspro.stdout")).unwrap();
     assert!(alt.skipped.is_empty(), "{:?}", alt.skipped);
@@ -232,7 +310,10 @@ fn tracejob_sections() {
     assert!(snap.skipped.is_empty(), "{:?}", snap.skipped);
     let failed = obs(&snap, "1040");
     assert_eq!((failed.state, failed.exit_code), (Some(Failed), Some(3)));
-    assert_eq!((failed.started_at, failed.finished_at), (Some(1_717_236_001.0), Some(1_717_236_011.0)));
+    assert_eq!(
+        (failed.started_at, failed.finished_at),
+        (Some(1_717_236_001.0), Some(1_717_236_011.0))
+    );
     assert_eq!(failed.name.as_deref(), Some("molq-exit3"));
     assert_eq!(obs(&snap, "1041").state, Some(Cancelled));
     assert_eq!(obs(&snap, "1042").state, Some(TimedOut));
@@ -242,9 +323,20 @@ fn tracejob_sections() {
 #[test]
 fn qsub_ids() {
     assert_eq!(parse_qsub_id(fixture!("qsub.stdout")).unwrap(), "1030");
-    assert_eq!(parse_qsub_id(fixture!("qsub_array.stdout")).unwrap(), "1031[]");
+    assert_eq!(
+        parse_qsub_id(fixture!("qsub_array.stdout")).unwrap(),
+        "1031[]"
+    );
     assert_eq!(parse_qsub_id(b"  77\n").unwrap(), "77");
-    for bad in [&fixture!("qsub_bad_queue.stdout")[..], b"qsub: Unknown queue", b"5[3].s"] {
-        assert!(parse_qsub_id(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+    for bad in [
+        &fixture!("qsub_bad_queue.stdout")[..],
+        b"qsub: Unknown queue",
+        b"5[3].s",
+    ] {
+        assert!(
+            parse_qsub_id(bad).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
     }
 }

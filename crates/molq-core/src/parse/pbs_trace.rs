@@ -44,7 +44,10 @@ pub fn parse_tracejob(text: &str) -> Snapshot {
             if let Some(t) = trace.take() {
                 conclude(&mut c, t);
             }
-            trace = Some(Trace { id: id.trim(), ..Trace::default() });
+            trace = Some(Trace {
+                id: id.trim(),
+                ..Trace::default()
+            });
             continue;
         }
         if line.trim().is_empty() {
@@ -55,8 +58,10 @@ pub fn parse_tracejob(text: &str) -> Snapshot {
             continue;
         };
         let mut words = line.split_whitespace();
-        let (Some(date), Some(time), Some(_source)) = (words.next(), words.next(), words.next()) else {
-            c.snap.skip(line, "expected 'MM/DD/YYYY HH:MM:SS source message'");
+        let (Some(date), Some(time), Some(_source)) = (words.next(), words.next(), words.next())
+        else {
+            c.snap
+                .skip(line, "expected 'MM/DD/YYYY HH:MM:SS source message'");
             continue;
         };
         let Some(at) = when::month_day_year(date, time) else {
@@ -68,14 +73,18 @@ pub fn parse_tracejob(text: &str) -> Snapshot {
         if message.starts_with("Job Run at request") {
             t.run = Some(at);
         }
-        if message.contains("Job deleted at request of") || message.contains("delete job request received") {
+        if message.contains("Job deleted at request of")
+            || message.contains("delete job request received")
+        {
             t.deleted = true;
         }
         if message.contains("walltime") && message.contains("exceeded limit") {
             t.walltime = true;
         }
         for word in message.split_whitespace() {
-            let Some((k, v)) = word.split_once('=') else { continue };
+            let Some((k, v)) = word.split_once('=') else {
+                continue;
+            };
             match k {
                 "Exit_status" => {
                     if let Ok(code) = v.parse() {
@@ -118,7 +127,8 @@ fn conclude(c: &mut Collector, t: Trace<'_>) {
     };
     let start = t.start.or(t.run);
     let substate = t.deleted.then_some(SUBSTATE_TERMINATED);
-    let (mut state, signal, mut reason) = finished(t.exit, substate, start.is_some() || t.exit.is_some());
+    let (mut state, signal, mut reason) =
+        finished(t.exit, substate, start.is_some() || t.exit.is_some());
     if t.walltime && state != JobState::Cancelled {
         state = JobState::TimedOut;
         reason = Some("job exceeded its walltime limit".to_owned());

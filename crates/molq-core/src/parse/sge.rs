@@ -29,7 +29,10 @@ use crate::state::JobState::{self, *};
 /// A state code combines letters; [`job_state`] reads the combination.
 pub const STATE_LETTERS: [(char, &str); 12] = [
     ('d', "deletion requested"),
-    ('E', "error: will not run until the error is cleared (qmod -cj)"),
+    (
+        'E',
+        "error: will not run until the error is cleared (qmod -cj)",
+    ),
     ('h', "hold"),
     ('q', "queued"),
     ('w', "waiting"),
@@ -57,7 +60,11 @@ pub const ERROR_STATE_REASON: &str =
 ///
 /// `None`: the code holds a letter Grid Engine does not document.
 pub fn job_state(code: &str) -> Option<Option<JobState>> {
-    if code.is_empty() || !code.chars().all(|c| STATE_LETTERS.iter().any(|(l, _)| *l == c)) {
+    if code.is_empty()
+        || !code
+            .chars()
+            .all(|c| STATE_LETTERS.iter().any(|(l, _)| *l == c))
+    {
         return None;
     }
     let has = |set: &str| code.chars().any(|c| set.contains(c));
@@ -108,7 +115,12 @@ impl<'a> JobList<'a> {
     /// A one-line description for `skipped`.
     fn described(&self) -> String {
         let mut d = String::from("<job_list>");
-        for (k, v) in [("JB_job_number", &self.number), ("state", &self.state), ("tasks", &self.tasks), ("JB_name", &self.name)] {
+        for (k, v) in [
+            ("JB_job_number", &self.number),
+            ("state", &self.state),
+            ("tasks", &self.tasks),
+            ("JB_name", &self.name),
+        ] {
             if let Some(v) = v {
                 d.push_str(&format!(" {k}={}", v.trim()));
             }
@@ -129,7 +141,9 @@ pub fn parse_qstat_xml(data: &[u8]) -> Result<Snapshot> {
     let mut job: Option<JobList<'_>> = None;
     let mut field: Option<&str> = None;
     xml::each_event(&text, |ev| match ev {
-        Event::Start { name: "job_list", .. } => job = Some(JobList::default()),
+        Event::Start {
+            name: "job_list", ..
+        } => job = Some(JobList::default()),
         Event::Start { name, .. } if job.is_some() => field = Some(name),
         Event::Text(t) => {
             if let (Some(j), Some(name)) = (job.as_mut(), field) {
@@ -154,7 +168,10 @@ pub fn parse_qstat_xml(data: &[u8]) -> Result<Snapshot> {
 
 fn qstat_job(snap: &mut Snapshot, arrays: &mut Arrays, names: &mut Names, j: &JobList<'_>) {
     let get = |v: &Option<Cow<'_, str>>| -> Option<String> {
-        v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
     };
     let Some(id) = get(&j.number).filter(|v| v.bytes().all(|b| b.is_ascii_digit())) else {
         snap.skip(&j.described(), "no numeric JB_job_number");
@@ -164,7 +181,13 @@ fn qstat_job(snap: &mut Snapshot, arrays: &mut Arrays, names: &mut Names, j: &Jo
     let mut obs = Observation {
         raw_state: code.clone().into(),
         // SGE 8.1 escapes '<' in names as "%lt;" (not "&lt;"): undo that too
-        name: get(&j.name).map(|n| if n.contains("%lt;") { n.replace("%lt;", "<") } else { n }),
+        name: get(&j.name).map(|n| {
+            if n.contains("%lt;") {
+                n.replace("%lt;", "<")
+            } else {
+                n
+            }
+        }),
         user: get(&j.owner).and_then(|u| names.get(&u)),
         // "all.q@localhost": the cluster queue is the partition
         partition: get(&j.queue).and_then(|q| names.get(q.split('@').next().unwrap_or(&q))),
@@ -194,7 +217,15 @@ fn qstat_job(snap: &mut Snapshot, arrays: &mut Arrays, names: &mut Names, j: &Jo
         }
         Some(task) if task.bytes().all(|b| b.is_ascii_digit()) => {
             let first = task.parse().ok();
-            arrays.feed(snap, Tasks { array_id: &id, first, count: 1 }, &obs);
+            arrays.feed(
+                snap,
+                Tasks {
+                    array_id: &id,
+                    first,
+                    count: 1,
+                },
+                &obs,
+            );
             snap.insert_task(&id, &task, format!("{id}.{task}"), obs);
         }
         Some(range) => {
@@ -202,7 +233,15 @@ fn qstat_job(snap: &mut Snapshot, arrays: &mut Arrays, names: &mut Names, j: &Jo
                 Some((f, c)) => (Some(f), c),
                 None => (None, 1),
             };
-            arrays.feed(snap, Tasks { array_id: &id, first, count }, &obs);
+            arrays.feed(
+                snap,
+                Tasks {
+                    array_id: &id,
+                    first,
+                    count,
+                },
+                &obs,
+            );
             // Kept as printed, so a queue listing shows what qstat showed.
             snap.insert(format!("{id}.{range}"), obs);
         }
@@ -235,7 +274,11 @@ pub fn parse_qacct(data: &[u8]) -> Snapshot {
                 }
                 Ok(None) => {}
                 Err(reason) => {
-                    let shown: Vec<String> = block.iter().take(12).map(|(k, v)| format!("{k} {v}")).collect();
+                    let shown: Vec<String> = block
+                        .iter()
+                        .take(12)
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect();
                     snap.skip(&shown.join("; "), reason);
                 }
             }
@@ -260,7 +303,15 @@ pub fn parse_qacct(data: &[u8]) -> Snapshot {
             }
             Some(task) => {
                 let first = task.parse().ok();
-                arrays.feed(&mut snap, Tasks { array_id: &id, first, count: 1 }, &obs);
+                arrays.feed(
+                    &mut snap,
+                    Tasks {
+                        array_id: &id,
+                        first,
+                        count: 1,
+                    },
+                    &obs,
+                );
                 snap.insert_task(&id, &task, format!("{id}.{task}"), obs);
             }
         }
@@ -271,8 +322,17 @@ pub fn parse_qacct(data: &[u8]) -> Snapshot {
 
 type AcctRow = (String, Option<String>, Observation);
 
-fn qacct_block(block: &[(&str, &str)], names: &mut Names) -> std::result::Result<Option<AcctRow>, String> {
-    let get = |k: &str| block.iter().rev().find(|(key, _)| *key == k).map(|(_, v)| *v);
+fn qacct_block(
+    block: &[(&str, &str)],
+    names: &mut Names,
+) -> std::result::Result<Option<AcctRow>, String> {
+    let get = |k: &str| {
+        block
+            .iter()
+            .rev()
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| *v)
+    };
     let Some(id) = get("jobnumber") else {
         return Ok(None);
     };
@@ -308,11 +368,21 @@ fn qacct_block(block: &[(&str, &str)], names: &mut Names) -> std::result::Result
             let sig = code - 128;
             (Failed, Some(sig), Some(signal_text(sig)))
         }
-        (37, _) => (TimedOut, None, Some(format!("Grid Engine: {}", non_empty(failed_why, "limit enforced by qmaster")))),
+        (37, _) => (
+            TimedOut,
+            None,
+            Some(format!(
+                "Grid Engine: {}",
+                non_empty(failed_why, "limit enforced by qmaster")
+            )),
+        ),
         (n, _) => (
             Failed,
             None,
-            Some(format!("Grid Engine failure {n}: {}", non_empty(failed_why, "no description"))),
+            Some(format!(
+                "Grid Engine failure {n}: {}",
+                non_empty(failed_why, "no description")
+            )),
         ),
     };
     let time = |k: &str| get(k).and_then(when::month_day);
@@ -346,13 +416,19 @@ pub fn parse_qsub_id(data: &[u8]) -> Result<String> {
     let text = String::from_utf8_lossy(data);
     for line in lines(&text) {
         let line = line.trim();
-        let word = match line.strip_prefix("Your job-array ").or_else(|| line.strip_prefix("Your job ")) {
+        let word = match line
+            .strip_prefix("Your job-array ")
+            .or_else(|| line.strip_prefix("Your job "))
+        {
             Some(rest) => rest.split_whitespace().next().unwrap_or(""),
             None => line,
         };
         let number = word.split('.').next().unwrap_or("");
         let tail = &word[number.len()..];
-        let tail_ok = tail.is_empty() || tail[1..].bytes().all(|b| b.is_ascii_digit() || b"-:,".contains(&b));
+        let tail_ok = tail.is_empty()
+            || tail[1..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b"-:,".contains(&b));
         if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) && tail_ok {
             return Ok(number.to_owned());
         }
@@ -360,7 +436,9 @@ pub fn parse_qsub_id(data: &[u8]) -> Result<String> {
     let shown: String = text.chars().take(200).collect();
     Err(Error::parse(
         "sge",
-        format!("expected the job number from qsub -terse (\"123\" or \"123.1-4:1\"), got {shown:?}"),
+        format!(
+            "expected the job number from qsub -terse (\"123\" or \"123.1-4:1\"), got {shown:?}"
+        ),
     ))
 }
 

@@ -71,7 +71,8 @@ fn year_of(t: Timestamp) -> i64 {
 /// Whether `text` starts like a `ctime` date (`Mon Jun 11 ...`), with or without a year.
 pub(crate) fn starts_with_weekday_month(text: &str) -> bool {
     let mut words = text.split_whitespace();
-    words.next().is_some_and(|w| WEEKDAYS.contains(&w)) && words.next().is_some_and(|m| MONTHS.contains(&m))
+    words.next().is_some_and(|w| WEEKDAYS.contains(&w))
+        && words.next().is_some_and(|m| MONTHS.contains(&m))
 }
 
 /// `2026-11-24T22:29:59`, optionally with fractional seconds (Grid Engine XML).
@@ -172,7 +173,14 @@ mod tests {
         assert_eq!(month_day("Tue Nov 24 22:29:58 2026"), Some(1_795_559_398.0));
         assert_eq!(month_day("Jun 11 13:47 2024 L"), Some(1_718_113_620.0));
         assert_eq!(month_day("Feb 29 00:00:00 2024"), Some(1_709_164_800.0));
-        for bad in ["Jun 11 13:47", "Jun 11 13:47 L", "Feb 30 00:00:00 2024", "Foo 1 00:00 2020", "", "Jun 1 25:00 2020"] {
+        for bad in [
+            "Jun 11 13:47",
+            "Jun 11 13:47 L",
+            "Feb 30 00:00:00 2024",
+            "Foo 1 00:00 2020",
+            "",
+            "Jun 1 25:00 2020",
+        ] {
             assert_eq!(month_day(bad), None, "{bad}");
         }
     }
@@ -181,12 +189,27 @@ mod tests {
     fn year_less_times_near_a_reference() {
         let now = 1_717_236_000.0; // 2024-06-01 10:00 UTC
         assert_eq!(month_day_near("Jun  1 09:59", Some(now)), Some(now - 60.0));
-        assert_eq!(month_day_near("Jun  2 09:00", Some(now)), Some(now + 82_800.0), "within a day ahead: skew");
+        assert_eq!(
+            month_day_near("Jun  2 09:00", Some(now)),
+            Some(now + 82_800.0),
+            "within a day ahead: skew"
+        );
         // December seen in June is last December
-        assert_eq!(month_day_near("Dec 31 23:00", Some(now)), Some(1_704_063_600.0));
-        assert_eq!(month_day_near("Jun  1 09:59 2023", Some(now)), Some(1_685_613_540.0), "a year wins");
+        assert_eq!(
+            month_day_near("Dec 31 23:00", Some(now)),
+            Some(1_704_063_600.0)
+        );
+        assert_eq!(
+            month_day_near("Jun  1 09:59 2023", Some(now)),
+            Some(1_685_613_540.0),
+            "a year wins"
+        );
         assert_eq!(month_day_near("Jun  1 09:59", None), None);
-        assert_eq!(month_day_near("Jun  1 09:59 L", Some(now)), Some(now - 60.0), "LSF's marker letter is ignored");
+        assert_eq!(
+            month_day_near("Jun  1 09:59 L", Some(now)),
+            Some(now - 60.0),
+            "LSF's marker letter is ignored"
+        );
         assert_eq!(year_of(1_704_067_199.0), 2023);
         assert_eq!(year_of(1_704_067_200.0), 2024);
     }
@@ -196,14 +219,25 @@ mod tests {
         assert_eq!(iso("2026-11-24T22:29:59"), Some(1_795_559_399.0));
         assert_eq!(iso("2026-11-24T22:29:59.250"), Some(1_795_559_399.25));
         assert_eq!(iso("1970-01-01T00:00:00"), Some(0.0));
-        for bad in ["2026-11-24 22:29:59", "2026-13-01T00:00:00", "x", "2026-11-24T22:29:59."] {
+        for bad in [
+            "2026-11-24 22:29:59",
+            "2026-13-01T00:00:00",
+            "x",
+            "2026-11-24T22:29:59.",
+        ] {
             assert_eq!(iso(bad), None, "{bad}");
         }
-        assert_eq!(month_day_year("06/01/2024", "10:00:00"), Some(1_717_236_000.0));
+        assert_eq!(
+            month_day_year("06/01/2024", "10:00:00"),
+            Some(1_717_236_000.0)
+        );
         assert_eq!(month_day_year("6/1/2024", "10:00"), Some(1_717_236_000.0));
         assert_eq!(month_day_year("2024/06/01", "10:00:00"), None);
         assert_eq!(epoch("1717236000"), Some(1_717_236_000.0));
         assert_eq!(epoch("-5"), None);
-        assert_eq!(epoch_or_month_day("Sat Jun  1 10:00:00 2024"), Some(1_717_236_000.0));
+        assert_eq!(
+            epoch_or_month_day("Sat Jun  1 10:00:00 2024"),
+            Some(1_717_236_000.0)
+        );
     }
 }

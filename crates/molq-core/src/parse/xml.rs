@@ -9,14 +9,20 @@ use std::borrow::Cow;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Event<'a> {
     /// `<name attrs>` (a self-closing element gives `Start` then `End`).
-    Start { name: &'a str, attrs: &'a str },
-    End { name: &'a str },
+    Start {
+        name: &'a str,
+        attrs: &'a str,
+    },
+    End {
+        name: &'a str,
+    },
     /// Character data, entities decoded (borrowed when there are none);
     /// whitespace-only runs are dropped.
     Text(Cow<'a, str>),
 }
 
 /// Every event of `text`, or the reason it is not well-formed enough to read.
+#[cfg(test)]
 pub(crate) fn events(text: &str) -> Result<Vec<Event<'_>>, String> {
     let mut out = Vec::new();
     each_event(text, |e| out.push(e))?;
@@ -123,7 +129,9 @@ pub(crate) fn unescape(raw: &str) -> Result<Cow<'_, str>, String> {
             "quot" => '"',
             "apos" => '\'',
             _ => {
-                let code = if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                let code = if let Some(hex) =
+                    name.strip_prefix("#x").or_else(|| name.strip_prefix("#X"))
+                {
                     u32::from_str_radix(hex, 16).ok()
                 } else if let Some(dec) = name.strip_prefix('#') {
                     dec.parse::<u32>().ok()
@@ -145,22 +153,6 @@ fn shorten(text: &str) -> String {
     text.chars().take(80).collect()
 }
 
-/// The value of attribute `key` in a start tag's raw attribute text.
-pub(crate) fn attr(attrs: &str, key: &str) -> Option<String> {
-    let mut rest = attrs;
-    while let Some(eq) = rest.find('=') {
-        let name = rest[..eq].trim();
-        let after = rest[eq + 1..].trim_start();
-        let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-        let end = after[1..].find(quote)?;
-        if name == key {
-            return unescape(&after[1..1 + end]).ok().map(Cow::into_owned);
-        }
-        rest = &after[end + 2..];
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,25 +164,44 @@ mod tests {
         assert_eq!(
             ev,
             vec![
-                Event::Start { name: "a", attrs: "x=\"1\"" },
-                Event::Start { name: "b", attrs: "state='pending'" },
+                Event::Start {
+                    name: "a",
+                    attrs: "x=\"1\""
+                },
+                Event::Start {
+                    name: "b",
+                    attrs: "state='pending'"
+                },
                 Event::Text("R&D <1> AB".into()),
                 Event::End { name: "b" },
-                Event::Start { name: "c", attrs: "" },
+                Event::Start {
+                    name: "c",
+                    attrs: ""
+                },
                 Event::End { name: "c" },
-                Event::Start { name: "d", attrs: "" },
+                Event::Start {
+                    name: "d",
+                    attrs: ""
+                },
                 Event::Text("<raw>".into()),
                 Event::End { name: "d" },
                 Event::End { name: "a" },
             ]
         );
-        assert_eq!(attr("x=\"1\" state='pend&amp;ing'", "state").as_deref(), Some("pend&ing"));
-        assert_eq!(attr("x=\"1\"", "state"), None);
     }
 
     #[test]
     fn malformed_is_an_error() {
-        for bad in ["<a>", "<a></b>", "</a>", "<a", "<a>&bogus;</a>", "<!-- x", "<>", "<a>&#xD800;</a>"] {
+        for bad in [
+            "<a>",
+            "<a></b>",
+            "</a>",
+            "<a",
+            "<a>&bogus;</a>",
+            "<!-- x",
+            "<>",
+            "<a>&#xD800;</a>",
+        ] {
             assert!(events(bad).is_err(), "{bad}");
         }
     }
