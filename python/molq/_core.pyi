@@ -324,6 +324,8 @@ class JobStore:
         self, cluster_name: str
     ) -> tuple[str | None, float | None, float | None, float | None, int, str | None] | None:
         """(holder, lease_until, last_attempt_at, last_poll_at, failures, last_error)."""
+    def find_by_prefix(self, prefix: str, cluster_name: str | None = None, limit: int = 50) -> list[str]:
+        """Up to ``limit`` job ids starting with ``prefix``, sorted (a key range scan)."""
     def stale_created(self, cluster_name: str, before: float) -> list[tuple[str, str]]:
         """(job_id, job_dir) of jobs still CREATED since before ``before``."""
     def get_job(self, job_id: str) -> JobRecord | None: ...

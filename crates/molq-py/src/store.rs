@@ -288,6 +288,17 @@ impl PyJobStore {
         }))
     }
 
+    #[pyo3(signature = (prefix, cluster_name = None, limit = 50))]
+    fn find_by_prefix(
+        &self,
+        py: Python<'_>,
+        prefix: &str,
+        cluster_name: Option<&str>,
+        limit: usize,
+    ) -> PyResult<Vec<String>> {
+        self.run(py, |s| s.find_by_prefix(prefix, cluster_name, limit))
+    }
+
     fn stale_created(
         &self,
         py: Python<'_>,

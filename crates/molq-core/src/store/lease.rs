@@ -94,6 +94,28 @@ impl JobStore {
         read_status(&self.conn, &self.path, cluster)
     }
 
+    /// Up to `limit` job ids starting with `prefix` (of `cluster`, or of every
+    /// cluster), in order: a range scan of the primary key, O(log n).
+    pub fn find_by_prefix(
+        &self,
+        prefix: &str,
+        cluster: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        // Every id with the prefix sorts below prefix + U+10FFFF (bytewise UTF-8).
+        let upper = format!("{prefix}\u{10FFFF}");
+        self.conn
+            .prepare_cached(
+                "SELECT job_id FROM jobs WHERE job_id >= ?1 AND job_id < ?2 \
+                 AND (?3 IS NULL OR cluster_name = ?3) ORDER BY job_id LIMIT ?4",
+            )
+            .at(&self.path)?
+            .query_map(params![prefix, upper, cluster, limit as i64], |r| r.get(0))
+            .at(&self.path)?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .at(&self.path)
+    }
+
     /// Jobs of `cluster` still in state created since before `before`, as
     /// (job_id, job_dir): submissions whose scheduler id was never recorded.
     pub fn stale_created(&self, cluster: &str, before: Timestamp) -> Result<Vec<(String, String)>> {
@@ -157,6 +179,37 @@ mod tests {
         let status = s.poll_status("c").unwrap().unwrap();
         assert_eq!(status.holder.as_deref(), Some("a"));
         assert_eq!(status.last_poll_at, Some(100.5));
+    }
+
+    #[test]
+    fn prefix_lookup_uses_the_key_range() {
+        use crate::model::NewJob;
+        let mut s = store();
+        for (id, cluster) in [("ab1", "c"), ("ab2", "d"), ("abc", "c"), ("b", "c")] {
+            let job = NewJob {
+                job_id: id.into(),
+                cluster_name: cluster.into(),
+                scheduler: "local".into(),
+                root_job_id: String::new(),
+                attempt: 1,
+                previous_attempt_job_id: None,
+                retry_group_id: None,
+                command_type: "argv".into(),
+                command_display: "x".into(),
+                cwd: "/".into(),
+                job_dir: "/".into(),
+                metadata: vec![],
+                request_json: "{}".into(),
+                retry_json: None,
+                profile_name: None,
+                array: false,
+            };
+            s.register_job(&job, &[], 1.0).unwrap();
+        }
+        assert_eq!(s.find_by_prefix("ab", None, 10).unwrap(), ["ab1", "ab2", "abc"]);
+        assert_eq!(s.find_by_prefix("ab", Some("c"), 10).unwrap(), ["ab1", "abc"]);
+        assert_eq!(s.find_by_prefix("ab", None, 2).unwrap(), ["ab1", "ab2"]);
+        assert!(s.find_by_prefix("zz", None, 10).unwrap().is_empty());
     }
 
     #[test]
