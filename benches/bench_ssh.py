@@ -70,9 +70,9 @@ def local_backend_counts(tmp: str) -> None:
             for target in (25, 100, 500):
                 while len(sub.list_jobs()) < target:
                     sub.submit_job(argv=["sleep", "600"])
-                sub.refresh_jobs()
+                sub.refresh_jobs(force=True)
                 start = time.perf_counter()
-                calls = count(t, sub.refresh_jobs)
+                calls = count(t, lambda: sub.refresh_jobs(force=True))
                 took = (time.perf_counter() - start) * 1000
                 print(f"  refresh of {target:4d} running jobs: {calls} ssh call(s), {took:6.1f} ms")
         finally:
@@ -104,14 +104,14 @@ def _slurm_rounds(sub: mq.Submitor, t: SshTransport) -> None:
         while len(sub.list_jobs()) < target:
             sub.submit_job(argv=["true"])
         start = time.perf_counter()
-        calls = count(t, sub.refresh_jobs)
+        calls = count(t, lambda: sub.refresh_jobs(force=True))
         took = (time.perf_counter() - start) * 1000
         print(f"  refresh of {target:4d} held jobs: {calls} ssh call(s) (squeue), {took:6.1f} ms")
     ids = [r.scheduler_job_id for r in sub.list_jobs()]
     t.run(["scancel", *ids])           # all leave the queue at once
     time.sleep(3)                       # let sacct catch up
     start = time.perf_counter()
-    calls = count(t, sub.refresh_jobs)
+    calls = count(t, lambda: sub.refresh_jobs(force=True))
     took = (time.perf_counter() - start) * 1000
     left = len(sub.list_jobs())
     print(f"  refresh after {len(ids)} jobs left the queue: {calls} ssh calls (squeue + one sacct), "

@@ -117,9 +117,9 @@ def test_fetch_logs_and_cleanup_go_through_the_transport(submitor: mq.Submitor, 
 def test_a_refresh_costs_one_round_trip_whatever_the_job_count(submitor: mq.Submitor) -> None:
     t = submitor.target.transport
     handles = [submitor.submit_job(argv=["sleep", "30"]) for _ in range(12)]
-    submitor.refresh_jobs()
+    submitor.refresh_jobs(force=True)
     before = t.process_count
-    transitions = submitor.refresh_jobs()
+    transitions = submitor.refresh_jobs(force=True)
     assert t.process_count - before == 1
     assert {h.refresh().status() for h in handles} == {mq.JobState.RUNNING}
     assert transitions is not None

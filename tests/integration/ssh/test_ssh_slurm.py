@@ -44,7 +44,7 @@ def test_sbatch_squeue_sacct_through_the_transport(submitor: mq.Submitor, slurm_
     assert records[0].cwd == t.home()
     # a refresh is one squeue round trip, however many jobs are tracked
     before = t.process_count
-    submitor.refresh_jobs()
+    submitor.refresh_jobs(force=True)
     assert t.process_count - before == 1
     held.cancel()
     assert held.status() is mq.JobState.CANCELLED
