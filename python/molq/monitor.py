@@ -105,10 +105,15 @@ class JobMonitor:
                 return self._latest(job_ids)
 
     def _latest(self, job_ids: list[str]) -> list[JobRecord]:
+        """The newest attempt of each job's family, in one batched read (a
+        second lookup only for the jobs a retry has replaced)."""
+        records = {r.job_id: r for r in self._store.get_records(job_ids)}
         out = []
         for job_id in job_ids:
-            record = self._store.get_latest_attempt_record(job_id)
+            record = records.get(job_id)
             if record is None:
                 raise JobNotFoundError(job_id, self._cluster_name)
+            if record.retry_state in ("claimed", "done"):
+                record = self._store.get_latest_attempt_record(job_id) or record
             out.append(record)
         return out
