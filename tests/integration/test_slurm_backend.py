@@ -132,12 +132,13 @@ def test_after_failure_branch_runs_only_on_failure(slurm: mq.Submitor, tmp_path:
     assert records[2].started_at is None  # never ran
 
 
-def test_array_tracked_per_task_and_as_a_whole(slurm: mq.Submitor) -> None:
+def test_array_tracked_per_task_and_as_a_whole(slurm: mq.Submitor, tmp_path: Path) -> None:
     record = slurm.submit_job(
-        command="exit $(( SLURM_ARRAY_TASK_ID % 2 ))",
+        command="echo task $SLURM_ARRAY_TASK_ID; exit $(( SLURM_ARRAY_TASK_ID % 2 ))",
         scheduling=mq.JobScheduling(array_spec="1-4"),
-        execution=mq.JobExecution(output_file="array-%a.out"),
+        execution=mq.JobExecution(cwd=tmp_path, output_file="array-%a.out"),
     ).wait(timeout=180)
+    assert (tmp_path / "array-3.out").read_text() == "task 3\n"
     assert record.state is mq.JobState.FAILED
     tasks = slurm.get_array_tasks(record.job_id)
     assert [(t[0], t[1], t[2]) for t in tasks] == [
