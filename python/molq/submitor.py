@@ -357,10 +357,10 @@ class Submitor:
         if record.scheduler_job_id:
             live = self._target.scheduler_impl.cancel(record.scheduler_job_id, job_dir=record.job_dir or None)
             if not live:
-                # It ended on its own before the signal: record how, not "cancelled".
+                # It ended on its own before the signal: record how it ended,
+                # never "cancelled" (accounting may need a moment to say how).
                 self.refresh_jobs(force=True)
-                if self.get_job(record.job_id).state.is_terminal:
-                    return
+                return
         self._emit(self._store.cancel(record.job_id, reason, time.time()))
 
     def _monitor_for_wait(self) -> JobMonitor:

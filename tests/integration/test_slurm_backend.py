@@ -235,3 +235,17 @@ def test_get_queue_shows_jobs_from_outside_molq(slurm: mq.Submitor) -> None:
         assert mine[0].user == "root" and mine[0].submit_time is not None
     finally:
         subprocess.run(["scancel", outside], check=True)
+
+
+def test_cancel_of_a_job_that_just_ended_records_how_it_ended(slurm: mq.Submitor) -> None:
+    handle = slurm.submit_job(command="exit 5")
+    deadline = time.time() + 60
+    while time.time() < deadline:  # ended in Slurm; molq has not looked yet
+        listed = subprocess.run(["squeue", "-h", "-j", handle.scheduler_job_id], capture_output=True, text=True)
+        if not listed.stdout.strip():
+            break
+        time.sleep(0.5)
+    assert slurm.get_job(handle.job_id).state is mq.JobState.SUBMITTED
+    slurm.cancel_job(handle.job_id)  # scancel: "already completing or completed"
+    record = slurm.watch_jobs([handle.job_id], timeout=60)[0]
+    assert (record.state, record.exit_code) == (mq.JobState.FAILED, 5)

@@ -258,7 +258,7 @@ class SlurmScheduler:
         argv = [self.options.scancel_path, "--verbose", scheduler_job_id]
         result = self._run(argv, "scancel", timeout=self.options.poll_timeout)
         text = (result.stderr + result.stdout).lower()
-        if "already completed" in text or "invalid job id" in text or "job has finished" in text:
+        if "already complet" in text or "invalid job id" in text or "job has finished" in text:
             return False
         if result.returncode != 0 or "error" in text:
             raise SchedulerError(
