@@ -249,3 +249,33 @@ def test_cancel_of_a_job_that_just_ended_records_how_it_ended(slurm: mq.Submitor
     slurm.cancel_job(handle.job_id)  # scancel: "already completing or completed"
     record = slurm.watch_jobs([handle.job_id], timeout=60)[0]
     assert (record.state, record.exit_code) == (mq.JobState.FAILED, 5)
+
+
+SUBMIT_THEN_DIE = r"""
+import os, signal, sys
+import molq as mq
+from molq.scheduler.slurm import SlurmScheduler
+from molq.store import JobStore
+
+real_submit = SlurmScheduler.submit
+def submit_and_die(self, spec, job_dir):
+    real_submit(self, spec, job_dir)       # sbatch accepted the job...
+    os.kill(os.getpid(), signal.SIGKILL)   # ...and molq never records its id
+SlurmScheduler.submit = submit_and_die
+sub = mq.Submitor(mq.Cluster("testbed", "slurm"), store=JobStore(sys.argv[1]), jobs_dir=sys.argv[2])
+sub.submit_job(command="sleep 2; exit 4")
+"""
+
+
+def test_submitter_killed_after_sbatch_the_job_is_found_by_its_marker(slurm_testbed: Any, tmp_path: Path) -> None:
+    import sys
+
+    db = tmp_path / "jobs.db"
+    proc = subprocess.run([sys.executable, "-c", SUBMIT_THEN_DIE, str(db), str(tmp_path / "jobs")])
+    assert proc.returncode == -9
+    with mq.Submitor(mq.Cluster("testbed", "slurm"), store=JobStore(db), recover_submissions_after=0.0) as sub:
+        (record,) = sub.list_jobs()
+        assert record.state is mq.JobState.CREATED and record.scheduler_job_id is None
+        final = sub.watch_jobs([record.job_id], timeout=120)[0]
+    assert (final.state, final.exit_code) == (mq.JobState.FAILED, 4)
+    assert final.scheduler_job_id
