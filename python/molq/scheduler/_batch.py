@@ -76,11 +76,12 @@ def parse_joined(kind: str, outputs: Iterable[bytes], *, accounting: bool = Fals
 
 
 def directive_value(value: str, scheduler: str) -> str:
-    """A directive's value: bare when it has no blank, else double-quoted
-    (the schedulers split directive lines at blanks unless quoted)."""
+    """A directive's value: bare when it has no blank or single quote, else
+    double-quoted (the schedulers split directive lines at blanks and read
+    quotes unless the value is quoted)."""
     if "\n" in value or "\r" in value or '"' in value:
         raise ConfigError(f"{scheduler} cannot take a newline or a double quote in a directive value: {value!r}")
-    return f'"{value}"' if _SPACE.search(value) else value
+    return f'"{value}"' if _SPACE.search(value) or "'" in value else value
 
 
 def for_user(entries: list[_core.QueueEntry], user: str | None) -> list[_core.QueueEntry]:

@@ -9,10 +9,11 @@ whatever the cluster's time zone.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from molq import _core
 from molq.errors import ConfigError, SchedulerError, TransportError
+from molq.scheduler._batch import chunks, directive_value, parse_joined
 from molq.scheduler._script import render_script
 from molq.transport.base import CommandResult, Transport
 
@@ -37,22 +38,13 @@ _POLL_ALL_THRESHOLD = 2000
 _SACCT_MARGIN = 86400.0
 
 
-def _directive_value(value: str) -> str:
-    """sbatch reads a directive's value up to whitespace unless it is quoted."""
-    if any(c.isspace() for c in value) or '"' in value or "'" in value:
-        if '"' in value:
-            raise ConfigError(f"sbatch cannot take a double quote in a directive value: {value!r}")
-        return f'"{value}"'
-    return value
-
-
 def render_sbatch_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[str]:
     """The ``#SBATCH`` lines for a spec, one option per line."""
     r, s, e = spec.resources, spec.scheduling, spec.execution
     opts: list[str] = []
 
     def add(option: str, value: object | None = None) -> None:
-        opts.append(option if value is None else f"{option}={_directive_value(str(value))}")
+        opts.append(option if value is None else f"{option}={directive_value(str(value), 'sbatch')}")
 
     if s.partition:
         add("--partition", s.partition)
@@ -110,11 +102,6 @@ _TRANSIENT_REFUSALS = (
 def _is_transient_refusal(stderr: str) -> bool:
     text = stderr.lower()
     return any(marker in text for marker in _TRANSIENT_REFUSALS)
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 class SlurmScheduler:
@@ -204,30 +191,28 @@ class SlurmScheduler:
         return found
 
     def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
-        """squeue for the tracked ids (one ``--me`` listing when there are many)."""
+        """squeue for the tracked ids (one ``--me`` listing when there are many);
+        the outputs of all chunks are parsed in one native call."""
         opts = self.options
         base = [opts.squeue_path, "-h", "-o", _core.SQUEUE_FORMAT]
         ids = [job[1] for job in jobs]
         if len(ids) > _POLL_ALL_THRESHOLD:
-            return self._squeue(base + ["--me"])
-        snapshot: _core.Snapshot | None = None
-        for chunk in _chunks(ids, opts.poll_chunk_size):
-            part = self._squeue(base + ["-j", ",".join(chunk)])
-            snapshot = part if snapshot is None else snapshot.merged(part)
-        return snapshot if snapshot is not None else _core.Snapshot.from_observations([])
+            return parse_joined("slurm", [self._squeue(base + ["--me"])])
+        outputs = [self._squeue(base + ["-j", ",".join(chunk)]) for chunk in chunks(ids, opts.poll_chunk_size)]
+        return parse_joined("slurm", outputs)
 
-    def _squeue(self, argv: list[str]) -> _core.Snapshot:
+    def _squeue(self, argv: list[str]) -> bytes:
         result = self._run(argv, "squeue", timeout=self.options.poll_timeout)
         if result.returncode != 0:
             # squeue -j with only ids Slurm has already forgotten: a valid "not in the queue".
             if "Invalid job id specified" in result.stderr:
-                return _core.Snapshot.from_observations([])
+                return b""
             raise SchedulerError(
                 f"squeue failed (exit {result.returncode}): {result.stderr.strip()}",
                 command=argv,
                 stderr=result.stderr,
             )
-        return _core.parse_queue("slurm", result.stdout_bytes)
+        return result.stdout_bytes
 
     def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot | None:
         """One sacct per chunk, bounded by the oldest job's submit time."""
@@ -235,9 +220,8 @@ class SlurmScheduler:
         # submitted_at is 0 when unknown: then look back a week.
         oldest = min((job[3] for job in jobs if job[3] > 0), default=time.time() - 7 * 86400)
         start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(oldest - _SACCT_MARGIN))
-        snapshot: _core.Snapshot | None = None
-        ids = [job[1] for job in jobs]
-        for chunk in _chunks(ids, opts.poll_chunk_size):
+        outputs = []
+        for chunk in chunks([job[1] for job in jobs], opts.poll_chunk_size):
             argv = [
                 opts.sacct_path, "-X", "-n", "-P", "--noconvert",
                 "-o", _core.SACCT_FIELDS, "-S", start, "-j", ",".join(chunk),
@@ -249,9 +233,8 @@ class SlurmScheduler:
                     command=argv,
                     stderr=result.stderr,
                 )
-            part = _core.parse_accounting("slurm", result.stdout_bytes)
-            snapshot = part if snapshot is None else snapshot.merged(part)
-        return snapshot
+            outputs.append(result.stdout_bytes)
+        return parse_joined("slurm", outputs, accounting=True)
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
         """scancel; False when Slurm says the job had already finished."""
@@ -271,7 +254,7 @@ class SlurmScheduler:
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
         argv = [self.options.squeue_path, "-h", "-o", _core.SQUEUE_FORMAT]
         argv += ["-u", user] if user else ["--me"]
-        return self._squeue(argv).entries()
+        return _core.parse_queue("slurm", self._squeue(argv)).entries()
 
     def format_dependency(self, edge: DependencyEdge) -> str:
         try:
