@@ -54,15 +54,16 @@ if [ $((n)) -ne "$3" ]; then
 fi
 chmod "$4" "$2" && mv -f -- "$2" "$1" || { rm -f -- "$2"; exit 1; }
 """
-# $1 path $2 parents $3 exist_ok $4 mode $5 parent
+# $1 path $2 parents $3 exist_ok $4 mode $5 parent. The umask applies, as in Path.mkdir.
 _MKDIR = r"""
 if [ -d "$1" ]; then [ "$3" = 1 ] && exit 0; exit 17; fi
 { [ -e "$1" ] || [ -L "$1" ]; } && exit 17
 if [ "$2" = 1 ]; then mkdir -p -- "$5" || exit 1; elif [ ! -d "$5" ]; then exit 2; fi
-mkdir -m "$4" -- "$1" 2>/dev/null && exit 0
+m=$(printf %o $(( 0$4 & ~0$(umask) )))
+mkdir -m "$m" -- "$1" 2>/dev/null && exit 0
 if [ -d "$1" ]; then [ "$3" = 1 ] && exit 0; exit 17; fi
 [ -e "$1" ] && exit 17
-mkdir -m "$4" -- "$1"
+mkdir -m "$m" -- "$1"
 """
 _REMOVE = r"""
 if [ -d "$1" ] && [ ! -L "$1" ]; then [ "$2" = 1 ] || exit 21; exec rm -rf -- "$1"; fi

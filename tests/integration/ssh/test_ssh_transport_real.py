@@ -89,6 +89,9 @@ def test_mkdir_remove_rename_chmod(remote: SshTransport, remote_dir: str) -> Non
         remote.mkdir(job, parents=False, exist_ok=False)
     remote.mkdir(job, parents=True, exist_ok=False, mode=0o700)
     assert remote.run(["stat", "-c", "%a", job]).stdout.strip() == "700"
+    remote.mkdir(f"{remote_dir}/plain")                 # mode 0o777 minus the remote umask
+    umask = int(remote.run(["sh", "-c", "umask"]).stdout, 8)
+    assert remote.run(["stat", "-c", "%a", f"{remote_dir}/plain"]).stdout.strip() == f"{0o777 & ~umask:o}"
     with pytest.raises(FileExistsError):
         remote.mkdir(job, exist_ok=False)          # molq's job directories rely on this
     remote.mkdir(job, exist_ok=True)
