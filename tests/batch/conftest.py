@@ -26,10 +26,13 @@ FAKES = Path(__file__).resolve().parents[1] / "fakes"
 def _kill_leftovers(state: Path) -> None:
     """Stop the runners of jobs a test left running (they are process group leaders)."""
     for path in (state / "jobs").glob("*.json"):
+        job = {}
         with contextlib.suppress(Exception):
-            pid = json.loads(path.read_text()).get("pid")
-            if pid:
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            job = json.loads(path.read_text())
+        for key in ("pid", "runner"):
+            with contextlib.suppress(Exception):
+                if job.get(key):
+                    os.killpg(os.getpgid(job[key]), signal.SIGKILL)
 
 
 @contextlib.contextmanager

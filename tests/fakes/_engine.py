@@ -99,7 +99,7 @@ def log(job: Job, source: str, message: str, when: float | None = None) -> None:
 
 
 def start_runner(state: State, job_id: str) -> None:
-    subprocess.Popen(
+    runner = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "run", str(state.root), job_id],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -107,6 +107,8 @@ def start_runner(state: State, job_id: str) -> None:
         start_new_session=True,
         close_fds=True,
     )
+    # recorded so a test's teardown can stop a runner still waiting (a held job)
+    state.update(job_id, lambda j: j.__setitem__("runner", runner.pid))
 
 
 def dependency_verdict(state: State, deps: list[list[str]]) -> str:
