@@ -29,6 +29,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod array_spec;
 mod error;
 mod model;
 pub mod parse;

@@ -30,6 +30,12 @@ pub struct KnownJob {
     /// show them finished is not yet the array's outcome (sacct records the
     /// tasks one by one, so it can list all but one as finished).
     pub open_tasks: Vec<String>,
+    /// Task ids stored as finished (an array's tasks seen end in earlier cycles).
+    pub done_tasks: Vec<String>,
+    /// How many tasks the array was submitted with, when its spec could be
+    /// read: the whole array ends only once that many have finished, since
+    /// accounting lists an array's tasks one by one as they are recorded.
+    pub array_size: Option<u64>,
 }
 
 /// When a job seen neither in the queue nor in accounting is declared lost:
@@ -188,18 +194,34 @@ fn array_tasks(
 }
 
 /// Whether `obs` may move `job`: an array's finished aggregate counts only once
-/// every task stored live was just seen finished.
+/// every task stored live was just seen finished, and as many tasks as the
+/// array was submitted with are known to have finished.
 fn settled(job: &KnownJob, obs: &Observation, tasks: &[(String, ArrayTask)]) -> bool {
-    if !obs.job_state().is_terminal() || job.open_tasks.is_empty() {
+    if !obs.job_state().is_terminal() || !job.array {
         return true;
     }
-    job.open_tasks.iter().all(|open| {
+    let finished_now = || {
         tasks
             .iter()
             .rev()
             .take_while(|(id, _)| *id == job.job_id)
-            .any(|(_, t)| t.task_id == *open && t.state.is_terminal())
-    })
+            .filter(|(_, t)| t.state.is_terminal())
+            .map(|(_, t)| t.task_id.as_str())
+    };
+    let open_all_finished = job
+        .open_tasks
+        .iter()
+        .all(|open| finished_now().any(|t| t == open));
+    let enough = match job.array_size {
+        None => true,
+        Some(size) => {
+            let mut done: std::collections::HashSet<&str> =
+                job.done_tasks.iter().map(String::as_str).collect();
+            done.extend(finished_now());
+            done.len() as u64 >= size
+        }
+    };
+    open_all_finished && enough
 }
 
 /// The queue's word, unless it is terminal or absent and accounting knows more.

@@ -16,6 +16,8 @@ fn known(id: &str, state: JobState) -> KnownJob {
         retry_json: None,
         array: false,
         open_tasks: Vec::new(),
+        done_tasks: Vec::new(),
+        array_size: None,
     }
 }
 

@@ -206,8 +206,14 @@ mod tests {
             };
             s.register_job(&job, &[], 1.0).unwrap();
         }
-        assert_eq!(s.find_by_prefix("ab", None, 10).unwrap(), ["ab1", "ab2", "abc"]);
-        assert_eq!(s.find_by_prefix("ab", Some("c"), 10).unwrap(), ["ab1", "abc"]);
+        assert_eq!(
+            s.find_by_prefix("ab", None, 10).unwrap(),
+            ["ab1", "ab2", "abc"]
+        );
+        assert_eq!(
+            s.find_by_prefix("ab", Some("c"), 10).unwrap(),
+            ["ab1", "abc"]
+        );
         assert_eq!(s.find_by_prefix("ab", None, 2).unwrap(), ["ab1", "ab2"]);
         assert!(s.find_by_prefix("zz", None, 10).unwrap().is_empty());
     }

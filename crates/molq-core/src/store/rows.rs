@@ -103,7 +103,12 @@ pub(crate) fn known_jobs_sql() -> String {
         "SELECT job_id, scheduler_job_id, state, started_at, missing_since, missing_count, \
          attempt, retry_json, rowid, is_array, CASE WHEN is_array THEN \
          (SELECT group_concat(task_id, ',') FROM array_tasks t WHERE t.job_id = jobs.job_id \
-         AND t.state NOT IN {t}) END FROM jobs WHERE cluster_name = ?1 AND state NOT IN {t} \
+         AND t.state NOT IN {t}) END, CASE WHEN is_array THEN \
+         (SELECT group_concat(task_id, ',') FROM array_tasks t WHERE t.job_id = jobs.job_id \
+         AND t.state IN {t}) END, CASE WHEN is_array THEN \
+         CASE WHEN json_valid(request_json) THEN \
+         json_extract(request_json, '$.scheduling.array_spec') END END \
+         FROM jobs WHERE cluster_name = ?1 AND state NOT IN {t} \
          AND scheduler_job_id IS NOT NULL AND scheduler_job_id != ''",
         t = JobState::TERMINAL_SQL
     )
@@ -121,12 +126,21 @@ pub(crate) fn known_job(r: &Row<'_>) -> rusqlite::Result<(i64, KnownJob)> {
         attempt: r.get(6)?,
         retry_json: r.get(7)?,
         array: r.get(9)?,
-        open_tasks: r
-            .get::<_, Option<String>>(10)?
-            .map(|list| list.split(',').map(str::to_owned).collect())
-            .unwrap_or_default(),
+        open_tasks: task_list(r.get(10)?),
+        done_tasks: task_list(r.get(11)?),
+        // Not every stored request is JSON with a spec (tests, other tools).
+        array_size: r
+            .get::<_, Option<String>>(12)
+            .ok()
+            .flatten()
+            .and_then(|spec| crate::array_spec::task_count(&spec)),
     };
     Ok((r.get(8)?, job))
+}
+
+fn task_list(list: Option<String>) -> Vec<String> {
+    list.map(|l| l.split(',').map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// `?,?,...` with `n` placeholders starting at `?{first}`.

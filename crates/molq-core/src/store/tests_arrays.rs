@@ -289,3 +289,33 @@ fn an_array_waits_for_every_task_it_saw_running() {
     );
     assert_eq!(tasks(&s, "arr")[1], ("2".into(), Failed, Some(2)));
 }
+
+#[test]
+fn an_array_ends_only_once_as_many_tasks_as_submitted_have_finished() {
+    // Accounting records an array's tasks one by one: tasks that ran and ended
+    // between two polls may be missing from the first answer.
+    let mut s = JobStore::open_in_memory().unwrap();
+    let job = NewJob {
+        job_id: "arr".into(),
+        cluster_name: "c".into(),
+        scheduler: "slurm".into(),
+        attempt: 1,
+        array: true,
+        request_json: r#"{"scheduling":{"array_spec":"1-4"}}"#.into(),
+        ..NewJob::default()
+    };
+    s.register_job(&job, &[], 1.0).unwrap();
+    s.mark_submitted("arr", "7", 2.0).unwrap().unwrap();
+    let partial = b"7_2|8|COMPLETED|0:0|10|11|None\n7_4|7|COMPLETED|0:0|10|11|None\n";
+    let out = cycle(&mut s, b"", Some(partial), 20.0);
+    assert!(
+        out.transitions.is_empty(),
+        "two of four tasks is not the whole array"
+    );
+    assert_eq!(s.get_job("arr").unwrap().unwrap().state, Submitted);
+    let all = b"7_1|9|FAILED|1:0|10|11|None\n7_3|10|FAILED|1:0|10|11|None\n";
+    cycle(&mut s, b"", Some(all), 21.0);
+    let record = s.get_job("arr").unwrap().unwrap();
+    assert_eq!((record.state, record.exit_code), (Failed, Some(1)));
+    assert_eq!(tasks(&s, "arr").len(), 4);
+}
