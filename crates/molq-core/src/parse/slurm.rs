@@ -348,6 +348,14 @@ fn sacct_line(line: &str) -> std::result::Result<Option<Row<'_>>, String> {
     let Some((state, _)) = known else {
         return Ok(Some(Row { id, obs }));
     };
+    if state.is_terminal() && end.is_none() {
+        // slurmdbd can hold a half-written record (seen right after it
+        // restarts: FAILED, ExitCode 0:0, End Unknown). It does not say how
+        // the job ended: reported, and a later, complete record decides.
+        obs.state = None;
+        obs.raw_state = Cow::Owned(format!("{state_text} (accounting record incomplete: no end time)"));
+        return Ok(Some(Row { id, obs }));
+    }
     // Slurm stamps a job cancelled while pending (by --kill-on-invalid-dep,
     // say) with Start = End = the cancel time: read that as never started, at
     // the cost of the start of a job cancelled within a second of starting.

@@ -278,7 +278,7 @@ fn an_array_waits_for_every_task_it_saw_running() {
     // sacct has recorded task 1 only: the array is not over for that.
     let partial = b"60_1|61|COMPLETED|0:0|5|6|None\n";
     let out = cycle(&mut s, b"", Some(partial), 11.0);
-    assert!(out.transitions.is_empty() && out.missing.is_empty());
+    assert!(out.transitions.is_empty(), "{out:?}");
     assert_eq!(s.get_job("arr").unwrap().unwrap().state, Running);
     let full = b"60_1|61|COMPLETED|0:0|5|6|None\n60_2|60|FAILED|2:0|5|7|None\n";
     cycle(&mut s, b"", Some(full), 12.0);
@@ -318,4 +318,19 @@ fn an_array_ends_only_once_as_many_tasks_as_submitted_have_finished() {
     let record = s.get_job("arr").unwrap().unwrap();
     assert_eq!((record.state, record.exit_code), (Failed, Some(1)));
     assert_eq!(tasks(&s, "arr").len(), 4);
+}
+
+#[test]
+fn a_half_written_accounting_record_moves_no_job() {
+    // Right after slurmdbd restarts, sacct can show a finished job as FAILED
+    // with ExitCode 0:0 and no end time; the complete record follows.
+    let mut s = JobStore::open_in_memory().unwrap();
+    submitted(&mut s, "j", "11817", 1.0);
+    let half = b"11817|11817|FAILED|0:0|1795563288|Unknown|None\n";
+    let out = cycle(&mut s, b"", Some(half), 10.0);
+    assert!(out.transitions.is_empty(), "{out:?}");
+    let whole = b"11817|11817|FAILED|5:0|1795563288|1795563289|None\n";
+    cycle(&mut s, b"", Some(whole), 11.0);
+    let record = s.get_job("j").unwrap().unwrap();
+    assert_eq!((record.state, record.exit_code), (Failed, Some(5)));
 }
