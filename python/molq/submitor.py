@@ -231,7 +231,7 @@ class Submitor:
             dependencies,
             time.time(),
         )
-        self._emit_for(spec.job_id, created=True)
+        self._emit_created(spec.job_id)
         from molq._submit import hand_to_scheduler
 
         try:
@@ -308,8 +308,9 @@ class Submitor:
 
         emit_transition(self._bus, transition, self._store.get_record(transition.job_id))
 
-    def _emit_for(self, job_id: str, *, created: bool) -> None:
-        if created and self._bus.has_handlers():
+    def _emit_created(self, job_id: str) -> None:
+        """The None -> created transition of a job just registered."""
+        if self._bus.has_handlers():
             transitions = self._store.get_transitions(job_id)
             if transitions:
                 self._emit(transitions[0])
