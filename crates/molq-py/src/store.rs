@@ -226,6 +226,7 @@ impl PyJobStore {
     }
 
     #[pyo3(signature = (cluster_name, holder, now, min_interval, lease_seconds, force = false))]
+    #[allow(clippy::too_many_arguments)]
     fn begin_poll(
         &self,
         py: Python<'_>,
