@@ -32,9 +32,6 @@ struct First {
 
 #[derive(Debug, Default)]
 struct Tally {
-    /// Index of the aggregate's entry in the snapshot (reserved at first sight,
-    /// so the aggregate sits where the array was first seen).
-    slot: usize,
     total: u64,
     /// Task counts by [`JobState::index`]; unmapped native states counted apart.
     by_state: [u64; JobState::ALL.len()],
@@ -80,12 +77,13 @@ impl Arrays {
         let t = match self.tally.get_mut(tasks.array_id) {
             Some(t) => t,
             None => {
-                let slot = snap.insert(tasks.array_id.to_owned(), Observation::default());
+                // The aggregate's entry, reserved at first sight so that it
+                // sits where the array was first seen.
+                snap.insert(tasks.array_id.to_owned(), Observation::default());
                 snap.mark_array(tasks.array_id);
                 self.tally
                     .entry(tasks.array_id.to_owned())
                     .or_insert(Tally {
-                        slot,
                         name: obs.name.clone(),
                         user: obs.user.clone(),
                         partition: obs.partition.clone(),
@@ -121,12 +119,10 @@ impl Arrays {
         }
     }
 
-    /// Write every array's aggregate observation into its reserved slot.
+    /// Write every array's aggregate observation into its reserved entry.
     pub fn finish(self, snap: &mut Snapshot) {
-        for (_, t) in self.tally {
-            let slot = t.slot;
-            let obs = aggregate(t);
-            snap.replace_at(slot, obs);
+        for (array_id, t) in self.tally {
+            snap.replace(&array_id, aggregate(t));
         }
     }
 }

@@ -139,6 +139,8 @@ pub struct Snapshot {
     arrays: IdMap<()>,
     /// Lines the parser could not use.
     pub skipped: Vec<Skipped>,
+    /// Entries from this position on are not indexed yet (see [`Snapshot::defer_index`]).
+    unindexed: Option<usize>,
 }
 
 impl Snapshot {
@@ -168,6 +170,10 @@ impl Snapshot {
     pub fn insert(&mut self, scheduler_job_id: String, obs: Observation) -> usize {
         let entries = &self.entries;
         let next = entries.len();
+        if self.unindexed.is_some() {
+            self.entries.push((scheduler_job_id, obs));
+            return next;
+        }
         let i = self
             .index
             .insert(&scheduler_job_id, next, |i| entries[i].0.as_str());
@@ -192,8 +198,14 @@ impl Snapshot {
         }
     }
 
-    pub(crate) fn replace_at(&mut self, i: usize, obs: Observation) {
-        self.entries[i].1 = obs;
+    /// Replace the observation of `scheduler_job_id`, added earlier.
+    pub(crate) fn replace(&mut self, scheduler_job_id: &str, obs: Observation) {
+        match self.position(scheduler_job_id) {
+            Some(i) => self.entries[i].1 = obs,
+            None => {
+                self.insert(scheduler_job_id.to_owned(), obs);
+            }
+        }
     }
 
     /// The tasks observed of array `array_id`, as (task id, observation), in the order seen.
@@ -226,7 +238,71 @@ impl Snapshot {
         }
     }
 
+    /// From here on, [`Snapshot::insert`] (and so `insert_task`) appends
+    /// without looking for the id, until [`Snapshot::index_deferred`]; in
+    /// between, nothing may be looked up (and positions returned are final
+    /// only if every id was new). A parser that looks nothing up while it
+    /// reads uses this to index its ids in one go, which for a large output is
+    /// much faster.
+    pub(crate) fn defer_index(&mut self) {
+        if self.unindexed.is_none() {
+            self.unindexed = Some(self.entries.len());
+        }
+    }
+
+    /// Index the entries added since [`Snapshot::defer_index`], and make the
+    /// snapshot what inserting them one by one would have made: an id that
+    /// came again keeps its first position and takes its last observation.
+    pub(crate) fn index_deferred(&mut self) {
+        let Some(from) = self.unindexed.take() else {
+            return;
+        };
+        let entries = &self.entries;
+        let mut repeated = self
+            .index
+            .insert_new(from, entries.len(), |i| entries[i].0.as_str());
+        if repeated.is_empty() {
+            return;
+        }
+        // In line order, so the last observation of an id is the one kept.
+        repeated.sort_unstable();
+        for &(again, first) in &repeated {
+            let obs = std::mem::take(&mut self.entries[again].1);
+            self.entries[first].1 = obs;
+        }
+        // New positions of the deferred entries; GONE for the repeats.
+        const GONE: u32 = u32::MAX;
+        let mut to = vec![0u32; self.entries.len() - from];
+        let mut repeats = repeated.iter().map(|&(again, _)| again).peekable();
+        let mut next = from;
+        for (p, slot) in (from..).zip(to.iter_mut()) {
+            if repeats.next_if_eq(&p).is_some() {
+                *slot = GONE;
+            } else {
+                // Below the length of the entries, which are indexed by u32.
+                *slot = next as u32;
+                next += 1;
+            }
+        }
+        let mut at = to.iter();
+        let mut kept = 0;
+        self.entries.retain(|_| {
+            kept += 1;
+            kept <= from || at.next() != Some(&GONE)
+        });
+        self.index.renumber(from, &to);
+        let moved = |p: usize| if p < from { p } else { to[p - from] as usize };
+        for tasks in self.tasks.values_mut() {
+            // A task seen again was listed on first sight only.
+            tasks.retain(|&(_, p)| p < from || to[p - from] != GONE);
+            for task in tasks.iter_mut() {
+                task.1 = moved(task.1);
+            }
+        }
+    }
+
     fn position(&self, scheduler_job_id: &str) -> Option<usize> {
+        debug_assert!(self.unindexed.is_none(), "looked up before index_deferred");
         let entries = &self.entries;
         self.index.get(scheduler_job_id, |i| entries[i].0.as_str())
     }

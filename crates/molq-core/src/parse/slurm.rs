@@ -148,12 +148,31 @@ pub fn parse_sacct(data: &[u8]) -> Snapshot {
 }
 
 fn parse(data: &[u8], source: Source) -> Snapshot {
+    parse_with(data, source, true)
+}
+
+/// `defer`: index the ids in one go at the end, which reading can afford as
+/// it looks nothing up; otherwise one by one (the tests compare the two).
+fn parse_with(data: &[u8], source: Source, defer: bool) -> Snapshot {
     let text = String::from_utf8_lossy(data);
     // One observation per line, near enough: size the snapshot once.
     let mut snap = Snapshot::with_capacity(bytecount_newlines(data) + 1);
+    if defer {
+        snap.defer_index();
+    }
+    let arrays = read(&text, source, &mut snap);
+    snap.index_deferred();
+    if !arrays.is_empty() {
+        arrays.finish(&mut snap);
+    }
+    snap
+}
+
+/// Read every line into `snap`; the arrays seen are left to finish.
+fn read(text: &str, source: Source, snap: &mut Snapshot) -> Arrays {
     let mut arrays = Arrays::default();
     let (mut users, mut partitions) = (Names::default(), Names::default());
-    for line in lines(&text) {
+    for line in lines(text) {
         let parsed = match source {
             Source::Squeue => squeue_line(line, &mut users, &mut partitions),
             Source::Sacct => sacct_line(line),
@@ -168,16 +187,13 @@ fn parse(data: &[u8], source: Source) -> Snapshot {
                     snap.skip(line, reason);
                 }
                 // A task in a state molq cannot read still keeps its array undecided.
-                add(&mut snap, &mut arrays, row);
+                add(snap, &mut arrays, row);
             }
             Ok(None) => {}
             Err(reason) => snap.skip(line, reason),
         }
     }
-    if !arrays.is_empty() {
-        arrays.finish(&mut snap);
-    }
-    snap
+    arrays
 }
 
 /// The first `N - 1` `|`-separated fields and the rest of the line as the

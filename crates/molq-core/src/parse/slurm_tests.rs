@@ -463,3 +463,88 @@ fn named_fixtures() {
     let lagging = parse_sacct(&fixture("sacct_just_submitted"));
     assert_eq!(state_of(clean(&lagging), "20"), Some(Queued));
 }
+
+/// `a` and `b` hold the same observations, tasks, arrays and skipped lines,
+/// and `a` finds each of its ids where it is.
+fn assert_same(a: &Snapshot, b: &Snapshot) {
+    assert_eq!(a.entries(), b.entries());
+    assert_eq!(a.skipped, b.skipped);
+    for (id, obs) in a.entries() {
+        assert_eq!(a.get(id), Some(obs), "{id} is found");
+        assert_eq!(a.is_array(id), b.is_array(id), "{id}");
+        let tasks: Vec<_> = a.array_tasks(id).collect();
+        assert_eq!(tasks, b.array_tasks(id).collect::<Vec<_>>(), "{id}");
+    }
+}
+
+#[test]
+fn ids_seen_again_read_as_line_by_line() {
+    let text = "5|RUNNING|u|p|1|2|None|a\n\
+                7_1|PENDING|u|p|1|N/A|Priority|b\n\
+                7|RUNNING|u|p|1|2|None|c\n\
+                5|COMPLETED|u|p|1|2|None|a\n\
+                9|RUNNING|u|p|1|2|None|d\n\
+                9_2|RUNNING|u|p|1|2|None|d\n\
+                7_1|RUNNING|u|p|1|3|None|b\n\
+                7_[3-4]|PENDING|u|p|1|N/A|None|b\n\
+                7_[3-4]|PENDING|u|p|1|N/A|Dependency|b\n\
+                8|BOGUS|u|p|1|2|None|e\n\
+                8|BOGUS|u|p|1|2|None|e\n";
+    let snap = parse_squeue(text.as_bytes());
+    assert_same(&snap, &parse_with(text.as_bytes(), Source::Squeue, false));
+    let ids: Vec<_> = snap.entries().iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["5", "7", "7_1", "9", "9_2", "7_[3-4]"]);
+    assert_eq!(state_of(&snap, "5"), Some(Succeeded), "the last line wins");
+    assert_eq!(state_of(&snap, "7"), Some(Running), "the aggregate wins");
+    assert!(snap.is_array("7") && snap.is_array("9"));
+    let tasks: Vec<_> = snap.array_tasks("7").map(|(t, o)| (t, o.state)).collect();
+    assert_eq!(tasks, [("1", Some(Running))], "a task is listed once");
+    let range = snap.get("7_[3-4]").unwrap();
+    assert_eq!(range.reason.as_deref(), Some("Dependency"));
+    assert_eq!(snap.skipped.len(), 2);
+}
+
+#[test]
+fn a_large_listing_with_repeats_reads_as_line_by_line() {
+    // Enough lines that the ids are sorted by slot before indexing.
+    let mut text = String::new();
+    for i in 0..40_000 {
+        let line = match i % 7 {
+            0 => format!("{}_{}|RUNNING|u|p|1|2|None|n\n", i % 500, i % 3),
+            1 => format!("{}|FAILED|u|p|1|2|None|n\n", i % 1_000),
+            _ => format!("{i}|PENDING|u|p|1|N/A|Priority|n\n"),
+        };
+        text.push_str(&line);
+    }
+    let snap = parse_squeue(text.as_bytes());
+    assert_same(&snap, &parse_with(text.as_bytes(), Source::Squeue, false));
+    assert!(snap.len() < 40_000 && snap.is_array("3"));
+}
+
+proptest::proptest! {
+    #[test]
+    fn deferred_indexing_reads_as_line_by_line(
+        lines in proptest::collection::vec(
+            (
+                "[1-9]{1,2}(_[0-9]|_\\[[1-3]-[4-5]\\])?",
+                proptest::sample::select(vec!["PENDING", "RUNNING", "COMPLETED", "FAILED", "BOGUS", "CANCELLED by 7"]),
+                "[0-9]{1,2}:[0-9]",
+                "(Priority|None|)",
+            ),
+            0..60,
+        )
+    ) {
+        let squeue: String = lines
+            .iter()
+            .map(|(id, state, _, reason)| format!("{id}|{state}|u|p|1|2|{reason}|n\n"))
+            .collect();
+        let sacct: String = lines
+            .iter()
+            .map(|(id, state, exit, reason)| format!("{id}|{id}|{state}|{exit}|1|2|{reason}\n"))
+            .collect();
+        for (text, source) in [(squeue, Source::Squeue), (sacct, Source::Sacct)] {
+            let deferred = parse_with(text.as_bytes(), source, true);
+            assert_same(&deferred, &parse_with(text.as_bytes(), source, false));
+        }
+    }
+}
