@@ -42,7 +42,7 @@ mod store;
 pub use error::{Error, Result};
 pub use model::{
     decode_metadata, encode_metadata, ArrayTask, Dependency, DependencyEdge, NewJob, Observation,
-    Timestamp, Transition,
+    ObservationRef, Timestamp, Transition,
 };
 pub use parse::{parse_accounting, parse_queue, parse_submit_id, SchedulerKind, Skipped, Snapshot};
 pub use reconcile::{KnownJob, LostPolicy, Plan};

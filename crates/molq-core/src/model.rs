@@ -97,6 +97,71 @@ impl Observation {
     pub fn job_state(&self) -> JobState {
         self.state.unwrap_or(JobState::Queued)
     }
+
+    /// This observation, borrowed.
+    pub fn view(&self) -> ObservationRef<'_> {
+        ObservationRef {
+            state: self.state,
+            raw_state: &self.raw_state,
+            exit_code: self.exit_code,
+            exit_signal: self.exit_signal,
+            reason: self.reason.as_deref(),
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            name: self.name.as_deref(),
+            user: self.user.as_deref(),
+            partition: self.partition.as_deref(),
+            submit_time: self.submit_time,
+        }
+    }
+}
+
+/// An [`Observation`] with its text borrowed: what a [`crate::Snapshot`]
+/// hands out (it keeps the text of all its observations in one buffer), and
+/// what a parser builds from the fields of a line without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ObservationRef<'a> {
+    pub state: Option<JobState>,
+    pub raw_state: &'a str,
+    pub exit_code: Option<i64>,
+    pub exit_signal: Option<i64>,
+    pub reason: Option<&'a str>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub name: Option<&'a str>,
+    pub user: Option<&'a str>,
+    pub partition: Option<&'a str>,
+    pub submit_time: Option<Timestamp>,
+}
+
+impl ObservationRef<'_> {
+    /// As [`Observation::job_state`].
+    pub fn job_state(&self) -> JobState {
+        self.state.unwrap_or(JobState::Queued)
+    }
+
+    /// An owned copy (user and partition are copied, not shared).
+    pub fn to_observation(&self) -> Observation {
+        Observation {
+            state: self.state,
+            raw_state: Cow::Owned(self.raw_state.to_owned()),
+            exit_code: self.exit_code,
+            exit_signal: self.exit_signal,
+            reason: self.reason.map(str::to_owned),
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            name: self.name.map(str::to_owned),
+            user: self.user.map(Arc::from),
+            partition: self.partition.map(Arc::from),
+            submit_time: self.submit_time,
+        }
+    }
+}
+
+impl PartialEq<Observation> for ObservationRef<'_> {
+    fn eq(&self, other: &Observation) -> bool {
+        *self == other.view()
+    }
 }
 
 /// The last known state of one task of a job array.
@@ -113,7 +178,7 @@ pub struct ArrayTask {
 
 impl ArrayTask {
     /// The task as an observation shows it (`None` for an unmapped native state).
-    pub fn observed(task_id: &str, obs: &Observation) -> Option<ArrayTask> {
+    pub fn observed(task_id: &str, obs: ObservationRef<'_>) -> Option<ArrayTask> {
         let state = obs.state?;
         Some(ArrayTask {
             task_id: task_id.to_owned(),

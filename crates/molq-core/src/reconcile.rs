@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{ArrayTask, Observation, Timestamp, Transition};
+use crate::model::{ArrayTask, ObservationRef, Timestamp, Transition};
 use crate::parse::Snapshot;
 use crate::retry;
 use crate::state::JobState;
@@ -170,7 +170,7 @@ fn array_tasks(
     if !queue.has_tasks(id) && !in_accounting {
         return;
     }
-    let mut chosen: Vec<(&str, &Observation)> = queue.array_tasks(id).collect();
+    let mut chosen: Vec<(&str, ObservationRef<'_>)> = queue.array_tasks(id).collect();
     if let (true, Some(acct)) = (in_accounting, accounting) {
         let at: HashMap<&str, usize> = chosen
             .iter()
@@ -196,7 +196,7 @@ fn array_tasks(
 /// Whether `obs` may move `job`: an array's finished aggregate counts only once
 /// every task stored live was just seen finished, and as many tasks as the
 /// array was submitted with are known to have finished.
-fn settled(job: &KnownJob, obs: &Observation, tasks: &[(String, ArrayTask)]) -> bool {
+fn settled(job: &KnownJob, obs: ObservationRef<'_>, tasks: &[(String, ArrayTask)]) -> bool {
     if !obs.job_state().is_terminal() || !job.array {
         return true;
     }
@@ -229,7 +229,7 @@ fn evidence<'a>(
     job: &KnownJob,
     queue: &'a Snapshot,
     accounting: Option<&'a Snapshot>,
-) -> Option<&'a Observation> {
+) -> Option<ObservationRef<'a>> {
     let id = job.scheduler_job_id.as_str();
     let usable = |snap: &'a Snapshot| snap.get(id).filter(|_| !job.array || snap.is_array(id));
     let queued = usable(queue);
@@ -240,7 +240,7 @@ fn evidence<'a>(
     accounting.and_then(usable).or(queued)
 }
 
-fn change_for(job: &KnownJob, obs: &Observation, now: Timestamp) -> Option<JobChange> {
+fn change_for(job: &KnownJob, obs: ObservationRef<'_>, now: Timestamp) -> Option<JobChange> {
     // A native state without a mapping proves the job exists, nothing more.
     let to = obs.state?;
     if to == job.state || !job.state.can_transition_to(to) {
@@ -305,7 +305,7 @@ fn change_for(job: &KnownJob, obs: &Observation, now: Timestamp) -> Option<JobCh
     };
     let reason = obs
         .reason
-        .clone()
+        .map(str::to_owned)
         .or_else(|| default_failure(to, obs.exit_code));
     change.finished_at = Some(finished);
     change.exit_code = obs.exit_code;

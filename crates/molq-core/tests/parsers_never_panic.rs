@@ -194,7 +194,7 @@ proptest! {
             // Each line gives at most an observation and its array's aggregate.
             if let Ok(snap) = parse_queue(kind, &data) {
                 prop_assert!(snap.len() + snap.skipped.len() <= 2 * data.len());
-                let ids: Vec<&str> = snap.entries().iter().map(|(id, _)| id.as_str()).collect();
+                let ids: Vec<&str> = snap.entries().map(|(id, _)| id).collect();
                 prop_assert!(snap.needs_accounting(ids).len() <= snap.len());
             }
             if let Ok(snap) = parse_accounting(kind, &data) {

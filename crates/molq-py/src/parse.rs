@@ -93,8 +93,7 @@ impl PySnapshot {
 
     fn entries(&self) -> Vec<PyQueueEntry> {
         self.0
-            .entries()
-            .iter()
+            .observations()
             .map(|(id, obs)| PyQueueEntry::from_observation(id, obs))
             .collect()
     }

@@ -397,10 +397,10 @@ pub struct PyQueueEntry {
 }
 
 impl PyQueueEntry {
-    pub fn from_observation(id: &str, obs: &Observation) -> Self {
+    pub fn from_observation(id: &str, obs: Observation) -> Self {
         PyQueueEntry {
             scheduler_job_id: id.to_owned(),
-            obs: obs.clone(),
+            obs,
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use super::{IdMap, Snapshot};
-use crate::model::{Observation, Timestamp};
+use crate::model::{Observation, ObservationRef, Timestamp};
 use crate::state::JobState;
 
 /// One line's worth of tasks of one array.
@@ -73,20 +73,20 @@ impl Arrays {
 
     /// Count a line of `tasks` observed as `obs` (`obs.state == None`: a native
     /// state without mapping, which keeps the aggregate from being decided).
-    pub fn feed(&mut self, snap: &mut Snapshot, tasks: Tasks<'_>, obs: &Observation) {
+    pub fn feed(&mut self, snap: &mut Snapshot, tasks: Tasks<'_>, obs: ObservationRef<'_>) {
         let t = match self.tally.get_mut(tasks.array_id) {
             Some(t) => t,
             None => {
                 // The aggregate's entry, reserved at first sight so that it
                 // sits where the array was first seen.
-                snap.insert(tasks.array_id.to_owned(), Observation::default());
+                snap.insert_ref(tasks.array_id, ObservationRef::default());
                 snap.mark_array(tasks.array_id);
                 self.tally
                     .entry(tasks.array_id.to_owned())
                     .or_insert(Tally {
-                        name: obs.name.clone(),
-                        user: obs.user.clone(),
-                        partition: obs.partition.clone(),
+                        name: obs.name.map(str::to_owned),
+                        user: obs.user.map(Arc::from),
+                        partition: obs.partition.map(Arc::from),
                         ..Tally::default()
                     })
             }
@@ -103,7 +103,7 @@ impl Arrays {
         t.started_at = min_time(t.started_at, obs.started_at);
         t.finished_at = max_time(t.finished_at, obs.finished_at);
         if state == JobState::Queued && t.queued_reason.is_none() {
-            t.queued_reason.clone_from(&obs.reason);
+            t.queued_reason = obs.reason.map(str::to_owned);
         }
         // Lowest task number wins; an unreadable one sorts last.
         let key = tasks.first.unwrap_or(u64::MAX);
@@ -122,7 +122,7 @@ impl Arrays {
     /// Write every array's aggregate observation into its reserved entry.
     pub fn finish(self, snap: &mut Snapshot) {
         for (array_id, t) in self.tally {
-            snap.replace(&array_id, aggregate(t));
+            snap.insert(array_id, aggregate(t));
         }
     }
 }
@@ -292,10 +292,10 @@ mod tests {
                 first: *first,
                 count: *count,
             };
-            arrays.feed(&mut snap, tasks, obs);
+            arrays.feed(&mut snap, tasks, obs.view());
         }
         arrays.finish(&mut snap);
-        snap.get("7").unwrap().clone()
+        snap.get("7").unwrap().to_observation()
     }
 
     #[test]

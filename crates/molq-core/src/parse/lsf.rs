@@ -134,7 +134,7 @@ impl Collector {
                     first: index.parse().ok(),
                     count: 1,
                 };
-                self.arrays.feed(&mut self.snap, tasks, &obs);
+                self.arrays.feed(&mut self.snap, tasks, obs.view());
                 self.snap
                     .insert_task(&id, &index, format!("{id}[{index}]"), obs);
             }

@@ -2,6 +2,7 @@
 //! (tests/fixtures/lsf, see its README) and hand-written edge cases.
 
 use super::*;
+use crate::model::ObservationRef;
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -9,9 +10,11 @@ macro_rules! fixture {
     };
 }
 
-fn obs<'a>(snap: &'a Snapshot, id: &str) -> &'a Observation {
-    snap.get(id)
-        .unwrap_or_else(|| panic!("no {id} in {:?}", snap.entries()))
+fn obs<'a>(snap: &'a Snapshot, id: &str) -> ObservationRef<'a> {
+    snap.get(id).unwrap_or_else(|| {
+        let all: Vec<_> = snap.entries().collect();
+        panic!("no {id} in {all:?}")
+    })
 }
 
 #[test]
@@ -68,13 +71,10 @@ fn bjobs_rows_every_status() {
     for (id, state) in want {
         assert_eq!(obs(&snap, id).state, state, "{id}");
     }
-    assert_eq!(
-        obs(&snap, "3002").name.as_deref(),
-        Some("molq waiting with spaces")
-    );
-    assert_eq!(obs(&snap, "3010").name.as_deref(), Some("name|with|pipes"));
-    assert_eq!(obs(&snap, "3010").user.as_deref(), Some("bob"));
-    assert_eq!(obs(&snap, "3010").partition.as_deref(), Some("long"));
+    assert_eq!(obs(&snap, "3002").name, Some("molq waiting with spaces"));
+    assert_eq!(obs(&snap, "3010").name, Some("name|with|pipes"));
+    assert_eq!(obs(&snap, "3010").user, Some("bob"));
+    assert_eq!(obs(&snap, "3010").partition, Some("long"));
     assert_eq!(
         obs(&snap, "3011").exit_code,
         Some(0),
@@ -91,11 +91,7 @@ fn bjobs_rows_every_status() {
     let placed = parse(&with_now).unwrap();
     assert_eq!(obs(&placed, "3001").started_at, Some(1_717_236_000.0));
     assert_eq!(obs(&placed, "3011").finished_at, Some(1_717_232_700.0));
-    assert!(obs(&snap, "3006")
-        .reason
-        .as_deref()
-        .unwrap()
-        .contains("UNKWN"));
+    assert!(obs(&snap, "3006").reason.unwrap().contains("UNKWN"));
     assert_eq!(snap.skipped.len(), 1, "{:?}", snap.skipped);
     assert!(snap.skipped[0].reason.contains("\"BLOCKED\""));
     // array 3009: element 1 running, 2 and 3 pending
@@ -121,7 +117,7 @@ fn bjobs_finished_array_and_times_with_a_year() {
     let whole = obs(&snap, "3030");
     assert_eq!((whole.state, whole.exit_code), (Some(Failed), Some(1)));
     assert_eq!(
-        whole.reason.as_deref(),
+        whole.reason,
         Some("2 of 4 array tasks failed (first: task 2, exit 1)")
     );
     assert_eq!(obs(&snap, "3030[4]").exit_code, Some(130));
@@ -155,7 +151,7 @@ fn bjobs_json() {
     assert!(snap.skipped.is_empty(), "{:?}", snap.skipped);
     assert_eq!(obs(&snap, "3001").state, Some(Running));
     assert_eq!(
-        obs(&snap, "3012").name.as_deref(),
+        obs(&snap, "3012").name,
         Some("molq \"quoted\" | piped name")
     );
     assert_eq!(obs(&snap, "3012").exit_code, Some(3));
@@ -177,8 +173,8 @@ fn bhist_long_form() {
     assert_eq!(done.started_at, Some(1_717_236_001.0));
     assert_eq!(done.finished_at, Some(1_717_236_011.0));
     assert_eq!(done.submit_time, Some(1_717_236_000.0));
-    assert_eq!(done.partition.as_deref(), Some("normal"));
-    assert_eq!(done.name.as_deref(), Some("molq-done"));
+    assert_eq!(done.partition, Some("normal"));
+    assert_eq!(done.name, Some("molq-done"));
     let exit3 = obs(&snap, "3041");
     assert_eq!((exit3.state, exit3.exit_code), (Some(Failed), Some(3)));
     let killed = obs(&snap, "3042");
@@ -188,17 +184,14 @@ fn bhist_long_form() {
         "a name saying 'done' changes nothing"
     );
     assert_eq!(
-        killed.reason.as_deref(),
+        killed.reason,
         Some("killed by its owner (bkill) (TERM_OWNER)")
     );
     let limit = obs(&snap, "3043");
     assert_eq!((limit.state, limit.exit_code), (Some(TimedOut), Some(140)));
     let task = obs(&snap, "3044[2]");
     assert_eq!((task.state, task.exit_signal), (Some(Failed), Some(11)));
-    assert_eq!(
-        task.reason.as_deref(),
-        Some("killed by signal 11 (SIGSEGV)")
-    );
+    assert_eq!(task.reason, Some("killed by signal 11 (SIGSEGV)"));
     assert_eq!(
         obs(&snap, "3044").state,
         Some(Failed),

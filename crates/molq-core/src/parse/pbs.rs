@@ -301,7 +301,7 @@ impl Collector {
                         first,
                         count: 1,
                     },
-                    &obs,
+                    obs.view(),
                 );
                 let k = format!("{}[{task}]", &array[..array.len() - 2]);
                 self.snap.insert_task(&array, &task, k, obs);

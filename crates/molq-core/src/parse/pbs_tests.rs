@@ -2,6 +2,7 @@
 //! formats (tests/fixtures/pbs, see its README) and hand-written edge cases.
 
 use super::*;
+use crate::model::ObservationRef;
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -9,9 +10,11 @@ macro_rules! fixture {
     };
 }
 
-fn obs<'a>(snap: &'a Snapshot, id: &str) -> &'a Observation {
-    snap.get(id)
-        .unwrap_or_else(|| panic!("no {id} in {:?}", snap.entries()))
+fn obs<'a>(snap: &'a Snapshot, id: &str) -> ObservationRef<'a> {
+    snap.get(id).unwrap_or_else(|| {
+        let all: Vec<_> = snap.entries().collect();
+        panic!("no {id} in {all:?}")
+    })
 }
 
 #[test]
@@ -104,31 +107,23 @@ fn json_queue_every_live_state() {
     let run = obs(&snap, "1001");
     assert_eq!(run.started_at, Some(1_717_236_001.0));
     assert_eq!(run.submit_time, Some(1_717_236_000.0));
-    assert_eq!(run.user.as_deref(), Some("alice"));
-    assert_eq!(run.partition.as_deref(), Some("workq"));
+    assert_eq!(run.user, Some("alice"));
+    assert_eq!(run.partition, Some("workq"));
     assert_eq!(run.exit_code, None);
     let waiting = obs(&snap, "1002");
-    assert_eq!(
-        waiting.name.as_deref(),
-        Some("molq waiting with spaces in its name")
-    );
+    assert_eq!(waiting.name, Some("molq waiting with spaces in its name"));
     assert!(waiting
         .reason
-        .as_deref()
         .unwrap()
         .starts_with("Not Running: Insufficient"));
-    assert_eq!(obs(&snap, "1003").reason.as_deref(), Some("job is held"));
-    assert_eq!(obs(&snap, "1003").user.as_deref(), Some("bob"));
+    assert_eq!(obs(&snap, "1003").reason, Some("job is held"));
+    assert_eq!(obs(&snap, "1003").user, Some("bob"));
     assert_eq!(
         obs(&snap, "1006").exit_code,
         None,
         "E: still running, even with an Exit_status"
     );
-    assert!(obs(&snap, "1011")
-        .name
-        .as_deref()
-        .unwrap()
-        .ends_with("-end"));
+    assert!(obs(&snap, "1011").name.unwrap().ends_with("-end"));
     // Z is no PBS state: kept (state unknown) and reported
     assert_eq!(snap.skipped.len(), 1, "{:?}", snap.skipped);
     assert!(snap.skipped[0].reason.contains("\"Z\""));
@@ -191,7 +186,7 @@ fn json_history_outcomes() {
     let arr = obs(&snap, "1027[]");
     assert_eq!((arr.state, arr.exit_code), (Some(Failed), Some(1)));
     assert_eq!(
-        arr.reason.as_deref(),
+        arr.reason,
         Some("2 of 3 array tasks failed (first: task 1, exit 1)")
     );
     assert_eq!(snap.array_tasks("1027[]").count(), 3);
@@ -258,7 +253,7 @@ fn torque_full_text_with_continuations() {
         );
     }
     assert_eq!(obs(&snap, "2001").started_at, Some(1_717_236_001.0));
-    assert_eq!(obs(&snap, "2002").name.as_deref(), Some("molq queued name"));
+    assert_eq!(obs(&snap, "2002").name, Some("molq queued name"));
     assert_eq!(obs(&snap, "2003").finished_at, Some(1_717_232_411.0));
     assert_eq!(obs(&snap, "2005").exit_signal, Some(15));
     assert_eq!(obs(&snap, "2008[]").state, Some(Running));
@@ -269,8 +264,8 @@ fn torque_full_text_with_continuations() {
 fn full_text_continuations_and_junk() {
     let text = "Job Id: 5.s\n    Job_Name = a long na\n\tme\n    job_state = Q\n    comment = wrapped\n  text\nstray line\n\nJob Id: 6.s\n    job_state = Y\n";
     let snap = parse(text.as_bytes()).unwrap();
-    assert_eq!(obs(&snap, "5").name.as_deref(), Some("a long name"));
-    assert_eq!(obs(&snap, "5").reason.as_deref(), Some("wrappedtext"));
+    assert_eq!(obs(&snap, "5").name, Some("a long name"));
+    assert_eq!(obs(&snap, "5").reason, Some("wrappedtext"));
     assert_eq!(snap.skipped.len(), 2, "{:?}", snap.skipped);
     assert_eq!(snap.skipped[0].line, "stray line");
     assert_eq!(obs(&snap, "6").state, None);
@@ -280,8 +275,8 @@ fn full_text_continuations_and_junk() {
 fn tables() {
     let pro = parse(fixture!("qstat_table_pbspro.stdout")).unwrap();
     assert_eq!(obs(&pro, "1001").state, Some(Running));
-    assert_eq!(obs(&pro, "1002").name.as_deref(), Some("molq waiting wi*"));
-    assert_eq!(obs(&pro, "1003").user.as_deref(), Some("bob"));
+    assert_eq!(obs(&pro, "1002").name, Some("molq waiting wi*"));
+    assert_eq!(obs(&pro, "1003").user, Some("bob"));
     assert_eq!(obs(&pro, "1007[]").state, Some(Running));
     assert_eq!(
         obs(&pro, "1020").state,
@@ -291,17 +286,14 @@ fn tables() {
     assert_eq!(pro.skipped.len(), 2, "{:?}", pro.skipped);
     let torque = parse(fixture!("qstat_table_torque.stdout")).unwrap();
     assert!(torque.skipped.is_empty(), "{:?}", torque.skipped);
-    assert_eq!(
-        obs(&torque, "2002").name.as_deref(),
-        Some("molq queued name")
-    );
+    assert_eq!(obs(&torque, "2002").name, Some("molq queued name"));
     assert_eq!(obs(&torque, "2003").state, None);
     let alt = parse(fixture!("qstat_a_pbspro.stdout")).unwrap();
     assert!(alt.skipped.is_empty(), "{:?}", alt.skipped);
     assert_eq!(alt.len(), 3);
-    assert_eq!(obs(&alt, "1002").name.as_deref(), Some("molq wait*"));
+    assert_eq!(obs(&alt, "1002").name, Some("molq wait*"));
     assert_eq!(obs(&alt, "1002").state, Some(Queued));
-    assert_eq!(obs(&alt, "1001").partition.as_deref(), Some("workq"));
+    assert_eq!(obs(&alt, "1001").partition, Some("workq"));
 }
 
 #[test]
@@ -314,7 +306,7 @@ fn tracejob_sections() {
         (failed.started_at, failed.finished_at),
         (Some(1_717_236_001.0), Some(1_717_236_011.0))
     );
-    assert_eq!(failed.name.as_deref(), Some("molq-exit3"));
+    assert_eq!(failed.name, Some("molq-exit3"));
     assert_eq!(obs(&snap, "1041").state, Some(Cancelled));
     assert_eq!(obs(&snap, "1042").state, Some(TimedOut));
     assert!(!snap.contains("1043"), "no evidence, no observation");

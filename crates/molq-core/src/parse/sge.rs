@@ -224,7 +224,7 @@ fn qstat_job(snap: &mut Snapshot, arrays: &mut Arrays, names: &mut Names, j: &Jo
                     first,
                     count: 1,
                 },
-                &obs,
+                obs.view(),
             );
             snap.insert_task(&id, &task, format!("{id}.{task}"), obs);
         }
@@ -240,7 +240,7 @@ fn qstat_job(snap: &mut Snapshot, arrays: &mut Arrays, names: &mut Names, j: &Jo
                     first,
                     count,
                 },
-                &obs,
+                obs.view(),
             );
             // Kept as printed, so a queue listing shows what qstat showed.
             snap.insert(format!("{id}.{range}"), obs);
@@ -310,7 +310,7 @@ pub fn parse_qacct(data: &[u8]) -> Snapshot {
                         first,
                         count: 1,
                     },
-                    &obs,
+                    obs.view(),
                 );
                 snap.insert_task(&id, &task, format!("{id}.{task}"), obs);
             }

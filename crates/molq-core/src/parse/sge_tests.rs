@@ -59,30 +59,15 @@ fn qstat_xml_recorded_queue() {
         "suspended holds its slot"
     );
     assert_eq!(state(&snap, "36"), Some(Queued));
-    assert_eq!(
-        snap.get("36").unwrap().reason.as_deref(),
-        Some(ERROR_STATE_REASON)
-    );
+    assert_eq!(snap.get("36").unwrap().reason, Some(ERROR_STATE_REASON));
     assert_eq!(snap.get("36").unwrap().raw_state, "Eqw");
-    assert!(snap
-        .get("40")
-        .unwrap()
-        .reason
-        .as_deref()
-        .unwrap()
-        .contains("held"));
+    assert!(snap.get("40").unwrap().reason.unwrap().contains("held"));
     let run = snap.get("37").unwrap();
     assert_eq!(run.started_at, Some(1_795_559_752.0)); // 2026-11-24T22:35:52 UTC
-    assert_eq!(run.partition.as_deref(), Some("all.q"));
-    assert_eq!(run.user.as_deref(), Some("root"));
-    assert_eq!(
-        snap.get("38").unwrap().name.as_deref(),
-        Some("molq-odd&<name>\"q'")
-    );
-    assert_eq!(
-        snap.get("41").unwrap().name.as_deref().map(str::len),
-        Some(205)
-    );
+    assert_eq!(run.partition, Some("all.q"));
+    assert_eq!(run.user, Some("root"));
+    assert_eq!(snap.get("38").unwrap().name, Some("molq-odd&<name>\"q'"));
+    assert_eq!(snap.get("41").unwrap().name.map(str::len), Some(205));
     // the pending array 1-5:2 as a whole (3 tasks) and as printed
     assert_eq!(state(&snap, "39"), Some(Queued));
     assert_eq!(snap.get("39").unwrap().raw_state, "array: 3 queued");
@@ -142,7 +127,7 @@ fn qacct_recorded_exit_codes() {
     assert!(snap.skipped.is_empty(), "{:?}", snap.skipped);
     let ok = snap.get("29").unwrap();
     assert_eq!(
-        (ok.state, ok.exit_code, ok.reason.as_deref()),
+        (ok.state, ok.exit_code, ok.reason),
         (Some(Succeeded), Some(0), None)
     );
     assert_eq!(ok.started_at, Some(1_795_559_736.0));
@@ -154,11 +139,8 @@ fn qacct_recorded_exit_codes() {
         (segv.state, segv.exit_code, segv.exit_signal),
         (Some(Failed), Some(139), Some(11))
     );
-    assert_eq!(
-        segv.reason.as_deref(),
-        Some("killed by signal 11 (SIGSEGV)")
-    );
-    assert_eq!(segv.name.as_deref(), Some("molq-segv"));
+    assert_eq!(segv.reason, Some("killed by signal 11 (SIGSEGV)"));
+    assert_eq!(segv.name, Some("molq-segv"));
 }
 
 #[test]
@@ -170,14 +152,14 @@ fn qacct_recorded_cancel_timelimit_array() {
     let t = tl.get("45").unwrap();
     assert_eq!(t.state, Some(TimedOut));
     assert_eq!(
-        t.reason.as_deref(),
+        t.reason,
         Some("Grid Engine: qmaster enforced h_rt, h_cpu, or h_vmem limit")
     );
     let arr = parse_qacct(fixture!("qacct_array.stdout"));
     let whole = arr.get("30").unwrap();
     assert_eq!((whole.state, whole.exit_code), (Some(Failed), Some(1)));
     assert_eq!(
-        whole.reason.as_deref(),
+        whole.reason,
         Some("2 of 4 array tasks failed (first: task 1, exit 1)")
     );
     let tasks: Vec<_> = arr
@@ -226,7 +208,7 @@ fn qacct_rescheduled_job_counts_once_and_bad_blocks_are_skipped() {
                 ==========\njobnumber 9\nfailed 26 : opening input/output file\nexit_status 1\nstart_time -/-\n";
     let snap = parse_qacct(text.as_bytes());
     assert_eq!(
-        snap.get("7").map(|o| o.raw_state.as_ref()),
+        snap.get("7").map(|o| o.raw_state),
         Some("array: 1 succeeded")
     );
     assert_eq!(snap.array_tasks("7").count(), 1);
@@ -234,7 +216,7 @@ fn qacct_rescheduled_job_counts_once_and_bad_blocks_are_skipped() {
     let nine = snap.get("9").unwrap();
     assert_eq!(nine.state, Some(Failed));
     assert_eq!(
-        nine.reason.as_deref(),
+        nine.reason,
         Some("Grid Engine failure 26: opening input/output file")
     );
     assert_eq!(nine.started_at, None);

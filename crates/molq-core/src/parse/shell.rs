@@ -118,7 +118,8 @@ mod tests {
     fn one(line: &str) -> Observation {
         let snap = parse_status(line.as_bytes());
         assert!(snap.skipped.is_empty(), "{:?}", snap.skipped);
-        snap.entries()[0].1.clone()
+        let first = snap.entries().next().unwrap().1.to_observation();
+        first
     }
 
     #[test]
@@ -174,7 +175,7 @@ mod tests {
                     \n\
                     7|exited|1|1|2\n";
         let snap = parse_status(text.as_bytes());
-        let ids: Vec<_> = snap.entries().iter().map(|(id, _)| id.as_str()).collect();
+        let ids: Vec<_> = snap.entries().map(|(id, _)| id).collect();
         assert_eq!(ids, ["1", "7"]);
         assert_eq!(snap.skipped.len(), 6);
         assert!(snap.skipped[0].reason.contains("fields"));

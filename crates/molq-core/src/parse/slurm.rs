@@ -21,15 +21,11 @@
 //! also counts toward the aggregate observation of the array, keyed `49`.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
-use std::sync::Arc;
 
 use super::array::{task_range, Arrays, Tasks};
-use super::ids::IdHasher;
 use super::{lines, signal_text, Snapshot};
 use crate::error::{Error, Result};
-use crate::model::{Observation, Timestamp};
+use crate::model::{Observation, ObservationRef, Timestamp};
 use crate::state::JobState::{self, *};
 
 /// The squeue `-o` format the parser reads: id, state (long name), user,
@@ -106,36 +102,6 @@ fn lookup(word: &str, source: Source) -> Option<(JobState, &'static str)> {
     })
 }
 
-/// One shared copy of each user (or partition) name of an output. Lines come
-/// in runs of the same user, so the last name is tried first.
-#[derive(Default)]
-struct Names {
-    last: Option<Arc<str>>,
-    all: HashSet<Arc<str>, BuildHasherDefault<IdHasher>>,
-}
-
-impl Names {
-    fn get(&mut self, field: &str) -> Option<Arc<str>> {
-        let field = field.trim();
-        if field.is_empty() {
-            return None;
-        }
-        if let Some(last) = self.last.as_ref().filter(|l| ***l == *field) {
-            return Some(Arc::clone(last));
-        }
-        let name = match self.all.get(field) {
-            Some(name) => Arc::clone(name),
-            None => {
-                let name: Arc<str> = Arc::from(field);
-                self.all.insert(Arc::clone(&name));
-                name
-            }
-        };
-        self.last = Some(Arc::clone(&name));
-        Some(name)
-    }
-}
-
 /// Parse `squeue -h -o SQUEUE_FORMAT` output.
 pub fn parse_squeue(data: &[u8]) -> Snapshot {
     parse(data, Source::Squeue)
@@ -157,6 +123,8 @@ fn parse_with(data: &[u8], source: Source, defer: bool) -> Snapshot {
     let text = String::from_utf8_lossy(data);
     // One observation per line, near enough: size the snapshot once.
     let mut snap = Snapshot::with_capacity(bytecount_newlines(data) + 1);
+    // A line's id, state word, name and reason are never longer than it.
+    snap.reserve_text(text.len());
     if defer {
         snap.defer_index();
     }
@@ -171,26 +139,19 @@ fn parse_with(data: &[u8], source: Source, defer: bool) -> Snapshot {
 /// Read every line into `snap`; the arrays seen are left to finish.
 fn read(text: &str, source: Source, snap: &mut Snapshot) -> Arrays {
     let mut arrays = Arrays::default();
-    let (mut users, mut partitions) = (Names::default(), Names::default());
     for line in lines(text) {
-        let parsed = match source {
-            Source::Squeue => squeue_line(line, &mut users, &mut partitions),
-            Source::Sacct => sacct_line(line),
-        };
-        match parsed {
-            Ok(Some(row)) => {
-                if row.obs.state.is_none() {
-                    let reason = format!(
-                        "unknown Slurm job state {:?} (the job's state is left as it was)",
-                        row.obs.raw_state
-                    );
-                    snap.skip(line, reason);
+        let read = match source {
+            Source::Squeue => squeue_line(line).map(|row| {
+                add(snap, &mut arrays, line, row.id, row.view());
+            }),
+            Source::Sacct => sacct_line(line).map(|row| {
+                if let Some(row) = row {
+                    add(snap, &mut arrays, line, row.id, row.obs.view());
                 }
-                // A task in a state molq cannot read still keeps its array undecided.
-                add(snap, &mut arrays, row);
-            }
-            Ok(None) => {}
-            Err(reason) => snap.skip(line, reason),
+            }),
+        };
+        if let Err(reason) = read {
+            snap.skip(line, reason);
         }
     }
     arrays
@@ -225,17 +186,44 @@ fn bytecount_newlines(data: &[u8]) -> usize {
     data.iter().filter(|&&b| b == b'\n').count()
 }
 
-/// One readable line: the job id as printed and what it says (`obs.state`
-/// is `None` for a state word molq does not know).
+/// One readable line of accounting: the job id as printed and what it says
+/// (`obs.state` is `None` for a state word molq does not know).
 struct Row<'a> {
     id: &'a str,
     obs: Observation,
 }
 
-fn add(snap: &mut Snapshot, arrays: &mut Arrays, row: Row<'_>) {
-    let Some((array_id, task)) = split_array_id(row.id) else {
-        if row.obs.state.is_some() {
-            snap.insert(row.id.to_owned(), row.obs);
+/// One readable line of the queue, as [`Row`] but borrowing all it can from
+/// the line: a queue listing runs to a million lines.
+struct QueueRow<'a> {
+    id: &'a str,
+    /// All but the reason, which molq may have to word itself.
+    obs: ObservationRef<'a>,
+    reason: Option<Cow<'a, str>>,
+}
+
+impl QueueRow<'_> {
+    fn view(&self) -> ObservationRef<'_> {
+        ObservationRef {
+            reason: self.reason.as_deref(),
+            ..self.obs
+        }
+    }
+}
+
+/// Add what line `line` says about job `id` (its state `None` if the state
+/// word is unknown, which is reported).
+fn add(snap: &mut Snapshot, arrays: &mut Arrays, line: &str, id: &str, obs: ObservationRef<'_>) {
+    if obs.state.is_none() {
+        let reason = format!(
+            "unknown Slurm job state {:?} (the job's state is left as it was)",
+            obs.raw_state
+        );
+        snap.skip(line, reason);
+    }
+    let Some((array_id, task)) = split_array_id(id) else {
+        if obs.state.is_some() {
+            snap.insert_ref(id, obs);
         }
         return;
     };
@@ -249,16 +237,17 @@ fn add(snap: &mut Snapshot, arrays: &mut Arrays, row: Row<'_>) {
         first,
         count,
     };
-    arrays.feed(snap, tasks, &row.obs);
-    if row.obs.state.is_none() {
+    // A task in a state molq cannot read still keeps its array undecided.
+    arrays.feed(snap, tasks, obs);
+    if obs.state.is_none() {
         return;
     }
     if single {
-        let task_id = &row.id[array_id.len() + 1..];
-        snap.insert_task(array_id, task_id, row.id.to_owned(), row.obs);
+        let task_id = &id[array_id.len() + 1..];
+        snap.insert_task_ref(array_id, task_id, id, obs);
     } else {
         // Kept as printed, so a queue listing shows what squeue showed.
-        snap.insert(row.id.to_owned(), row.obs);
+        snap.insert_ref(id, obs);
     }
 }
 
@@ -285,11 +274,7 @@ fn split_array_id(id: &str) -> Option<(&str, TaskPart)> {
     task.parse().ok().map(|n| (array, TaskPart::One(n)))
 }
 
-fn squeue_line<'a>(
-    line: &'a str,
-    users: &mut Names,
-    partitions: &mut Names,
-) -> std::result::Result<Option<Row<'a>>, String> {
+fn squeue_line(line: &str) -> std::result::Result<QueueRow<'_>, String> {
     let Some([id, word, user, partition, submit, start, reason, name]) = fields(line) else {
         return Err(format!(
             "expected {SQUEUE_FIELD_COUNT} '|'-separated fields ({SQUEUE_FORMAT})"
@@ -303,31 +288,35 @@ fn squeue_line<'a>(
     let submit_time = slurm_time(submit, "submit time")?;
     let start = slurm_time(start, "start time")?;
     let known = lookup(word, Source::Squeue);
-    let mut obs = Observation {
-        state: known.map(|k| k.0),
-        raw_state: known.map_or_else(|| Cow::Owned(word.to_owned()), |k| Cow::Borrowed(k.1)),
-        submit_time,
-        user: users.get(user),
-        partition: partitions.get(partition),
-        name: non_empty(name),
-        ..Observation::default()
+    let mut row = QueueRow {
+        id,
+        obs: ObservationRef {
+            state: known.map(|k| k.0),
+            raw_state: known.map_or(word, |k| k.1),
+            submit_time,
+            user: non_empty(user),
+            partition: non_empty(partition),
+            name: non_empty(name),
+            ..ObservationRef::default()
+        },
+        reason: None,
     };
     let Some((state, _)) = known else {
-        return Ok(Some(Row { id, obs }));
+        return Ok(row);
     };
     // A pending job's start time is the scheduler's estimate, and a job listed
     // as cancelled may never have started: neither is a start.
     if !matches!(state, Queued | Cancelled) {
-        obs.started_at = start;
+        row.obs.started_at = start;
     }
-    obs.reason = if state.is_terminal() {
-        terminal_reason(word, state, None)
+    row.reason = if state.is_terminal() {
+        terminal_reason(word, state, None).map(Cow::Owned)
     } else if state == Queued {
-        slurm_reason(reason)
+        slurm_reason(reason).map(Cow::Borrowed)
     } else {
         None
     };
-    Ok(Some(Row { id, obs }))
+    Ok(row)
 }
 
 fn sacct_line(line: &str) -> std::result::Result<Option<Row<'_>>, String> {
@@ -369,7 +358,9 @@ fn sacct_line(line: &str) -> std::result::Result<Option<Row<'_>>, String> {
         // restarts: FAILED, ExitCode 0:0, End Unknown). It does not say how
         // the job ended: reported, and a later, complete record decides.
         obs.state = None;
-        obs.raw_state = Cow::Owned(format!("{state_text} (accounting record incomplete: no end time)"));
+        obs.raw_state = Cow::Owned(format!(
+            "{state_text} (accounting record incomplete: no end time)"
+        ));
         return Ok(Some(Row { id, obs }));
     }
     // Slurm stamps a job cancelled while pending (by --kill-on-invalid-dep,
@@ -390,7 +381,7 @@ fn sacct_line(line: &str) -> std::result::Result<Option<Row<'_>>, String> {
             _ => terminal_reason(word, state, exit_signal),
         };
     } else if state == Queued {
-        obs.reason = slurm_reason(reason);
+        obs.reason = slurm_reason(reason).map(str::to_owned);
     }
     Ok(Some(Row { id, obs }))
 }
@@ -415,16 +406,16 @@ fn terminal_reason(word: &str, state: JobState, signal: Option<i64>) -> Option<S
 }
 
 /// A reason as Slurm prints it; `None` (the word) and empty mean none.
-fn slurm_reason(field: &str) -> Option<String> {
+fn slurm_reason(field: &str) -> Option<&str> {
     match field.trim() {
         "" | "None" | "(null)" => None,
-        r => Some(r.to_owned()),
+        r => Some(r),
     }
 }
 
-fn non_empty(field: &str) -> Option<String> {
+fn non_empty(field: &str) -> Option<&str> {
     let field = field.trim();
-    (!field.is_empty()).then(|| field.to_owned())
+    (!field.is_empty()).then_some(field)
 }
 
 /// `code:signal` -> both halves; an empty field -> neither.

@@ -15,6 +15,10 @@ fn clean(snap: &Snapshot) -> &Snapshot {
     snap
 }
 
+fn all(snap: &Snapshot) -> Vec<(&str, ObservationRef<'_>)> {
+    snap.entries().collect()
+}
+
 fn state_of(snap: &Snapshot, id: &str) -> Option<JobState> {
     snap.get(id).unwrap_or_else(|| panic!("no {id}")).state
 }
@@ -97,25 +101,19 @@ fn squeue_fields_and_times() {
     );
     let snap = clean(&snap);
     let o = snap.get("7").unwrap();
-    assert_eq!(o.name.as_deref(), Some("a|b|c"), "the name keeps its '|'");
-    assert_eq!(
-        (o.user.as_deref(), o.partition.as_deref()),
-        (Some("ann"), Some("debug"))
-    );
+    assert_eq!(o.name, Some("a|b|c"), "the name keeps its '|'");
+    assert_eq!((o.user, o.partition), (Some("ann"), Some("debug")));
     assert_eq!(
         (o.submit_time, o.started_at),
         (Some(1795558926.0), Some(1795558928.0))
     );
-    assert_eq!((o.reason.as_deref(), &*o.raw_state), (None, "RUNNING"));
+    assert_eq!((o.reason, o.raw_state), (None, "RUNNING"));
     let o = snap.get("8").unwrap();
     assert_eq!(o.submit_time, Some(1795558928.0), "ISO is read as UTC");
     assert_eq!(o.started_at, None, "a pending job's start is an estimate");
-    assert_eq!(
-        (o.reason.as_deref(), o.name.as_deref()),
-        (Some("Priority"), None)
-    );
+    assert_eq!((o.reason, o.name), (Some("Priority"), None));
     let o = snap.get("9").unwrap();
-    assert_eq!((o.submit_time, &*o.raw_state), (None, "PD"));
+    assert_eq!((o.submit_time, o.raw_state), (None, "PD"));
 }
 
 #[test]
@@ -135,7 +133,12 @@ fn sacct_exit_codes_signals_and_cancellers() {
     let snap = clean(&snap);
     let got = |id: &str| {
         let o = snap.get(id).unwrap();
-        (o.state, o.exit_code, o.exit_signal, o.reason.clone())
+        (
+            o.state,
+            o.exit_code,
+            o.exit_signal,
+            o.reason.map(str::to_owned),
+        )
     };
     let s = |t: &str| Some(t.to_owned());
     assert_eq!(
@@ -235,7 +238,7 @@ fn times() {
 fn array_tasks_and_aggregates_in_the_queue() {
     let snap = parse_squeue(&fixture("squeue_array_partial"));
     let snap = clean(&snap);
-    let ids: Vec<_> = snap.entries().iter().map(|(id, _)| id.as_str()).collect();
+    let ids: Vec<_> = snap.entries().map(|(id, _)| id).collect();
     assert_eq!(
         ids,
         ["20", "20_[2-5]", "20_1"],
@@ -245,7 +248,7 @@ fn array_tasks_and_aggregates_in_the_queue() {
     assert_eq!(a.state, Some(Running));
     assert_eq!(a.started_at, Some(1795558931.0), "the running task's start");
     assert_eq!(a.raw_state, "array: 4 queued, 1 running");
-    assert_eq!(a.name.as_deref(), Some("molq-array"));
+    assert_eq!(a.name, Some("molq-array"));
     let tasks: Vec<_> = snap.array_tasks("20").map(|(t, o)| (t, o.state)).collect();
     assert_eq!(
         tasks,
@@ -262,11 +265,7 @@ fn array_tasks_and_aggregates_in_the_queue() {
     ] {
         let snap = parse_squeue(&fixture(name));
         let a = clean(&snap).get(id).unwrap();
-        assert_eq!(
-            (a.state, a.reason.as_deref()),
-            (Some(Queued), Some(reason)),
-            "{name}"
-        );
+        assert_eq!((a.state, a.reason), (Some(Queued), Some(reason)), "{name}");
         assert!(!snap.has_tasks(id));
     }
 }
@@ -280,7 +279,7 @@ fn array_aggregates_in_accounting() {
         (Some(Failed), Some(5), Some(0))
     );
     assert_eq!(
-        a.reason.as_deref(),
+        a.reason,
         Some("2 of 4 array tasks failed (first: task 1, exit 5)")
     );
     assert_eq!(
@@ -301,18 +300,14 @@ fn array_aggregates_in_accounting() {
         ]
     );
     let steps = parse_sacct(&fixture("sacct_array_steps"));
-    assert_eq!(
-        clean(&steps).entries(),
-        snap.entries(),
-        "steps change nothing"
-    );
+    assert_eq!(all(clean(&steps)), all(&snap), "steps change nothing");
 
     let snap = parse_sacct(&fixture("sacct_array_cancelled"));
     for id in ["20", "25"] {
         let a = clean(&snap).get(id).unwrap();
         assert_eq!(a.state, Some(Cancelled), "{id}");
         assert_eq!(
-            a.reason.as_deref(),
+            a.reason,
             Some("5 of 5 array tasks cancelled (first: task 1)")
         );
     }
@@ -409,19 +404,13 @@ fn every_fixture() {
 fn named_fixtures() {
     let snap = parse_squeue(&fixture("squeue_me"));
     let snap = clean(&snap);
+    assert_eq!(snap.get("27").unwrap().name, Some("pipe|in|name"));
     assert_eq!(
-        snap.get("27").unwrap().name.as_deref(),
-        Some("pipe|in|name")
-    );
-    assert_eq!(
-        snap.get("26").unwrap().name.as_deref(),
+        snap.get("26").unwrap().name,
         Some("name with  spaces ünïcødé ✓")
     );
     assert_eq!(state_of(snap, "24"), Some(Queued));
-    assert_eq!(
-        snap.get("24").unwrap().reason.as_deref(),
-        Some("JobHeldAdmin")
-    );
+    assert_eq!(snap.get("24").unwrap().reason, Some("JobHeldAdmin"));
     assert_eq!(state_of(snap, "20"), Some(Running));
     let snap = parse_squeue(&fixture("squeue_completing"));
     let o = clean(&snap).get("29").unwrap();
@@ -430,13 +419,12 @@ fn named_fixtures() {
     let snap = parse_sacct(&fixture("sacct_terminal"));
     let snap = clean(&snap);
     let iso = parse_sacct(&fixture("sacct_terminal_iso"));
-    assert_eq!(clean(&iso).entries(), snap.entries(), "ISO and epoch agree");
+    assert_eq!(all(clean(&iso)), all(snap), "ISO and epoch agree");
     let steps = parse_sacct(&fixture("sacct_terminal_steps"));
-    assert_eq!(clean(&steps).entries(), snap.entries());
+    assert_eq!(all(clean(&steps)), all(snap));
     let got: Vec<_> = snap
         .entries()
-        .iter()
-        .map(|(id, o)| (id.as_str(), o.state.unwrap(), o.exit_code, o.exit_signal))
+        .map(|(id, o)| (id, o.state.unwrap(), o.exit_code, o.exit_signal))
         .collect();
     assert_eq!(
         got,
@@ -455,9 +443,9 @@ fn named_fixtures() {
         (held.started_at, held.finished_at),
         (None, Some(1795558935.0))
     );
-    assert_eq!(held.reason.as_deref(), Some("cancelled by uid 0"));
+    assert_eq!(held.reason, Some("cancelled by uid 0"));
     assert_eq!(
-        snap.get("33").unwrap().reason.as_deref(),
+        snap.get("33").unwrap().reason,
         Some("killed by signal 9 (SIGKILL)")
     );
     let lagging = parse_sacct(&fixture("sacct_just_submitted"));
@@ -467,7 +455,7 @@ fn named_fixtures() {
 /// `a` and `b` hold the same observations, tasks, arrays and skipped lines,
 /// and `a` finds each of its ids where it is.
 fn assert_same(a: &Snapshot, b: &Snapshot) {
-    assert_eq!(a.entries(), b.entries());
+    assert_eq!(all(a), all(b));
     assert_eq!(a.skipped, b.skipped);
     for (id, obs) in a.entries() {
         assert_eq!(a.get(id), Some(obs), "{id} is found");
@@ -492,7 +480,7 @@ fn ids_seen_again_read_as_line_by_line() {
                 8|BOGUS|u|p|1|2|None|e\n";
     let snap = parse_squeue(text.as_bytes());
     assert_same(&snap, &parse_with(text.as_bytes(), Source::Squeue, false));
-    let ids: Vec<_> = snap.entries().iter().map(|(id, _)| id.as_str()).collect();
+    let ids: Vec<_> = snap.entries().map(|(id, _)| id).collect();
     assert_eq!(ids, ["5", "7", "7_1", "9", "9_2", "7_[3-4]"]);
     assert_eq!(state_of(&snap, "5"), Some(Succeeded), "the last line wins");
     assert_eq!(state_of(&snap, "7"), Some(Running), "the aggregate wins");
@@ -500,7 +488,7 @@ fn ids_seen_again_read_as_line_by_line() {
     let tasks: Vec<_> = snap.array_tasks("7").map(|(t, o)| (t, o.state)).collect();
     assert_eq!(tasks, [("1", Some(Running))], "a task is listed once");
     let range = snap.get("7_[3-4]").unwrap();
-    assert_eq!(range.reason.as_deref(), Some("Dependency"));
+    assert_eq!(range.reason, Some("Dependency"));
     assert_eq!(snap.skipped.len(), 2);
 }
 
