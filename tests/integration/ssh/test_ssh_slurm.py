@@ -4,6 +4,7 @@ Needs both testbeds (scripts/slurm-up.sh and scripts/sshd-up.sh)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -17,7 +18,15 @@ pytestmark = [pytest.mark.ssh, pytest.mark.slurm]
 
 
 @pytest.fixture
-def submitor(slurm_testbed: Any, ssh_testbed: Any, tmp_path: Path) -> Iterator[mq.Submitor]:
+def submitor(
+    slurm_testbed: Any, ssh_testbed: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[mq.Submitor]:
+    # The testbed must be reachable only through ssh: Slurm commands run in this
+    # process's environment find no configuration (ssh does not forward the
+    # variable), so any call that bypassed the transport would fail loudly.
+    monkeypatch.setenv("SLURM_CONF", str(tmp_path / "no-such-slurm.conf"))
+    local = subprocess.run(["squeue", "-h"], capture_output=True, text=True)
+    assert local.returncode != 0, "local Slurm commands must not reach the testbed here"
     cluster = ssh_testbed.cluster("slurm", alias=ssh_testbed.root_alias, name="slurm-over-ssh")
     t = cluster.transport
     work = f"{t.home()}/molq-ssh-slurm-{tmp_path.name}"
