@@ -20,6 +20,8 @@
 set -euo pipefail
 # shellcheck source=lib/slurm-testbed.sh
 . "$(dirname "$0")/lib/slurm-testbed.sh"
+# shellcheck source=lib/packages.sh
+. "$(dirname "$0")/lib/packages.sh"
 trap 'echo "slurm-up.sh: error: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
 PACKAGES=(munge slurmctld slurmd slurm-client slurmdbd mariadb-server)
@@ -58,30 +60,8 @@ take_lock
 note "slurm-up.sh begins (MinJobAge=$MIN_JOB_AGE)"
 
 # ---------------------------------------------------------------- packages
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-install_time=skipped
-if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null || die "apt-get not found: cannot install ${missing[*]} (this script needs Debian or Ubuntu)"
-  t=$(now_ms)
-  # Without systemd, package postinst scripts would start munge/mariadb through /etc/init.d;
-  # a policy-rc.d that answers 101 ("action forbidden") stops them from doing so.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\n# created by molq scripts/slurm-up.sh: no daemon starts from package scripts\nexit 101\n' \
-      > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >>"$MOLQ_TESTBED_LOG/apt.log" 2>&1 \
-    || die "apt-get update failed (no network or no usable mirror?); see $MOLQ_TESTBED_LOG/apt.log"
-  # --no-install-recommends: otherwise slurmd pulls in ~40 packages (hdf5, rocm, influxdb...)
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$MOLQ_TESTBED_LOG/apt.log" 2>&1 \
-    || die "apt-get install ${missing[*]} failed; see $MOLQ_TESTBED_LOG/apt.log"
-  install_time="$(secs_since "$t")s"
-  note "installed ${missing[*]} in $install_time"
-fi
+ensure_packages "$MOLQ_TESTBED_LOG" "${PACKAGES[@]}"
+[ "$install_time" = skipped ] || note "installed ${installed[*]} in $install_time"
 
 # ---------------------------------------------------------------- configuration
 T_CONFIG=$(now_ms)

@@ -26,6 +26,8 @@
 set -euo pipefail
 # shellcheck source=lib/sshd-testbed.sh
 . "$(dirname "$0")/lib/sshd-testbed.sh"
+# shellcheck source=lib/packages.sh
+. "$(dirname "$0")/lib/packages.sh"
 trap 'echo "sshd-up.sh: error: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 
 check() {
@@ -61,28 +63,7 @@ T0=$(now_ms)
 mkdir -p "$MOLQ_TESTBED_LOG"
 
 # ---------------------------------------------------------------- packages
-missing=()
-for p in openssh-server openssh-client rsync; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-install_time=skipped
-if [ ${#missing[@]} -gt 0 ]; then
-  command -v apt-get >/dev/null || die "apt-get not found: cannot install ${missing[*]} (this script needs Debian or Ubuntu)"
-  t=$(now_ms)
-  # Without systemd, openssh-server's postinst would start the system sshd on port 22 through
-  # /etc/init.d; a policy-rc.d answering 101 ("action forbidden") keeps it from doing so.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\n# created by molq scripts/sshd-up.sh: no daemon starts from package scripts\nexit 101\n' \
-      > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >>"$MOLQ_TESTBED_LOG/apt.log" 2>&1 \
-    || die "apt-get update failed (no network or no usable mirror?); see $MOLQ_TESTBED_LOG/apt.log"
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$MOLQ_TESTBED_LOG/apt.log" 2>&1 \
-    || die "apt-get install ${missing[*]} failed; see $MOLQ_TESTBED_LOG/apt.log"
-  install_time="$(secs_since "$t")s"
-fi
+ensure_packages "$MOLQ_TESTBED_LOG" openssh-server openssh-client rsync
 
 # ---------------------------------------------------------------- user and keys
 if ! id "$SSHD_USER" >/dev/null 2>&1; then
