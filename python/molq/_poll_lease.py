@@ -46,10 +46,3 @@ class SharedPoller:
                 return result
             finally:
                 native.end_poll(self._cluster, self.holder, error)
-
-    def status(self) -> dict[str, object] | None:
-        row = self._store.native.poll_status(self._cluster)
-        if row is None:
-            return None
-        keys = ("holder", "lease_until", "last_attempt_at", "last_poll_at", "failures", "last_error")
-        return dict(zip(keys, row))
