@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DependencyEdge",
+    "QueueEntry",
+    "SchedulerCapabilities",
     "Scheduler",
     "ShellScheduler",
     "TerminalStatus",
@@ -51,6 +53,15 @@ def create_scheduler(name: str, options: Any = None, *, transport: Transport | N
 
 
 def __getattr__(name: str) -> Any:
+    # The value classes live with the other models; the original exported them here.
+    if name == "SchedulerCapabilities":
+        from molq.models import SchedulerCapabilities
+
+        return SchedulerCapabilities
+    if name == "QueueEntry":
+        from molq._core import QueueEntry
+
+        return QueueEntry
     for kind, target in _BACKENDS.items():
         if target.endswith(":" + name):
             return _backend_class(kind)
