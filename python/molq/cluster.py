@@ -42,7 +42,7 @@ class Cluster:
             raise ConfigError("give either host= or transport= to a Cluster, not both", name=name)
         if scheduler not in SCHEDULER_KINDS:
             raise ConfigError(
-                f"unknown scheduler kind {scheduler!r} for cluster {name!r}; "
+                f"Unknown scheduler kind {scheduler!r} for cluster {name!r}; "
                 f"expected one of: {', '.join(SCHEDULER_KINDS)}",
                 scheduler=scheduler,
             )

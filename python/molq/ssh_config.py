@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "DEFAULT_SYSTEM_CONFIG",
+    "DEFAULT_USER_CONFIG",
     "SshHost",
     "list_ssh_hosts",
     "resolve_ssh_host",
     "ssh_alias_names",
     "to_ssh_target",
 ]
+
+#: Where OpenSSH reads its configs (the user's is expanded when read, so a
+#: changed HOME is honoured).
+DEFAULT_SYSTEM_CONFIG = Path("/etc/ssh/ssh_config")
+DEFAULT_USER_CONFIG = Path("~/.ssh/config")
 
 # OpenSSH itself gives up at this Include depth.
 _MAX_INCLUDE_DEPTH = 16
@@ -52,7 +61,7 @@ class SshHost:
 
 
 def _default_config() -> Path:
-    return Path.home() / ".ssh" / "config"
+    return DEFAULT_USER_CONFIG.expanduser()
 
 
 def _config_file(config_path: str | os.PathLike[str] | None) -> Path:
@@ -157,9 +166,6 @@ def resolve_ssh_host(
     Raises ``OSError`` if ``ssh_bin`` is not found or ``ssh -G`` fails, and
     ``ValueError`` for an alias ssh would read as an option.
     """
-    import shutil
-    import subprocess
-
     if not alias or alias.startswith("-") or any(c.isspace() for c in alias):
         raise ValueError(f"not a usable ssh host alias: {alias!r}")
     binary = shutil.which(ssh_bin)
@@ -191,8 +197,6 @@ def list_ssh_hosts(config_path: str | os.PathLike[str] | None = None) -> list[Ss
     An alias that ssh cannot resolve (or every alias, when ssh is missing)
     is returned bare: ``SshHost(alias)``.
     """
-    import shutil
-
     aliases = ssh_alias_names(config_path)
     if shutil.which("ssh") is None:
         return [SshHost(alias) for alias in aliases]

@@ -99,8 +99,8 @@ class Project(_RemoteDir):
 
         if submitor.target is not self.cluster:
             raise ValueError(
-                f"submitor targets cluster {submitor.target.name!r}, "
-                f"but project {self.name!r} lives on {self.cluster.name!r}"
+                f"Project belongs to cluster {self.cluster.name!r}, "
+                f"but the submitor targets cluster {submitor.target.name!r}"
             )
         execution = kwargs.pop("execution", None) or JobExecution()
         kwargs["execution"] = replace(execution, cwd=self.path)

@@ -44,7 +44,7 @@ def test_wrong_command_combinations(submitor: mq.Submitor, kwargs: dict, message
 
 
 def test_unknown_scheduler_kind() -> None:
-    with pytest.raises(mq.ConfigError, match="unknown scheduler kind 'slurmm'"):
+    with pytest.raises(mq.ConfigError, match="Unknown scheduler kind 'slurmm'"):
         mq.Cluster("x", "slurmm")
 
 

@@ -41,7 +41,7 @@ def test_project_submit_sets_cwd(tmp_path: Path) -> None:
         record = proj.submit_job(sub, command="pwd").wait(timeout=30)
         assert Path(record.metadata["molq.stdout_path"]).read_text().strip() == proj.path
         other = mq.Submitor(mq.Cluster("other", "local"), store=sub.store)
-        with pytest.raises(ValueError, match="lives on"):
+        with pytest.raises(ValueError, match="Project belongs to cluster"):
             proj.submit_job(other, argv=["true"])
 
 

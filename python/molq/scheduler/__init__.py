@@ -43,7 +43,7 @@ def create_scheduler(name: str, options: Any = None, *, transport: Transport | N
     """The backend for scheduler kind ``name`` driving ``transport``."""
     if name not in _BACKENDS:
         raise ValueError(
-            f"unknown scheduler kind {name!r}; expected one of: {', '.join(SCHEDULER_KINDS)}"
+            f"Unknown scheduler kind {name!r}; expected one of: {', '.join(SCHEDULER_KINDS)}"
         )
     if transport is None:
         from molq.transport.local import LocalTransport

@@ -63,5 +63,5 @@ def test_project_submit_runs_the_job_in_the_project(cluster: mq.Cluster, remote_
         assert record.state is mq.JobState.SUCCEEDED and record.cwd == proj.path
         assert proj.read_text("listing.txt") == "input.py\nlisting.txt\n"
         other = mq.Cluster("elsewhere", "local")
-        with pytest.raises(ValueError, match="lives on"):
+        with pytest.raises(ValueError, match="Project belongs to cluster"):
             proj.submit_job(mq.Submitor(other, store=JobStore(tmp_path / "db2")), argv=["true"])
