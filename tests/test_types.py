@@ -418,3 +418,19 @@ def test_explicit_fields_are_recorded() -> None:
     assert resources == JobResources(cpu_count=2)  # equality ignores the record
     for clone in (copy.copy(resources), pickle.loads(pickle.dumps(resources))):
         assert clone._explicit == resources._explicit  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "phrase"),
+    [
+        (Memory.parse, "", "Empty memory string"),
+        (Memory.parse, "   ", "Empty memory string"),
+        (Memory.parse, "8XB", "Unknown memory unit 'XB'"),
+        (Duration.parse, "", "Empty duration string"),
+    ],
+)
+def test_parse_errors_name_the_cause_in_the_original_wording(parse, text, phrase) -> None:
+    # Programs written for the original molq match on these phrases.
+    with pytest.raises(ValueError, match=phrase) as info:
+        parse(text)
+    assert repr(text) in str(info.value)

@@ -73,7 +73,9 @@ class SubmitRequest:
         from molq.merge import merge_defaults
 
         cmd = Command.from_submit_args(argv, command, script)
-        resources, scheduling, execution = merge_defaults(sub._defaults, resources, scheduling, execution)
+        resources, scheduling, execution = merge_defaults(
+            sub._defaults, resources=resources, scheduling=scheduling, execution=execution
+        )
         refs = list(scheduling.dependencies)
         for condition, ids in zip(_CONDITIONS, dependency_lists):
             if ids is not None:

@@ -56,9 +56,10 @@ def _merge(default: _T | None, override: _T | None, cls: type[_T]) -> _T:
 
 def merge_defaults(
     defaults: SubmitorDefaults | None,
-    resources: JobResources | None,
-    scheduling: JobScheduling | None,
-    execution: JobExecution | None,
+    *,
+    resources: JobResources | None = None,
+    scheduling: JobScheduling | None = None,
+    execution: JobExecution | None = None,
 ) -> tuple[JobResources, JobScheduling, JobExecution]:
     """Lay a request's resources, scheduling and execution over ``defaults``.
 

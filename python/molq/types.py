@@ -165,15 +165,17 @@ class Memory:
         """
         if not isinstance(text, str):
             raise TypeError(f"Memory.parse expects a str, got {text!r}")
+        expected = "expected a non-negative number with an optional unit b, kb, mb, gb or tb (e.g. '32G', '512MB')"
+        if not text.strip():
+            raise ValueError(f"invalid memory size {text!r}: Empty memory string; {expected}")
         match = re.fullmatch(_MEMORY_RE, text)
         unit = match.group(2).lower() if match else ""
         if unit and not unit.endswith("b"):
             unit += "b"
-        if match is None or (unit or "b") not in _MEMORY_UNITS:
-            raise ValueError(
-                f"invalid memory size {text!r}: expected a non-negative number "
-                "with an optional unit b, kb, mb, gb or tb (e.g. '32G', '512MB')"
-            )
+        if match is not None and (unit or "b") not in _MEMORY_UNITS:
+            raise ValueError(f"invalid memory size {text!r}: Unknown memory unit {match.group(2)!r}; {expected}")
+        if match is None:
+            raise ValueError(f"invalid memory size {text!r}: {expected}")
         try:
             return cls(_scaled(match.group(1), _MEMORY_UNITS[unit or "b"]))
         except ValueError:  # int() refuses absurdly long digit strings
@@ -259,6 +261,8 @@ class Duration:
         """
         if not isinstance(text, str):
             raise TypeError(f"Duration.parse expects a str, got {text!r}")
+        if not text.strip():
+            raise ValueError(f"invalid duration {text!r}: Empty duration string")
         try:
             seconds = _parse_seconds(text)
         except ValueError as exc:
