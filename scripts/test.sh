@@ -20,6 +20,22 @@ fi
 echo "== cargo test (molq-core, no Python needed)"
 cargo test -q -p molq-core
 
+echo "== environments of the original molq (Python 3.12, from PyPI)"
+ref_rc=0
+bash scripts/reference-venvs.sh || ref_rc=$?
+if [ "$ref_rc" -eq 0 ]; then
+  # Tests that write stores or start jobs with the original molq use this python.
+  export MOLQ_REFERENCE_PYTHON="$PWD/.reference/original/bin/python"
+elif [ "${MOLQ_REQUIRE_REFERENCE:-}" = 1 ]; then
+  echo "MOLQ_REQUIRE_REFERENCE=1 but the original molq's environments could not be made" >&2
+  exit 1
+fi
+
 echo "== pytest"
 # Run from a directory without python/molq on the path, so the installed wheel is what gets tested.
-"$venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir=. tests "$@"
+status=0
+"$venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir=. tests "$@" || status=$?
+
+echo "== the original molq's own test suite, against this molq"
+bash scripts/reference-suite.sh --no-setup
+exit "$status"
