@@ -12,6 +12,7 @@ options and helpers load on first use, so importing molq stays cheap.
 
 from molq._core import JobRecord, QueueEntry, StatusTransition
 from molq._core import __version__ as __version__
+from molq._dataclass_face import present_native_values as _present_native_values
 from molq.cluster import Cluster
 from molq.errors import (
     CommandError,
@@ -28,6 +29,8 @@ from molq.errors import (
 )
 from molq.status import JobState
 from molq.submitor import Submitor
+
+_present_native_values()  # dataclasses.replace/asdict/fields work on them, as in the original
 
 #: public name -> module that defines it, loaded on first access
 _LAZY = {

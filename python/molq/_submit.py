@@ -72,7 +72,7 @@ class SubmitRequest:
     ) -> SubmitRequest:
         from molq.merge import merge_defaults
 
-        cmd = Command.from_submit_args(argv, command, script)
+        cmd = Command.from_submit_args(argv=argv, command=command, script=script)
         resources, scheduling, execution = merge_defaults(
             sub._defaults, resources=resources, scheduling=scheduling, execution=execution
         )

@@ -12,16 +12,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 from molq.status import TERMINAL_STATES, JobState
+from molq.submission import Command, JobSpec
 from molq.types import JobExecution, JobResources, JobScheduling
 
 if TYPE_CHECKING:
     from molq._core import JobRecord, StatusTransition
 
 __all__ = [
+    "Command",
     "DependencyPreview",
     "DependencyPreviewItem",
     "JobDependency",
     "JobRecord",
+    "JobSpec",
     "RememberedAllocation",
     "RetentionPolicy",
     "RetryBackoff",
@@ -261,11 +264,11 @@ class DependencyPreview:
     """A job's immediate upstream and downstream jobs (depth 1)."""
 
     job_id: str
-    upstream_total: int
-    upstream_satisfied: int
-    upstream: tuple[DependencyPreviewItem, ...]
-    downstream_total: int
-    downstream: tuple[DependencyPreviewItem, ...]
+    upstream_total: int = 0
+    upstream_satisfied: int = 0
+    upstream: tuple[DependencyPreviewItem, ...] = ()
+    downstream_total: int = 0
+    downstream: tuple[DependencyPreviewItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,6 @@ class RememberedAllocation:
     account: str | None
     qos: str | None
     reservation: str | None
-    label: str
+    label: str | None
     last_used: float
     use_count: int

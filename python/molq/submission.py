@@ -7,6 +7,7 @@ the merged resources, scheduling and execution.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -35,16 +36,18 @@ class Command:
     @classmethod
     def from_submit_args(
         cls,
+        *,
         argv: Sequence[str] | None = None,
         command: str | None = None,
         script: Script | None = None,
     ) -> Command:
+        """The command of a submission; exactly one of the three must be given."""
         given = [name for name, v in (("argv", argv), ("command", command), ("script", script)) if v is not None]
         if len(given) != 1:
             if not given:
-                raise CommandError("give exactly one of argv=, command= or script= (none was given)")
+                raise CommandError("Exactly one of argv=, command= or script= must be given (none was given)")
             raise CommandError(
-                f"give exactly one of argv=, command= or script= (got {' and '.join(given)})"
+                f"Exactly one of argv=, command= or script= must be given (got {' and '.join(given)})"
             )
         if argv is not None:
             if isinstance(argv, (str, bytes)):
@@ -66,7 +69,8 @@ class Command:
                 raise CommandError("command must be a non-empty string")
             if "\n" in command or "\r" in command:
                 raise CommandError(
-                    "command must be a single line (use script=Script.inline(...) for several lines)"
+                    "command must be a single line, it contains a newline "
+                    "(use script=Script.inline(...) for several lines)"
                 )
             return cls(command=command)
         if not isinstance(script, Script):
@@ -99,27 +103,39 @@ class Command:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A fully resolved job, as handed to a scheduler backend."""
+    """A fully resolved job, as handed to a scheduler backend.
+
+    The fields up to ``dir_name`` are the original molq's, in its order and
+    with its defaults; ``job_dir``, ``stdout_path`` and ``stderr_path`` are
+    filled in by the submit pipeline (backends read them).
+    """
 
     job_id: str
     cluster_name: str
     scheduler: str
     command: Command
-    resources: JobResources
-    scheduling: JobScheduling
-    execution: JobExecution
-    cwd: str
-    job_dir: str
-    stdout_path: str
-    stderr_path: str
+    resources: JobResources = field(default_factory=JobResources)
+    scheduling: JobScheduling = field(default_factory=JobScheduling)
+    execution: JobExecution = field(default_factory=JobExecution)
     metadata: dict[str, str] = field(default_factory=dict)
+    cwd: str = field(default_factory=os.getcwd)
     root_job_id: str = ""
     attempt: int = 1
     previous_attempt_job_id: str | None = None
     retry_group_id: str | None = None
-    profile_name: str | None = None
-    dir_name: str = ""
     request_json: str = "{}"
+    profile_name: str | None = None
+    dir_name: str | None = None
+    job_dir: str = ""
+    stdout_path: str = ""
+    stderr_path: str = ""
+
+    @staticmethod
+    def new_job_id() -> str:
+        """A fresh job id: a random UUID in its 36-character text form."""
+        import uuid
+
+        return str(uuid.uuid4())
 
 
 # -- the stored request --------------------------------------------------------------

@@ -1,0 +1,67 @@
+"""JobRecord, StatusTransition and QueueEntry work with the dataclasses functions, as in the original."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+import molq
+from molq import JobRecord, JobState, QueueEntry, StatusTransition
+from molq.store import JobStore
+
+
+def _record() -> JobRecord:
+    return JobRecord(job_id="j1", cluster_name="dev", scheduler="local", state=JobState.RUNNING,
+                     metadata={"k": "v"})
+
+
+def test_replace_asdict_fields_on_a_stored_record(tmp_path) -> None:
+    with JobStore(tmp_path / "jobs.db") as store:
+        store.register_job({"job_id": "j1", "cluster_name": "dev", "scheduler": "local",
+                            "metadata": {"k": "v"}}, [], 1.0)
+        record = store.get_record("j1")
+    assert dataclasses.is_dataclass(record)
+    names = [f.name for f in dataclasses.fields(record)]
+    assert names[:4] == ["job_id", "cluster_name", "scheduler", "state"]
+    changed = dataclasses.replace(record, state=JobState.SUCCEEDED, exit_code=0)
+    assert type(changed) is JobRecord
+    assert (changed.state, changed.exit_code, changed.metadata) == (JobState.SUCCEEDED, 0, {"k": "v"})
+    assert record.state is JobState.CREATED
+    as_dict = dataclasses.asdict(changed)
+    assert as_dict["job_id"] == "j1" and as_dict["metadata"] == {"k": "v"}
+    assert set(as_dict) == set(names)
+
+
+def test_assignment_raises_frozen_instance_error() -> None:
+    record = _record()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.state = JobState.FAILED  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del record.job_id  # type: ignore[misc]
+
+
+def test_transition_and_queue_entry() -> None:
+    t = StatusTransition("j1", None, JobState.CREATED, 1.5)
+    assert dataclasses.astuple(t) == ("j1", None, JobState.CREATED, 1.5, None)
+    assert dataclasses.replace(t, reason="why").reason == "why"
+    entry = QueueEntry("123", name="train")
+    assert dataclasses.replace(entry, name="eval").name == "eval"
+    assert dataclasses.fields(entry)[0].name == "scheduler_job_id"
+
+
+def test_match_statement_positional_fields() -> None:
+    match _record():
+        case JobRecord(job_id, cluster_name, scheduler, state):
+            assert (job_id, cluster_name, scheduler, state) == ("j1", "dev", "local", JobState.RUNNING)
+        case _:
+            raise AssertionError("no match")
+
+
+def test_import_molq_still_does_not_load_dataclasses() -> None:
+    code = "import sys, molq; print('dataclasses' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert molq.JobRecord is JobRecord
