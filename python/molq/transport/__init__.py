@@ -1,10 +1,15 @@
 """Where commands and file operations run: this machine, or another over SSH."""
 
+# The original molq was one module here, and code written for it patches
+# ``molq.transport.subprocess`` / ``molq.transport.sys``: keep those names reachable.
+import subprocess  # noqa: F401
+import sys  # noqa: F401
+
 from molq.errors import TransportError
-from molq.transport.base import CommandResult, Transport
+from molq.transport.base import CommandFailedError, CommandResult, Transport
 from molq.transport.local import LocalTransport
 
-__all__ = ["CommandResult", "LocalTransport", "SshTransport", "Transport", "TransportError"]
+__all__ = ["CommandFailedError", "CommandResult", "LocalTransport", "SshTransport", "Transport", "TransportError"]
 
 
 def __getattr__(name: str) -> object:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from molq.errors import TransportError
 from molq.transport.base import _describe
@@ -13,7 +13,8 @@ from molq.transport.base import _describe
 __all__ = ["run_process"]
 
 
-def run_process(argv: Sequence[str], *, input: bytes | None, timeout: float) -> tuple[int, bytes, bytes]:
+def run_process(argv: Sequence[str], *, input: bytes | None, timeout: float,
+                env: Mapping[str, str] | None = None) -> tuple[int, bytes, bytes]:
     """(return code, stdout, stderr) of ``argv``; ``TransportError`` on timeout or when
     the program is missing.
 
@@ -29,6 +30,7 @@ def run_process(argv: Sequence[str], *, input: bytes | None, timeout: float) -> 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            env=env,
         )
     except FileNotFoundError as exc:
         raise TransportError(f"command not found: {argv[0]} (needed for {_describe(argv)})",

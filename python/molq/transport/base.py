@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 from molq.errors import TransportError
 
-__all__ = ["CommandResult", "Transport", "TransportError"]
+__all__ = ["CommandFailedError", "CommandResult", "Transport", "TransportError"]
+
+
+class CommandFailedError(TransportError, subprocess.CalledProcessError):
+    """A command ran and exited non-zero (from ``CommandResult.check_returncode``).
+
+    Both a molq ``TransportError`` and a ``subprocess.CalledProcessError``, so
+    code written for either catches it; ``cmd``/``output`` are the latter's names
+    for ``command`` and the captured stdout.
+    """
+
+    def __init__(self, message: str, *, command: list[str], returncode: int, stdout: str, stderr: str) -> None:
+        # CalledProcessError.__init__ takes other arguments; set both sides' fields here.
+        Exception.__init__(self, message)
+        self.message = message
+        self.context = {}
+        self.command = self.cmd = command
+        self.returncode = returncode
+        self.output = stdout
+        self.stderr = stderr
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_command_failed, (self.message, self.command, self.returncode, self.output, self.stderr))
+
+
+def _rebuild_command_failed(message: str, command: list[str], returncode: int, stdout: str, stderr: str) -> CommandFailedError:
+    return CommandFailedError(message, command=command, returncode=returncode, stdout=stdout, stderr=stderr)
 
 
 
@@ -53,13 +80,15 @@ class CommandResult:
         return self.returncode == 0
 
     def check_returncode(self) -> None:
-        """Raise ``TransportError`` naming the command when it exited non-zero."""
+        """Raise :class:`CommandFailedError` (a ``TransportError`` and a
+        ``subprocess.CalledProcessError``) naming the command when it exited non-zero."""
         if self.returncode != 0:
-            raise TransportError(
+            raise CommandFailedError(
                 f"command exited with status {self.returncode}: "
                 f"{_describe(self.argv)}: {self.stderr.strip() or '(no stderr)'}",
                 command=list(self.argv),
                 returncode=self.returncode,
+                stdout=self.stdout,
                 stderr=self.stderr,
             )
 
@@ -82,6 +111,11 @@ class Transport(Protocol):
     Paths are absolute on the transport's side. ``run`` never raises for a
     non-zero exit; it raises ``TransportError`` when the command could not be
     run at all (missing binary, timeout, dead connection).
+
+    ``copy`` copies a file (into ``dst`` when it is a directory); ``copytree``
+    copies a directory to a new ``dst``; ``symlink(src, dst)`` makes ``dst``
+    point at ``src``; ``stat`` follows symlinks and gives ``size``, ``mtime``,
+    ``is_dir`` and ``is_file``. A missing source is ``FileNotFoundError``.
     """
 
     def run(
@@ -105,6 +139,13 @@ class Transport(Protocol):
     def chmod(self, path: str | Path, mode: int) -> None: ...
     def remove(self, path: str | Path, *, recursive: bool = False) -> None: ...
     def listdir(self, path: str | Path) -> list[str]: ...
+    def rename(self, src: str | Path, dst: str | Path) -> None: ...
+    def copy(self, src: str | Path, dst: str | Path) -> None: ...
+    def copytree(self, src: str | Path, dst: str | Path) -> None: ...
+    def symlink(self, src: str | Path, dst: str | Path) -> None: ...
+    def touch(self, path: str | Path) -> None: ...
+    def stat(self, path: str | Path) -> dict[str, object]: ...
+    def getsize(self, path: str | Path) -> int: ...
     def upload(self, local: str | Path, remote: str | Path, *, recursive: bool = False, exclude: Iterable[str] = ()) -> None: ...
     def download(self, remote: str | Path, local: str | Path, *, recursive: bool = False, exclude: Iterable[str] = ()) -> None: ...
     def home(self) -> str: ...

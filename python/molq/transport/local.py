@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -111,15 +112,24 @@ class LocalTransport:
     def read_text(self, path: str | Path) -> str:
         return Path(path).read_text(encoding="utf-8")
 
-    def write_bytes(self, path: str | Path, data: bytes, *, mode: int = 0o600) -> None:
+    def write_bytes(self, path: str | Path, data: bytes, *, mode: int = 0o600, parents: bool = True) -> None:
         """Write atomically: a temp file in the same directory, then rename.
+        Missing parent directories are created unless ``parents=False``.
 
         No fsync: job scripts and manifests are worthless after a machine
         crash anyway, and an fsync per submit would dominate its cost.
         """
         target = Path(path)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        try:
+            fd = os.open(tmp, flags, mode)
+        except FileNotFoundError:
+            # the parent is missing (checked only then: no stat on the common path)
+            if not parents:
+                raise
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, flags, mode)
         try:
             with os.fdopen(fd, "wb") as fh:
                 os.fchmod(fh.fileno(), mode)  # the umask must not narrow it
@@ -132,8 +142,8 @@ class LocalTransport:
                 pass
             raise
 
-    def write_text(self, path: str | Path, data: str, *, mode: int = 0o600) -> None:
-        self.write_bytes(path, data.encode("utf-8"), mode=mode)
+    def write_text(self, path: str | Path, data: str, *, mode: int = 0o600, parents: bool = True) -> None:
+        self.write_bytes(path, data.encode("utf-8"), mode=mode, parents=parents)
 
     def exists(self, path: str | Path) -> bool:
         return os.path.exists(path)
@@ -176,6 +186,65 @@ class LocalTransport:
 
     def rename(self, src: str | Path, dst: str | Path) -> None:
         os.replace(src, dst)
+
+    def copy(self, src: str | Path, dst: str | Path) -> None:
+        """Copy a file to ``dst`` (into it, if it is a directory), with its mode and
+        times; missing parents of ``dst`` are created."""
+        import shutil
+
+        source, target = Path(src), Path(dst)
+        if source.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a directory (use copytree)", str(source))
+        if not source.exists():
+            raise FileNotFoundError(errno.ENOENT, "no such file or directory", str(source))
+        if not target.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+
+    def copytree(self, src: str | Path, dst: str | Path) -> None:
+        """Copy the directory ``src`` to ``dst``, which must not exist yet; symlinks
+        inside are copied as symlinks."""
+        import shutil
+
+        source, target = Path(src), Path(dst)
+        if not source.exists():
+            raise FileNotFoundError(errno.ENOENT, "no such file or directory", str(source))
+        if not source.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(source))
+        if target.exists() or target.is_symlink():
+            raise FileExistsError(errno.EEXIST, "already exists", str(target))
+        shutil.copytree(source, target, symlinks=True)
+
+    def symlink(self, src: str | Path, dst: str | Path) -> None:
+        """Make ``dst`` a symlink pointing at ``src``; ``FileExistsError`` if ``dst`` exists."""
+        os.symlink(src, dst)
+
+    def touch(self, path: str | Path) -> None:
+        """Create an empty file (private to the user), or update the times of an existing one."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        except IsADirectoryError:
+            os.utime(path)
+            return
+        try:
+            os.utime(fd)
+        finally:
+            os.close(fd)
+
+    def stat(self, path: str | Path) -> dict[str, object]:
+        """``size``, ``mtime``, ``is_dir`` and ``is_file`` of ``path`` (symlinks followed)."""
+        import stat as st
+
+        info = os.stat(path)
+        return {
+            "size": info.st_size,
+            "mtime": info.st_mtime,
+            "is_dir": st.S_ISDIR(info.st_mode),
+            "is_file": st.S_ISREG(info.st_mode),
+        }
+
+    def getsize(self, path: str | Path) -> int:
+        return os.stat(path).st_size
 
     def home(self) -> str:
         return str(Path.home())

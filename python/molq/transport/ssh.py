@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from molq.errors import SshAuthError, SshConnectionError, TransportError
+from molq.errors import ConfigError, SshAuthError, SshConnectionError, TransportError
 from molq.options import SshTransportOptions
 from molq.transport._ssh_command import (
     NO_CWD,
@@ -87,6 +87,32 @@ fi
 exec mv -f -- "$1" "$2"
 """
 _STAT = '[ -d "$1" ] && { echo d; exit 0; }; [ -e "$1" ] && { echo f; exit 0; }; exit 2'
+# "<size> <mtime> <d|f|o>" with symlinks followed: GNU stat, else BSD stat (no python
+# needed on the remote side)
+_STAT_FULL = r"""
+[ -e "$1" ] || exit 2
+out=$(stat -L -c '%s %Y' -- "$1" 2>/dev/null) || out=$(stat -L -f '%z %m' -- "$1") || exit 5
+k=o; if [ -d "$1" ]; then k=d; elif [ -f "$1" ]; then k=f; fi
+printf '%s %s\n' "$out" "$k"
+"""
+# $1 source $2 destination; a missing parent of the destination is created
+_COPY = r"""
+[ -e "$1" ] || exit 2; [ -d "$1" ] && exit 21
+if [ ! -d "$2" ]; then mkdir -p -- "$(dirname -- "$2")" || exit 1; fi
+exec cp -p -- "$1" "$2"
+"""
+_COPYTREE = r"""
+[ -e "$1" ] || exit 2; [ -d "$1" ] || exit 20
+{ [ -e "$2" ] || [ -L "$2" ]; } && exit 17
+mkdir -p -- "$(dirname -- "$2")" || exit 1
+exec cp -R -P -p -- "$1" "$2"
+"""
+_SYMLINK = '{ [ -e "$2" ] || [ -L "$2" ]; } && exit 17; exec ln -s -- "$1" "$2"'
+_TOUCH = '[ -d "$(dirname -- "$1")" ] || exit 2; umask 077; exec touch -- "$1"'
+# login_with_code: ssh asks this helper for the code, which it reads from the environment
+_ASKPASS = """#!/bin/sh
+printf '%s\\n' "$MOLQ_SSH_SECRET"
+"""
 # Values of variables and ~user homes (names are checked in Python, so eval is safe):
 # "1<value>\0" when set, "0\0" when not.
 _QUERY = r"""
@@ -116,12 +142,21 @@ class SshTransport:
     :class:`~molq.errors.SshConnectionError` with ``may_have_run=True``.
     """
 
-    def __init__(self, options: SshTransportOptions | str, *, ssh_bin: str = "ssh", rsync_bin: str = "rsync") -> None:
+    def __init__(
+        self,
+        options: SshTransportOptions | str,
+        _ssh_bin: str | None = None,
+        _rsync_bin: str | None = None,
+        *,
+        ssh_bin: str = "ssh",
+        rsync_bin: str = "rsync",
+    ) -> None:
+        # _ssh_bin/_rsync_bin: the original molq's spelling of ssh_bin/rsync_bin
         if isinstance(options, str):
             options = SshTransportOptions(host=options)
         self.options = options
-        self._ssh_bin = ssh_bin
-        self._rsync_bin = rsync_bin
+        self._ssh_bin = _ssh_bin or ssh_bin
+        self._rsync_bin = _rsync_bin or rsync_bin
         self._lock = threading.Lock()
         # one master start at a time: two racing `ssh -fN` would leave the loser running
         # as a plain, never-ending background connection
@@ -357,6 +392,50 @@ class SshTransport:
         if status != 0:
             raise self._fail("rename", str(src), status, err)
 
+    def copy(self, src: str | Path, dst: str | Path) -> None:
+        """Copy a remote file to ``dst`` (into it, if it is a directory), keeping its
+        mode and times; a missing parent of ``dst`` is created."""
+        status, _, err = self._helper(_COPY, RemotePath(str(src)), RemotePath(str(dst)))
+        if status != 0:
+            raise self._fail("copy", str(src), status, err)
+
+    def copytree(self, src: str | Path, dst: str | Path) -> None:
+        """Copy the remote directory ``src`` to ``dst``, which must not exist yet."""
+        status, _, err = self._helper(_COPYTREE, RemotePath(str(src)), RemotePath(str(dst)), safe=_UNSAFE)
+        if status != 0:
+            raise self._fail("copytree", str(src) if status in (2, 20) else str(dst), status, err)
+
+    def symlink(self, src: str | Path, dst: str | Path) -> None:
+        """Make ``dst`` a symlink pointing at ``src`` (taken literally, not expanded)."""
+        status, _, err = self._helper(_SYMLINK, str(src), RemotePath(str(dst)), safe=_UNSAFE)
+        if status != 0:
+            raise self._fail("symlink", str(dst), status, err)
+
+    def touch(self, path: str | Path) -> None:
+        """Create an empty file (private to the user), or update an existing one's times."""
+        status, _, err = self._helper(_TOUCH, RemotePath(str(path)))
+        if status != 0:
+            raise self._fail("touch", str(path), status, err)
+
+    def stat(self, path: str | Path) -> dict[str, object]:
+        """``size``, ``mtime`` (whole seconds), ``is_dir`` and ``is_file`` of ``path``,
+        symlinks followed. One round trip; no python needed on the remote side."""
+        p = str(path)
+        status, out, err = self._helper(_STAT_FULL, RemotePath(p))
+        if status != 0:
+            raise self._fail("stat", p, status, err)
+        try:
+            size, mtime, kind = out.decode().split()
+            return {"size": int(size), "mtime": float(mtime), "is_dir": kind == "d", "is_file": kind == "f"}
+        except ValueError:
+            raise TransportError(f"stat {p} on {self.options.host} gave unreadable output: {out[:200]!r}",
+                                 command=["stat", p], returncode=status, stderr=err) from None
+
+    def getsize(self, path: str | Path) -> int:
+        size = self.stat(path)["size"]
+        assert isinstance(size, int)
+        return size
+
     # -- paths --------------------------------------------------------------------------
     def _lookup(self, names: Iterable[str]) -> dict[str, str | None]:
         """Remote values of variables / ``~user`` homes, one round trip for the unknown ones."""
@@ -484,12 +563,102 @@ class SshTransport:
 
     # -- the shared connection -----------------------------------------------------------
     def master_running(self) -> bool:
-        """Whether a ControlMaster serves this destination now (``ssh -O check``)."""
+        """Whether a ControlMaster serves this destination now (``ssh -O check``);
+        always False when connection sharing is off."""
+        if not self.options.control_master:
+            return False
         argv = self._ssh_argv()
         if not self._mux:
             return False
         rc, _, _ = self._process([*argv, "-O", "check", "--", self.options.host], input=None, timeout=10)
         return rc == 0
+
+    def is_master_alive(self) -> bool:
+        """Whether a ControlMaster serves this destination now (same as :meth:`master_running`)."""
+        return self.master_running()
+
+    def _login_argv(self) -> list[str]:
+        """The master's command line, allowed to prompt (``BatchMode=no``)."""
+        if not self.options.control_master:
+            raise ConfigError(f"login to {self.options.host} needs connection sharing, "
+                              "but control_master=False: every later command would log in again")
+        argv = [("BatchMode=no" if word == "BatchMode=yes" else word) for word in self._ssh_argv()]
+        if not self._mux:
+            raise ConfigError(f"login to {self.options.host}: no private directory for a control "
+                              "socket was found (set control_path)")
+        return argv
+
+    def login(self, *, force: bool = False, timeout: float | None = None) -> None:
+        """Log in interactively once (a password or a verification code typed on this
+        terminal) and keep the connection open, so that later commands, which never
+        prompt, share it. Does nothing when a master already runs, unless ``force``.
+
+        Needs a terminal: without one, use :meth:`login_with_code`.
+        """
+        import subprocess
+        import sys
+
+        if not force and self.is_master_alive():
+            self._master_ready = True
+            return
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise TransportError(
+                f"ssh login to {self.options.host} is interactive (password or verification code) "
+                "but there is no TTY to type it on; use login_with_code(code) instead, "
+                f"or run `ssh {self.options.host}` in a terminal first")
+        argv = [*self._login_argv(), "-fN", "--", self.options.host]
+        self.process_count += 1
+        try:
+            # the terminal is inherited: ssh prompts on it
+            done = subprocess.run(argv, timeout=timeout, check=False)
+        except FileNotFoundError as exc:
+            raise TransportError(f"command not found: {argv[0]}", command=argv, returncode=127) from exc
+        except subprocess.TimeoutExpired:
+            raise TransportError(f"ssh login to {self.options.host} did not finish within {timeout:g} s",
+                                 command=argv) from None
+        if done.returncode != 0:
+            raise SshConnectionError(f"ssh login to {self.options.host} failed (ssh exited {done.returncode}); "
+                                     "ssh's messages above say why", command=argv, returncode=done.returncode,
+                                     may_have_run=False)
+        self._master_ready = True
+
+    def login_with_code(self, code: str, *, force: bool = False, timeout: float | None = 90.0) -> None:
+        """Log in without a terminal, answering ssh's prompt (a verification code) with
+        ``code``, and keep the connection open for later commands, like :meth:`login`.
+
+        The code reaches ssh through ``SSH_ASKPASS``: a helper script private to the
+        user that reads it from its environment; it is never written to a file or argv.
+        """
+        import shutil
+        import tempfile
+
+        code = code.strip()
+        if not code:
+            raise TransportError("verification code is empty")
+        if not force and self.is_master_alive():
+            self._master_ready = True
+            return
+        argv = [*self._login_argv(), "-o", "NumberOfPasswordPrompts=1", "-fN", "--", self.options.host]
+        helper_dir = tempfile.mkdtemp(prefix="molq-askpass-")   # 0700
+        try:
+            helper = os.path.join(helper_dir, "askpass")
+            fd = os.open(helper, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(_ASKPASS)
+            env = dict(os.environ, SSH_ASKPASS=helper, SSH_ASKPASS_REQUIRE="force", MOLQ_SSH_SECRET=code)
+            # OpenSSH before 8.4 asks the helper only with a DISPLAY and no terminal
+            env.setdefault("DISPLAY", ":0")
+            self.process_count += 1
+            rc, _, err = run_process(argv, input=None, timeout=timeout if timeout is not None else 3600.0,
+                                     env=env)
+        finally:
+            shutil.rmtree(helper_dir, ignore_errors=True)
+        if rc != 0:
+            exc = connection_error(self.options.host, rc, err.decode("utf-8", "replace"), argv, what="login")
+            if isinstance(exc, SshConnectionError):
+                exc.may_have_run = False
+            raise exc
+        self._master_ready = True
 
     def close(self) -> None:
         """Stop the master if molq owns its socket (a user's own ControlPath is left alone)."""
