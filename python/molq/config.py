@@ -1,4 +1,10 @@
-"""Profiles read from ``<MOLQ_HOME or ~/.molq>/config.toml``.
+"""Profiles and plugin settings, read from molq's config file.
+
+Which file: ``<MOLQ_HOME or ~/.molq>/config.toml``; when that does not exist,
+the original molq's file, so a user switching keeps their profiles:
+``<MOLCRAFTS_HOME or ~/.molcrafts>/molq/config/config.yaml`` (molq 0.8) or
+``config.toml`` beside it (0.5). Both formats hold the same keys. YAML is read
+by ``molq._yaml`` (no PyYAML needed).
 
 A profile names a destination (scheduler kind, cluster name, optional SSH
 host) and the defaults, retry and retention policies to submit with::
@@ -15,14 +21,21 @@ host) and the defaults, retry and retention policies to submit with::
     [profiles.hpc.retry]
     max_attempts = 3
 
-Every problem raises ``ConfigError`` naming the file, the dotted key
-(``profiles.hpc.defaults.resources.memory``) and what was expected.
+The top-level ``plugins`` table holds each plugin's settings
+(``[plugins.nerve]``, or ``plugins: nerve: ...`` in YAML; ``enabled = false``
+turns one off). A key molq does not know is a ``ConfigWarning`` naming the
+file and the dotted key, and is ignored (files written for other molq
+versions keep working); every other problem raises ``ConfigError`` naming
+the file, the dotted key (``profiles.hpc.defaults.resources.memory``) and
+what was expected.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar, cast
@@ -36,6 +49,7 @@ from molq.models import (
     retry_policy_from_dict,
 )
 from molq.options import OPTIONS_TYPE_MAP, SchedulerOptions
+from molq.plugin import enabled_plugin_names
 from molq.types import (
     DEPENDENCY_CONDITIONS,
     DependencyRef,
@@ -47,11 +61,14 @@ from molq.types import (
 )
 
 __all__ = [
+    "ConfigWarning",
     "MolqConfig",
     "MolqProfile",
     "default_config_path",
+    "enabled_plugin_names",
     "load_config",
     "load_profile",
+    "molcrafts_config_dir",
     "molq_home",
 ]
 
@@ -64,8 +81,29 @@ def molq_home() -> Path:
     return Path(root).expanduser() if root else Path.home() / ".molq"
 
 
+def molcrafts_config_dir() -> Path:
+    """Where the original molq (0.5 and later) keeps its config and store:
+    ``<MOLCRAFTS_HOME or ~/.molcrafts>/molq/config``."""
+    root = os.environ.get("MOLCRAFTS_HOME", "").strip()
+    return (Path(root).expanduser() if root else Path.home() / ".molcrafts") / "molq" / "config"
+
+
 def default_config_path() -> Path:
-    return molq_home() / "config.toml"
+    """The config file molq reads: its own ``config.toml`` if it exists, else
+    the original molq's ``config.yaml`` or ``config.toml`` if one exists, else
+    (nothing to read) its own path."""
+    own = molq_home() / "config.toml"
+    if own.exists():
+        return own
+    legacy = molcrafts_config_dir()
+    for name in ("config.yaml", "config.toml"):
+        if (legacy / name).exists():
+            return legacy / name
+    return own
+
+
+class ConfigWarning(UserWarning):
+    """A config file entry molq ignores (a key it does not know)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +128,8 @@ class MolqProfile:
 @dataclass(frozen=True)
 class MolqConfig:
     profiles: dict[str, MolqProfile] = field(default_factory=dict)
+    #: plugin name -> its settings (the ``plugins`` table), as written
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class _Problem(Exception):
@@ -106,16 +146,25 @@ def _bad(key: str, expected: str, got: Any) -> _Problem:
     return _Problem(key, f"expected {expected}, got {got!r}", expected)
 
 
+#: Unknown keys met while one file is read: (dotted key, the known keys there).
+_UNKNOWN: ContextVar[list[tuple[str, str]] | None] = ContextVar("molq_config_unknown", default=None)
+
+
 def _table(value: Any, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """``value`` as a table holding only ``allowed`` keys (``key=""``: the top level)."""
+    """``value`` as a table of ``allowed`` keys (``key=""``: the top level); others are
+    noted for a warning and left out."""
     if not isinstance(value, dict):
         raise _bad(key, "a table", value)
-    for name in value:
-        if name not in allowed:
-            known = ", ".join(allowed)
-            raise _Problem(f"{key}.{name}" if key else name,
-                           f"unknown key (known keys: {known})", f"one of {known}")
-    return value
+    if None in value.values():  # YAML's "key:" with nothing after it: as if not given
+        value = {name: item for name, item in value.items() if item is not None}
+    unknown = [name for name in value if name not in allowed]
+    if not unknown:
+        return value
+    noted = _UNKNOWN.get()
+    for name in unknown:
+        if noted is not None:
+            noted.append((f"{key}.{name}" if key else str(name), ", ".join(allowed)))
+    return {name: item for name, item in value.items() if name in allowed}
 
 
 def _text(value: Any, key: str) -> str:
@@ -316,8 +365,13 @@ def _profile(name: str, raw: Any, key: str) -> MolqProfile:
         where = f"{key}.retry"
         if not isinstance(table["retry"], dict):
             raise _bad(where, "a table", table["retry"])
+        retry = _table(table["retry"], where, ("max_attempts", "retry_on_states", "retry_on_exit_codes",
+                                               "backoff"))
+        if isinstance(retry.get("backoff"), dict):
+            retry = {**retry, "backoff": _table(retry["backoff"], f"{where}.backoff",
+                                                ("mode", "initial_seconds", "maximum_seconds", "factor"))}
         try:
-            kwargs["retry"] = retry_policy_from_dict(table["retry"])
+            kwargs["retry"] = retry_policy_from_dict(retry)
         except FieldError as exc:
             raise _bad(f"{where}.{exc.key}", exc.expected, exc.got) from None
     if "retention" in table:
@@ -327,42 +381,90 @@ def _profile(name: str, raw: Any, key: str) -> MolqProfile:
     return MolqProfile(**kwargs)
 
 
-def _read_toml(path: Path) -> dict[str, Any] | None:
-    """The parsed file, or None if it does not exist."""
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}", path=str(path)) from exc
+
+
+def _is_yaml(path: Path) -> bool:
+    return path.suffix.lower() in (".yaml", ".yml")
+
+
+def _read(path: Path) -> Any:
+    """The parsed file (TOML, or YAML by its suffix), or None if it does not exist."""
+    text = _read_text(path)
+    if text is None:
+        if _is_yaml(path) and path.with_suffix(".toml").exists():
+            # The original molq refused this too: reading nothing would lose every profile in silence.
+            toml = path.with_suffix(".toml")
+            raise ConfigError(
+                f"{path} does not exist, but the TOML config {toml} does; give that file "
+                f"(--config {toml}), or rewrite it as {path.name} (same keys, YAML syntax)",
+                path=str(toml),
+            )
+        return None
+    if _is_yaml(path):
+        from molq._yaml import YamlError, loads
+
+        try:
+            return loads(text)
+        except YamlError as exc:
+            raise ConfigError(f"{path}: not YAML molq can read: {exc}", path=str(path)) from None
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef, import-not-found, unused-ignore]
-
     try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-            return data
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc}", path=str(path)) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}", path=str(path)) from exc
+
+
+def _plugins(raw: Any) -> dict[str, dict[str, Any]]:
+    """The ``plugins`` table: name -> settings (``nerve: false`` is ``{"enabled": false}``)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _bad("plugins", "a table of [plugins.<name>] tables", raw)
+    table = _table(raw, "plugins", tuple(raw))
+    out: dict[str, dict[str, Any]] = {}
+    for name, settings in table.items():
+        if isinstance(settings, dict):
+            out[str(name)] = dict(settings)
+        elif isinstance(settings, bool):
+            out[str(name)] = {"enabled": settings}
+        else:
+            raise _bad(f"plugins.{name}", "a table of settings, or true/false", settings)
+    return out
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> MolqConfig:
     """Read the config file (default: ``default_config_path()``).
 
-    A missing file is an empty config. Anything malformed raises ``ConfigError``
-    whose message and context (``path``, ``key``, ``expected``) say where.
+    A missing file is an empty config. Unknown keys are a ``ConfigWarning``
+    each; anything malformed raises ``ConfigError`` whose message and context
+    (``path``, ``key``, ``expected``) say where.
     """
     file = Path(path).expanduser() if path is not None else default_config_path()
-    data = _read_toml(file)
+    data = _read(file)
     if data is None:
         return MolqConfig()
+    unknown: list[tuple[str, str]] = []
+    token = _UNKNOWN.set(unknown)
     try:
-        _table(data, "", ("profiles",))
+        if not isinstance(data, dict):
+            raise _bad("(top level)", "a table of profiles and plugins", data)
+        data = _table(data, "", ("profiles", "plugins"))
         profiles = data.get("profiles", {})
         if not isinstance(profiles, dict):
             raise _bad("profiles", "a table of [profiles.<name>] tables", profiles)
-        return MolqConfig(
-            {name: _profile(name, raw, f"profiles.{name}") for name, raw in profiles.items()}
+        config = MolqConfig(
+            {str(name): _profile(str(name), raw, f"profiles.{name}") for name, raw in profiles.items()},
+            _plugins(data.get("plugins")),
         )
     except _Problem as exc:
         raise ConfigError(
@@ -371,6 +473,12 @@ def load_config(path: str | os.PathLike[str] | None = None) -> MolqConfig:
             key=exc.key,
             expected=exc.expected,
         ) from None
+    finally:
+        _UNKNOWN.reset(token)
+    for key, known in unknown:
+        warnings.warn(f"{file}: {key}: unknown key, ignored (known keys here: {known})", ConfigWarning,
+                      stacklevel=2)
+    return config
 
 
 def load_profile(name: str, path: str | os.PathLike[str] | None = None) -> MolqProfile:
