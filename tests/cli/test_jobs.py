@@ -151,8 +151,8 @@ def test_history_and_inspect(molq: Molq) -> None:
 
 
 def test_retries_make_a_family(molq: Molq) -> None:
-    profile = molq.fast_retry_profile()  # --retries keeps the profile's backoff
-    job = molq.submit("--profile", profile, "--retries", "1", "--retry-on-exit-code", "4", "--command", "exit 4")
+    profile = molq.fast_retry_profile()  # --retries (attempts in all) keeps the profile's backoff
+    job = molq.submit("--profile", profile, "--retries", "2", "--retry-on-exit-code", "4", "--command", "exit 4")
     record = molq("watch", job, "--json", "--timeout", "60")
     assert record.returncode == 1
     last = record.json()[0]

@@ -57,7 +57,7 @@ def test_follow_with_tail_and_both_streams(molq: Molq) -> None:
 
 def test_follow_switches_to_the_retry(molq: Molq) -> None:
     marker = molq.cwd / "second"
-    job = molq.submit("--profile", molq.fast_retry_profile(), "--retries", "1",
+    job = molq.submit("--profile", molq.fast_retry_profile(), "--retries", "2",
                       "--command", f"if [ -e {marker} ]; then echo second; else touch {marker}; echo first; exit 1; fi")
     result = molq("logs", job, "-f", timeout=60)
     assert result.stdout == "first\nsecond\n"

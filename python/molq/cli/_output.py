@@ -118,7 +118,7 @@ def table(
         texts, names = [], []
         for cell in row:
             text, name = cell if isinstance(cell, tuple) else (cell, None)
-            texts.append("" if text is None else str(text))
+            texts.append("" if text is None else one_line(str(text)))
             names.append(name)
         plain.append(texts)
         styles.append(names)
@@ -137,6 +137,18 @@ def table(
             cells.append(style(text, name, color) + " " * (widths[i] - len(text)))
         out.append("  ".join(cells).rstrip())
     return out
+
+
+_BREAKS = frozenset(chr(c) for c in (*range(32), 127, 0x85, 0x2028, 0x2029))
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line: a command with a newline, a tab or another control
+    character is shown quoted with escapes (``'echo a\\necho b'``), so it can never
+    break a table or a line; other text is unchanged."""
+    if not any(ch in _BREAKS for ch in text):
+        return text
+    return repr(text)
 
 
 def fit(text: str, width: int) -> str:

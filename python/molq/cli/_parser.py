@@ -69,15 +69,16 @@ def _exit_code(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an exit code (integer), got {text!r}") from None
 
 
-def _destination_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+def _destination_options(parser: argparse.ArgumentParser, suppress: bool, short_profile: bool = True) -> None:
     """The global options. Sub-commands take them too (``molq list --cluster x``),
     with SUPPRESS defaults so a sub-command never resets a value given before it."""
     default: Any = argparse.SUPPRESS if suppress else None
     group = parser.add_argument_group("destination and store")
     group.add_argument("--cluster", "-c", metavar="NAME", default=default,
-                       help="cluster name (a namespace in the store); default: the host, or 'local'")
-    group.add_argument("--profile", "-p", metavar="NAME", default=default,
-                       help="a [profiles.NAME] table of config.toml")
+                       help="cluster name (a namespace in the store); an ~/.ssh/config Host alias is "
+                            "reached over SSH; default: the host, or 'local' ('cli_KIND' after a KIND positional)")
+    group.add_argument(*(("--profile", "-p") if short_profile else ("--profile",)), metavar="NAME",
+                       default=default, help="a [profiles.NAME] table of config.toml")
     group.add_argument("--host", metavar="HOST", default=default,
                        help="SSH target (user@host or a ~/.ssh/config alias); default: this machine")
     group.add_argument("--scheduler", "-s", choices=SCHEDULERS, default=default,
@@ -90,6 +91,11 @@ def _destination_options(parser: argparse.ArgumentParser, suppress: bool) -> Non
                        help="config file (default: $MOLQ_HOME/config.toml)")
 
 
+def _target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", nargs="?", metavar="SCHEDULER|PROFILE", default=None,
+                        help="a scheduler kind or profile name (the original molq's grammar)")
+
+
 def _json(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON records (schema: docs/cli.md)")
 
@@ -99,26 +105,39 @@ class _Builder:
         self.subparsers = subparsers
         self.made: list[argparse.ArgumentParser] = []
 
-    def add(self, name: str, handler: str, help: str, *, parent: Any = None, **kw: Any) -> argparse.ArgumentParser:
+    def add(self, name: str, handler: str, help: str, *, parent: Any = None, target: bool = False,
+            **kw: Any) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = (parent or self.subparsers).add_parser(name, help=help, description=help, **kw)
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, command_name=name)
         self.made.append(sub)
+        if target:
+            # The original molq's grammar: `molq list slurm`, `molq status JOB slurm`.
+            sub.add_argument("target", nargs="?", metavar="SCHEDULER|PROFILE", default=None,
+                             help=f"a scheduler kind ({', '.join(SCHEDULERS)}) or a profile name; "
+                                  "a kind alone names the cluster 'cli_KIND', as the original molq did")
         return sub
 
     def finish(self) -> None:
         # Added last so each command's help lists its own options first.
         for sub in self.made:
-            _destination_options(sub, suppress=True)
+            # In `workspace`, -p is --path (as in the original molq); --profile stays.
+            _destination_options(sub, suppress=True, short_profile=not sub.prog.startswith("molq workspace"))
 
 
 def _submit(b: _Builder) -> None:
     p = b.add("submit", "molq.cli.jobs:cmd_submit", "submit a job",
-              usage="molq submit [options] -- PROGRAM [ARG...]\n"
+              usage="molq submit [SCHEDULER|PROFILE] [options] PROGRAM [ARG...]\n"
+                    "       molq submit [SCHEDULER|PROFILE] [options] -- PROGRAM [ARG...]\n"
                     "       molq submit [options] --command 'SHELL LINE'\n"
-                    "       molq submit [options] --script FILE|-")
+                    "       molq submit [options] --script FILE|-",
+              epilog="A first word that is a scheduler kind (local, slurm, pbs, lsf, sge) or a profile\n"
+                     "name picks the destination (molq submit local echo hello); the rest is the\n"
+                     "command. Put the command after -- when it has options of its own.",
+              formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     what = p.add_argument_group("what to run (one of)")
     what.add_argument("argv", nargs="*", metavar="PROGRAM ARG",
-                      help="program and arguments; put them after -- when they start with '-'")
+                      help="[SCHEDULER|PROFILE] program and arguments; put the program after -- "
+                           "when an argument starts with '-'")
     what.add_argument("--command", metavar="LINE", help="a shell command line")
     what.add_argument("--script", metavar="FILE", help="a script file on this machine ('-': read it from stdin)")
     res = p.add_argument_group("resources")
@@ -151,11 +170,15 @@ def _submit(b: _Builder) -> None:
     ex.add_argument("--job-dir-name", metavar="NAME", help="name of the job directory (default: the job id)")
     ex.add_argument("--metadata", type=_pair, action="append", metavar="K=V", help="metadata (repeatable)")
     rt = p.add_argument_group("retry")
-    rt.add_argument("--retries", type=_count, metavar="N", help="retry a failed job up to N times")
+    rt.add_argument("--retries", "--max-attempts", dest="retries", type=_count, metavar="N",
+                    help="run a failing job at most N times in all (as in the original molq: "
+                         "--retries 3 = 2 retries; 0 or 1: no retry, even if the profile has one)")
     rt.add_argument("--retry-on-exit-code", type=_exit_code, action="append", metavar="CODE",
                     help="retry only on this exit code (repeatable; needs --retries)")
     out = p.add_argument_group("output")
-    out.add_argument("--wait", "-w", action="store_true", help="block until the job ends, with progress")
+    out.add_argument("--wait", "-w", "--block", dest="wait", action="store_true",
+                     help="block until the job ends, with progress")
+    out.add_argument("--no-block", dest="wait", action="store_false", help=argparse.SUPPRESS)
     out.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="with --wait: give up after this long")
     out.add_argument("--quiet", "-q", action="store_true", help="print only the job id")
     _json(out)
@@ -163,9 +186,10 @@ def _submit(b: _Builder) -> None:
 
 def _jobs(b: _Builder) -> None:
     p = b.add("list", "molq.cli.jobs:cmd_list", "list the newest jobs from the store (no refresh)",
-              aliases=["ls"])
+              aliases=["ls"], target=True)
     p.add_argument("--limit", "-n", type=_positive, default=50, metavar="N", help="newest N (default 50)")
-    p.add_argument("--all", "-a", action="store_true", help="every job, no limit")
+    p.add_argument("--all", "-a", action="store_true",
+                   help="every job, no limit (after a SCHEDULER|PROFILE: finished jobs too)")
     p.add_argument("--active", action="store_true", help="only jobs that have not ended")
     p.add_argument("--state", action="append", metavar="STATE", help="only this state (repeatable)")
     p.add_argument("--refresh", "-r", action="store_true", help="poll the scheduler first")
@@ -174,11 +198,13 @@ def _jobs(b: _Builder) -> None:
 
     p = b.add("status", "molq.cli.jobs:cmd_status", "show one job's state (refreshes its cluster first)")
     p.add_argument("job", metavar="JOB")
+    _target(p)
     p.add_argument("--no-refresh", action="store_true", help="show the stored state without polling")
     _json(p)
 
     p = b.add("logs", "molq.cli.logs:cmd_logs", "print a job's output (through the cluster's transport)")
     p.add_argument("job", metavar="JOB")
+    _target(p)
     p.add_argument("--stream", choices=("stdout", "stderr", "both"), default="stdout")
     p.add_argument("--tail", "-t", type=_count, metavar="N", help="only the last N lines")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
@@ -186,11 +212,13 @@ def _jobs(b: _Builder) -> None:
                    help="--follow poll interval (default 0.2 locally, 1 remotely)")
 
     p = b.add("cancel", "molq.cli.jobs:cmd_cancel", "cancel jobs (the newest attempt and any pending retry)")
-    p.add_argument("jobs", nargs="+", metavar="JOB")
+    p.add_argument("jobs", nargs="+", metavar="JOB", help="job ids (a scheduler kind or profile among them "
+                                                             "picks the destination, as in the original molq)")
     _json(p)
 
     p = b.add("watch", "molq.cli.watch:cmd_watch", "wait for jobs to end, showing them live")
-    p.add_argument("jobs", nargs="*", metavar="JOB")
+    p.add_argument("jobs", nargs="*", metavar="JOB", help="job ids (a scheduler kind or profile among them "
+                                                             "picks the destination, as in the original molq)")
     p.add_argument("--all", "-a", action="store_true", help="every job active now")
     p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="give up after this long (exit 3)")
     p.add_argument("--interval", type=_seconds, metavar="SECONDS",
@@ -198,7 +226,7 @@ def _jobs(b: _Builder) -> None:
     p.add_argument("--plain", action="store_true", help="one line per change, even on a terminal")
     _json(p)
 
-    p = b.add("history", "molq.cli.jobs:cmd_history", "every attempt with times and exit codes")
+    p = b.add("history", "molq.cli.jobs:cmd_history", "every attempt with times and exit codes", target=True)
     p.add_argument("--limit", "-n", type=_positive, default=50, metavar="N", help="newest N (default 50)")
     p.add_argument("--all", "-a", action="store_true", help="every record, no limit")
     p.add_argument("--state", action="append", metavar="STATE", help="only this state (repeatable)")
@@ -207,6 +235,7 @@ def _jobs(b: _Builder) -> None:
 
     p = b.add("inspect", "molq.cli.jobs:cmd_inspect", "a job's record, timeline, retry family and dependencies")
     p.add_argument("job", metavar="JOB")
+    _target(p)
     p.add_argument("--no-refresh", action="store_true", help="show the stored state without polling")
     _json(p)
 
@@ -214,8 +243,10 @@ def _jobs(b: _Builder) -> None:
 def _live_and_setup(b: _Builder) -> None:
     p = b.add("monitor", "molq.cli.watch:cmd_monitor", "full-screen live view of the newest jobs (q quits)")
     p.add_argument("--limit", "-n", type=_positive, default=200, metavar="N", help="newest N jobs (default 200)")
-    p.add_argument("--interval", type=_seconds, metavar="SECONDS",
+    p.add_argument("--interval", "--refresh", "-r", dest="interval", type=_seconds, metavar="SECONDS",
                    help="refresh interval (default 1 s locally, 5 s for batch schedulers)")
+    p.add_argument("--all", "-a", action="store_true",
+                   help="finished jobs too (the default here; kept for the original molq's command line)")
     p.add_argument("--no-refresh", action="store_true", help="only read the store (a daemon refreshes it)")
     p.add_argument("--plain", action="store_true", help="one line per change, even on a terminal")
 
@@ -223,13 +254,13 @@ def _live_and_setup(b: _Builder) -> None:
     p.add_argument("--user", "-u", metavar="USER", help="whose jobs (default: yours)")
     _json(p)
 
-    p = b.add("cleanup", "molq.cli.admin:cmd_cleanup", "remove old job directories and records")
+    p = b.add("cleanup", "molq.cli.admin:cmd_cleanup", "remove old job directories and records", target=True)
     p.add_argument("--dry-run", "-n", action="store_true", help="only say what would go")
     p.add_argument("--keep-dirs-days", type=float, metavar="DAYS", help="override the retention policy")
     p.add_argument("--keep-records-days", type=float, metavar="DAYS", help="override the retention policy")
     _json(p)
 
-    p = b.add("daemon", "molq.cli.admin:cmd_daemon", "keep the cluster's jobs refreshed (foreground)")
+    p = b.add("daemon", "molq.cli.admin:cmd_daemon", "keep the cluster's jobs refreshed (foreground)", target=True)
     p.add_argument("--once", action="store_true", help="one refresh cycle, then exit")
     p.add_argument("--interval", type=_seconds, default=5.0, metavar="SECONDS", help="default 5")
     p.add_argument("--skip-cleanup", action="store_true", help="do not apply the retention policy")
@@ -251,13 +282,14 @@ def _live_and_setup(b: _Builder) -> None:
     p = b.add("sync", "molq.cli.admin:cmd_workspace_sync",
               "push LOCAL's contents to --path on the cluster (or --pull them back)", parent=wsub)
     p.add_argument("local", metavar="LOCAL")
-    p.add_argument("--path", required=True, metavar="DIR", help="directory on the cluster")
+    p.add_argument("--path", "-p", default=".", metavar="DIR", help="directory on the cluster (default: .)")
     p.add_argument("--pull", action="store_true", help="copy from the cluster into LOCAL")
+    p.add_argument("--delete", action="store_true", help="also remove files the source does not have")
     p.add_argument("--exclude", action="append", metavar="PATTERN", help="skip names matching (repeatable)")
     p.add_argument("--dry-run", "-n", action="store_true", help="only say what would be copied")
     _json(p)
     p = b.add("list", "molq.cli.admin:cmd_workspace_list", "names in a directory on the cluster", parent=wsub)
-    p.add_argument("--path", required=True, metavar="DIR", help="directory on the cluster")
+    p.add_argument("--path", "-p", default=".", metavar="DIR", help="directory on the cluster (default: .)")
     _json(p)
 
 
@@ -287,7 +319,7 @@ def parse(argv: list[str]) -> argparse.Namespace | None:
         cut = argv.index("--")
         argv, job_argv = argv[:cut], argv[cut + 1 :]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
     if args.version:
         from molq import __version__
 
@@ -296,6 +328,15 @@ def parse(argv: list[str]) -> argparse.Namespace | None:
     if args.subcommand is None:
         parser.print_help(sys.stderr)
         parser.exit(2)
+    from molq.cli import _grammar
+
+    extras = _grammar.gather_command_words(args, extras)
+    try:
+        _grammar.take_destination(args)
+    except _grammar.GrammarError as exc:
+        parser.error(str(exc))
+    if extras:
+        parser.error(_grammar.unknown_options_message(args, argv, extras))
     if job_argv is not None:
         if args.subcommand != "submit":
             parser.error("'--' is only for 'molq submit -- PROGRAM ARG...'")

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from molq.store import JobStore
     from molq.submitor import Submitor
 
+#: The scheduler kinds (molq.scheduler.SCHEDULER_KINDS, without importing the backends).
+_SCHEDULERS = ("local", "slurm", "pbs", "lsf", "sge")
 #: How many candidates an ambiguous prefix error lists.
 _MAX_CANDIDATES = 10
 
@@ -120,9 +122,19 @@ class Session:
             found = self._known(cluster)
             if found is not None:
                 return found
+        if cluster and not host and self.ssh_alias(cluster):
+            # As in the original molq: a --cluster naming a Host of ~/.ssh/config is
+            # that machine, reached over SSH (any other name is only a namespace).
+            host = cluster
         scheduler = scheduler or "local"
         name = cluster or host or ("local" if scheduler == "local" else scheduler)
         return Destination(name, scheduler, host, ssh_config=ssh_config if host else None)
+
+    def ssh_alias(self, name: str) -> bool:
+        """Whether ``name`` is a concrete ``Host`` alias of the ssh client config."""
+        from molq.ssh_config import ssh_alias_names
+
+        return name in ssh_alias_names(getattr(self.args, "ssh_config", None))
 
     def _known(self, cluster_name: str) -> Destination | None:
         """A destination for ``cluster_name`` from a profile or an earlier submit."""
@@ -133,13 +145,25 @@ class Session:
         if entry is not None:
             return Destination(cluster_name, entry.get("scheduler", "local"), entry.get("host"),
                                ssh_config=entry.get("ssh_config"))
+        kind = cluster_name[4:] if cluster_name.startswith("cli_") else None
+        if kind in _SCHEDULERS and not self.ssh_alias(cluster_name):
+            # The original molq's default namespace for that scheduler, on this machine.
+            return Destination(cluster_name, kind)
         return None
+
+    @property
+    def scoped(self) -> bool:
+        """True when job ids are looked up in the named cluster only: the
+        destination was typed, not implied by a SCHEDULER positional alone
+        (ids are unique, so `molq status ID slurm` finds ID wherever it is)."""
+        return self.explicit and not getattr(self.args, "cluster_implied", False)
 
     def destination_of(self, record: JobRecord) -> Destination | None:
         """Where ``record``'s cluster lives, or None if that cannot be known."""
         if self.explicit:
             dest = self.destination()
-            return dest if dest.name == record.cluster_name else None
+            if dest.name == record.cluster_name or self.scoped:
+                return dest if dest.name == record.cluster_name else None
         found = self._known(record.cluster_name)
         if found is not None:
             return found
@@ -224,7 +248,7 @@ class Session:
         text = text.strip()
         if not text:
             raise UsageError("empty job id")
-        scope = self.destination().name if self.explicit else None
+        scope = self.destination().name if self.scoped else None
         store = self.store
         record = store.get_record(text)  # a whole id: one indexed lookup
         if record is not None and scope in (None, record.cluster_name):

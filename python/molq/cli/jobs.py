@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from molq.cli._session import Session
 
 _SHORT_ID = 8
+#: inspect's label column: the same layout as the original molq's (``Scheduler ID:   123``).
+_LABEL_WIDTH = 16
 _STATES = ("created", "submitted", "queued", "running", "succeeded", "failed", "cancelled", "timed_out", "lost")
 
 
@@ -32,12 +34,29 @@ def _given(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None and v is not False}
 
 
+#: The flag a user typed for each request field: errors name what they typed.
+FLAGS = {
+    "cpu_count": "--cpus", "task_count": "--tasks", "memory": "--mem", "time_limit": "--time",
+    "gpu_count": "--gpus", "gpu_type": "--gpu-type", "partition": "--partition", "account": "--account",
+    "qos": "--qos", "reservation": "--reservation", "priority": "--priority", "node_count": "--nodes",
+    "exclusive_node": "--exclusive", "array_spec": "--array", "email": "--email", "env": "--env",
+    "cwd": "--workdir", "job_name": "--name", "output_file": "--output", "error_file": "--error",
+    "dependency": "--after...", "max_attempts": "--retries", "retry_on_exit_codes": "--retry-on-exit-code",
+}
+
+
 def _build(cls: Any, fields: dict[str, Any]) -> Any:
     if not fields:
         return None
     try:
         return cls(**fields)
     except (ValueError, TypeError) as exc:
+        # Say which flag: the first field that fails on its own.
+        for name, value in fields.items():
+            try:
+                cls(**{name: value})
+            except (ValueError, TypeError):
+                raise UsageError(f"{FLAGS.get(name, name)} {value}: {exc}") from None
         raise UsageError(str(exc)) from None
 
 
@@ -89,7 +108,8 @@ def _retry_policy(session: Session, args: Any) -> Any:
 
     dest = session.destination()
     base = session.profile(dest.profile).retry if dest.profile else None
-    fields: dict[str, Any] = {"max_attempts": args.retries + 1}
+    # As in the original molq, N is the number of attempts in all (0 too means no retry).
+    fields: dict[str, Any] = {"max_attempts": max(1, args.retries)}
     if args.retry_on_exit_code:
         fields["retry_on_exit_codes"] = tuple(args.retry_on_exit_code)
     try:
@@ -99,25 +119,55 @@ def _retry_policy(session: Session, args: Any) -> Any:
 
 
 def cmd_submit(session: Session, args: Any) -> int:
+    from molq.cli import CliError
+    from molq.errors import ConfigError
+
+    if not (args.argv or args.command is not None or args.script is not None):
+        message = ("nothing to run: give the command (molq submit [SCHEDULER] PROGRAM ARG..., "
+                   "or after '--'), or --command 'LINE', or --script FILE")
+        # `molq submit local` with no command exits 1, as in the original molq; a bare
+        # `molq submit` is a usage error there and here.
+        raise CliError(message) if args.namespace_form else UsageError(message)
+    if args.command is not None and args.script is not None or args.argv and (
+            args.command is not None or args.script is not None):
+        given = [n for n, v in (("a command", args.argv), ("--command", args.command),
+                                ("--script", args.script)) if v]
+        raise UsageError(f"give only one of a command, --command or --script (got {' and '.join(given)})")
     dest = session.destination()
     kwargs = _submit_kwargs(session, args)
     sub = session.submitor(dest)
-    handle = sub.submit_job(**kwargs)
+    try:
+        handle = sub.submit_job(**kwargs)
+    except ConfigError as exc:
+        fields = getattr(exc, "unsupported_fields", None)
+        if not fields:
+            raise
+        flags = ", ".join(FLAGS.get(name, name) for name in fields)
+        hint = " (it runs jobs on this machine, without resource controls)" if dest.scheduler == "local" else ""
+        raise UsageError(f"the {dest.scheduler!r} scheduler cannot honour {flags}{hint}; "
+                         f"leave {'it' if len(fields) == 1 else 'them'} out") from None
     session.remember(dest)
+    record = sub.get_job(handle.job_id)
     if args.wait:
         from molq.cli.watch import wait_and_report
 
+        if not args.json and not args.quiet:
+            # The id first: a person who stops waiting still knows which job it was.
+            _print_submitted(record)
         return wait_and_report(session, [handle.job_id], timeout=args.timeout, as_json=args.json,
-                               quiet=args.quiet)
-    record = sub.get_job(handle.job_id)
+                               quiet=args.quiet, interrupt_hint=True)
     if args.json:
         out.print_json(out.record_json(record))
     elif args.quiet:
         print(record.job_id)
     else:
-        print(f"Submitted job {record.job_id} to cluster {record.cluster_name!r} "
-              f"({record.scheduler}, scheduler id {record.scheduler_job_id or '-'})")
+        _print_submitted(record)
     return EXIT_OK
+
+
+def _print_submitted(record: JobRecord) -> None:
+    print(f"Job submitted: {record.job_id} to cluster {record.cluster_name!r} "
+          f"({record.scheduler}, scheduler id {record.scheduler_job_id or '-'})", flush=True)
 
 
 # -- list and history --------------------------------------------------------------
@@ -149,6 +199,11 @@ def _refresh_listed(session: Session, records: list[JobRecord]) -> None:
 def _select(session: Session, args: Any, *, active_only: bool = False) -> list[JobRecord]:
     wanted = _states(getattr(args, "state", None))
     limit = None if args.all else args.limit
+    if args.namespace_form:
+        # The original molq's `molq list slurm`: that namespace, refreshed first,
+        # active jobs only unless --all (then every one, no limit).
+        active_only, limit = active_only or not args.all, None
+        args.refresh = True
     store = session.store
     cluster = session.destination().name if session.explicit else None
 
@@ -168,8 +223,25 @@ def _select(session: Session, args: Any, *, active_only: bool = False) -> list[J
     return records if limit is None else records[:limit]
 
 
+def newest_attempts(records: list[JobRecord]) -> list[JobRecord]:
+    """One record per job: a retried job's newest attempt, in the place of its
+    newest attempt in ``records`` (the attempts of one job share ``root_job_id``)."""
+    newest: dict[str, JobRecord] = {}
+    for r in records:
+        kept = newest.get(r.root_job_id)
+        if kept is None or r.attempt > kept.attempt:
+            newest[r.root_job_id] = r
+    seen: set[str] = set()
+    result = []
+    for r in records:
+        if r.root_job_id not in seen and newest[r.root_job_id] is r:
+            seen.add(r.root_job_id)
+            result.append(r)
+    return result
+
+
 def cmd_list(session: Session, args: Any) -> int:
-    records = _select(session, args, active_only=args.active)
+    records = newest_attempts(_select(session, args, active_only=args.active))
     if args.json:
         out.print_json([out.record_json(r) for r in records])
         return EXIT_OK
@@ -182,9 +254,11 @@ def cmd_list(session: Session, args: Any) -> int:
     now = time.time()
     rows = [
         (
-            _short(r.job_id, args.wide),
+            # A retried job is one row, under the id of the job as a whole.
+            _short(r.root_job_id or r.job_id, args.wide),
             r.cluster_name,
             (r.state.value, out.STATE_STYLE.get(r.state.value)),
+            str(r.attempt),
             r.scheduler_job_id or "-",
             out.timestamp(r.submitted_at, short=True),
             out.duration(out.elapsed(r, now)),
@@ -192,7 +266,7 @@ def cmd_list(session: Session, args: Any) -> int:
         )
         for r in records
     ]
-    headers = ("JOB ID", "CLUSTER", "STATE", "SCHED ID", "SUBMITTED", "ELAPSED", "COMMAND")
+    headers = ("JOB ID", "CLUSTER", "STATE", "ATT", "SCHED ID", "SUBMITTED", "ELAPSED", "COMMAND")
     width = None if args.wide else out.terminal_width()
     out.print_lines(out.table(headers, rows, color=color, width=width))
     if not args.all and len(records) == args.limit and sys.stdout.isatty():
@@ -224,6 +298,7 @@ def cmd_history(session: Session, args: Any) -> int:
         for r in records
     ]
     headers = ("JOB ID", "ATT", "CLUSTER", "STATE", "SCHED ID", "SUBMITTED", "FINISHED", "EXIT", "COMMAND")
+    print(f"History: {len(records)} attempt{'s' if len(records) != 1 else ''}, newest first")
     out.print_lines(out.table(headers, rows, color=color, width=None if args.wide else out.terminal_width()))
     return EXIT_OK
 
@@ -254,9 +329,10 @@ def _fields(record: JobRecord, color: bool) -> list[tuple[str, str]]:
     return fields
 
 
-def _print_fields(fields: list[tuple[str, str]], color: bool) -> None:
-    width = max(len(k) for k, _ in fields)
-    out.print_lines(f"{out.style(k.ljust(width), 'bold', color)}  {v}" for k, v in fields)
+def _print_fields(fields: list[tuple[str, str]], color: bool, *, width: int | None = None) -> None:
+    """``Label:   value`` lines, values aligned (and kept on one line each)."""
+    width = width or max(len(k) for k, _ in fields) + 3
+    out.print_lines(f"{out.style((k + ':').ljust(width), 'bold', color)}{out.one_line(v)}" for k, v in fields)
 
 
 def cmd_status(session: Session, args: Any) -> int:
@@ -292,7 +368,7 @@ def cmd_cancel(session: Session, args: Any) -> int:
             elif before.state.is_terminal or after.state.value != "cancelled":
                 print(f"Job {after.job_id} had already ended: {after.state.value}")
             else:
-                print(f"Cancelled job {after.job_id} (was {before.state.value})")
+                print(f"Job {after.job_id} cancelled (was {before.state.value})")
     if args.json:
         out.print_json([out.record_json(r) for r in results])
     return EXIT_OK
@@ -329,8 +405,8 @@ def cmd_inspect(session: Session, args: Any) -> int:
         record = store.get_record(record.job_id) or record
     transitions = store.get_transitions(record.job_id)
     family = store.get_retry_family(record.job_id)
-    upstream = _edges(session, store.get_dependencies(record.job_id), upstream=True)
-    downstream = _edges(session, store.get_dependents(record.job_id), upstream=False)
+    upstream = _edges(session, store.native.get_dependencies(record.job_id), upstream=True)
+    downstream = _edges(session, store.native.get_dependents(record.job_id), upstream=False)
     if args.json:
         out.print_json({
             "job": out.record_json(record),
@@ -345,29 +421,30 @@ def cmd_inspect(session: Session, args: Any) -> int:
     fields[6:6] = [("Type", record.command_type), ("Working dir", record.cwd or "-")]
     meta = record.metadata
     fields += [("Stdout", meta.get("molq.stdout_path", "-")), ("Stderr", meta.get("molq.stderr_path", "-"))]
-    if record.profile_name:
-        fields.append(("Profile", record.profile_name))
+    fields.append(("Profile", record.profile_name or "-"))
     user_meta = {k: v for k, v in meta.items() if not k.startswith("molq.")}
     if user_meta:
         fields.append(("Metadata", ", ".join(f"{k}={v}" for k, v in sorted(user_meta.items()))))
-    _print_fields(fields, color)
-    lines = ["", out.style("Timeline", "bold", color)]
+    _print_fields(fields, color, width=_LABEL_WIDTH)
+    bold = lambda text: out.style(text, "bold", color)  # noqa: E731
+    lines = [bold("Retry Family:")]
+    for r in family:
+        mark = "  <- this" if r.job_id == record.job_id else ""
+        lines.append(f"  attempt {r.attempt}: {r.job_id}  {out.state_text(r.state, color)}{mark}")
+    marks = {"satisfied": "ok", "pending": "..", "impossible": "!!", None: "?"}
+    lines.append(bold("Dependencies:"))
+    lines.append("  Upstream:" + ("" if upstream else " -"))
+    for e in upstream:
+        sched = f"  scheduler={e['scheduler_dependency']}" if e["scheduler_dependency"] else ""
+        lines.append(f"    [{marks[e['relation']]}] waits for {e['dependency_job_id']}  {e['dependency_type']}  "
+                     f"{e['state'] or '?'}{sched}")
+    lines.append("  Downstream:" + ("" if downstream else " -"))
+    for e in downstream:
+        lines.append(f"    needed by {e['job_id']}  {e['dependency_type']}  {e['state'] or '?'}")
+    lines.append(bold("Timeline:"))
     for t in transitions:
         old = t.old_state.value if t.old_state is not None else "(new)"
-        reason = f"  ({t.reason})" if t.reason else ""
+        reason = f"  ({out.one_line(t.reason)})" if t.reason else ""
         lines.append(f"  {out.timestamp(t.timestamp)}  {old} -> {out.state_text(t.new_state, color)}{reason}")
-    if len(family) > 1:
-        lines += ["", out.style("Retry family", "bold", color)]
-        for r in family:
-            mark = "  <- this" if r.job_id == record.job_id else ""
-            lines.append(f"  attempt {r.attempt}: {r.job_id}  {out.state_text(r.state, color)}{mark}")
-    marks = {"satisfied": "ok", "pending": "..", "impossible": "!!", None: "?"}
-    if upstream or downstream:
-        lines += ["", out.style("Dependencies", "bold", color)]
-        for e in upstream:
-            lines.append(f"  waits for {e['dependency_job_id']}  {e['dependency_type']}  "
-                         f"{e['state'] or '?'}  [{marks[e['relation']]}]")
-        for e in downstream:
-            lines.append(f"  needed by {e['job_id']}  {e['dependency_type']}  {e['state'] or '?'}")
     out.print_lines(lines)
     return EXIT_OK

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from molq.cli._output import STATE_STYLE, duration, fit, style
+from molq.cli._output import STATE_STYLE, duration, fit, one_line, style
 
 if TYPE_CHECKING:
     from molq._core import JobRecord
@@ -105,8 +105,8 @@ def row_from_record(record: JobRecord, key: str | None = None) -> LiveRow:
         submitted_at=record.submitted_at,
         started_at=record.started_at,
         finished_at=record.finished_at,
-        command=record.command_display,
-        note=note,
+        command=one_line(record.command_display),
+        note=one_line(note),
         retry_pending=retry_pending,
     )
 
@@ -180,7 +180,7 @@ def render(state: LiveState, width: int, height: int, *, color: bool = False, un
         text = f"[{r.note}] {r.command}" if r.note else r.command
         cells = [
             _pad(r.state, 9),
-            r.job_id[:id_w].ljust(id_w),
+            r.key[:id_w].ljust(id_w),  # the job's id: a retried job keeps its row
             _pad(r.cluster, cluster_w),
             _pad(r.scheduler_job_id or "-", sched_w),
             _pad(duration(r.elapsed(state.now)), 7),

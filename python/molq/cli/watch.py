@@ -69,7 +69,10 @@ class Source:
             records = store.list_all_records(True, self.limit)
         else:
             records = store.list_records(self.cluster, True, self.limit)
-        return [(r.job_id, r) for r in records]
+        from molq.cli.jobs import newest_attempts
+
+        # A retried job is one row (its newest attempt; ATT says which), keyed by the job's id.
+        return [(r.root_job_id or r.job_id, r) for r in newest_attempts(records)]
 
     def poll(self) -> tuple[LiveState, bool]:
         """Refresh the clusters with active jobs, read, and say whether all settled."""
@@ -258,8 +261,38 @@ def wait_and_report(
     single: bool = True,
     plain: bool = False,
     interval: float | None = None,
+    interrupt_hint: bool = False,
 ) -> int:
-    """Follow ``keys`` until they settle; 0 if every one succeeded, else 1."""
+    """Follow ``keys`` until they settle; 0 if every one succeeded, else 1.
+    ``interrupt_hint``: on Ctrl-C, say the jobs go on and how to cancel them."""
+    if not interrupt_hint:
+        return _wait_and_report(session, keys, timeout=timeout, as_json=as_json, quiet=quiet, single=single,
+                                plain=plain, interval=interval)
+    try:
+        return _wait_and_report(session, keys, timeout=timeout, as_json=as_json, quiet=quiet, single=single,
+                                plain=plain, interval=interval)
+    except KeyboardInterrupt:
+        from molq.cli import EXIT_INTERRUPTED
+
+        ids = " ".join(keys)
+        sys.stderr.write(f"\nmolq: interrupted; stopped waiting, but job {ids} is still running "
+                         f"(it was not cancelled).\n  molq cancel {ids}   cancels it\n"
+                         f"  molq watch {ids}    waits for it again\n")
+        sys.stderr.flush()
+        return EXIT_INTERRUPTED
+
+
+def _wait_and_report(
+    session: Session,
+    keys: list[str],
+    *,
+    timeout: float | None,
+    as_json: bool,
+    quiet: bool,
+    single: bool,
+    plain: bool,
+    interval: float | None,
+) -> int:
     source = Source(session, title="watch", keys=keys, interval=interval)
     if quiet:
         print(keys[0] if single else "\n".join(keys))
