@@ -73,6 +73,8 @@ class Submitor:
         recover_submissions_after: float = 30.0,
         fail_interrupted_submissions_after: float = 900.0,
         min_poll_interval: float | None = None,
+        plugins: Sequence[str] | None = None,
+        plugin_configs: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         if not isinstance(target, Cluster):
             raise TypeError(f"Submitor target must be a molq.Cluster, got {type(target).__name__}")
@@ -116,6 +118,14 @@ class Submitor:
         self._recover_after = recover_submissions_after
         self._fail_interrupted_after = fail_interrupted_submissions_after
         self._next_recovery = 0.0
+        self._plugins: Any = None
+        if plugins:
+            # Attached last: a plugin sees a fully built Submitor (molq.plugin; they fail open).
+            from molq.plugin import PluginManager, store_context_factory
+
+            self._plugins = PluginManager()
+            self._plugins.load(list(plugins), ctx_factory=store_context_factory(self._bus, target.name, store),
+                               configs=plugin_configs or {})
 
     @classmethod
     def from_profile(
@@ -125,6 +135,8 @@ class Submitor:
         target: Cluster | None = None,
         config_path: str | Path | None = None,
         store: JobStore | None = None,
+        plugins: Sequence[str] | None = None,
+        plugin_configs: dict[str, dict[str, Any]] | None = None,
     ) -> Submitor:
         from molq.config import load_profile
         from molq.models import SubmitorDefaults
@@ -140,6 +152,8 @@ class Submitor:
             default_retry_policy=profile.retry,
             retention_policy=profile.retention,
             profile_name=profile.name,
+            plugins=plugins,
+            plugin_configs=plugin_configs,
         )
 
     # -- properties ---------------------------------------------------------------
@@ -235,7 +249,7 @@ class Submitor:
         from molq._submit import hand_to_scheduler
 
         try:
-            scheduler_job_id = hand_to_scheduler(self._target.scheduler_impl, spec, request.retry)
+            scheduler_job_id = hand_to_scheduler(self._target.scheduler_impl, spec, request.inline_retry)
         except Exception as exc:
             transition = store.mark_failed(spec.job_id, f"submission failed: {exc}", time.time())
             self._emit(transition)
@@ -283,16 +297,12 @@ class Submitor:
         return self._store.get_retry_family(job_id)
 
     def get_dependencies(self, job_id: str) -> list[JobDependency]:
-        from molq.models import JobDependency
-
         self.get_job(job_id)
-        return [JobDependency(*row) for row in self._store.get_dependencies(job_id)]
+        return self._store.get_dependencies(job_id)
 
     def get_dependents(self, job_id: str) -> list[JobDependency]:
-        from molq.models import JobDependency
-
         self.get_job(job_id)
-        return [JobDependency(*row) for row in self._store.get_dependents(job_id)]
+        return self._store.get_dependents(job_id)
 
     # -- events ---------------------------------------------------------------------
     def on_event(self, event: EventType | str, handler: Callable[..., Any]) -> None:
@@ -418,6 +428,8 @@ class Submitor:
         if self._closed:
             return
         self._closed = True
+        if self._plugins is not None:
+            self._plugins.detach_all()
         if self._monitor is not None:
             self._monitor.stop()
         if self._owns_store:
