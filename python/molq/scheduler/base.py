@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from molq.submission import JobSpec
     from molq.transport.base import Transport
 
-__all__ = ["Scheduler", "TerminalStatus", "DependencyEdge"]
+__all__ = ["Scheduler", "TerminalStatus", "DependencyEdge", "OneJobQueries"]
 
 
 
@@ -58,3 +58,69 @@ class Scheduler(Protocol):
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]: ...
     def format_dependency(self, edge: DependencyEdge) -> str: ...
     def format_dependencies(self, edges: Sequence[DependencyEdge]) -> str: ...
+
+
+class OneJobQueries:
+    """The original molq's per-job scheduler queries, on top of the batch ones.
+
+    ``poll_many`` and ``resolve_terminal`` are what the original's backends
+    offered; molq's own engine polls with :meth:`Scheduler.poll` and
+    :meth:`Scheduler.resolve_terminal_many` (snapshots for the store). Mixed
+    into every backend so code written for the original keeps working.
+    """
+
+    kind: str
+
+    if TYPE_CHECKING:  # provided by each backend
+        def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot: ...
+        def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot | None: ...
+
+    def poll_many(self, scheduler_job_ids: Sequence[str]) -> dict[str, JobState]:
+        """scheduler id -> state of the given jobs the queue still shows (others are left out)."""
+        ids = [str(i) for i in scheduler_job_ids]
+        if not ids:
+            return {}
+        states = self.poll([("", sid, "", 0.0) for sid in ids]).states()
+        return {sid: states[sid] for sid in ids if sid in states}
+
+    def resolve_terminal(self, scheduler_job_id: str) -> TerminalStatus | None:
+        """How a job that left the queue ended, from accounting; None when that is not known."""
+        sid = str(scheduler_job_id)
+        accounting = self.resolve_terminal_many([("", sid, "", 0.0)])
+        if accounting is None:
+            return None
+        return _terminal_from(self.kind, sid, queue=None, accounting=accounting)
+
+
+def _terminal_from(
+    kind: str, sid: str, *, queue: _core.Snapshot | None, accounting: _core.Snapshot | None
+) -> TerminalStatus | None:
+    """Read one job's end from snapshots, with the store's own rules: the
+    snapshots are applied to a throwaway in-memory store holding just that job."""
+    from molq import _core
+
+    if sid not in (queue or ()) and sid not in (accounting or ()):
+        return None
+    store = _core.JobStore(":memory:")
+    try:
+        store.register_job(
+            {
+                "job_id": "probe", "cluster_name": "probe", "scheduler": kind, "root_job_id": "probe",
+                "attempt": 1, "previous_attempt_job_id": None, "retry_group_id": None,
+                "command_type": "argv", "command_display": "", "cwd": "/", "job_dir": "/",
+                "metadata": {}, "request_json": "{}", "retry_json": None, "profile_name": None,
+                "array": False,
+            },
+            [],
+            0.0,
+        )
+        store.mark_submitted("probe", sid, 0.0)
+        empty = _core.Snapshot.from_observations([])
+        store.reconcile("probe", queue or empty, accounting, 1.0, lost_after_seconds=1e18, lost_after_polls=1_000_000)
+        record = store.get_job("probe")
+    finally:
+        store.close()
+    if record is None or not record.state.is_terminal:
+        return None
+    return TerminalStatus(state=record.state, exit_code=record.exit_code, failure_reason=record.failure_reason)
+

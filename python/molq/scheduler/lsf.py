@@ -26,6 +26,7 @@ from molq.scheduler._batch import (
     stderr_only_mentions,
 )
 from molq.scheduler._script import render_script
+from molq.scheduler.base import OneJobQueries
 from molq.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def render_bsub_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[str
     return lines + [f"#BSUB {x}" for x in extra]
 
 
-class LSFScheduler:
+class LSFScheduler(OneJobQueries):
     """The ``lsf`` backend."""
 
     kind = "lsf"
@@ -155,7 +156,7 @@ class LSFScheduler:
         argv = [opts.bsub_path, *opts.extra_bsub_flags]
         result = run(self._transport, argv, "bsub", timeout=opts.submit_timeout, env=_ENV, input=script)
         if result.returncode != 0:
-            raise refused("bsub", result, argv)
+            raise refused("LSF submission failed: bsub", result, argv)
         return _core.parse_submit_id("lsf", result.stdout_bytes)
 
     # -- tracking ------------------------------------------------------------------
@@ -208,7 +209,7 @@ class LSFScheduler:
         try:
             return f"{_CONDITIONS[edge.condition]}({edge.scheduler_job_id})"
         except KeyError:
-            raise ConfigError(f"unknown dependency condition {edge.condition!r}") from None
+            raise ConfigError(f"Unsupported dependency condition {edge.condition!r} for {self.kind}") from None
 
     def format_dependencies(self, edges: Sequence[DependencyEdge]) -> str:
         return " && ".join(self.format_dependency(e) for e in edges)

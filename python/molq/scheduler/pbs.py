@@ -25,6 +25,7 @@ from molq.scheduler._batch import (
     stderr_only_mentions,
 )
 from molq.scheduler._script import render_script
+from molq.scheduler.base import OneJobQueries
 from molq.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ def render_pbs_directives(spec: JobSpec, flavor: str = "pbspro", extra: Sequence
     return lines + [f"#PBS {x}" for x in extra]
 
 
-class PBSScheduler:
+class PBSScheduler(OneJobQueries):
     """The ``pbs`` backend (PBS Pro / OpenPBS by default, Torque with ``flavor="torque"``)."""
 
     kind = "pbs"
@@ -174,7 +175,7 @@ class PBSScheduler:
         argv = [opts.qsub_path, *opts.extra_qsub_flags, script_path]
         result = run(self._transport, argv, "qsub", timeout=opts.submit_timeout)
         if result.returncode != 0:
-            raise refused("qsub", result, argv)
+            raise refused("PBS submission failed: qsub", result, argv)
         return _core.parse_submit_id("pbs", result.stdout_bytes)
 
     # -- tracking ------------------------------------------------------------------
@@ -241,7 +242,7 @@ class PBSScheduler:
         try:
             return f"{_DEPENDENCY_KEYWORDS[edge.condition]}:{edge.scheduler_job_id}"
         except KeyError:
-            raise ConfigError(f"unknown dependency condition {edge.condition!r}") from None
+            raise ConfigError(f"Unsupported dependency condition {edge.condition!r} for {self.kind}") from None
 
     def format_dependencies(self, edges: Sequence[DependencyEdge]) -> str:
         """``afterok:1:2,afternotok:3``: one group per condition, in first-seen order."""

@@ -25,6 +25,7 @@ from molq.scheduler._batch import (
     run,
 )
 from molq.scheduler._script import render_script
+from molq.scheduler.base import OneJobQueries
 from molq.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def render_sge_directives(
     return lines + [f"#$ {x}" for x in extra]
 
 
-class SGEScheduler:
+class SGEScheduler(OneJobQueries):
     """The ``sge`` backend."""
 
     kind = "sge"

@@ -22,10 +22,15 @@ from typing import TYPE_CHECKING, Any, Sequence
 from molq import _core
 from molq.errors import ConfigError, SchedulerError, TransportError
 from molq.scheduler._script import render_script
+from molq.scheduler.base import OneJobQueries
 from molq.transport.base import Transport
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from molq.models import SchedulerCapabilities
+    from molq.scheduler.base import TerminalStatus
+    from molq.status import JobState
     from molq.submission import JobSpec
 
 __all__ = ["ShellScheduler"]
@@ -143,7 +148,7 @@ exit 0
 """
 
 
-class ShellScheduler:
+class ShellScheduler(OneJobQueries):
     """The ``local`` backend: no batch system, one detached process group per job."""
 
     kind = "local"
@@ -259,6 +264,21 @@ class ShellScheduler:
             if pid.isdigit():
                 found[job_id] = pid
         return found
+
+    def poll_many(self, scheduler_job_ids: Sequence[str]) -> dict[str, JobState]:
+        """pid -> state of the given jobs still running; without their job
+        directories, ended jobs cannot be told apart from unknown pids, so
+        both are left out."""
+        states = OneJobQueries.poll_many(self, scheduler_job_ids)
+        return {sid: state for sid, state in states.items() if not state.is_terminal}
+
+    def resolve_terminal_with_dir(self, scheduler_job_id: str, job_dir: str | Path) -> TerminalStatus | None:
+        """How the job of ``job_dir`` ended (from its wrapper's files); None while it runs."""
+        from molq.scheduler.base import _terminal_from
+
+        sid = str(scheduler_job_id)
+        snapshot = self.poll([("", sid, str(job_dir), 0.0)])
+        return _terminal_from(self.kind, sid, queue=snapshot, accounting=None)
 
     def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> None:
         # The status check reports every job it is given (even one whose files

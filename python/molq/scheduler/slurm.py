@@ -15,6 +15,7 @@ from molq import _core
 from molq.errors import ConfigError, SchedulerError, TransportError
 from molq.scheduler._batch import chunks, directive_value, parse_joined
 from molq.scheduler._script import render_script
+from molq.scheduler.base import OneJobQueries
 from molq.transport.base import CommandResult, Transport
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def _is_transient_refusal(stderr: str) -> bool:
     return any(marker in text for marker in _TRANSIENT_REFUSALS)
 
 
-class SlurmScheduler:
+class SlurmScheduler(OneJobQueries):
     """The ``slurm`` backend."""
 
     kind = "slurm"
@@ -156,7 +157,8 @@ class SlurmScheduler:
             raise SchedulerError(f"sbatch did not complete{hint}: {exc}", command=argv, stderr=exc.stderr) from exc
         if result.returncode != 0:
             raise SchedulerError(
-                f"sbatch rejected the job (exit {result.returncode}): {result.stderr.strip() or result.stdout.strip()}",
+                f"SLURM submission failed: sbatch rejected the job (exit {result.returncode}): "
+                f"{result.stderr.strip() or result.stdout.strip()}",
                 command=argv,
                 stderr=result.stderr,
                 transient=_is_transient_refusal(result.stderr),
@@ -260,7 +262,7 @@ class SlurmScheduler:
         try:
             return f"{_DEPENDENCY_KEYWORDS[edge.condition]}:{edge.scheduler_job_id}"
         except KeyError:
-            raise ConfigError(f"unknown dependency condition {edge.condition!r}") from None
+            raise ConfigError(f"Unsupported dependency condition {edge.condition!r} for {self.kind}") from None
 
     def format_dependencies(self, edges: Sequence[DependencyEdge]) -> str:
         return ",".join(self.format_dependency(e) for e in edges)
