@@ -37,11 +37,18 @@ _LAZY = {
     **dict.fromkeys(("EventBus", "EventPayload", "EventType"), "molq.callbacks"),
     **dict.fromkeys(("MolqConfig", "MolqProfile", "load_config", "load_profile"), "molq.config"),
     "JobHandle": "molq.handle",
+    **dict.fromkeys(("DashboardState", "JobRow", "MolqMonitor", "RunDashboard"), "molq.dashboard"),
+    **dict.fromkeys(
+        ("BUILTIN_PLUGIN_FACTORIES", "MolqPlugin", "PluginContext", "PluginManager", "available_plugins",
+         "create_plugin", "enabled_plugin_names"),
+        "molq.plugin",
+    ),
     **dict.fromkeys(
         (
             "DependencyPreview",
             "DependencyPreviewItem",
             "JobDependency",
+            "RememberedAllocation",
             "RetentionPolicy",
             "RetryBackoff",
             "RetryPolicy",
