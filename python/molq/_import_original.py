@@ -1,0 +1,189 @@
+"""Bring the original molq's job store (``molcrafts-molq``) into molq's own.
+
+The original keeps its store at ``<MOLCRAFTS_HOME or ~/.molcrafts>/molq/config/jobs.db``
+(0.5 and later; 0.4 kept it at ``~/.molq/jobs.db``). When molq's default store
+does not exist yet and the original's does, the first open imports it: every
+job, transition, dependency and remembered allocation, ids unchanged, in one
+transaction (the native core does the copying). The original file is opened
+read-only and left exactly as it was, so the original molq can still use it.
+
+The new store is built under a temporary name and linked into place only when
+complete, so a failed or interrupted import leaves no half-filled store, and
+two processes opening molq for the first time at once cannot import twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from molq import _core
+from molq.errors import StoreError
+
+__all__ = ["ImportSummary", "import_original_store", "original_store_path", "adopt_original_store"]
+
+
+def original_store_path() -> Path:
+    """Where the original molq 0.5+ keeps its store (``MOLCRAFTS_HOME`` moves it)."""
+    from molq.config import molcrafts_config_dir
+
+    return molcrafts_config_dir() / "jobs.db"
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What one import copied from the original's store, and what it skipped."""
+
+    source: str
+    target: str
+    source_schema: int
+    jobs: int
+    transitions: int
+    dependencies: int
+    allocations: int
+    duplicate_jobs: int
+    duplicate_allocations: int
+    orphans: int
+    active_jobs: tuple[str, ...]
+    unknown_states: tuple[str, ...]
+
+    def describe(self) -> list[str]:
+        """Human-readable lines (the CLI prints them)."""
+        lines = [
+            f"imported from {self.source} (original molq store, schema {self.source_schema}) into {self.target}:",
+            f"  jobs          {self.jobs}",
+            f"  transitions   {self.transitions}",
+            f"  dependencies  {self.dependencies}",
+            f"  allocations   {self.allocations}",
+        ]
+        if self.duplicate_jobs or self.duplicate_allocations:
+            lines.append(
+                f"skipped, already in molq's store: {self.duplicate_jobs} jobs (with their transitions "
+                f"and dependencies), {self.duplicate_allocations} allocations"
+            )
+        if self.orphans:
+            lines.append(f"skipped: {self.orphans} transitions or dependencies of jobs the store no longer has")
+        if self.unknown_states:
+            lines.append(f"{len(self.unknown_states)} jobs had a state molq does not know; they are marked lost")
+        if self.active_jobs:
+            lines.append(f"{len(self.active_jobs)} jobs were still active; molq goes on tracking them")
+        lines.append("the original store was left unchanged")
+        return lines
+
+    def as_dict(self) -> dict[str, object]:
+        from dataclasses import asdict
+
+        out = asdict(self)
+        out["active_jobs"] = list(self.active_jobs)
+        out["unknown_states"] = list(self.unknown_states)
+        return out
+
+
+def _summary(source: str, target: str, counts: dict[str, object]) -> ImportSummary:
+    return ImportSummary(
+        source=source,
+        target=target,
+        source_schema=int(counts["source_schema"]),  # type: ignore[call-overload]
+        jobs=int(counts["jobs"]),  # type: ignore[call-overload]
+        transitions=int(counts["transitions"]),  # type: ignore[call-overload]
+        dependencies=int(counts["dependencies"]),  # type: ignore[call-overload]
+        allocations=int(counts["allocations"]),  # type: ignore[call-overload]
+        duplicate_jobs=int(counts["duplicate_jobs"]),  # type: ignore[call-overload]
+        duplicate_allocations=int(counts["duplicate_allocations"]),  # type: ignore[call-overload]
+        orphans=int(counts["orphans"]),  # type: ignore[call-overload]
+        active_jobs=tuple(counts["active_jobs"]),  # type: ignore[arg-type]
+        unknown_states=tuple(counts["unknown_states"]),  # type: ignore[arg-type]
+    )
+
+
+def _resolve(path: str | os.PathLike[str]) -> str:
+    return str(Path(os.path.expanduser(os.fspath(path))).resolve())
+
+
+def import_original_store(
+    source: str | os.PathLike[str],
+    store: str | os.PathLike[str] | None = None,
+    *,
+    busy_timeout: float = 30.0,
+) -> ImportSummary:
+    """Import the original molq's store at ``source`` into molq's store ``store``
+    (default: molq's default store, created if needed), in one transaction.
+
+    Jobs already in molq's store are skipped and counted, so running it again is
+    harmless. Raises ``StoreError`` if ``source`` is not an original molq store,
+    has a schema newer than 8, or stays locked longer than ``busy_timeout``.
+    """
+    from molq.store import default_jobs_db_path
+
+    src = _resolve(source)
+    target = _resolve(store if store is not None else default_jobs_db_path())
+    if src == target:
+        raise StoreError(
+            f"{src} is molq's own store path; move the original's store aside first "
+            f"(e.g. mv {src} {src}.original) and import from there",
+            path=src,
+        )
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    counts = _core.import_original_store(target, src, time.time(), int(busy_timeout * 1000))
+    return _summary(src, target, counts)
+
+
+def _remove_quietly(path: str) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.unlink(path + suffix)
+        except FileNotFoundError:
+            pass
+
+
+def adopt_original_store(path: str) -> ImportSummary | None:
+    """On the first open of molq's default store (``path``, not there yet):
+    import the original's store if there is one. Says so on stderr, once.
+
+    A failure is a warning, not an error (molq then starts with an empty
+    store); the message says how to import later with ``molq import-store``.
+    """
+    from molq.store import default_jobs_db_path
+
+    if path != str(default_jobs_db_path()):
+        return None
+    source = original_store_path()
+    if not source.is_file():
+        return None
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    staging = os.path.join(folder, f".jobs.db.importing-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        try:
+            counts = _core.import_original_store(staging, str(source), time.time(), 30_000)
+        except StoreError as exc:
+            import warnings
+
+            warnings.warn(
+                f"molq: could not import the original molq's job store {source}: {exc}. "
+                f"molq starts with an empty store; run `molq import-store {source}` to import it later.",
+                stacklevel=3,
+            )
+            return None
+        try:
+            # Into place only if no other process got there first.
+            os.link(staging, path)
+        except FileExistsError:
+            return None
+        except OSError:  # a file system without hard links
+            if os.path.exists(path):
+                return None
+            os.rename(staging, path)
+    finally:
+        _remove_quietly(staging)
+    summary = _summary(str(source), path, counts)
+    print(
+        f"molq: imported the original molq's job store {source} into {path}: "
+        f"{summary.jobs} jobs, {summary.transitions} transitions, {summary.dependencies} dependencies, "
+        f"{summary.allocations} allocations (the original file is unchanged)",
+        file=sys.stderr,
+    )
+    return summary
