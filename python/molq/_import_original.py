@@ -67,9 +67,9 @@ class ImportSummary:
         if self.orphans:
             lines.append(f"skipped: {self.orphans} transitions or dependencies of jobs the store no longer has")
         if self.unknown_states:
-            lines.append(f"{len(self.unknown_states)} jobs had a state molq does not know; they are marked lost")
+            lines.append(f"{_jobs(len(self.unknown_states))} had a state molq does not know: marked lost")
         if self.active_jobs:
-            lines.append(f"{len(self.active_jobs)} jobs were still active; molq goes on tracking them")
+            lines.append(f"{_jobs(len(self.active_jobs))} still active: molq goes on tracking them")
         lines.append("the original store was left unchanged")
         return lines
 
@@ -80,6 +80,10 @@ class ImportSummary:
         out["active_jobs"] = list(self.active_jobs)
         out["unknown_states"] = list(self.unknown_states)
         return out
+
+
+def _jobs(n: int) -> str:
+    return f"{n} job" if n == 1 else f"{n} jobs"
 
 
 def _summary(source: str, target: str, counts: dict[str, object]) -> ImportSummary:
@@ -121,14 +125,54 @@ def import_original_store(
     src = _resolve(source)
     target = _resolve(store if store is not None else default_jobs_db_path())
     if src == target:
-        raise StoreError(
-            f"{src} is molq's own store path; move the original's store aside first "
-            f"(e.g. mv {src} {src}.original) and import from there",
-            path=src,
-        )
+        # molq 0.4 kept its store at ~/.molq/jobs.db, molq's own path.
+        src = _set_aside(src)
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     counts = _core.import_original_store(target, src, time.time(), int(busy_timeout * 1000))
     return _summary(src, target, counts)
+
+
+def _is_original_store(path: str) -> bool:
+    """Read-only look: does ``path`` hold the original molq's ``molq_meta`` table?"""
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'molq_meta'").fetchone()
+        return row is not None
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def _set_aside(path: str) -> str:
+    """Move the original's store out of molq's own path (bytes unchanged) and
+    return where it went; refuse if it is molq's own store or still in use."""
+    if not os.path.isfile(path) or not _is_original_store(path):
+        raise StoreError(f"{path} is molq's own job store, not a store of the original molq", path=path)
+    aside = f"{path}.original-molq"
+    wal = f"{path}-wal"
+    if os.path.exists(aside):
+        raise StoreError(f"{path} is the original molq's store, but {aside} is already there; import from it", path=path)
+    if os.path.exists(wal) and os.path.getsize(wal) > 0:
+        raise StoreError(
+            f"{path} is the original molq's store and is still in use (its {wal} holds changes); "
+            "close the original molq and try again",
+            path=path,
+        )
+    os.rename(path, aside)
+    for suffix in ("-wal", "-shm"):
+        try:
+            os.unlink(path + suffix)
+        except FileNotFoundError:
+            pass
+    print(f"molq: moved the original molq's store {path} to {aside} (unchanged) to import it", file=sys.stderr)
+    return aside
 
 
 def _remove_quietly(path: str) -> None:
