@@ -34,8 +34,21 @@ molq_orig_layout() {
 }
 molq_orig_alive() {
   local args
-  args=$(ps -o args= -p "$1" 2>/dev/null) || return 1
+  args=$(ps -ww -o args= -p "$1" 2>/dev/null) || return 1
   case $args in *"$2/run.sh"*|*"$2/_wrapper.sh"*) return 0 ;; esac
+  return 1
+}
+# The wrapper outlives the job shell by the moment it takes to write
+# .exit_code: while it lives, the job has not ended yet.
+molq_orig_wrapper_alive() {
+  local out line
+  out=$(ps -A -ww -o stat= -o args= 2>/dev/null) || return 1
+  while IFS= read -r line; do
+    line=${line#"${line%%[![:space:]]*}"}
+    case $line in Z*) continue ;; *"$1/_wrapper.sh"*) return 0 ;; esac
+  done <<EOF_PS
+$out
+EOF_PS
   return 1
 }
 molq_orig_mtime() {
@@ -57,7 +70,7 @@ molq_orig_status() {
     else
       echo "$1|exited|$rc|$started|$(molq_orig_mtime "$2/.exit_code")"
     fi
-  elif molq_orig_alive "$molq_orig_pid" "$2"; then
+  elif molq_orig_alive "$molq_orig_pid" "$2" || molq_orig_wrapper_alive "$2"; then
     echo "$1|running||$started|"
   elif [ -e "$2/.cancel_requested" ]; then
     echo "$1|cancelled||$started|"
