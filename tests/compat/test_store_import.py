@@ -263,3 +263,29 @@ def test_cli_import_store_of_a_04_store_at_molqs_own_path(homes: Path) -> None:
     assert sha256(aside) == before
     with JobStore(own) as store:
         check_every_row(store, "0.4.0")
+
+
+def test_an_imported_batch_job_is_tracked_by_its_scheduler_id(tmp_path: Path) -> None:
+    """A Slurm job the original left running ends in molq by what Slurm says of its id."""
+    from molq import _core
+
+    source = tmp_path / "original.db"
+    shutil.copyfile(FIXTURES / "0.8.1" / "jobs.db", source)
+    with sqlite3.connect(source) as conn:
+        conn.execute(
+            "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, attempt, retry_group_id, "
+            "scheduler_job_id, state, command_type, command_display, cwd, submitted_at, metadata, request_json) "
+            "VALUES ('hpc-job', 'hpc', 'slurm', 'hpc-job', 1, 'hpc-job', '4242', 'running', 'argv', 'train', "
+            "'/scratch', 100.0, '{}', '{}')"
+        )
+    conn.close()
+    summary = import_original_store(source, tmp_path / "molq.db")
+    assert "hpc-job" in summary.active_jobs
+    with JobStore(tmp_path / "molq.db") as store:
+        assert [job[:2] for job in store.active_jobs("hpc")] == [("hpc-job", "4242")]
+        queue = _core.parse_queue("slurm", b"")
+        accounting = _core.parse_accounting("slurm", b"4242|4242|FAILED|3:0|110|150|None\n")
+        outcome = store.reconcile("hpc", queue, accounting, 200.0)
+        assert [t.new_state.value for t in outcome.transitions] == ["failed"]
+        record = store.get_record("hpc-job")
+        assert (record.state.value, record.exit_code, record.finished_at) == ("failed", 3, 150.0)
