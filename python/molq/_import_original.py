@@ -23,7 +23,13 @@ from pathlib import Path
 from molq import _core
 from molq.errors import StoreError
 
-__all__ = ["ImportSummary", "import_original_store", "original_store_path", "adopt_original_store"]
+__all__ = [
+    "ImportSummary",
+    "adopt_original_in_place",
+    "adopt_original_store",
+    "import_original_store",
+    "original_store_path",
+]
 
 
 def original_store_path() -> Path:
@@ -197,19 +203,39 @@ def adopt_original_store(path: str) -> ImportSummary | None:
     source = original_store_path()
     if not source.is_file():
         return None
+    return _build_from(str(source), path)
+
+
+def adopt_original_in_place(path: str) -> bool:
+    """molq 0.4 kept its store at ``~/.molq/jobs.db``, molq's own default path.
+    When the default store refuses to open because it is such a store, move it
+    aside unchanged (``jobs.db.original-molq``) and import it into a new store
+    at ``path``. True when the caller can open ``path`` again."""
+    from molq.store import default_jobs_db_path
+
+    if path != str(default_jobs_db_path()) or not _is_original_store(path):
+        return False
+    aside = _set_aside(path)
+    _build_from(aside, path)
+    return True
+
+
+def _build_from(source: str, path: str) -> ImportSummary | None:
+    """Build molq's store at ``path`` from the original's ``source``, under a
+    temporary name, and link it into place only if ``path`` is still free."""
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     staging = os.path.join(folder, f".jobs.db.importing-{os.getpid()}-{time.monotonic_ns()}")
     try:
         try:
-            counts = _core.import_original_store(staging, str(source), time.time(), 30_000)
+            counts = _core.import_original_store(staging, source, time.time(), 30_000)
         except StoreError as exc:
             import warnings
 
             warnings.warn(
                 f"molq: could not import the original molq's job store {source}: {exc}. "
                 f"molq starts with an empty store; run `molq import-store {source}` to import it later.",
-                stacklevel=3,
+                stacklevel=4,
             )
             return None
         try:
@@ -223,7 +249,7 @@ def adopt_original_store(path: str) -> ImportSummary | None:
             os.rename(staging, path)
     finally:
         _remove_quietly(staging)
-    summary = _summary(str(source), path, counts)
+    summary = _summary(source, path, counts)
     print(
         f"molq: imported the original molq's job store {source} into {path}: "
         f"{summary.jobs} jobs, {summary.transitions} transitions, {summary.dependencies} dependencies, "

@@ -289,3 +289,17 @@ def test_an_imported_batch_job_is_tracked_by_its_scheduler_id(tmp_path: Path) ->
         assert [t.new_state.value for t in outcome.transitions] == ["failed"]
         record = store.get_record("hpc-job")
         assert (record.state.value, record.exit_code, record.finished_at) == ("failed", 3, 150.0)
+
+
+def test_a_04_store_at_molqs_default_path_is_moved_aside_and_imported(homes: Path, capfd) -> None:
+    own = homes / "molq" / "jobs.db"
+    own.parent.mkdir()
+    shutil.copyfile(FIXTURES / "0.4.0" / "jobs.db", own)
+    before = sha256(own)
+    with JobStore(default_jobs_db_path()) as store:
+        check_every_row(store, "0.4.0")
+    assert sha256(homes / "molq" / "jobs.db.original-molq") == before
+    err = capfd.readouterr().err
+    assert "moved the original molq's store" in err and "imported" in err
+    with JobStore(default_jobs_db_path()) as store:
+        assert len(store.list_all_records(include_terminal=True)) == 9
