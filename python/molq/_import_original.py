@@ -252,7 +252,7 @@ def _build_from(source: str, path: str) -> ImportSummary | None:
     summary = _summary(source, path, counts)
     print(
         f"molq: imported the original molq's job store {source} into {path}: "
-        f"{summary.jobs} jobs, {summary.transitions} transitions, {summary.dependencies} dependencies, "
+        f"{_jobs(summary.jobs)}, {summary.transitions} transitions, {summary.dependencies} dependencies, "
         f"{summary.allocations} allocations (the original file is unchanged)",
         file=sys.stderr,
     )

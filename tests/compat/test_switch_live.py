@@ -164,3 +164,43 @@ def test_a_job_that_ended_before_the_switch_reads_its_real_outcome(
         (record,) = submitor.watch_jobs([job_id], timeout=60)
         assert record.state == JobState.SUCCEEDED
         assert record.exit_code == 0
+
+
+def test_a_retry_policy_given_to_the_original_is_honoured_by_molq(
+    reference_python: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The original submitted a job with a retry policy and exited; the first
+    attempt fails under molq, which runs the second attempt itself."""
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("MOLQ_HOME", "MOLCRAFTS_HOME")}
+    env["HOME"] = str(home)
+    script = (
+        "import json\nfrom molq import Cluster, Submitor, RetryPolicy, RetryBackoff\n"
+        "policy = RetryPolicy(max_attempts=2, backoff=RetryBackoff(mode='fixed', initial_seconds=0.5))\n"
+        "with Submitor(target=Cluster('dev', 'local')) as s:\n"
+        "    h = s.submit_job(argv=['sh', '-c', 'sleep 1; exit 9'], retry=policy)\n"
+        "    print(json.dumps(h.job_id))\n"
+    )
+    done = subprocess.run([reference_python, "-c", script], cwd=work, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    root = json.loads(done.stdout.strip().splitlines()[-1])
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("MOLQ_HOME", raising=False)
+    monkeypatch.delenv("MOLCRAFTS_HOME", raising=False)
+    monkeypatch.chdir(work)
+    with Submitor(target=Cluster("dev", "local")) as submitor:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            submitor.refresh_jobs(force=True)
+            family = submitor.get_retry_family(root)
+            if len(family) == 2 and family[-1].state.is_terminal:
+                break
+            time.sleep(0.2)
+        family = submitor.get_retry_family(root)
+        assert [r.attempt for r in family] == [1, 2]
+        assert [(r.state, r.exit_code) for r in family] == [(JobState.FAILED, 9), (JobState.FAILED, 9)]
+        assert family[1].previous_attempt_job_id == root
