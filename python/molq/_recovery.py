@@ -1,5 +1,6 @@
-"""Finding jobs whose submitter died between the scheduler accepting them and
-molq recording their scheduler id (they sit in CREATED with no id)."""
+"""Jobs whose submitter died between the scheduler accepting them and molq
+recording their scheduler id (they sit in CREATED with no id): finding them,
+and stopping them when they are cancelled."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from molq._core import JobRecord
     from molq.submitor import Submitor
 
-__all__ = ["recover_interrupted_submissions"]
+__all__ = ["recover_interrupted_submissions", "stop_unrecorded_submission", "stop_if_cancelled_meanwhile"]
 
 
 def recover_interrupted_submissions(
@@ -43,7 +44,9 @@ def recover_interrupted_submissions(
     for record in stale:
         sid = found.get(record.job_id)
         if sid is not None:
-            transition = sub.store.mark_submitted(record.job_id, sid, time.time())
+            # submitted when it was registered, just before it was handed over
+            # (the job may have started long ago: its start must not precede this)
+            transition = sub.store.mark_submitted(record.job_id, sid, record.submitted_at)
             if transition is not None:
                 adopted.append(record.job_id)
                 sub._emit(transition)
@@ -56,3 +59,41 @@ def recover_interrupted_submissions(
                 )
             )
     return adopted
+
+
+def stop_unrecorded_submission(sub: Submitor, record: JobRecord) -> bool:
+    """Before a CREATED job without a scheduler id is recorded as cancelled,
+    stop whatever the scheduler did start of it.
+
+    Its submitter may have died (or be still waiting) after the scheduler
+    accepted it. Returns True when the job turned out to have ended on its
+    own: it is adopted and refreshed so that its real outcome is recorded,
+    and the caller records nothing. Scheduler errors propagate: a job that
+    may still run is never recorded as cancelled.
+    """
+    scheduler = sub.target.scheduler_impl
+    stop = getattr(scheduler, "cancel_unrecorded", None)
+    if stop is not None:
+        # the backend closes the race with a submitter still starting it
+        sid, live = stop(record.job_id, record.job_dir)
+    else:
+        find = getattr(scheduler, "find_submissions", None)
+        sid = find([(record.job_id, record.job_dir)]).get(record.job_id) if find is not None else None
+        live = bool(sid) and bool(scheduler.cancel(sid, job_dir=record.job_dir or None))
+    if sid is None or live:
+        return False
+    if sub.store.mark_submitted(record.job_id, sid, record.submitted_at) is None:
+        return False
+    sub.refresh_jobs(force=True)
+    return True
+
+
+def stop_if_cancelled_meanwhile(sub: Submitor, job_id: str, scheduler_job_id: str, job_dir: str) -> None:
+    """The submitter's side of the same race: the scheduler accepted the job,
+    but it was cancelled (CREATED -> CANCELLED) before its id was recorded, so
+    the canceller could not reach it. Stop it here."""
+    from molq.status import JobState
+
+    record = sub.store.get_record(job_id)
+    if record is not None and record.state is JobState.CANCELLED:
+        sub.target.scheduler_impl.cancel(scheduler_job_id, job_dir=job_dir or None)

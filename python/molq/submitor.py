@@ -248,6 +248,7 @@ class Submitor:
         self._emit_created(spec.job_id)
         from molq._submit import hand_to_scheduler
 
+        handed_at = time.time()  # a job may start before the hand-over returns
         try:
             scheduler_job_id = hand_to_scheduler(self._target.scheduler_impl, spec, request.inline_retry)
         except Exception as exc:
@@ -256,7 +257,12 @@ class Submitor:
             if isinstance(exc, MolqError):
                 raise
             raise SchedulerError(f"submission to {self.cluster_name!r} failed: {exc}") from exc
-        self._emit(store.mark_submitted(spec.job_id, scheduler_job_id, time.time()))
+        submitted = store.mark_submitted(spec.job_id, scheduler_job_id, handed_at)
+        if submitted is None:
+            from molq._recovery import stop_if_cancelled_meanwhile
+
+            stop_if_cancelled_meanwhile(self, spec.job_id, scheduler_job_id, spec.job_dir)
+        self._emit(submitted)
         from molq.handle import JobHandle
 
         return JobHandle(
@@ -371,6 +377,12 @@ class Submitor:
                 # It ended on its own before the signal: record how it ended,
                 # never "cancelled" (accounting may need a moment to say how).
                 self.refresh_jobs(force=True)
+                return
+        else:
+            from molq._recovery import stop_unrecorded_submission
+
+            # no id recorded: its submitter may have died after starting it
+            if stop_unrecorded_submission(self, record):
                 return
         self._emit(self._store.cancel(record.job_id, reason, time.time()))
 

@@ -1,15 +1,25 @@
 """ShellScheduler: the ``local`` backend, for machines with no batch system.
 
-A job runs detached, in its own session and process group, under a small
-bash wrapper that records, in the job directory:
+A job runs detached, in a session of its own, under a small bash wrapper;
+the job is that session: every process of it (or of the wrapper's process
+group), whether or not the wrapper still lives. The wrapper records, in the
+job directory:
 
 * ``.pid``      ``<pid> <start-time>``, the wrapper's first write; the start
                 time (from /proc, or ``ps``) makes a reused pid unmistakable;
 * ``.started``  when the job began (epoch seconds);
-* ``.exit_code`` ``<status> <finished-at>``, written to a temp file and renamed
-                so a reader never sees half of it;
-* ``.cancel_requested`` left by ``cancel`` before it signals the group, so any
-                observer can tell a cancelled job from a failed one.
+* ``.exit_code`` ``<status> <finished-at>[ <cause>]``, written once no process
+                of the job is left (what the script left running is stopped),
+                to a temp file renamed so a reader never sees half of it; a
+                cause (``stdout``/``stderr``) says the job did not run because
+                that log file would not open;
+* ``.cancel_requested`` left by ``cancel`` before it signals the session, so
+                any observer can tell a cancelled job from a failed one, and a
+                wrapper that starts after it runs nothing.
+
+A job is reported running while any of its processes lives, ended only once
+none does, and ``cancel`` returns only once none does (SIGTERM to the group
+and session, the grace period, then SIGKILL until they are gone).
 
 Every interaction is one bash command through the transport, so the same
 backend drives this machine or a remote workstation over SSH.
@@ -17,7 +27,7 @@ backend drives this machine or a remote workstation over SSH.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from molq import _core
 from molq.errors import ConfigError, SchedulerError, TransportError
@@ -35,17 +45,21 @@ if TYPE_CHECKING:
 
 __all__ = ["ShellScheduler"]
 
-# Reads a process's start time without forking: sets ST, fails for a dead or
-# zombie process (PID 1 may reap orphans late).
-_START_TIME_FN = r"""
+# A job is its wrapper's session (the wrapper starts one: setsid): every
+# process of that session or of the wrapper's process group belongs to it,
+# whether or not the wrapper still lives. The helpers below use bash
+# builtins only on Linux (no fork per process looked at); elsewhere one ps.
+_PROCS = r"""
+# molq_st PID: sets ST to the start time of PID; fails for a dead or zombie
+# process (a dead wrapper may wait long for its parent to reap it).
 molq_st() {
   ST=
   if [ -r /proc/self/stat ]; then
     local s
     read -r s < "/proc/$1/stat" 2>/dev/null || return 1
     s=${s##*) }
-    set -- $s
-    [ "$1" = Z ] && return 1
+    set -f; set -- $s; set +f
+    case $1 in Z|X|x) return 1 ;; esac
     ST=${20}
     return 0
   fi
@@ -55,58 +69,162 @@ molq_st() {
   ST=$(printf %s "${line#* }" | tr -d ' ')
 }
 molq_now() { local t=${EPOCHREALTIME:-$(date +%s)}; printf %s "${t/,/.}"; }
+
+# molq_members LEADER [EXCEPT]: sets MOLQ_PIDS to the live pids whose
+# process group or session is LEADER (EXCEPT left out).
+molq_members() {
+  local leader=$1 except=${2:-} f s p out g st
+  MOLQ_PIDS=
+  if [ -r /proc/self/stat ]; then
+    for f in /proc/[0-9]*/stat; do
+      read -r s < "$f" 2>/dev/null || continue
+      p=${s%% *}
+      s=${s##*) }
+      set -f; set -- $s; set +f
+      case $1 in Z|X|x) continue ;; esac
+      if [ "$3" = "$leader" ] || [ "$4" = "$leader" ]; then
+        [ "$p" = "$except" ] || MOLQ_PIDS="$MOLQ_PIDS $p"
+      fi
+    done
+    return 0
+  fi
+  out=$(ps -A -o pid= -o pgid= -o stat= 2>/dev/null) || return 1
+  while read -r p g st; do
+    case $st in Z*) continue ;; esac
+    [ "$g" = "$leader" ] && [ "$p" != "$except" ] && MOLQ_PIDS="$MOLQ_PIDS $p"
+  done <<EOF_PS
+$out
+EOF_PS
+  return 0
+}
+
+# molq_scan: sets MOLQ_LIVE to " <group> <session> ..." of every live
+# process, to answer molq_alive for many jobs with one pass.
+molq_scan() {
+  local f s out g st
+  MOLQ_LIVE=" "
+  if [ -r /proc/self/stat ]; then
+    for f in /proc/[0-9]*/stat; do
+      read -r s < "$f" 2>/dev/null || continue
+      s=${s##*) }
+      set -f; set -- $s; set +f
+      case $1 in Z|X|x) continue ;; esac
+      MOLQ_LIVE="$MOLQ_LIVE$3 $4 "
+    done
+    return 0
+  fi
+  out=$(ps -A -o pgid= -o stat= 2>/dev/null) || return 1
+  while read -r g st; do
+    case $st in Z*) ;; *) MOLQ_LIVE="$MOLQ_LIVE$g " ;; esac
+  done <<EOF_PS
+$out
+EOF_PS
+  return 0
+}
+
+# molq_alive PID START: is any process of the job whose wrapper is PID
+# (started at START, when known) alive? Reuses MOLQ_LIVE when set. A live
+# stranger on PID (another start time) means PID was free, which the kernel
+# allows only once no process is left in PID's group or session.
+molq_alive() {
+  case $1 in ''|*[!0-9]*|0|1) return 1 ;; esac
+  if molq_st "$1"; then
+    [ -z "$2" ] || [ "$ST" = "$2" ]
+    return
+  fi
+  if [ -z "$MOLQ_LIVE" ] && ! molq_scan; then
+    kill -0 -- "-$1" 2>/dev/null
+    return
+  fi
+  case $MOLQ_LIVE in *" $1 "*) return 0 ;; esac
+  return 1
+}
+
+# molq_signal SIG LEADER: SIG to the job's process group and to every other
+# process of its session (job control may have moved some to groups of their own).
+molq_signal() {
+  kill "-$1" -- "-$2" 2>/dev/null
+  molq_members "$2" "$$"
+  [ -z "$MOLQ_PIDS" ] || kill "-$1" $MOLQ_PIDS 2>/dev/null
+  return 0
+}
 """
 
-# $1 job dir, $2 stdout path, $3 stderr path. Runs the job script in a
-# subshell (a fork, not an exec) and records how it ended.
-_WRAPPER = _START_TIME_FN + r"""
-molq_dir=$1 molq_out=$2 molq_err=$3
+# $1 job dir, $2 stdout path, $3 stderr path, $4 grace seconds. Runs the job
+# script in a subshell (a fork, not an exec), ends what it left behind, and
+# records how it ended. .exit_code is "<status> <finished-at>[ <cause>]"; a
+# cause says the job did not run: "stdout"/"stderr" (that file would not open).
+_WRAPPER = _PROCS + r"""
+molq_dir=$1 molq_out=$2 molq_err=$3 molq_grace=${4:-3}
 cd -- "$molq_dir" || exit 97
 molq_st $$ && printf '%s %s\n' "$$" "$ST" > "$molq_dir/.pid"
 trap 'molq_sig=1' TERM INT HUP
+# Cancelled before it started (cancel leaves the marker before it looks for .pid).
+[ -e "$molq_dir/.cancel_requested" ] && exit 0
+molq_end() {
+  local t=${EPOCHREALTIME:-$(date +%s)}
+  printf '%s %s%s\n' "$1" "${t/,/.}" "${2:+ $2}" > "$molq_dir/.exit_code.tmp"
+  mv -f "$molq_dir/.exit_code.tmp" "$molq_dir/.exit_code"
+  exit 0
+}
+{ : >> "$molq_out"; } 2>/dev/null || molq_end 1 stdout
+{ : >> "$molq_err"; } 2>/dev/null || molq_end 1 stderr
 molq_now > "$molq_dir/.started"
-shift 3
 ( . "$molq_dir/run.sh" ) > "$molq_out" 2> "$molq_err" < /dev/null &
 molq_child=$!
 while :; do
   wait "$molq_child"; molq_rc=$?
   kill -0 "$molq_child" 2>/dev/null || break
 done
-molq_t=${EPOCHREALTIME:-$(date +%s)}
-printf '%s %s\n' "$molq_rc" "${molq_t/,/.}" > "$molq_dir/.exit_code.tmp"
-mv -f "$molq_dir/.exit_code.tmp" "$molq_dir/.exit_code"
+# The job ends with its script, as under a batch system: what it left running
+# in its session is stopped (SIGTERM, the grace period, then SIGKILL every
+# second) before the end is recorded, so an ended job has no process left.
+molq_i=0
+while molq_members $$ $$; [ -n "$MOLQ_PIDS" ]; do
+  if [ "$molq_i" -eq 0 ]; then
+    kill -TERM $MOLQ_PIDS 2>/dev/null; kill -CONT $MOLQ_PIDS 2>/dev/null
+  elif [ "$molq_i" -ge $((molq_grace * 10)) ] && [ $(((molq_i - molq_grace * 10) % 10)) -eq 0 ]; then
+    kill -KILL $MOLQ_PIDS 2>/dev/null
+  fi
+  sleep 0.1; molq_i=$((molq_i + 1))
+done
+molq_end "$molq_rc"
 """
 
-# $1 job dir, $2 stdout, $3 stderr, $4 the wrapper. Starts the wrapper in a new
-# session and prints its pid.
+# $1 job dir, $2 stdout, $3 stderr, $4 grace seconds, $5 the wrapper. Starts
+# the wrapper in a new session and prints its pid.
 _LAUNCH = r"""
 cd -- "$1" || exit 97
 if command -v setsid >/dev/null 2>&1; then
-  setsid bash -c "$4" molq-job "$1" "$2" "$3" < /dev/null > /dev/null 2>&1 &
+  setsid bash -c "$5" molq-job "$1" "$2" "$3" "$4" < /dev/null > /dev/null 2>&1 &
 else
   set -m
-  nohup bash -c "$4" molq-job "$1" "$2" "$3" < /dev/null > /dev/null 2>&1 &
+  nohup bash -c "$5" molq-job "$1" "$2" "$3" "$4" < /dev/null > /dev/null 2>&1 &
 fi
 echo "$!"
 """
 
-# stdin: lines "<scheduler id>\t<job dir>". One status line per job, in the
-# format the native "shell" parser reads, then "#end <count>" so truncated
-# output is recognised. Bash builtins only: no fork per job.
-_POLL = _START_TIME_FN + r"""
-n=0
-while IFS=$'\t' read -r sid dir; do
-  [ -n "$sid" ] || continue
-  pid= start= started= rc= fin=
+# stdin: NUL-terminated pairs "<scheduler id>" "<job dir>" (a path may hold
+# any byte but NUL). One status line per job, in the format the native
+# "shell" parser reads, then "#end <count>" so truncated output is
+# recognised. Only molq's own words and numbers are printed, never a path.
+# Bash builtins only (Linux): no fork per job.
+_POLL = _PROCS + r"""
+n=0 MOLQ_LIVE=
+while IFS= read -r -d '' sid && IFS= read -r -d '' dir; do
+  pid=$sid start= started= rc= fin= cause=
   # .pid is the wrapper's first write; until it exists the pid alone must do
-  if [ -r "$dir/.pid" ]; then read -r pid start < "$dir/.pid"; else pid=$sid; fi
+  if [ -r "$dir/.pid" ]; then
+    read -r p s < "$dir/.pid"
+    [ "$p" = "$sid" ] && start=$s
+  fi
   [ -r "$dir/.started" ] && read -r started < "$dir/.started"
-  if molq_st "$pid" && { [ -z "$start" ] || [ "$ST" = "$start" ]; }; then
+  if molq_alive "$pid" "$start"; then
     echo "$sid|running||$started|"
   elif [ -r "$dir/.exit_code" ]; then
-    read -r rc fin < "$dir/.exit_code"
+    read -r rc fin cause < "$dir/.exit_code"
     if [ -e "$dir/.cancel_requested" ]; then status=cancelled; else status=exited; fi
-    echo "$sid|$status|$rc|$started|$fin"
+    echo "$sid|$status|$rc|$started|$fin|$cause"
   elif [ -e "$dir/.cancel_requested" ]; then
     echo "$sid|cancelled||$started|"
   else
@@ -117,35 +235,71 @@ done
 echo "#end $n"
 """
 
-# $1 job dir, $2 grace seconds, $3 the scheduler id (the pid). Prints "cancelled" when a live job was
-# signalled, "finished" when it had already ended.
-_CANCEL = _START_TIME_FN + r"""
-pid=$3 start=
-[ -r "$1/.pid" ] && read -r pid start < "$1/.pid"
-if ! molq_st "$pid" || { [ -n "$start" ] && [ "$ST" != "$start" ]; }; then
-  echo finished; exit 0
+# $1 job dir, $2 grace seconds, $3 the scheduler id (the wrapper's pid), or ""
+# for a job whose submitter died before recording it. Stops every process of
+# the job: SIGTERM to its group and session, the grace period, then SIGKILL
+# until none is left. Prints "cancelled <pid>" when it stopped a live job,
+# "finished <pid>" when the job had already ended, "unstarted" when no
+# wrapper had started (none will run the job now: it sees the marker), and
+# "survived <pid>" when processes outlived SIGKILL for 10 s (stuck in the kernel).
+_CANCEL = _PROCS + r"""
+dir=$1 grace=$2 pid=$3 start= unrecorded=
+if [ -z "$pid" ]; then
+  unrecorded=1
+  # the marker first: a wrapper starting from now on runs nothing
+  : > "$dir/.cancel_requested" 2>/dev/null || { echo unstarted; exit 0; }
+  [ -r "$dir/.pid" ] || { echo unstarted; exit 0; }
+  read -r pid start < "$dir/.pid"
+  case $pid in ''|*[!0-9]*|0|1) echo unstarted; exit 0 ;; esac
+elif [ -r "$dir/.pid" ]; then
+  read -r p s < "$dir/.pid"
+  [ "$p" = "$pid" ] && start=$s
 fi
-start=$ST
-: > "$1/.cancel_requested"
-kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-i=0
-while [ "$i" -lt "$(( $2 * 10 ))" ]; do
-  molq_st "$pid" && [ "$ST" = "$start" ] || { echo cancelled; exit 0; }
+MOLQ_LIVE=
+if ! molq_alive "$pid" "$start"; then
+  # it ended on its own: its real outcome stands
+  [ -z "$unrecorded" ] || rm -f "$dir/.cancel_requested"
+  echo "finished $pid"; exit 0
+fi
+: > "$dir/.cancel_requested"
+molq_signal TERM "$pid"; molq_signal CONT "$pid"
+i=0 limit=$((grace * 10))
+while MOLQ_LIVE=; molq_alive "$pid" "$start"; do
+  if [ "$i" -ge "$limit" ]; then
+    [ "$i" -ge $((limit + 100)) ] && { echo "survived $pid"; exit 0; }
+    molq_signal KILL "$pid"
+  fi
   sleep 0.1; i=$((i + 1))
 done
-kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
-echo cancelled
+echo "cancelled $pid"
 """
 
 
-# stdin: lines "<job id>\t<job dir>"; prints "<job id>\t<pid>" for each job
-# whose wrapper has started (its .pid exists).
+# stdin: NUL-terminated pairs "<job id>" "<job dir>"; prints "<job id>\t<pid>"
+# for each job whose wrapper has started (its .pid exists).
 _FIND = r"""
-while IFS=$'\t' read -r id dir; do
+while IFS= read -r -d '' id && IFS= read -r -d '' dir; do
   [ -r "$dir/.pid" ] && read -r pid start < "$dir/.pid" && printf '%s\t%s\n' "$id" "$pid"
 done
 exit 0
 """
+
+# Characters that would break a status line if an id held them.
+_UNFRAMEABLE = ("\x00", "\n", "\r", "|", "\t")
+
+
+def _frame(pairs: Iterable[tuple[str, str]]) -> tuple[bytes, int]:
+    """NUL-terminated (id, job dir) pairs for the status scripts, and how many.
+
+    A pair that cannot be framed (a NUL in an old record, an id that would
+    break its status line) is left out: that job gets no evidence this time,
+    and no other job is affected."""
+    chunks = []
+    for key, path in pairs:
+        if any(ch in key for ch in _UNFRAMEABLE) or "\x00" in path:
+            continue
+        chunks.append(f"{key}\x00{path}\x00")
+    return "".join(chunks).encode("utf-8", "surrogateescape"), len(chunks)
 
 
 class ShellScheduler(OneJobQueries):
@@ -199,7 +353,8 @@ class ShellScheduler(OneJobQueries):
             return self._spawn_here(spawn, spec, job_dir)
         try:
             result = self._transport.run(
-                ["bash", "-c", _LAUNCH, "molq-launch", job_dir, spec.stdout_path, spec.stderr_path, _WRAPPER],
+                ["bash", "-c", _LAUNCH, "molq-launch", job_dir, spec.stdout_path, spec.stderr_path,
+                 str(self._cancel_grace), _WRAPPER],
                 timeout=self._submit_timeout,
             )
         except TransportError as exc:
@@ -218,14 +373,15 @@ class ShellScheduler(OneJobQueries):
     def _spawn_here(self, spawn: Any, spec: JobSpec, job_dir: str) -> str:
         """This machine: start the wrapper directly, no launcher shell to wait for."""
         try:
-            pid = spawn(["bash", "-c", _WRAPPER, "molq-job", job_dir, spec.stdout_path, spec.stderr_path])
+            pid = spawn(["bash", "-c", _WRAPPER, "molq-job", job_dir, spec.stdout_path, spec.stderr_path,
+                         str(self._cancel_grace)])
         except (OSError, TransportError) as exc:
             raise SchedulerError(f"could not start the local job: {exc}") from exc
         return str(pid)
 
     def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
         """One status line per (job_id, scheduler id, job dir, submitted_at); raises on a failed poll."""
-        feed = "".join(f"{job[1]}\t{job[2]}\n" for job in jobs)
+        feed, fed = _frame((job[1], job[2]) for job in jobs)
         result = self._transport.run(
             ["bash", "-c", _POLL, "molq-poll"], input=feed, timeout=self._poll_timeout
         )
@@ -238,12 +394,12 @@ class ShellScheduler(OneJobQueries):
         body, _, end = result.stdout_bytes.rstrip(b"\n").rpartition(b"\n")
         if not end.startswith(b"#end "):
             body, end = b"", result.stdout_bytes.rstrip(b"\n")
-        if end != f"#end {len(jobs)}".encode():
+        if end != f"#end {fed}".encode():
             # Every job fed in gets one line: anything else is a broken check,
             # which must not be read as "these jobs are gone".
             raise SchedulerError(
                 f"local job status check returned incomplete output "
-                f"(expected {len(jobs)} job lines, last line {end[-60:]!r})",
+                f"(expected {fed} job lines, last line {end[-60:]!r})",
                 stderr=result.stderr,
                 command=list(result.argv),
             )
@@ -254,7 +410,7 @@ class ShellScheduler(OneJobQueries):
 
         Used when a submitter died (or lost its connection) between starting a
         job and recording it: the wrapper's .pid file is the marker."""
-        feed = "".join(f"{job_id}\t{job_dir}\n" for job_id, job_dir in jobs)
+        feed, _ = _frame(jobs)
         result = self._transport.run(["bash", "-c", _FIND, "molq-find"], input=feed, timeout=self._poll_timeout)
         if result.returncode != 0:
             raise SchedulerError(f"local job lookup failed: {result.stderr.strip()}", stderr=result.stderr)
@@ -287,22 +443,54 @@ class ShellScheduler(OneJobQueries):
         return None
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        """Stop every process of the job; True when it was running, False when it
+        had already ended. Returns only once none of its processes is alive."""
         if not job_dir:
             raise ConfigError(
                 "the local backend needs the job directory to cancel a job",
                 scheduler_job_id=scheduler_job_id,
             )
-        result = self._transport.run(
-            ["bash", "-c", _CANCEL, "molq-cancel", job_dir, str(self._cancel_grace), scheduler_job_id],
-            timeout=self._cancel_grace + 30,
-        )
-        if result.returncode != 0:
+        outcome, _ = self._run_cancel(job_dir, scheduler_job_id)
+        return outcome == "cancelled"
+
+    def cancel_unrecorded(self, job_id: str, job_dir: str) -> tuple[str | None, bool]:
+        """Cancel a job whose submitter died before recording its pid.
+
+        Leaves the cancel marker first, so a wrapper that has not started yet
+        runs nothing; then stops the wrapper that did start, if any. Returns
+        (its pid or None, whether it was still running)."""
+        if not job_dir:
+            return None, False
+        outcome, pid = self._run_cancel(job_dir, "")
+        return pid, outcome == "cancelled"
+
+    def _run_cancel(self, job_dir: str, scheduler_job_id: str) -> tuple[str, str | None]:
+        label = scheduler_job_id or f"in {job_dir}"
+        # the grace period, then up to 10 s of SIGKILL, then some slack
+        timeout = self._cancel_grace + 10 + 30
+        try:
+            result = self._transport.run(
+                ["bash", "-c", _CANCEL, "molq-cancel", job_dir, str(self._cancel_grace), scheduler_job_id],
+                timeout=timeout,
+            )
+        except TransportError as exc:
             raise SchedulerError(
-                f"could not cancel local job {scheduler_job_id}: {result.stderr.strip()}",
+                f"could not cancel local job {label}: {exc}", command=exc.command, stderr=exc.stderr
+            ) from exc
+        words = result.stdout.split()
+        if result.returncode != 0 or not words or words[0] not in ("cancelled", "finished", "unstarted", "survived"):
+            raise SchedulerError(
+                f"could not cancel local job {label}: {result.stderr.strip() or result.stdout.strip() or 'no output'}",
                 stderr=result.stderr,
                 command=list(result.argv),
             )
-        return result.stdout.strip() == "cancelled"
+        if words[0] == "survived":
+            raise SchedulerError(
+                f"local job {label} still has processes alive 10 s after SIGKILL "
+                "(stuck in the kernel, e.g. on a hung file system); it is not recorded as cancelled",
+                scheduler_job_id=scheduler_job_id,
+            )
+        return words[0], words[1] if len(words) > 1 else None
 
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
         return []

@@ -1,0 +1,191 @@
+"""Cancel means gone: after ``cancel_job`` returns, no process of the job's
+process group or session is alive, and a job is never recorded as ended while
+one of its processes still runs. Real processes, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import molq as mq
+from molq.scheduler.shell import ShellScheduler
+from molq.store import JobStore
+
+
+def job_processes(leader: int) -> list[int]:
+    """Live (not zombie) pids whose process group or session is ``leader``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        state, pgrp, session = fields[0], int(fields[2]), int(fields[3])
+        if state not in (b"Z", b"X") and leader in (pgrp, session):
+            found.append(int(entry))
+    return found
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def running_payload(sub: mq.Submitor, handle: mq.JobHandle, marker: Path) -> int:
+    """Wait until the job's payload has written ``marker``; return the job's session id."""
+    assert wait_for(marker.exists), "the job never started"
+    return int(sub.get_job(handle.job_id).scheduler_job_id or handle.scheduler_job_id)
+
+
+def test_a_job_that_ignores_sigterm_is_killed_before_cancelled_is_recorded(
+    submitor: mq.Submitor, tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+    handle = submitor.submit_job(
+        argv=["bash", "-c", 'trap "" TERM; touch "$1"; sleep 60; echo survived > "$1.after"', "job", str(marker)]
+    )
+    leader = running_payload(submitor, handle, marker)
+    assert job_processes(leader)
+    submitor.cancel_job(handle.job_id)
+    assert job_processes(leader) == []
+    assert submitor.get_job(handle.job_id).state is mq.JobState.CANCELLED
+    time.sleep(0.3)
+    assert not Path(f"{marker}.after").exists()
+
+
+def test_processes_that_left_the_job_group_but_not_its_session_are_killed(
+    submitor: mq.Submitor, tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+    # job control gives the background sleeps process groups of their own
+    handle = submitor.submit_job(
+        argv=["bash", "-c", 'set -m; trap "" TERM; sleep 60 & sleep 61 & touch "$1"; wait', "job", str(marker)]
+    )
+    leader = running_payload(submitor, handle, marker)
+    own_groups = {os.getpgid(p) for p in job_processes(leader)}
+    assert len(own_groups) >= 2, "the test needs processes outside the leader's group"
+    submitor.cancel_job(handle.job_id)
+    assert job_processes(leader) == []
+    assert submitor.get_job(handle.job_id).state is mq.JobState.CANCELLED
+
+
+def test_a_killed_wrapper_does_not_end_the_job_while_it_runs(submitor: mq.Submitor, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    handle = submitor.submit_job(argv=["bash", "-c", 'touch "$1"; sleep 60', "job", str(marker)])
+    leader = running_payload(submitor, handle, marker)
+    os.kill(leader, signal.SIGKILL)  # the wrapper only; the job's processes run on
+    assert wait_for(lambda: leader not in job_processes(leader))
+    for _ in range(5):
+        submitor.refresh_jobs(force=True)
+        assert submitor.get_job(handle.job_id).state is mq.JobState.RUNNING
+        time.sleep(0.05)
+    assert job_processes(leader), "the job's processes are still running"
+    submitor.cancel_job(handle.job_id)  # and cancel still reaches them
+    assert job_processes(leader) == []
+    assert submitor.get_job(handle.job_id).state is mq.JobState.CANCELLED
+
+
+def test_a_job_whose_wrapper_was_killed_ends_lost_only_when_its_processes_end(
+    submitor: mq.Submitor, tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+    handle = submitor.submit_job(argv=["bash", "-c", 'touch "$1"; sleep 1.5', "job", str(marker)])
+    leader = running_payload(submitor, handle, marker)
+    os.kill(leader, signal.SIGKILL)
+    submitor.refresh_jobs(force=True)
+    assert submitor.get_job(handle.job_id).state is mq.JobState.RUNNING
+    record = handle.wait(timeout=30)
+    assert record.state is mq.JobState.LOST
+    assert job_processes(leader) == []
+    assert record.finished_at is not None and record.finished_at >= record.started_at + 1.0
+
+
+def test_leftover_background_processes_end_with_the_job(submitor: mq.Submitor, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    handle = submitor.submit_job(
+        argv=["bash", "-c", '(trap "" TERM; exec sleep 60) & touch "$1"; exit 0', "job", str(marker)]
+    )
+    leader = running_payload(submitor, handle, marker)
+    record = handle.wait(timeout=30)
+    assert record.state is mq.JobState.SUCCEEDED and record.exit_code == 0
+    assert job_processes(leader) == []
+
+
+SUBMIT_THEN_DIE = r"""
+import os, signal, sys
+import molq as mq
+from molq.scheduler.shell import ShellScheduler
+from molq.store import JobStore
+
+real_submit = ShellScheduler.submit
+def submit_and_die(self, spec, job_dir):
+    sid = real_submit(self, spec, job_dir)      # the wrapper is running now...
+    print(sid, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)        # ...and molq never records its id
+ShellScheduler.submit = submit_and_die
+sub = mq.Submitor(mq.Cluster("crash", "local"), store=JobStore(sys.argv[1]), jobs_dir=sys.argv[2])
+sub.submit_job(argv=["bash", "-c", 'touch "$1"; sleep 60', "job", sys.argv[3]])
+"""
+
+
+def test_cancelling_an_interrupted_submission_kills_its_process(tmp_path: Path) -> None:
+    db, marker = tmp_path / "jobs.db", tmp_path / "started"
+    proc = subprocess.run(
+        [sys.executable, "-c", SUBMIT_THEN_DIE, str(db), str(tmp_path / "jobs"), str(marker)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == -signal.SIGKILL
+    leader = int(proc.stdout.split()[0])
+    assert wait_for(marker.exists)
+    with JobStore(db) as store:
+        sub = mq.Submitor(mq.Cluster("crash", "local"), store=store)
+        (record,) = sub.list_jobs()
+        assert record.state is mq.JobState.CREATED and record.scheduler_job_id is None
+        assert job_processes(leader)
+        sub.cancel_job(record.job_id)
+        assert job_processes(leader) == []
+        assert sub.get_job(record.job_id).state is mq.JobState.CANCELLED
+        sub.close()
+
+
+def test_a_wrapper_that_starts_after_the_cancel_never_runs_the_job(tmp_path: Path) -> None:
+    """The submitter died before the wrapper wrote its pid: cancel leaves a
+    marker first, and a wrapper that starts later sees it and runs nothing."""
+    from molq.scheduler import shell
+
+    scheduler = ShellScheduler()
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    ran = tmp_path / "ran"
+    (job_dir / "run.sh").write_text(f"touch {ran}\n")
+    assert scheduler.cancel_unrecorded("j", str(job_dir)) == (None, False)  # nothing had started
+    pid = scheduler.transport.spawn_detached(  # type: ignore[attr-defined]
+        ["bash", "-c", shell._WRAPPER, "molq-job", str(job_dir), str(job_dir / "out"), str(job_dir / "err"), "1"]
+    )
+    assert wait_for(lambda: (job_dir / ".pid").exists())
+    assert wait_for(lambda: not job_processes(pid))
+    assert not ran.exists()
+    snapshot = scheduler.poll([("j", str(pid), str(job_dir), 0.0)])
+    assert snapshot.states() == {str(pid): mq.JobState.CANCELLED}
+
+
+def test_cancel_of_a_finished_job_records_its_real_outcome(submitor: mq.Submitor) -> None:
+    handle = submitor.submit_job(argv=["true"])
+    exit_file = Path(submitor.get_job(handle.job_id).job_dir) / ".exit_code"
+    assert wait_for(exit_file.exists)
+    submitor.cancel_job(handle.job_id)
+    assert submitor.get_job(handle.job_id).state is mq.JobState.SUCCEEDED
+    assert not (exit_file.parent / ".cancel_requested").exists()
