@@ -102,6 +102,36 @@ def _apply(args: argparse.Namespace, target: str) -> None:
     args.namespace_form = True
 
 
+def check_short_options_after_command(submit: argparse.ArgumentParser, words: list[str], prefix: list[str],
+                                      config: str | None) -> None:
+    """``molq submit python3 -c CODE``: after the command's first word, a short
+    option such as ``-c`` is far more likely the command's than molq's (molq's
+    ``-c`` is --cluster), so it is refused with the fixed command line rather
+    than read either way. ``words``: what follows ``submit`` (up to ``--``)."""
+    takes_value = {s for a in submit._actions if a.option_strings and a.nargs != 0 for s in a.option_strings}
+    names: list[set[str]] = []
+    args = argparse.Namespace(config=config)
+    i, start, seen_target = 0, None, False
+    while i < len(words):
+        word = words[i]
+        if start is None:
+            if word.startswith("-") and word != "-":
+                i += 2 if word in takes_value and "=" not in word else 1
+                continue
+            if not seen_target and _is_destination(word, args, names):
+                seen_target = True
+                i += 1
+                continue
+            start = i
+        elif word.startswith("-") and not word.startswith("--") and word != "-":
+            fixed = shlex.join(["molq", *prefix, "submit", *words[:start], "--", *words[start:]])
+            known = {s for a in submit._actions for s in a.option_strings}
+            why = "is ambiguous: molq has an option" if word.split("=")[0] in known else "is not an option of molq submit"
+            raise GrammarError(f"{word} after the command {why}. If it is an option of the command, "
+                               f"put the command after '--': {fixed}")
+        i += 1
+
+
 def gather_command_words(args: argparse.Namespace, extras: list[str]) -> list[str]:
     """``molq submit slurm --cpus 8 python train.py``: argparse takes ``slurm``
     as the first command word and leaves the words after the option over; they

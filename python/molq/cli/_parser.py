@@ -24,7 +24,7 @@ _EPILOG = """\
 commands:
   jobs      submit, list, status, logs, cancel, watch, inspect, history
   live      monitor (full-screen), watch --all, queue
-  setup     clusters, workspace, daemon, cleanup
+  setup     clusters, workspace, daemon, cleanup, plugins, import-store
 
 exit codes: 0 ok, 1 job failed or not found, 2 usage error, 3 timed out, 130 interrupted.
 See docs/cli.md for every command and the --json schema."""
@@ -124,6 +124,10 @@ class _Builder:
             _destination_options(sub, suppress=True, short_profile=not sub.prog.startswith("molq workspace"))
 
 
+#: The submit parser of the last tree built (the grammar checks read its options).
+_SUBMIT: list[argparse.ArgumentParser] = []
+
+
 def _submit(b: _Builder) -> None:
     p = b.add("submit", "molq.cli.jobs:cmd_submit", "submit a job",
               usage="molq submit [SCHEDULER|PROFILE] [options] PROGRAM [ARG...]\n"
@@ -182,6 +186,7 @@ def _submit(b: _Builder) -> None:
     out.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="with --wait: give up after this long")
     out.add_argument("--quiet", "-q", action="store_true", help="print only the job id")
     _json(out)
+    _SUBMIT[:] = [p]
 
 
 def _jobs(b: _Builder) -> None:
@@ -292,6 +297,19 @@ def _live_and_setup(b: _Builder) -> None:
     p.add_argument("--path", "-p", default=".", metavar="DIR", help="directory on the cluster (default: .)")
     _json(p)
 
+    plugins = b.subparsers.add_parser("plugins", help="plugins molq attaches (built-in and installed)",
+                                      description="plugins molq attaches (built-in and installed)")
+    psub = plugins.add_subparsers(dest="plugins_command", metavar="COMMAND", required=True)
+    p = b.add("list", "molq.cli.plugins:cmd_plugins_list",
+              "each plugin, where it comes from, and whether the config enables it", parent=psub)
+    _json(p)
+
+    p = b.add("import-store", "molq.cli.import_store:cmd_import_store",
+              "import the original molq's job store (jobs, history, dependencies) into molq's store")
+    p.add_argument("path", nargs="?", metavar="PATH",
+                   help="the original's jobs.db (default: $MOLCRAFTS_HOME or ~/.molcrafts, then molq/config/jobs.db)")
+    _json(p)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -319,6 +337,15 @@ def parse(argv: list[str]) -> argparse.Namespace | None:
         cut = argv.index("--")
         argv, job_argv = argv[:cut], argv[cut + 1 :]
     parser = build_parser()
+    if "submit" in argv:
+        from molq.cli import _grammar
+
+        at = argv.index("submit")
+        config = next((argv[i + 1] for i in range(at) if argv[i] == "--config" and i + 1 < at), None)
+        try:
+            _grammar.check_short_options_after_command(_SUBMIT[0], argv[at + 1 :], argv[:at], config)
+        except _grammar.GrammarError as exc:
+            parser.error(str(exc))
     args, extras = parser.parse_known_args(argv)
     if args.version:
         from molq import __version__

@@ -130,6 +130,14 @@ class Session:
         name = cluster or host or ("local" if scheduler == "local" else scheduler)
         return Destination(name, scheduler, host, ssh_config=ssh_config if host else None)
 
+    @property
+    def explicit_host(self) -> bool:
+        return bool(getattr(self.args, "host", None) or getattr(self.args, "profile", None))
+
+    def destination_known(self, cluster_name: str) -> Destination | None:
+        """The destination a profile or an earlier submit gives ``cluster_name``."""
+        return self._known(cluster_name)
+
     def ssh_alias(self, name: str) -> bool:
         """Whether ``name`` is a concrete ``Host`` alias of the ssh client config."""
         from molq.ssh_config import ssh_alias_names
@@ -193,11 +201,21 @@ class Session:
             raise CliError(f"cannot reach {dest.host!r}: {exc}") from None
         if profile is not None:
             sub = Submitor.from_profile(profile.name, target=cluster,
-                                        config_path=getattr(self.args, "config", None), store=self.store)
+                                        config_path=getattr(self.args, "config", None), store=self.store,
+                                        **self.plugins())
         else:
-            sub = Submitor(cluster, store=self.store)
+            sub = Submitor(cluster, store=self.store, **self.plugins())
         self._submitors[dest.name] = sub
         return sub
+
+    def plugins(self) -> dict[str, Any]:
+        """The config's enabled plugins and their settings, as Submitor takes them;
+        ``molq daemon`` attaches nerve when the config has no plugins table (molq.cli.plugins)."""
+        from molq.plugin import enabled_plugin_names
+
+        settings = self.config.plugins
+        default = ["nerve"] if getattr(self.args, "command_name", None) == "daemon" else None
+        return {"plugins": enabled_plugin_names(settings, default_official=default), "plugin_configs": settings}
 
     def remember(self, dest: Destination) -> None:
         """Note where ``dest`` lives, so later commands given only a job id can poll it."""

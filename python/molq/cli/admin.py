@@ -67,6 +67,8 @@ def cmd_cleanup(session: Session, args: Any) -> int:
         return EXIT_OK
     verb = "would remove" if args.dry_run else "removed"
     print(f"Cluster {sub.cluster_name!r}: {verb} {len(dirs)} job dir(s), {len(records)} record(s)")
+    print(f"Job dirs: {len(dirs)}")
+    print(f"Records:  {len(records)}")
     for path in dirs:
         print(f"  dir: {path}")
     for job_id in records:
@@ -111,7 +113,7 @@ def cmd_clusters_list(session: Session, args: Any) -> int:
         out.print_json(rows)
         return EXIT_OK
     if not rows:
-        print("No profiles in the config and no hosts in ~/.ssh/config.")
+        print("No clusters discovered: no profiles in the config and no hosts in ~/.ssh/config.")
         return EXIT_OK
     table = [(r["name"], r["source"], r["scheduler"] or "?", r["target"]) for r in rows]
     out.print_lines(out.table(("NAME", "SOURCE", "SCHEDULER", "TARGET"), table, color=out.use_color()))
@@ -151,13 +153,24 @@ def cmd_clusters_show(session: Session, args: Any) -> int:
         out.print_json(info)
         return EXIT_OK
     color = out.use_color()
-    width = max(len(k) for k in info)
-    for key, value in info.items():
-        if value is None or value == {}:
-            continue
+    is_profile = info["source"] != "ssh_config"
+    title, name = ("Profile", info["profile"]) if is_profile else ("SSH alias", info["alias"])
+    print(f"{out.style(title + ':', 'bold', color)} {name}")
+    shown = {k: v for k, v in info.items() if k not in ("source", "profile", "alias") and v not in (None, {})}
+    width = max((len(_LABELS.get(k, k)) for k in shown), default=0) + 2
+    for key, value in shown.items():
         text = value if isinstance(value, str) else _flat(value)
-        print(f"{out.style(key.ljust(width), 'bold', color)}  {text}")
+        print(f"  {(_LABELS.get(key, key) + ':').ljust(width)} {out.one_line(text)}")
     return EXIT_OK
+
+
+#: clusters show: field -> label (the original molq's labels where it had the field).
+_LABELS = {
+    "cluster": "Cluster", "scheduler": "Scheduler", "host": "Host", "jobs_dir": "Jobs dir",
+    "scheduler_options": "Options", "defaults": "Defaults", "retry": "Retry", "retention": "Retention",
+    "hostname": "Hostname", "user": "User", "port": "Port", "identity_file": "IdentityFile",
+    "proxy_jump": "ProxyJump", "forward_agent": "ForwardAgent", "target": "Target",
+}
 
 
 def _plain(value: Any) -> Any:
@@ -193,6 +206,15 @@ def _flat(value: Any, prefix: str = "") -> str:
 
 # -- workspace --------------------------------------------------------------------------
 def _workspace(session: Session, path: str) -> Any:
+    cluster_name = getattr(session.args, "cluster", None)
+    if cluster_name and not session.explicit_host and session.destination_known(cluster_name) is None \
+            and not session.ssh_alias(cluster_name):
+        # A workspace lives on a machine: a bare name must say which (the original molq's rule).
+        from molq.ssh_config import ssh_alias_names
+
+        known = ", ".join(ssh_alias_names(getattr(session.args, "ssh_config", None))) or "none"
+        raise UsageError(f"--cluster {cluster_name!r} is not a Host alias in ~/.ssh/config, nor a profile's "
+                         f"cluster_name. Known aliases: {known}")
     dest = session.destination()
     cluster = session.submitor(dest).target
     return dest, cluster.get_workspace(dest.name, path=path)
@@ -207,6 +229,9 @@ def cmd_workspace_sync(session: Session, args: Any) -> int:
     direction = "pull" if args.pull else "push"
     if not args.pull and not os.path.isdir(local):
         raise UsageError(f"{args.local!r} is not a directory")
+    if args.delete:
+        # The original molq accepted --delete and removed nothing; so does this one, saying so.
+        sys.stderr.write("molq: warning: --delete is ignored: files the source lacks are left in place\n")
     info = {"direction": direction, "local": local, "cluster": dest.name, "host": dest.host, "path": ws.path,
             "dry_run": args.dry_run, "exclude": list(exclude)}
     if not args.dry_run:
@@ -222,7 +247,7 @@ def cmd_workspace_sync(session: Session, args: Any) -> int:
         out.print_json(info)
         return EXIT_OK
     arrow = f"{ws.path} ({dest.where}) -> {local}" if args.pull else f"{local} -> {ws.path} ({dest.where})"
-    print(f"{'would ' + direction if args.dry_run else direction.capitalize() + 'ed'}: {arrow}")
+    print(f"{'Would ' + direction if args.dry_run else direction.capitalize() + 'ed'} {arrow}")
     return EXIT_OK
 
 
@@ -233,7 +258,7 @@ def cmd_workspace_list(session: Session, args: Any) -> int:
         out.print_json({"cluster": dest.name, "host": dest.host, "path": ws.path, "entries": names})
         return EXIT_OK
     if not names:
-        print(f"{ws.path}: (empty or missing)")
+        print(f"(empty) {ws.path} has no entries, or does not exist")
     for name in names:
         print(name)
     return EXIT_OK
