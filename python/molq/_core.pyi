@@ -5,7 +5,8 @@ Python decides what to run and where; it hands the core bytes and gets back
 only what changed. Errors raised here are the classes of ``molq.errors``.
 """
 
-from typing import final
+import os
+from typing import Any, final
 
 from molq.status import JobState
 
@@ -222,6 +223,16 @@ def parse_submit_id(kind: str, data: bytes) -> str:
     line; ``"slurm"``: ``sbatch --parsable``, ``70`` or ``70;cluster``; ``"pbs"``:
     ``123.server`` -> ``123``, ``123[].server`` -> ``123[]``; ``"lsf"``: ``Job <123>
     is submitted ...``; ``"sge"``: ``qsub -terse``, ``123`` or ``123.1-4:1`` -> ``123``)."""
+
+def import_original_store(
+    store_path: str | os.PathLike[str], source_path: str | os.PathLike[str], now: float, busy_timeout_ms: int = 30000
+) -> dict[str, Any]:
+    """Open (creating) the molq store at ``store_path`` and import the original
+    molq's store at ``source_path`` (opened read-only) in one transaction.
+    Counts: source_schema, jobs, transitions, dependencies, allocations,
+    duplicate_jobs, duplicate_allocations, orphans; lists: active_jobs,
+    unknown_states. Raises StoreError (not an original store, newer schema,
+    locked, missing)."""
 
 @final
 class ReconcileOutcome:

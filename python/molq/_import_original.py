@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from molq import _core
 from molq.errors import StoreError
@@ -92,20 +93,20 @@ def _jobs(n: int) -> str:
     return f"{n} job" if n == 1 else f"{n} jobs"
 
 
-def _summary(source: str, target: str, counts: dict[str, object]) -> ImportSummary:
+def _summary(source: str, target: str, counts: dict[str, Any]) -> ImportSummary:
     return ImportSummary(
         source=source,
         target=target,
-        source_schema=int(counts["source_schema"]),  # type: ignore[call-overload]
-        jobs=int(counts["jobs"]),  # type: ignore[call-overload]
-        transitions=int(counts["transitions"]),  # type: ignore[call-overload]
-        dependencies=int(counts["dependencies"]),  # type: ignore[call-overload]
-        allocations=int(counts["allocations"]),  # type: ignore[call-overload]
-        duplicate_jobs=int(counts["duplicate_jobs"]),  # type: ignore[call-overload]
-        duplicate_allocations=int(counts["duplicate_allocations"]),  # type: ignore[call-overload]
-        orphans=int(counts["orphans"]),  # type: ignore[call-overload]
-        active_jobs=tuple(counts["active_jobs"]),  # type: ignore[arg-type]
-        unknown_states=tuple(counts["unknown_states"]),  # type: ignore[arg-type]
+        source_schema=int(counts["source_schema"]),
+        jobs=int(counts["jobs"]),
+        transitions=int(counts["transitions"]),
+        dependencies=int(counts["dependencies"]),
+        allocations=int(counts["allocations"]),
+        duplicate_jobs=int(counts["duplicate_jobs"]),
+        duplicate_allocations=int(counts["duplicate_allocations"]),
+        orphans=int(counts["orphans"]),
+        active_jobs=tuple(counts["active_jobs"]),
+        unknown_states=tuple(counts["unknown_states"]),
     )
 
 
