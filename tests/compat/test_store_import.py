@@ -303,3 +303,28 @@ def test_a_04_store_at_molqs_default_path_is_moved_aside_and_imported(homes: Pat
     assert "moved the original molq's store" in err and "imported" in err
     with JobStore(default_jobs_db_path()) as store:
         assert len(store.list_all_records(include_terminal=True)) == 9
+
+
+def test_only_the_default_store_adopts_the_original(homes: Path) -> None:
+    place_original("0.8.1", homes)
+    with JobStore(homes / "elsewhere.db") as store:
+        assert store.list_all_records(include_terminal=True) == []
+    assert not (homes / "molq" / "jobs.db").exists()
+
+
+def test_processes_opening_molq_at_once_import_once(homes: Path) -> None:
+    place_original("0.8.1", homes)
+    opener = (
+        "from molq.store import JobStore, default_jobs_db_path\n"
+        "with JobStore(default_jobs_db_path()) as s:\n"
+        "    print(len(s.list_all_records(include_terminal=True)))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", opener], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(6)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results]
+    assert [out.strip() for out, _ in results] == ["9"] * 6
+    assert sum("imported the original molq's job store" in err for _, err in results) == 1
+    with JobStore(default_jobs_db_path()) as store:
+        check_every_row(store, "0.8.1")
+    assert [p.name for p in (homes / "molq").iterdir() if "importing" in p.name] == []
