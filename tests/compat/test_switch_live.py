@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ SUBMIT_WITH_ORIGINAL = """
 import json, time
 from molq import Cluster, Submitor
 with Submitor(target=Cluster("dev", "local")) as s:
-    ends = s.submit_job(argv=["sh", "-c", "sleep 2; exit 7"], metadata={"role": "ends"})
+    ends = s.submit_job(argv=["sh", "-c", "echo from-the-original; sleep 2; exit 7"], metadata={"role": "ends"})
     stays = s.submit_job(argv=["sleep", "600"], metadata={"role": "stays"})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -114,6 +115,13 @@ def test_molq_tracks_and_cancels_jobs_the_original_started(
             assert ended.state == JobState.FAILED, (ended.failure_reason, submitor.get_transitions(ids["ends"]))
             assert ended.exit_code == 7
             assert ended.finished_at is not None and ended.finished_at >= ended.started_at
+            # Its output, where the original's wrapper wrote it.
+            logs = subprocess.run(
+                [sys.executable, "-m", "molq.cli", "logs", ids["ends"]], capture_output=True, text=True,
+                env={**os.environ, "HOME": str(home)}, timeout=60,
+            )
+            assert logs.returncode == 0, logs.stderr
+            assert "from-the-original" in logs.stdout
             # Still running, and seen as such by a refresh.
             submitor.refresh_jobs(force=True)
             assert submitor.get_job(ids["stays"]).state == JobState.RUNNING
