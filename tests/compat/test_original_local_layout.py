@@ -111,7 +111,7 @@ def test_a_running_original_job_is_followed_to_its_exit_code(tmp_path: Path) -> 
         assert submitor.get_job("job-ends").state == JobState.RUNNING
         (record,) = submitor.watch_jobs(["job-ends"], timeout=30)
     assert (record.state, record.exit_code) == (JobState.FAILED, 6)
-    assert record.finished_at == pytest.approx((job_dir / ".exit_code").stat().st_mtime, abs=1.0)
+    assert record.finished_at == pytest.approx((job_dir / ".exit_code").stat().st_mtime, abs=0.01)
 
 
 def test_cancel_stops_the_job_shell_and_everything_under_it(tmp_path: Path) -> None:

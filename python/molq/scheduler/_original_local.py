@@ -52,6 +52,8 @@ EOF_PS
   return 1
 }
 molq_orig_mtime() {
+  local t
+  t=$(stat -c %.6Y "$1" 2>/dev/null) && case $t in ''|*[!0-9.]*) ;; *) printf %s "$t"; return 0 ;; esac
   stat -c %Y "$1" 2>/dev/null || stat -f %m "$1" 2>/dev/null
 }
 """
