@@ -204,8 +204,11 @@ class PluginManager:
             try:
                 plugin = create_plugin(name)
                 plugin.attach(ctx_factory(name, settings))
-            except Exception:
-                _log().exception("plugin %r could not be attached; molq goes on without it", name)
+            except Exception as exc:
+                # One line (a command line shows it); the traceback only at debug level.
+                reason = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+                _log().warning("plugin %r could not be attached (%s); molq goes on without it", name, reason)
+                _log().debug("plugin %r failed to attach", name, exc_info=True)
                 continue
             with self._lock:
                 self._attached.append(plugin)
