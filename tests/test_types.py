@@ -274,7 +274,7 @@ def test_script_needs_a_path() -> None:
 
 def test_dependency_ref_defaults_and_validation() -> None:
     assert DependencyRef("abc").condition == "after_success"
-    with pytest.raises(ValueError, match="unknown dependency condition"):
+    with pytest.raises(ValueError, match="Unknown dependency condition"):
         DependencyRef("abc", "afterok")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         DependencyRef("")
@@ -307,7 +307,7 @@ def test_dependency_relation_state(condition: str, state, started, expected: str
 
 
 def test_dependency_relation_state_unknown_condition() -> None:
-    with pytest.raises(ValueError, match="unknown dependency condition"):
+    with pytest.raises(ValueError, match="Unknown dependency condition"):
         dependency_relation_state("afterok", JobState.SUCCEEDED, None)
 
 

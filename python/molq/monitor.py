@@ -97,7 +97,7 @@ class JobMonitor:
                 if remaining <= 0:
                     states = ", ".join(f"{r.job_id}={r.state.value}" for r in pending[:5])
                     raise MolqTimeoutError(
-                        f"timed out after {timeout:g} s waiting for {len(pending)} job(s): {states}",
+                        f"{len(pending)} job(s) did not complete within {timeout:g} s (timed out): {states}",
                         job_ids=[r.job_id for r in pending],
                     )
                 interval = min(interval, remaining)

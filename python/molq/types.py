@@ -403,7 +403,7 @@ class DependencyRef:
         _check_text("DependencyRef.job_id", self.job_id)
         if self.condition not in DEPENDENCY_CONDITIONS:
             raise ValueError(
-                f"unknown dependency condition {self.condition!r}; "
+                f"Unknown dependency condition {self.condition!r}; "
                 f"expected one of {', '.join(DEPENDENCY_CONDITIONS)}"
             )
 
@@ -557,6 +557,6 @@ def dependency_relation_state(
     if dependency_type == "after":
         return "satisfied" if terminal else "pending"
     raise ValueError(
-        f"unknown dependency condition {dependency_type!r}; "
+        f"Unknown dependency condition {dependency_type!r}; "
         f"expected one of {', '.join(DEPENDENCY_CONDITIONS)}"
     )
