@@ -28,21 +28,27 @@ class _Log:
         self.prefix = f"[{label}] ".encode() if label else b""
         self.offset = 0
         self._partial = b""
+        #: The last read found no file (a job not started yet, or a log removed).
+        self.missing = False
 
     def read_from(self, offset: int) -> bytes:
         if not self.cluster.is_remote:
             try:
                 with open(self.path, "rb") as handle:
                     handle.seek(offset)
+                    self.missing = False
                     return handle.read()
             except (FileNotFoundError, IsADirectoryError):
+                self.missing = True
                 return b""
         result = self.cluster.transport.run(["tail", "-c", f"+{offset + 1}", self.path], timeout=60)
+        self.missing = result.returncode != 0
         return result.stdout_bytes if result.returncode == 0 else b""
 
     def tail(self, lines: int) -> bytes:
         """The last ``lines`` lines; also moves the offset to where they end."""
         result = self.cluster.transport.run(["sh", "-c", _TAIL_AT, "molq-logs", self.path, str(lines)], timeout=60)
+        self.missing = result.returncode != 0
         if result.returncode != 0:
             return b""
         size, _, data = result.stdout_bytes.partition(b"\n")
@@ -109,6 +115,12 @@ def cmd_logs(session: Session, args: Any) -> int:
             log.emit(log.read_from(0))
         log.emit(b"", final=True)
     if not args.follow:
+        missing = [log.path for log in logs if log.missing]
+        if missing:
+            where = dest.where
+            raise CliError(f"{', '.join(missing)} does not exist on {where}"
+                           + (" (the job has not started yet)" if not record.started_at
+                              and not record.state.is_terminal else ""))
         return EXIT_OK
     return _follow(session, given, record, logs, args, cluster)
 
