@@ -40,7 +40,8 @@ pub struct ImportReport {
     /// dependency edges, which are not imported either).
     pub duplicate_jobs: usize,
     pub duplicate_allocations: usize,
-    /// Transitions and edges whose job is not in the source's jobs table.
+    /// Transitions and edges whose job is not in the source's jobs table,
+    /// and job rows without a job id.
     pub orphans: usize,
     /// Imported jobs that were not finished: molq goes on tracking them.
     pub active_jobs: Vec<String>,
@@ -135,7 +136,7 @@ impl JobStore {
         {
             let mut insert = tx
                 .prepare(
-                    "INSERT OR IGNORE INTO jobs (job_id, cluster_name, scheduler, root_job_id, \
+                    "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, \
                      attempt, previous_attempt_job_id, retry_group_id, scheduler_job_id, state, \
                      command_type, command_display, cwd, submitted_at, started_at, finished_at, \
                      last_polled, exit_code, failure_reason, metadata, request_json, profile_name, \
@@ -144,17 +145,25 @@ impl JobStore {
                      ?23, ?24, ?25)",
                 )
                 .at(&path)?;
+            let mut known = tx
+                .prepare("SELECT 1 FROM jobs WHERE job_id = ?1")
+                .at(&path)?;
             for row in src.jobs {
                 let job = OriginalJob::new(row, &created_at, now);
+                if job.id.is_empty() {
+                    report.orphans += 1; // a row with no job id cannot be kept
+                    continue;
+                }
                 source_ids.insert(job.id.clone());
-                if insert
-                    .execute(rusqlite::params_from_iter(&job.values))
-                    .at(&path)?
-                    == 0
-                {
+                // Checked first rather than ignored on conflict, so that any
+                // other constraint a row breaks fails the import, loudly.
+                if known.exists([&job.id]).at(&path)? {
                     report.duplicate_jobs += 1;
                     continue;
                 }
+                insert
+                    .execute(rusqlite::params_from_iter(&job.values))
+                    .at(&path)?;
                 report.jobs += 1;
                 if !job.state.is_terminal() {
                     report.active_jobs.push(job.id.clone());
@@ -251,9 +260,10 @@ fn copy_job_rows(
     let list = columns.join(", ");
     let marks = super::rows::placeholders(1, columns.len());
     let mut with_id = tx
-        .prepare(&format!(
-            "INSERT OR IGNORE INTO {table} ({list}) VALUES ({marks})"
-        ))
+        .prepare(&format!("INSERT INTO {table} ({list}) VALUES ({marks})"))
+        .at(path)?;
+    let mut taken = tx
+        .prepare(&format!("SELECT 1 FROM {table} WHERE id = ?1"))
         .at(path)?;
     let mut fresh_id = tx
         .prepare(&format!(
@@ -275,10 +285,12 @@ fn copy_job_rows(
             }
             continue;
         }
-        if with_id.execute(rusqlite::params_from_iter(&row)).at(path)? == 0 {
+        if taken.exists([&row[0]]).at(path)? {
             fresh_id
                 .execute(rusqlite::params_from_iter(&row[1..]))
                 .at(path)?;
+        } else {
+            with_id.execute(rusqlite::params_from_iter(&row)).at(path)?;
         }
         n += 1;
     }
