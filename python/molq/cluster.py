@@ -16,6 +16,13 @@ if TYPE_CHECKING:
 __all__ = ["Cluster"]
 
 
+def create_scheduler(name: str, options: Any = None, *, transport: Transport | None = None) -> Any:
+    """:func:`molq.scheduler.create_scheduler`, loaded on first use (keeps ``import molq`` cheap)."""
+    from molq.scheduler import create_scheduler as create
+
+    return create(name, options, transport=transport)
+
+
 class Cluster:
     """A destination: ``Cluster("hpc", "slurm", host="me@login.hpc")``.
 
@@ -34,7 +41,7 @@ class Cluster:
         _scheduler_impl: Any = None,
     ) -> None:
         from molq.options import OPTIONS_TYPE_MAP
-        from molq.scheduler import SCHEDULER_KINDS, create_scheduler
+        from molq.scheduler import SCHEDULER_KINDS
 
         if not isinstance(name, str) or not name:
             raise ConfigError("a Cluster needs a non-empty name", name=name)
@@ -67,7 +74,12 @@ class Cluster:
         self._host = host
         self._transport = transport
         self._scheduler_options = scheduler_options
-        self._scheduler_impl = _scheduler_impl or create_scheduler(scheduler, scheduler_options, transport=transport)
+        if _scheduler_impl is not None:
+            from molq.scheduler.base import adapt_scheduler
+
+            self._scheduler_impl = adapt_scheduler(_scheduler_impl)
+        else:
+            self._scheduler_impl = create_scheduler(scheduler, scheduler_options, transport=transport)
 
     @property
     def name(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -16,7 +15,14 @@ if TYPE_CHECKING:
     from molq.handle import JobHandle
     from molq._core import JobRecord, StatusTransition
     from molq.callbacks import EventBus, EventType
-    from molq.models import JobDependency, RetentionPolicy, RetryPolicy, SubmitorDefaults
+    from molq.models import (
+        DependencyPreview,
+        JobDependency,
+        RememberedAllocation,
+        RetentionPolicy,
+        RetryPolicy,
+        SubmitorDefaults,
+    )
     from molq.monitor import JobMonitor
     from molq.store import JobStore
     from molq.strategies import PollingStrategy
@@ -215,7 +221,10 @@ class Submitor:
             dependency_lists=(after_started, after, after_failure, after_success),
             job_dir_name=job_dir_name,
         )
-        return self._submit(request)
+        handle = self._submit(request)
+        # remembered for suggestions (nothing is recorded when all four are unset)
+        self._store.record_allocation(self.cluster_name, request.scheduling)
+        return handle
 
     def _submit(self, request: Any) -> JobHandle:
         from molq._submit import prepare_job_dir
@@ -254,7 +263,11 @@ class Submitor:
         except Exception as exc:
             transition = store.mark_failed(spec.job_id, f"submission failed: {exc}", time.time())
             self._emit(transition)
-            if isinstance(exc, MolqError):
+            from molq.scheduler.base import OriginalProtocolScheduler
+
+            # a scheduler of the caller's own keeps its exceptions; molq's backends'
+            # unexpected ones are named as a submission failure
+            if isinstance(exc, MolqError) or isinstance(self._target.scheduler_impl, OriginalProtocolScheduler):
                 raise
             raise SchedulerError(f"submission to {self.cluster_name!r} failed: {exc}") from exc
         submitted = store.mark_submitted(spec.job_id, scheduler_job_id, handed_at)
@@ -309,6 +322,18 @@ class Submitor:
     def get_dependents(self, job_id: str) -> list[JobDependency]:
         self.get_job(job_id)
         return self._store.get_dependents(job_id)
+
+    def get_dependency_preview(self, job_id: str) -> DependencyPreview:
+        """The job's direct upstream and downstream jobs, with how each edge stands."""
+        from molq.models import DependencyPreview
+
+        self.get_job(job_id)
+        return self._store.get_dependency_previews([job_id]).get(job_id) or DependencyPreview(job_id=job_id)
+
+    def remembered_allocations(self, *, limit: int | None = None) -> list[RememberedAllocation]:
+        """The partition/account/qos/reservation combinations submitted to this
+        cluster before, most recently used first (from the store; no scheduler query)."""
+        return self._store.list_allocations(self.cluster_name, limit=limit)
 
     # -- events ---------------------------------------------------------------------
     def on_event(self, event: EventType | str, handler: Callable[..., Any]) -> None:
@@ -413,6 +438,13 @@ class Submitor:
 
         run_daemon(self, once=once, interval=interval, run_cleanup=run_cleanup)
 
+    def _scratch_dir(self, job_id: str, kind: str) -> Path:
+        from molq.artifacts import local_scratch_dir
+
+        # a remote cluster's jobs_dir names a directory over there, not here
+        local_jobs_dir = None if self._target.is_remote else self._jobs_dir
+        return local_scratch_dir(local_jobs_dir, job_id, kind)
+
     def fetch_logs(
         self,
         job_id: str,
@@ -420,21 +452,35 @@ class Submitor:
         dest_dir: str | Path | None = None,
         streams: Sequence[str] = ("stdout", "stderr"),
     ) -> dict[str, Path]:
-        """Copy the job's log files here (through the transport); missing ones are skipped."""
+        """Copy the logs of the job's latest attempt here (through the transport),
+        as ``<stream>.log`` in ``dest_dir``; streams without a file are left out.
+        By default into ``<jobs_dir>/<job_id>/logs`` for a local cluster, else
+        ``./.molq/fetched/<job_id>/logs``."""
         from pathlib import Path
 
+        from molq.artifacts import fetch_logs
+
         record = self.get_job(job_id, latest_attempt=True)
-        meta = record.metadata
-        dest = Path(dest_dir) if dest_dir else Path(os.getcwd()) / ".molq" / "fetched" / record.job_id / "logs"
-        transport = self._target.transport
-        out: dict[str, Path] = {}
-        for stream in streams:
-            remote = meta.get(f"molq.{stream}_path")
-            if remote and transport.exists(remote):
-                local = dest / f"{stream}.log"
-                transport.download(remote, local)
-                out[stream] = local
-        return out
+        dest = Path(dest_dir) if dest_dir else self._scratch_dir(record.job_id, "logs")
+        return fetch_logs(self._target.transport, record, dest, streams=tuple(streams))
+
+    def fetch_artifacts(
+        self,
+        job_id: str,
+        *,
+        dest_dir: str | Path | None = None,
+        exclude: Sequence[str] = (),
+    ) -> Path:
+        """Mirror the job directory of the job's latest attempt into ``dest_dir``
+        (default ``.../<job_id>/mirror``, as for :meth:`fetch_logs`), leaving
+        out names matching ``exclude``; returns the local directory."""
+        from pathlib import Path
+
+        from molq.artifacts import fetch_job_dir
+
+        record = self.get_job(job_id, latest_attempt=True)
+        dest = Path(dest_dir) if dest_dir else self._scratch_dir(record.job_id, "mirror")
+        return fetch_job_dir(self._target.transport, record, dest, exclude=tuple(exclude))
 
     def close(self) -> None:
         if self._closed:

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 from molq import _core
+from molq.scheduler.base import OneJobQueries
 from molq.status import JobState
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ __all__ = ["FakeScheduler", "make_submitor"]
 _OUTCOMES = {"succeeded": JobState.SUCCEEDED, "failed": JobState.FAILED, "timed_out": JobState.TIMED_OUT}
 
 
-class FakeScheduler:
+class FakeScheduler(OneJobQueries):
     """Jobs that run for ``job_duration`` seconds and end with the next outcome.
 
     Reports QUEUED for the first 30 % of the duration, then RUNNING, then the

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from molq.submission import JobSpec
     from molq.transport.base import Transport
 
-__all__ = ["Scheduler", "TerminalStatus", "DependencyEdge", "OneJobQueries"]
+__all__ = ["Scheduler", "TerminalStatus", "DependencyEdge", "OneJobQueries", "OriginalProtocolScheduler", "adapt_scheduler"]
 
 
 
@@ -124,3 +124,62 @@ def _terminal_from(
         return None
     return TerminalStatus(state=record.state, exit_code=record.exit_code, failure_reason=record.failure_reason)
 
+
+
+class OriginalProtocolScheduler:
+    """Drives a scheduler written for the original molq's protocol from molq's engine.
+
+    The original's backends answered ``poll_many(ids) -> {id: state}``,
+    ``resolve_terminal(id) -> TerminalStatus | None`` and ``cancel(id)``;
+    molq's engine asks for snapshots and passes job directories. Everything
+    else (``submit``, ``capabilities``, ``format_dependency``...) goes
+    straight to the wrapped object, available as ``wrapped``.
+    """
+
+    def __init__(self, wrapped: object) -> None:
+        self.wrapped = wrapped
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.wrapped, name)
+
+    @property
+    def kind(self) -> str:
+        kind = getattr(self.wrapped, "kind", None)
+        return kind if isinstance(kind, str) else "custom"
+
+    def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
+        from molq import _core
+
+        states = self.wrapped.poll_many([job[1] for job in jobs])  # type: ignore[attr-defined]
+        return _core.Snapshot.from_observations(
+            [(str(sid), JobState(state).value, None, None, None, None) for sid, state in dict(states).items()]
+        )
+
+    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot | None:
+        """Asks per job; None (no evidence, jobs stay as they are) when nothing is known."""
+        from molq import _core
+
+        rows = []
+        for _, sid, job_dir, _ in jobs:
+            with_dir = getattr(self.wrapped, "resolve_terminal_with_dir", None)
+            if job_dir and callable(with_dir) and not callable(getattr(self.wrapped, "resolve_terminal", None)):
+                ended = with_dir(sid, job_dir)
+            else:
+                ended = self.wrapped.resolve_terminal(sid)  # type: ignore[attr-defined]
+            if isinstance(ended, TerminalStatus):
+                rows.append((sid, ended.state.value, ended.exit_code, ended.failure_reason, None, None))
+        return _core.Snapshot.from_observations(rows) if rows else None
+
+    def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        self.wrapped.cancel(scheduler_job_id)  # type: ignore[attr-defined]
+        return True
+
+    def __repr__(self) -> str:
+        return f"OriginalProtocolScheduler({self.wrapped!r})"
+
+
+def adapt_scheduler(impl: object) -> object:
+    """``impl`` itself when it speaks molq's protocol, else wrapped for the original's."""
+    if isinstance(impl, (OneJobQueries, OriginalProtocolScheduler)):
+        return impl
+    return OriginalProtocolScheduler(impl)
