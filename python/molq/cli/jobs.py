@@ -133,16 +133,19 @@ def cmd_submit(session: Session, args: Any) -> int:
         given = [n for n, v in (("a command", args.argv), ("--command", args.command),
                                 ("--script", args.script)) if v]
         raise UsageError(f"give only one of a command, --command or --script (got {' and '.join(given)})")
+    if args.command is not None and "\n" in args.command:
+        raise UsageError("--command takes one line; for several lines use --script FILE, "
+                         "or --script - to read the script from stdin")
     dest = session.destination()
     kwargs = _submit_kwargs(session, args)
     sub = session.submitor(dest)
     try:
         handle = sub.submit_job(**kwargs)
     except ConfigError as exc:
-        fields = getattr(exc, "unsupported_fields", None)
+        fields = (getattr(exc, "context", None) or {}).get("unsupported_fields")
         if not fields:
             raise
-        flags = ", ".join(FLAGS.get(name, name) for name in fields)
+        flags = ", ".join(FLAGS.get(name.rpartition(".")[2], name) for name in fields)  # resources.memory
         hint = " (it runs jobs on this machine, without resource controls)" if dest.scheduler == "local" else ""
         raise UsageError(f"the {dest.scheduler!r} scheduler cannot honour {flags}{hint}; "
                          f"leave {'it' if len(fields) == 1 else 'them'} out") from None
