@@ -189,3 +189,43 @@ def test_cancel_of_a_finished_job_records_its_real_outcome(submitor: mq.Submitor
     submitor.cancel_job(handle.job_id)
     assert submitor.get_job(handle.job_id).state is mq.JobState.SUCCEEDED
     assert not (exit_file.parent / ".cancel_requested").exists()
+
+
+class _SlowToAnswer(ShellScheduler):
+    """A backend like the batch ones: no cancel marker, and its queue does not
+    show a job until its submit command has returned."""
+
+    cancel_unrecorded = None  # type: ignore[assignment]
+    in_flight: Callable[[], None] = staticmethod(lambda: None)
+
+    def find_submissions(self, jobs: object) -> dict[str, str]:
+        return {}
+
+    def submit(self, spec: object, job_dir: str) -> str:
+        sid = super().submit(spec, job_dir)  # type: ignore[arg-type]
+        self.in_flight()  # another process cancels the job now
+        return sid
+
+
+def test_a_job_cancelled_while_its_submit_is_in_flight_is_stopped_by_its_submitter(
+    tmp_path: Path, store: JobStore
+) -> None:
+    marker = tmp_path / "started"
+    scheduler = _SlowToAnswer()
+    cluster = mq.Cluster("laptop", "local", _scheduler_impl=scheduler)
+    sub = mq.Submitor(cluster, store=store, jobs_dir=tmp_path / "jobs")
+    other = mq.Submitor(cluster, store=store, jobs_dir=tmp_path / "jobs")  # as another process would
+
+    def cancel_from_elsewhere() -> None:
+        assert wait_for(marker.exists)
+        (record,) = other.list_jobs()
+        assert record.state is mq.JobState.CREATED and record.scheduler_job_id is None
+        other.cancel_job(record.job_id)  # finds nothing to stop yet: records CANCELLED
+
+    scheduler.in_flight = cancel_from_elsewhere  # type: ignore[method-assign]
+    handle = sub.submit_job(argv=["bash", "-c", 'touch "$1"; sleep 60', "job", str(marker)])
+    leader = int(handle.scheduler_job_id or "0")
+    assert job_processes(leader) == []
+    assert sub.get_job(handle.job_id).state is mq.JobState.CANCELLED
+    other.close()
+    sub.close()

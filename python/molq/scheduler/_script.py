@@ -27,11 +27,15 @@ def shell_quote(text: str) -> str:
 
 def render_body(spec: JobSpec, user_script_path: str | None = None) -> list[str]:
     """The lines after the directives: cd, env exports, then the payload."""
-    lines = [
-        "",
-        f"cd -- {shell_quote(spec.cwd)} || "
-        f"{{ echo {shell_quote('molq: cannot enter working directory ' + spec.cwd)} >&2; exit 1; }}",
-    ]
+    lines = [""]
+    # the execution's cwd first, as in the original (a spec built by hand may
+    # leave spec.cwd at its default, the caller's cwd)
+    cwd = str(spec.execution.cwd) if spec.execution.cwd else spec.cwd
+    if cwd:
+        lines.append(
+            f"cd -- {shell_quote(cwd)} || "
+            f"{{ echo {shell_quote('molq: cannot enter working directory ' + cwd)} >&2; exit 1; }}"
+        )
     for key, value in sorted((spec.execution.env or {}).items()):
         if not _ENV_KEY.fullmatch(key):
             raise ConfigError(

@@ -235,8 +235,9 @@ done
 echo "#end $n"
 """
 
-# $1 job dir, $2 grace seconds, $3 the scheduler id (the wrapper's pid), or ""
-# for a job whose submitter died before recording it. Stops every process of
+# $1 job dir ("" when unknown: then the pid alone must do), $2 grace seconds,
+# $3 the scheduler id (the wrapper's pid), or "" for a job whose submitter
+# died before recording it. Stops every process of
 # the job: SIGTERM to its group and session, the grace period, then SIGKILL
 # until none is left. Prints "cancelled <pid>" when it stopped a live job,
 # "finished <pid>" when the job had already ended, "unstarted" when no
@@ -251,7 +252,7 @@ if [ -z "$pid" ]; then
   [ -r "$dir/.pid" ] || { echo unstarted; exit 0; }
   read -r pid start < "$dir/.pid"
   case $pid in ''|*[!0-9]*|0|1) echo unstarted; exit 0 ;; esac
-elif [ -r "$dir/.pid" ]; then
+elif [ -n "$dir" ] && [ -r "$dir/.pid" ]; then
   read -r p s < "$dir/.pid"
   [ "$p" = "$pid" ] && start=$s
 fi
@@ -261,7 +262,7 @@ if ! molq_alive "$pid" "$start"; then
   [ -z "$unrecorded" ] || rm -f "$dir/.cancel_requested"
   echo "finished $pid"; exit 0
 fi
-: > "$dir/.cancel_requested"
+[ -z "$dir" ] || : > "$dir/.cancel_requested"
 molq_signal TERM "$pid"; molq_signal CONT "$pid"
 i=0 limit=$((grace * 10))
 while MOLQ_LIVE=; molq_alive "$pid" "$start"; do
@@ -300,6 +301,20 @@ def _frame(pairs: Iterable[tuple[str, str]]) -> tuple[bytes, int]:
             continue
         chunks.append(f"{key}\x00{path}\x00")
     return "".join(chunks).encode("utf-8", "surrogateescape"), len(chunks)
+
+
+def _log_paths(spec: JobSpec) -> tuple[str, str]:
+    """Where the job's stdout and stderr go: the paths a molq submission
+    resolved; for a spec built by hand (the original's API), its execution's
+    files, relative to its working directory, or /dev/null as the original did."""
+    execution = getattr(spec, "execution", None)
+    cwd = str(getattr(execution, "cwd", None) or spec.cwd or "")
+    paths = []
+    for resolved, given in ((spec.stdout_path, getattr(execution, "output_file", None)),
+                            (spec.stderr_path, getattr(execution, "error_file", None))):
+        path = resolved or (str(given) if given else "/dev/null")
+        paths.append(path if path.startswith("/") or not cwd else f"{cwd.rstrip('/')}/{path}")
+    return paths[0], paths[1]
 
 
 class ShellScheduler(OneJobQueries):
@@ -353,7 +368,7 @@ class ShellScheduler(OneJobQueries):
             return self._spawn_here(spawn, spec, job_dir)
         try:
             result = self._transport.run(
-                ["bash", "-c", _LAUNCH, "molq-launch", job_dir, spec.stdout_path, spec.stderr_path,
+                ["bash", "-c", _LAUNCH, "molq-launch", job_dir, *_log_paths(spec),
                  str(self._cancel_grace), _WRAPPER],
                 timeout=self._submit_timeout,
             )
@@ -373,7 +388,7 @@ class ShellScheduler(OneJobQueries):
     def _spawn_here(self, spawn: Any, spec: JobSpec, job_dir: str) -> str:
         """This machine: start the wrapper directly, no launcher shell to wait for."""
         try:
-            pid = spawn(["bash", "-c", _WRAPPER, "molq-job", job_dir, spec.stdout_path, spec.stderr_path,
+            pid = spawn(["bash", "-c", _WRAPPER, "molq-job", job_dir, *_log_paths(spec),
                          str(self._cancel_grace)])
         except (OSError, TransportError) as exc:
             raise SchedulerError(f"could not start the local job: {exc}") from exc
@@ -444,13 +459,15 @@ class ShellScheduler(OneJobQueries):
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
         """Stop every process of the job; True when it was running, False when it
-        had already ended. Returns only once none of its processes is alive."""
-        if not job_dir:
+        had already ended. Returns only once none of its processes is alive.
+
+        Without ``job_dir`` (the original's API allowed that) the pid alone
+        identifies the job, with no start time to tell a reused pid apart."""
+        if not str(scheduler_job_id).isdigit():
             raise ConfigError(
-                "the local backend needs the job directory to cancel a job",
-                scheduler_job_id=scheduler_job_id,
+                f"a local job's id is its pid, got {scheduler_job_id!r}", scheduler_job_id=scheduler_job_id
             )
-        outcome, _ = self._run_cancel(job_dir, scheduler_job_id)
+        outcome, _ = self._run_cancel(str(job_dir or ""), str(scheduler_job_id))
         return outcome == "cancelled"
 
     def cancel_unrecorded(self, job_id: str, job_dir: str) -> tuple[str | None, bool]:
@@ -465,7 +482,7 @@ class ShellScheduler(OneJobQueries):
         return pid, outcome == "cancelled"
 
     def _run_cancel(self, job_dir: str, scheduler_job_id: str) -> tuple[str, str | None]:
-        label = scheduler_job_id or f"in {job_dir}"
+        label = scheduler_job_id or f"in {job_dir!r}"
         # the grace period, then up to 10 s of SIGKILL, then some slack
         timeout = self._cancel_grace + 10 + 30
         try:

@@ -26,7 +26,7 @@ pub const STATUS_FIELDS: usize = 5;
 
 /// Reason recorded for a process that ended without writing its exit code.
 pub const VANISHED_REASON: &str =
-    "process ended without recording an exit code (killed, or its machine restarted)";
+    "process ended without recording an exit code (no exit code file: killed, or its machine restarted)";
 
 /// Parse status lines into a snapshot; bad lines go to `skipped`.
 pub fn parse_status(data: &[u8]) -> Snapshot {
