@@ -82,6 +82,41 @@ def test_processes_that_left_the_job_group_but_not_its_session_are_killed(
     assert submitor.get_job(handle.job_id).state is mq.JobState.CANCELLED
 
 
+def test_a_job_that_keeps_forking_and_ignores_sigterm_is_gone_after_cancel(
+    submitor: mq.Submitor, tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+    # orphans of its own (reparented away from the job shell), made as fast as it can
+    handle = submitor.submit_job(
+        argv=["bash", "-c", 'trap "" TERM; touch "$1"; while :; do (sleep 30 &); sleep 0.01; done', "job", str(marker)]
+    )
+    leader = running_payload(submitor, handle, marker)
+    assert wait_for(lambda: len(job_processes(leader)) > 5)
+    submitor.cancel_job(handle.job_id)
+    assert job_processes(leader) == []
+    assert submitor.get_job(handle.job_id).state is mq.JobState.CANCELLED
+
+
+def test_a_stopped_job_is_woken_to_receive_its_sigterm(submitor: mq.Submitor, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    handle = submitor.submit_job(argv=["bash", "-c", 'touch "$1"; kill -STOP $$; sleep 60', "job", str(marker)])
+    leader = running_payload(submitor, handle, marker)
+
+    def stopped() -> bool:
+        states = []
+        for pid in job_processes(leader):
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read()
+            states.append(stat[stat.rindex(b")") + 2 :].split()[0])
+        return b"T" in states
+
+    assert wait_for(stopped)
+    started = time.monotonic()
+    submitor.cancel_job(handle.job_id)
+    assert time.monotonic() - started < 2.0  # it did not have to wait out the grace period
+    assert job_processes(leader) == []
+
+
 def test_a_killed_wrapper_does_not_end_the_job_while_it_runs(submitor: mq.Submitor, tmp_path: Path) -> None:
     marker = tmp_path / "started"
     handle = submitor.submit_job(argv=["bash", "-c", 'touch "$1"; sleep 60', "job", str(marker)])
