@@ -147,6 +147,7 @@ class PBSScheduler(OneJobQueries):
             transport = LocalTransport()
         self.options = options if isinstance(options, PBSSchedulerOptions) else PBSSchedulerOptions()
         self._transport = transport
+        self._caller: str | None = None   # the login name there, once asked ("" = unknown)
 
     @property
     def transport(self) -> Transport:
@@ -229,9 +230,23 @@ class PBSScheduler(OneJobQueries):
             return False
         raise refused(f"qdel {scheduler_job_id}", result, argv)
 
+    def _login_name(self) -> str | None:
+        """The user the transport runs as there (``id -un``), asked once."""
+        if self._caller is None:
+            result = run(self._transport, ["id", "-un"], "id -un", timeout=self.options.poll_timeout)
+            name = result.stdout.strip() if result.returncode == 0 else ""
+            self._caller = name if name and not any(c.isspace() for c in name) else ""
+        return self._caller or None
+
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
-        """Every job the server shows (``qstat -f``), or those of ``user``."""
+        """The jobs of ``user`` (default: the user molq runs as on the server) that
+        ``qstat -f`` shows. qstat has no "my jobs" form, so the caller's login is
+        asked; when it cannot be told, the answer is empty, never everyone's jobs."""
         opts = self.options
+        if user is None:
+            user = self._login_name()
+            if user is None:
+                return []
         argv = [opts.qstat_path, "-f", *(["-F", "json"] if self._pro else [])]
         result = run(self._transport, argv, "qstat", timeout=opts.poll_timeout)
         if result.returncode != 0:

@@ -143,6 +143,11 @@ fn conclude(c: &mut Collector, h: History) {
             outcome = Some(Failed);
             signal = leading_int(rest);
             obs.finished_at = *at;
+            // some releases give the reason on this line: "Exited by signal 15. TERM_OWNER: ..."
+            term = term.or_else(|| {
+                rest.split(|c: char| c.is_whitespace() || c == ':' || c == ';' || c == '.')
+                    .find(|w| w.starts_with("TERM_"))
+            });
         } else if let Some(rest) =
             e.strip_prefix("Exited; job has been forced to exit with exit code ")
         {
@@ -160,7 +165,7 @@ fn conclude(c: &mut Collector, h: History) {
             outcome = outcome.or(Some(Failed));
         } else if e.starts_with("Completed <done>") {
             outcome = outcome.or(Some(Succeeded));
-        } else if e.starts_with("Signal <KILL> requested by user or administrator") {
+        } else if e.starts_with("Signal <KILL> requested by") {
             kill_requested = true;
         } else if e.contains("requeued") || e.starts_with("Pending: Job has been requeued") {
             // a requeued job runs again: what came before is not its end

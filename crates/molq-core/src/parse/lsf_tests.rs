@@ -227,6 +227,28 @@ fn bhist_requeue_and_kill_without_term() {
 }
 
 #[test]
+fn bhist_reason_on_the_exit_line_and_short_kill_request() {
+    let text = "Job <11>, User <u>, Project <default>, Command <sleep 500>\n\
+                Mon Jan  1 10:01:45: Signal <KILL> requested by user <u>;\n\
+                Mon Jan  1 10:01:46: Exited by signal 15. TERM_OWNER: job killed by owner.\n\
+                ------------------------------------------------------------------------------\n\
+                Job <12>, User <u>, Project <default>, Command <x>\n\
+                Mon Jan  1 10:01:45: Signal <KILL> requested by user <u>;\n\
+                Mon Jan  1 10:01:46: Exited with exit code 137. The CPU time used is 0.0 seconds;\n";
+    let snap = parse(text.as_bytes()).unwrap();
+    let owner = obs(&snap, "11");
+    assert_eq!(
+        (owner.state, owner.exit_signal),
+        (Some(Cancelled), Some(15))
+    );
+    assert_eq!(
+        owner.reason,
+        Some("killed by its owner (bkill) (TERM_OWNER)")
+    );
+    assert_eq!(obs(&snap, "12").state, Some(Cancelled));
+}
+
+#[test]
 fn bsub_ids() {
     assert_eq!(parse_bsub_id(fixture!("bsub.stdout")).unwrap(), "3020");
     assert_eq!(
