@@ -151,3 +151,13 @@ def test_a_profile_name_as_the_first_word(molq: Molq) -> None:
     record = molq.record(job)
     assert record["profile"] == profile and record["cluster"] == "local"
     assert os.path.basename(record["command"]) == "echo hi"
+
+
+def test_list_filters_a_retried_job_by_its_current_state(molq: Molq) -> None:
+    marker = molq.cwd / "second"
+    job = molq.submit("--profile", molq.fast_retry_profile(), "--retries", "2",
+                      "--command", f"[ -e {marker} ] || {{ touch {marker}; exit 1; }}")
+    settle(molq, job, 2)
+    assert molq.record(job)["state"] == "succeeded"
+    assert molq.ok("list", "--state", "failed", "--json").json() == []  # its first attempt failed
+    assert [r["attempt"] for r in molq.ok("list", "--state", "succeeded", "--json").json()] == [2]

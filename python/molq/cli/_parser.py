@@ -18,6 +18,8 @@ The destination is picked by --profile (config.toml under MOLQ_HOME), --host (an
 target or ~/.ssh/config alias) and --scheduler; --cluster names it. A --cluster
 name alone is a local cluster of that name (a namespace in the job store).
 Job ids may be shortened to any unique prefix. --json prints stable records for scripts.
+The original molq's grammar works too: a scheduler kind or profile first, as in
+'molq submit local echo hello', 'molq list slurm --all', 'molq status JOB slurm'.
 """
 
 _EPILOG = """\

@@ -199,7 +199,9 @@ def _refresh_listed(session: Session, records: list[JobRecord]) -> None:
             _warn(session.refresh_for(record))
 
 
-def _select(session: Session, args: Any, *, active_only: bool = False) -> list[JobRecord]:
+def _select(session: Session, args: Any, *, active_only: bool = False, per_job: bool = False) -> list[JobRecord]:
+    """The records to show; ``per_job``: one per job (a retried job's newest
+    attempt), before --state filters, so a job is shown by its current state."""
     wanted = _states(getattr(args, "state", None))
     limit = None if args.all else args.limit
     if args.namespace_form:
@@ -219,10 +221,11 @@ def _select(session: Session, args: Any, *, active_only: bool = False) -> list[J
         # Only the clusters that have active jobs need a poll.
         active = store.list_all_records(False) if cluster is None else store.list_records(cluster, False)
         _refresh_listed(session, active)
+    collapse = newest_attempts if per_job else list
     if wanted is None:
-        return read(limit)
+        return collapse(read(limit))
     # The store filters by cluster and activity only; state filters read all of them.
-    records = [r for r in read(None) if r.state.value in wanted]
+    records = [r for r in collapse(read(None)) if r.state.value in wanted]
     return records if limit is None else records[:limit]
 
 
@@ -244,7 +247,7 @@ def newest_attempts(records: list[JobRecord]) -> list[JobRecord]:
 
 
 def cmd_list(session: Session, args: Any) -> int:
-    records = newest_attempts(_select(session, args, active_only=args.active))
+    records = _select(session, args, active_only=args.active, per_job=True)
     if args.json:
         out.print_json([out.record_json(r) for r in records])
         return EXIT_OK
