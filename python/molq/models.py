@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Literal
 
+from molq.errors import CommandError as CommandError  # where the original had it
 from molq.status import TERMINAL_STATES, JobState
 from molq.submission import Command, JobSpec
 from molq.types import JobExecution, JobResources, JobScheduling
+from molq.types import Script as Script  # where the original had it
 
 if TYPE_CHECKING:
     from molq._core import JobRecord, StatusTransition

@@ -3,24 +3,102 @@
 A cycle costs a constant number of scheduler commands and native calls,
 whatever the job count: one poll (chunked by the backend), one accounting
 query for the jobs that left the queue, one store transaction.
+
+Schedulers written for the original molq (``poll_many(ids) -> {id: JobState}``
+and ``resolve_terminal(id)`` per job) are driven too: their answers become the
+same evidence as a backend's, and the same rules apply.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from molq._log import get_logger
 from molq.errors import MolqError, ParseError, SchedulerError, TransportError
 
 if TYPE_CHECKING:
-    from molq._core import StatusTransition
+    from molq._core import JobRecord, Snapshot, StatusTransition
     from molq.callbacks import EventBus
+    from molq.status import JobState
     from molq.store import JobStore
 
-__all__ = ["JobReconciler"]
+__all__ = ["JobReconciler", "StatusChange"]
 
 _POLL_ERRORS = (SchedulerError, TransportError, ParseError, OSError)
+
+
+def __getattr__(name: str) -> Any:
+    # The original's name for the transitions a cycle returns.
+    if name == "StatusChange":
+        from molq._core import StatusTransition
+
+        return StatusTransition
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _defines(scheduler: Any, method: str) -> bool:
+    """Whether the scheduler's class defines ``method`` (a mock's made-up
+    attributes do not count)."""
+    return callable(getattr(type(scheduler), method, None))
+
+
+def _evidence(value: Any) -> tuple[str, int | None, str | None] | None:
+    """(state name, exit code, reason) from what an original-style scheduler
+    returns: a ``JobState``, its name, or a ``TerminalStatus``-like object."""
+    from molq.status import JobState
+
+    state = getattr(value, "state", value)
+    if isinstance(state, str):
+        try:
+            state = JobState(state)
+        except ValueError:
+            return None
+    if not isinstance(state, JobState):
+        return None
+    exit_code = getattr(value, "exit_code", None)
+    reason = getattr(value, "failure_reason", None)
+    return (
+        state.value,
+        exit_code if isinstance(exit_code, int) and not isinstance(exit_code, bool) else None,
+        reason if isinstance(reason, str) else None,
+    )
+
+
+class _PollManyScheduler:
+    """molq's poll protocol over a scheduler written for the original molq."""
+
+    def __init__(self, scheduler: Any, jobs_dir: Any | None) -> None:
+        self._scheduler = scheduler
+        self._jobs_dir = jobs_dir
+
+    def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> Snapshot:
+        from molq._core import Snapshot
+
+        answer = self._scheduler.poll_many([job[1] for job in jobs]) or {}
+        rows = []
+        for scheduler_job_id, value in dict(answer).items():
+            evidence = _evidence(value)
+            if evidence is not None:
+                rows.append((str(scheduler_job_id), *evidence, None, None))
+        return Snapshot.from_observations(rows)
+
+    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> Snapshot:
+        from molq._core import Snapshot
+
+        with_dir = _defines(self._scheduler, "resolve_terminal_with_dir")
+        rows = []
+        for job_id, scheduler_job_id, job_dir, _submitted in jobs:
+            folder = job_dir or (str(Path(self._jobs_dir) / job_id) if self._jobs_dir else "")
+            if with_dir and folder:
+                value = self._scheduler.resolve_terminal_with_dir(scheduler_job_id, Path(folder))
+            else:
+                value = self._scheduler.resolve_terminal(scheduler_job_id)
+            evidence = None if value is None else _evidence(value)
+            if evidence is not None:
+                rows.append((scheduler_job_id, *evidence, None, None))
+        return Snapshot.from_observations(rows)
 
 
 class JobReconciler:
@@ -38,11 +116,16 @@ class JobReconciler:
         store: JobStore,
         cluster_name: str,
         *,
+        jobs_dir: Any | None = None,
         event_bus: EventBus | None = None,
+        on_terminal: Callable[[JobRecord], None] | None = None,
         lost_after_seconds: float = 60.0,
         lost_after_polls: int = 3,
     ) -> None:
+        if not _defines(scheduler, "poll") and hasattr(scheduler, "poll_many"):
+            scheduler = _PollManyScheduler(scheduler, jobs_dir)
         self._scheduler = scheduler
+        self._on_terminal = on_terminal
         self._store = store
         self._cluster_name = cluster_name
         self._bus = event_bus
@@ -90,11 +173,34 @@ class JobReconciler:
         transitions = outcome.transitions
         if transitions:
             self._emit(transitions)
+            self._report_terminal(transitions)
             if self._bus is not None and self._store.count_active(self._cluster_name) == 0:
                 from molq.callbacks import EventType
 
                 self._bus.emit(EventType.ALL_COMPLETED, {"cluster_name": self._cluster_name})
         return transitions
+
+    def reconcile_one(self, job_id: str) -> JobState | None:
+        """The job's state after a refresh (None for an unknown job). A job
+        already finished is answered from the store, without asking the scheduler."""
+        record = self._store.get_record(job_id)
+        if record is None:
+            return None
+        if record.state.is_terminal:
+            return record.state
+        self.reconcile()
+        record = self._store.get_record(job_id)
+        return None if record is None else record.state
+
+    def _report_terminal(self, transitions: list[StatusTransition]) -> None:
+        if self._on_terminal is None:
+            return
+        finished = sorted({t.job_id for t in transitions if t.new_state.is_terminal})
+        for record in self._store.get_records(finished):
+            try:
+                self._on_terminal(record)
+            except Exception as exc:  # noqa: BLE001 - a callback must not break the cycle
+                get_logger(__name__).warning("on_terminal callback failed for job %s: %s", record.job_id, exc)
 
     def _emit(self, transitions: list[StatusTransition]) -> None:
         if self._bus is None or not self._bus.has_any_handlers():

@@ -492,8 +492,8 @@ class JobScheduling:
         object.__setattr__(self, "dependencies", refs)
         if self.dependency is not None and refs:
             raise ValueError(
-                "give either 'dependency' (a raw scheduler string) or 'dependencies' "
-                "(molq job references), not both"
+                "'dependency' (a raw scheduler string) and 'dependencies' (molq job "
+                "references) are mutually exclusive: give one of them, not both"
             )
 
 

@@ -23,6 +23,10 @@ pub enum Error {
     #[error("unknown job state {0:?}")]
     UnknownState(String),
 
+    /// A job field that cannot be set that way (its name or its kind of value).
+    #[error("job field {0}")]
+    InvalidField(String),
+
     /// A state change the lifecycle forbids.
     #[error("job {job}: illegal transition {from} -> {to}")]
     InvalidTransition {

@@ -50,5 +50,6 @@ pub use record::{JobFields, JobRecord};
 pub use retry::RetryPolicy;
 pub use state::JobState;
 pub use store::{
-    ActiveJob, CleanupCutoffs, JobStore, Outcome, PollStatus, MEMORY, MIGRATIONS, SCHEMA_VERSION,
+    ActiveJob, Allocation, CleanupCutoffs, FieldKind, FieldValue, JobStore, Outcome, PollStatus,
+    MEMORY, MIGRATIONS, SCHEMA_VERSION, UPDATABLE_FIELDS,
 };

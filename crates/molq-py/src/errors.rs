@@ -31,7 +31,9 @@ pub fn class_of(e: &Error) -> Class {
     match e {
         Error::Parse { .. } => Class::Parse,
         Error::JobNotFound(_) => Class::NotFound,
-        Error::UnknownState(_) | Error::InvalidTransition { .. } => Class::Value,
+        Error::UnknownState(_) | Error::InvalidField(_) | Error::InvalidTransition { .. } => {
+            Class::Value
+        }
         Error::DuplicateJob(_)
         | Error::SchemaTooNew { .. }
         | Error::NotAStore { .. }

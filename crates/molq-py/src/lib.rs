@@ -7,6 +7,7 @@ mod detach;
 mod errors;
 mod parse;
 mod store;
+mod store_compat;
 mod types;
 
 use pyo3::prelude::*;

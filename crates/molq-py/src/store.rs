@@ -11,7 +11,10 @@ use pyo3::types::PyDict;
 
 use crate::detach::detached;
 use crate::parse::PySnapshot;
-use crate::types::{metadata_json, state_obj, PyJobRecord, PyReconcileOutcome, PyStatusTransition};
+use crate::store_compat;
+use crate::types::{
+    extract_state, metadata_json, state_obj, PyJobRecord, PyReconcileOutcome, PyStatusTransition,
+};
 
 type Edge = (String, String, String, String);
 type ArrayTaskRow<'py> = (
@@ -383,6 +386,114 @@ impl PyJobStore {
 
     fn delete_records(&self, py: Python<'_>, job_ids: Vec<String>) -> PyResult<usize> {
         self.run(py, |s| s.delete_records(&job_ids))
+    }
+
+    // -- the original molq's writes (molq_core::store::compat) -------------------
+
+    /// Set the given job fields ({name: value}); an unknown job raises JobNotFoundError.
+    fn update_fields(
+        &self,
+        py: Python<'_>,
+        job_id: &str,
+        fields: &Bound<'_, PyDict>,
+    ) -> PyResult<()> {
+        let fields = store_compat::field_values(fields)?;
+        self.run(py, |s| s.update_fields(job_id, &fields))
+    }
+
+    /// expected -> new_state plus `fields`, only if the state is still `expected`.
+    fn compare_and_update(
+        &self,
+        py: Python<'_>,
+        job_id: &str,
+        expected: &Bound<'_, PyAny>,
+        new_state: &Bound<'_, PyAny>,
+        fields: &Bound<'_, PyDict>,
+    ) -> PyResult<bool> {
+        let (expected, new_state) = (extract_state(expected)?, extract_state(new_state)?);
+        let fields = store_compat::field_values(fields)?;
+        self.run(py, |s| {
+            s.compare_and_update(job_id, expected, new_state, &fields)
+        })
+    }
+
+    #[pyo3(signature = (job_id, old_state, new_state, timestamp, reason=None))]
+    fn record_transition(
+        &self,
+        py: Python<'_>,
+        job_id: &str,
+        old_state: Option<&Bound<'_, PyAny>>,
+        new_state: &Bound<'_, PyAny>,
+        timestamp: f64,
+        reason: Option<String>,
+    ) -> PyResult<()> {
+        let t = molq_core::Transition {
+            job_id: job_id.to_owned(),
+            old_state: old_state.map(extract_state).transpose()?,
+            new_state: extract_state(new_state)?,
+            timestamp,
+            reason,
+        };
+        self.run(py, |s| s.record_transition(&t))
+    }
+
+    /// Edges (dependency_job_id, dependency_type, scheduler_dependency) of `job_id`.
+    fn add_dependencies(
+        &self,
+        py: Python<'_>,
+        job_id: &str,
+        dependencies: Vec<(String, String, String)>,
+    ) -> PyResult<()> {
+        let deps: Vec<Dependency> = dependencies
+            .into_iter()
+            .map(|(id, kind, edge)| Dependency {
+                dependency_job_id: id,
+                dependency_type: kind,
+                scheduler_dependency: edge,
+            })
+            .collect();
+        self.run(py, |s| s.add_dependencies(job_id, &deps))
+    }
+
+    fn mark_polled(&self, py: Python<'_>, job_ids: Vec<String>, timestamp: f64) -> PyResult<()> {
+        self.run(py, |s| s.mark_polled(&job_ids, timestamp))
+    }
+
+    #[pyo3(signature = (cluster_name, partition, account, qos, reservation, now, label=None))]
+    #[allow(clippy::too_many_arguments)] // one argument per allocation field
+    fn record_allocation(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        partition: Option<String>,
+        account: Option<String>,
+        qos: Option<String>,
+        reservation: Option<String>,
+        now: f64,
+        label: Option<String>,
+    ) -> PyResult<()> {
+        let allocation = molq_core::Allocation {
+            partition,
+            account,
+            qos,
+            reservation,
+            label,
+            last_used: now,
+            use_count: 1,
+        };
+        self.run(py, |s| s.record_allocation(cluster_name, &allocation, now))
+    }
+
+    /// (partition, account, qos, reservation, label, last_used, use_count), newest first.
+    #[pyo3(signature = (cluster_name, limit=None))]
+    fn list_allocations(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        limit: Option<usize>,
+    ) -> PyResult<Vec<store_compat::AllocationRow>> {
+        let rows = self.run(py, |s| s.list_allocations(cluster_name, limit))?;
+        Ok(rows.into_iter().map(store_compat::allocation_row).collect())
     }
 
     fn __repr__(&self) -> String {

@@ -8,17 +8,47 @@ all state changes are compare-and-set, so many processes may share a file.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from molq import _core
 from molq.errors import StoreError
 
 if TYPE_CHECKING:
     from molq._core import JobRecord, ReconcileOutcome, Snapshot, StatusTransition
+    from molq.models import DependencyPreview, JobDependency, JobSpec, RememberedAllocation
     from molq.status import JobState
+    from molq.types import JobScheduling
 
-__all__ = ["JobStore", "default_jobs_db_path"]
+__all__ = ["JobStore", "default_jobs_db_path", "dependency_relation_state"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "dependency_relation_state":
+        from molq.types import dependency_relation_state
+
+        return dependency_relation_state
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_duplicate_error: type[StoreError] | None = None
+
+
+def _duplicate_job_error() -> type[StoreError]:
+    """``StoreError`` that is also a ``sqlite3.IntegrityError``: the original
+    molq let SQLite's error through for a duplicate id, and programs catch it.
+    Made on first use, so that loading the store does not load ``sqlite3``."""
+    global _duplicate_error
+    if _duplicate_error is None:
+        import sqlite3
+
+        class DuplicateJobError(StoreError, sqlite3.IntegrityError):
+            """A job id that is already in the store was inserted again."""
+
+        DuplicateJobError.__module__ = __name__
+        _duplicate_error = DuplicateJobError
+    return _duplicate_error
 
 
 def default_jobs_db_path() -> Path:
@@ -54,9 +84,30 @@ class JobStore:
             resolved = Path(os.path.expanduser(path))
             resolved.parent.mkdir(parents=True, exist_ok=True)
             path = str(resolved)
+            if not resolved.exists():
+                # First open of the default store: adopt the original molq's.
+                from molq._import_original import adopt_original_store
+
+                adopt_original_store(path)
+        timeout_ms = int(busy_timeout * 1000)
         try:
-            self._native = _core.JobStore(path, int(busy_timeout * 1000))
+            self._native = _core.JobStore(path, timeout_ms)
         except StoreError as exc:
+            if path != ":memory:" and os.path.isfile(path):
+                from molq.store import _original_layout as original
+
+                if original.is_first_layout(path):
+                    original.set_aside_first_layout(path)
+                    self._native = _core.JobStore(path, timeout_ms)
+                    return
+                from molq._import_original import adopt_original_in_place
+
+                if adopt_original_in_place(path):  # molq 0.4's store at ~/.molq/jobs.db
+                    self._native = _core.JobStore(path, timeout_ms)
+                    return
+                clearer = original.explain_refusal(path, exc)
+                if clearer is not None:
+                    raise clearer from exc
             hint = _why_unwritable(path)
             if hint is None:
                 raise
@@ -65,6 +116,11 @@ class JobStore:
     @property
     def path(self) -> str:
         return self._native.path
+
+    @property
+    def db_path(self) -> Path:
+        """The store file (``Path(":memory:")`` for a private in-memory store)."""
+        return Path(self._native.path)
 
     @property
     def native(self) -> _core.JobStore:
@@ -112,11 +168,37 @@ class JobStore:
     def get_request_json(self, job_id: str) -> str | None:
         return self._native.get_request_json(job_id)
 
-    def get_dependencies(self, job_id: str) -> list[tuple[str, str, str, str]]:
-        return self._native.get_dependencies(job_id)
+    def get_dependencies(self, job_id: str) -> list[JobDependency]:
+        """The edges ``job_id`` waits on."""
+        from molq.models import JobDependency
 
-    def get_dependents(self, job_id: str) -> list[tuple[str, str, str, str]]:
-        return self._native.get_dependents(job_id)
+        return [JobDependency(*row) for row in self._native.get_dependencies(job_id)]
+
+    def get_dependents(self, job_id: str) -> list[JobDependency]:
+        """The edges of the jobs that wait on ``job_id``."""
+        from molq.models import JobDependency
+
+        return [JobDependency(*row) for row in self._native.get_dependents(job_id)]
+
+    def get_active_records(self, cluster_name: str) -> list[JobRecord]:
+        """The jobs of ``cluster_name`` not yet in a terminal state."""
+        return self._native.list_jobs(cluster_name, False, None)
+
+    def get_dependency_previews(
+        self, job_ids: Sequence[str], *, max_items: int = 8
+    ) -> dict[str, DependencyPreview]:
+        """Each job's direct upstream and downstream jobs, at most ``max_items``
+        of each (the totals count them all)."""
+        from molq._dependency_preview import dependency_previews
+
+        return dependency_previews(self, job_ids, max_items=max_items)
+
+    def list_allocations(self, cluster_name: str, *, limit: int | None = None) -> list[RememberedAllocation]:
+        """The partition/account/qos/reservation combinations used on
+        ``cluster_name``, most recently used first."""
+        from molq.models import RememberedAllocation
+
+        return [RememberedAllocation(*row) for row in self._native.list_allocations(cluster_name, limit)]
 
     def active_jobs(self, cluster_name: str) -> list[tuple[str, str, str, float]]:
         return self._native.active_jobs(cluster_name)
@@ -170,3 +252,138 @@ class JobStore:
 
     def delete_terminal_records(self, job_ids: list[str]) -> int:
         return self._native.delete_records(job_ids)
+
+    def list_cleanup_candidates(
+        self,
+        cluster_name: str,
+        *,
+        job_dir_cutoff: float,
+        record_cutoff: float,
+        include_failed_job_dirs: bool,
+    ) -> tuple[list[JobRecord], list[JobRecord]]:
+        """(jobs whose directory may go, jobs whose record may go): finished at
+        or before the cutoffs; directories already cleaned are not listed again."""
+        return self._native.cleanup_candidates(
+            cluster_name, job_dir_cutoff, record_cutoff, not include_failed_job_dirs
+        )
+
+    # -- the original molq's writes ------------------------------------------------
+    # Programs written for the pure-Python molq drive the store directly with
+    # these. molq's own engine uses the compare-and-set writes above.
+
+    def insert_job(self, spec: JobSpec) -> None:
+        """Store ``spec`` as a new job in state created (with its creation
+        transition). A duplicate id raises a ``StoreError`` that is also a
+        ``sqlite3.IntegrityError``."""
+        job_dir = spec.job_dir or spec.metadata.get("molq.job_dir", "")
+        job = {
+            "job_id": spec.job_id,
+            "cluster_name": spec.cluster_name,
+            "scheduler": spec.scheduler,
+            "root_job_id": spec.root_job_id or spec.job_id,
+            "attempt": spec.attempt,
+            "previous_attempt_job_id": spec.previous_attempt_job_id,
+            "retry_group_id": spec.retry_group_id,
+            "command_type": spec.command.command_type,
+            "command_display": spec.command.display,
+            "cwd": spec.cwd,
+            "job_dir": job_dir,
+            "metadata": dict(spec.metadata),
+            "request_json": spec.request_json or "{}",
+            "profile_name": spec.profile_name,
+        }
+        try:
+            self._native.register_job(job, [], time.time())
+        except StoreError as exc:
+            if self._native.get_job(spec.job_id) is None:
+                raise
+            raise _duplicate_job_error()(str(exc), job_id=spec.job_id) from exc
+
+    def update_job(
+        self,
+        job_id: str,
+        *,
+        state: JobState | None = None,
+        scheduler_job_id: str | None = None,
+        submitted_at: float | None = None,
+        started_at: float | None = None,
+        finished_at: float | None = None,
+        last_polled: float | None = None,
+        exit_code: int | None = None,
+        failure_reason: str | None = None,
+        cleaned_at: float | None = None,
+    ) -> None:
+        """Set the given fields (``None`` leaves a field as it is), with no
+        transition row: record one with ``record_transition``."""
+        given = {
+            "state": state,
+            "scheduler_job_id": scheduler_job_id,
+            "submitted_at": submitted_at,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "last_polled": last_polled,
+            "exit_code": exit_code,
+            "failure_reason": failure_reason,
+            "cleaned_at": cleaned_at,
+        }
+        self._native.update_fields(job_id, {k: v for k, v in given.items() if v is not None})
+
+    def compare_and_update_state(
+        self,
+        job_id: str,
+        expected_state: JobState,
+        new_state: JobState,
+        *,
+        started_at: float | None = None,
+        finished_at: float | None = None,
+        last_polled: float | None = None,
+        exit_code: int | None = None,
+        failure_reason: str | None = None,
+        cleaned_at: float | None = None,
+    ) -> bool:
+        """Move ``job_id`` to ``new_state`` (setting the given fields) only if it
+        is still in ``expected_state``; False, with nothing written, otherwise."""
+        given = {
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "last_polled": last_polled,
+            "exit_code": exit_code,
+            "failure_reason": failure_reason,
+            "cleaned_at": cleaned_at,
+        }
+        fields = {k: v for k, v in given.items() if v is not None}
+        return self._native.compare_and_update(job_id, expected_state, new_state, fields)
+
+    def record_transition(
+        self,
+        job_id: str,
+        old_state: JobState | None,
+        new_state: JobState,
+        timestamp: float,
+        reason: str | None = None,
+    ) -> None:
+        """Append a transition to the job's history."""
+        self._native.record_transition(job_id, old_state, new_state, timestamp, reason)
+
+    def add_dependencies(self, job_id: str, dependencies: list[JobDependency]) -> None:
+        """Add dependency edges to the registered job ``job_id``."""
+        self._native.add_dependencies(
+            job_id,
+            [(d.dependency_job_id, d.dependency_type, d.scheduler_dependency) for d in dependencies],
+        )
+
+    def mark_polled(self, job_ids: Sequence[str], timestamp: float) -> None:
+        """Stamp ``last_polled`` on the given jobs in one write."""
+        self._native.mark_polled(list(job_ids), timestamp)
+
+    def record_allocation(self, cluster_name: str, scheduling: JobScheduling, *, now: float | None = None) -> None:
+        """Remember the partition/account/qos/reservation of ``scheduling`` for
+        ``cluster_name`` (counted once per use; nothing when all four are unset)."""
+        self._native.record_allocation(
+            cluster_name,
+            scheduling.partition,
+            scheduling.account,
+            scheduling.qos,
+            scheduling.reservation,
+            time.time() if now is None else now,
+        )

@@ -6,6 +6,8 @@ mod lease;
 pub use lease::PollStatus;
 mod reads;
 pub use reads::{ActiveJob, CleanupCutoffs};
+mod compat;
+pub use compat::{Allocation, FieldKind, FieldValue, UPDATABLE_FIELDS};
 mod rows;
 mod schema;
 

@@ -103,6 +103,31 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX idx_jobs_created ON jobs(cluster_name, created_at) WHERE state = 'created';
     ",
+    // 3 -> 4: a retry claim names its holder (host, pid and process start
+    // time), so a claim whose holder died can be taken back by another
+    // process instead of stranding the job.
+    "
+    ALTER TABLE jobs ADD COLUMN retry_claimed_by TEXT;
+    CREATE INDEX idx_jobs_retry_claimed ON jobs(cluster_name, retry_claimed_by)
+        WHERE retry_state = 'claimed';
+    ",
+    // 4 -> 5: the allocations (partition, account, qos, reservation) each
+    // cluster's jobs used, for suggestions. Not tied to jobs: retention that
+    // deletes job records keeps them. '' stands for a field not given.
+    "
+    CREATE TABLE allocations (
+        cluster_name TEXT NOT NULL,
+        partition    TEXT NOT NULL DEFAULT '',
+        account      TEXT NOT NULL DEFAULT '',
+        qos          TEXT NOT NULL DEFAULT '',
+        reservation  TEXT NOT NULL DEFAULT '',
+        label        TEXT,
+        last_used    REAL NOT NULL,
+        use_count    INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (cluster_name, partition, account, qos, reservation)
+    ) WITHOUT ROWID;
+    CREATE INDEX idx_allocations_recent ON allocations(cluster_name, last_used);
+    ",
 ];
 
 /// The schema version this build writes.
