@@ -161,3 +161,24 @@ def test_list_filters_a_retried_job_by_its_current_state(molq: Molq) -> None:
     assert molq.record(job)["state"] == "succeeded"
     assert molq.ok("list", "--state", "failed", "--json").json() == []  # its first attempt failed
     assert [r["attempt"] for r in molq.ok("list", "--state", "succeeded", "--json").json()] == [2]
+
+
+def test_a_job_id_alone_finds_a_cluster_named_like_an_ssh_alias(tmp_path: Path) -> None:
+    # A job the original molq submitted with `--cluster dardel` (an ssh alias) is
+    # polled there, by its id alone, with no profile and nothing remembered.
+    from tests.cli.test_original_command_lines import Cli
+
+    cli = Cli(tmp_path)
+    (cli.home / ".ssh" / "config").write_text("Host dardel\n  HostName dardel.example.org\n")
+    cli.fake_ssh()
+    cli.fake_sbatch()
+    job = cli.submit("slurm", "--cluster", "dardel", "echo", "hi")
+    remembered = list((cli.home / ".molq").glob("*.destinations.json"))
+    assert remembered
+    for path in remembered:
+        path.unlink()
+    before = len(cli.ssh_calls())
+    status = cli.ok("status", job, "--json")  # squeue is absent there: a warning, the stored state
+    assert "not polled" not in status.stderr
+    assert status.json()["scheduler_job_id"] == "4242"
+    assert any("dardel" in call for call in cli.ssh_calls()[before:])  # polled through ssh

@@ -177,6 +177,9 @@ class Session:
             return found
         if record.scheduler == "local" and record.job_dir and os.path.isdir(record.job_dir):
             return Destination(record.cluster_name, "local")
+        if self.ssh_alias(record.cluster_name):
+            # The original molq's rule: a cluster named like a Host alias lives there.
+            return Destination(record.cluster_name, record.scheduler, record.cluster_name)
         return None
 
     def submitor(self, dest: Destination | None = None) -> Submitor:
