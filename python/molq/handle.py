@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from molq._core import JobRecord
 from molq.status import JobState
-
-if TYPE_CHECKING:
-    from molq._core import JobRecord
 
 __all__ = ["JobHandle"]
 

@@ -24,6 +24,23 @@ if TYPE_CHECKING:
 
 __all__ = ["FakeScheduler", "make_submitor"]
 
+# names the original's molq.testing also offered, for tests written against it
+_REEXPORTS = {
+    "JobSpec": "molq.submission",
+    "JobStore": "molq.store",
+    "SchedulerCapabilities": "molq.models",
+    "Submitor": "molq.submitor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _REEXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'molq.testing' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 _OUTCOMES = {"succeeded": JobState.SUCCEEDED, "failed": JobState.FAILED, "timed_out": JobState.TIMED_OUT}
 
 

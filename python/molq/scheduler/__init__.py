@@ -39,17 +39,22 @@ def _backend_class(kind: str) -> Any:
     return getattr(importlib.import_module(module), cls)
 
 
-def create_scheduler(name: str, options: Any = None, *, transport: Transport | None = None) -> Any:
-    """The backend for scheduler kind ``name`` driving ``transport``."""
-    if name not in _BACKENDS:
+def create_scheduler(scheduler_name: str, options: Any = None, *, transport: Transport | None = None) -> Any:
+    """The backend for scheduler kind ``scheduler_name`` driving ``transport``."""
+    if scheduler_name not in _BACKENDS:
         raise ValueError(
-            f"Unknown scheduler kind {name!r}; expected one of: {', '.join(SCHEDULER_KINDS)}"
+            f"Unknown scheduler kind {scheduler_name!r}; expected one of: {', '.join(SCHEDULER_KINDS)}"
         )
     if transport is None:
         from molq.transport.local import LocalTransport
 
         transport = LocalTransport()
-    return _backend_class(name)(options, transport=transport)
+    return _backend_class(scheduler_name)(options, transport=transport)
+
+
+def __dir__() -> list[str]:
+    # the backends load on first use, but are listed like the rest
+    return sorted({*globals(), *(target.partition(":")[2] for target in _BACKENDS.values())})
 
 
 def __getattr__(name: str) -> Any:
