@@ -126,7 +126,7 @@ class _Scanner:
             if key and c == ":" and (self.pos + 1 >= len(text) or text[self.pos + 1] in " \t,]}"):
                 break
             self.pos += 1
-        return text[start:self.pos].strip()
+        return text[start:self.pos].strip(" \t")
 
     def quoted(self) -> str:
         quote, text = self.text[self.pos], self.text
@@ -215,34 +215,53 @@ class _Scanner:
         return _plain(text)
 
 
-def _strip_comment(text: str) -> str:
-    """``text`` without a trailing ``# comment`` (a ``#`` inside quotes stays)."""
-    quote = None
-    for i, c in enumerate(text):
+def _scan_quotes(text: str) -> list[bool]:
+    """For each character of ``text``, whether it lies inside a quoted scalar."""
+    inside = [False] * len(text)
+    quote, i = None, 0
+    while i < len(text):
+        c = text[i]
         if quote:
-            if c == quote:
-                quote = None
-            elif c == "\\" and quote == '"':
+            inside[i] = True
+            if quote == '"' and c == "\\":
+                if i + 1 < len(text):
+                    inside[i + 1] = True
+                i += 2
                 continue
+            if c == quote:
+                if quote == "'" and text[i + 1:i + 2] == "'":  # '' is a quote inside '...'
+                    inside[i + 1] = True
+                    i += 2
+                    continue
+                quote = None
         elif c in "\"'" and (i == 0 or text[i - 1] in " \t[{,:-"):
             quote = c
-        elif c == "#" and (i == 0 or text[i - 1] in " \t"):
-            return text[:i].rstrip()
-    return text.rstrip()
+            inside[i] = True
+        i += 1
+    return inside
+
+
+def _strip_comment(text: str) -> str:
+    """``text`` without a trailing ``# comment`` (a ``#`` inside quotes stays)."""
+    inside = _scan_quotes(text)
+    for i, c in enumerate(text):
+        if c == "#" and not inside[i] and (i == 0 or text[i - 1] in " \t"):
+            return text[:i].rstrip(" \t")
+    return text.rstrip(" \t")
+
+
+_FLOW_VALUE = re.compile(r"""^(-[ ]+)*("[^"]*"[ ]*:[ ]+|'[^']*'[ ]*:[ ]+|[^\s"'\[{][^#]*?:[ ]+)?[\[{]""")
 
 
 def _open_brackets(text: str) -> int:
-    depth, quote = 0, None
+    """How many ``[``/``{`` a line leaves open, when its value is a flow collection."""
+    if not _FLOW_VALUE.match(text):
+        return 0
+    inside = _scan_quotes(text)
+    depth = 0
     for i, c in enumerate(text):
-        if quote:
-            if c == quote:
-                quote = None
-        elif c in "\"'" and (i == 0 or text[i - 1] in " \t[{,:"):
-            quote = c
-        elif c in "[{":
-            depth += 1
-        elif c in "]}":
-            depth -= 1
+        if not inside[i]:
+            depth += (c in "[{") - (c in "]}")
     return depth
 
 
@@ -258,7 +277,8 @@ class _Line:
 
 
 def _lines(source: str) -> list[_Line]:
-    raw = source.splitlines()
+    # only \n and \r\n end a line (str.splitlines would also split at \x85 and \u2028 inside quotes)
+    raw = [line[:-1] if line.endswith("\r") else line for line in source.split("\n")]
     lines: list[_Line] = []
     i = 0
     while i < len(raw):
@@ -277,7 +297,7 @@ def _lines(source: str) -> list[_Line]:
             continue
         # a [...] or {...} value may go on over the next lines
         while _open_brackets(body) > 0 and i < len(raw):
-            body += " " + _strip_comment(raw[i].strip())
+            body += " " + _strip_comment(raw[i].strip(" \t"))
             i += 1
         lines.append(_Line(number, indent, body))
     return lines
@@ -328,7 +348,7 @@ class _Parser:
         rest = line.text[scanner.pos + 1:]
         if rest and rest[0] not in " \t":
             return None
-        return key, rest.strip()
+        return key, rest.strip(" \t")
 
     def mapping(self, indent: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
