@@ -182,3 +182,8 @@ def test_a_job_id_alone_finds_a_cluster_named_like_an_ssh_alias(tmp_path: Path) 
     assert "not polled" not in status.stderr
     assert status.json()["scheduler_job_id"] == "4242"
     assert any("dardel" in call for call in cli.ssh_calls()[before:])  # polled through ssh
+
+
+def test_partition_and_queue_are_one_option(molq: Molq) -> None:
+    both = molq("submit", "slurm", "--partition", "a", "--queue", "b", "true")
+    assert both.returncode == 2 and "mutually exclusive" in both.stderr

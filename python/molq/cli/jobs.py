@@ -77,8 +77,10 @@ def _submit_kwargs(session: Session, args: Any) -> dict[str, Any]:
     kwargs["resources"] = _build(JobResources, _given(
         cpu_count=args.cpus, task_count=args.tasks, memory=args.mem, time_limit=args.time,
         gpu_count=args.gpus, gpu_type=args.gpu_type))
+    if args.partition and args.queue and args.partition != args.queue:
+        raise UsageError("--partition and --queue name the same thing: give one (they are mutually exclusive)")
     kwargs["scheduling"] = _build(JobScheduling, _given(
-        partition=args.partition, account=args.account, qos=args.qos, reservation=args.reservation,
+        partition=args.partition or args.queue, account=args.account, qos=args.qos, reservation=args.reservation,
         priority=args.priority, node_count=args.nodes, exclusive_node=args.exclusive or None,
         array_spec=args.array, email=args.email))
     env = dict(args.env) if args.env else None
