@@ -344,7 +344,7 @@ def parse(argv: list[str]) -> argparse.Namespace | None:
         from molq.cli import _grammar
 
         at = argv.index("submit")
-        config = next((argv[i + 1] for i in range(at) if argv[i] == "--config" and i + 1 < at), None)
+        config = next((argv[i + 1] for i in range(len(argv) - 1) if argv[i] == "--config"), None)
         try:
             _grammar.check_short_options_after_command(_SUBMIT[0], argv[at + 1 :], argv[:at], config)
         except _grammar.GrammarError as exc:
