@@ -102,3 +102,21 @@ def test_the_daemon_attaches_nerve_at_its_default_address_when_no_plugin_is_conf
         run(home, "cancel", job)
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (None, "nerve  builtin  daemon default"),
+        ("plugins:\n  nerve:\n    enabled: false\n", "nerve  builtin  disabled"),
+        ("plugins:\n  nerve:\n    enabled: true\n", "nerve  builtin  enabled"),
+    ],
+)
+def test_the_original_molqs_plugins_list_command_lines(home: Path, config: str | None, expected: str) -> None:
+    # molq plugins list --config FILE, as the original's test_cli_setup.py::TestPluginsList runs it
+    path = home / ("nope.yaml" if config is None else "config.yaml")
+    if config is not None:
+        path.write_text(config)
+    result = run(home, "plugins", "list", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
