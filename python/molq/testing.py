@@ -107,7 +107,7 @@ class FakeScheduler(OneJobQueries):
 
     def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
         now_mono, now_wall = time.monotonic(), time.time()
-        rows = []
+        rows: list[tuple[str, str, int | None, str | None, float | None, float | None]] = []
         with self._lock:
             for job in jobs:
                 sid = job[1]

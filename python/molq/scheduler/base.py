@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
 
 from molq.status import JobState
 
@@ -161,7 +161,7 @@ class OriginalProtocolScheduler:
         """Asks per job; None (no evidence, jobs stay as they are) when nothing is known."""
         from molq import _core
 
-        rows = []
+        rows: list[tuple[str, str, int | None, str | None, float | None, float | None]] = []
         for _, sid, job_dir, _ in jobs:
             with_dir = getattr(self.wrapped, "resolve_terminal_with_dir", None)
             if job_dir and callable(with_dir) and not callable(getattr(self.wrapped, "resolve_terminal", None)):
@@ -180,7 +180,7 @@ class OriginalProtocolScheduler:
         return f"OriginalProtocolScheduler({self.wrapped!r})"
 
 
-def adapt_scheduler(impl: object) -> object:
+def adapt_scheduler(impl: Any) -> Any:
     """``impl`` itself when it speaks molq's protocol, else wrapped for the original's."""
     if isinstance(impl, (OneJobQueries, OriginalProtocolScheduler)):
         return impl

@@ -11,7 +11,7 @@ from molq.errors import TransportError
 __all__ = ["CommandFailedError", "CommandResult", "Transport", "TransportError"]
 
 
-class CommandFailedError(TransportError, subprocess.CalledProcessError):
+class CommandFailedError(TransportError, subprocess.CalledProcessError):  # type: ignore[misc]
     """A command ran and exited non-zero (from ``CommandResult.check_returncode``).
 
     Both a molq ``TransportError`` and a ``subprocess.CalledProcessError``, so
