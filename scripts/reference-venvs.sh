@@ -44,7 +44,7 @@ make_venv() { # dir, pip args...
 }
 
 make_venv "$root/original" "molcrafts-molq==$version"
-make_venv "$root/ours" pytest pytest-mock typer
+make_venv "$root/ours" pytest pytest-mock typer rich pyyaml  # rich, pyyaml: imported by the suite's test_dashboard.py and test_config.py
 # The checkout's molq, built as a wheel like a user's install (abi3, so the
 # 3.11 build is reused by cargo's cache).
 "$root/ours/bin/python" -m pip install -q --force-reinstall --no-deps .
