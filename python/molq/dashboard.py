@@ -134,7 +134,7 @@ class _Frame:
         return "\n".join(text for text, _ in self.lines(100))
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
-        from rich.text import Text  # only when a rich Console prints this
+        from rich.text import Text  # type: ignore[import-not-found, unused-ignore]  # only when rich prints this
 
         height = options.height or console.height
         for text, style in self.lines(options.max_width, height):

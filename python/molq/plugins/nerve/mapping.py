@@ -113,6 +113,7 @@ def facets_for_state(state: JobState) -> dict[str, Any]:
     state = JobState(state)
     value = state.value
     none: dict[str, Any] = {"level": "none"}
+    parts: tuple[str, dict[str, Any], dict[str, Any], str, dict[str, Any], str | None]
     if state in (JobState.CREATED, JobState.SUBMITTED):
         parts = ("pending", {"type": "submitted", "summary": value}, none, "ok", {"kind": "none"}, None)
     elif state is JobState.QUEUED:
