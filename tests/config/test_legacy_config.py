@@ -169,3 +169,18 @@ def test_the_command_line_submits_with_a_profile_of_the_originals_yaml(tmp_path:
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["cluster"] == "laptop-08" and record["state"] == "succeeded"
+
+
+def test_the_command_line_names_an_unknown_key_in_one_warning_line(tmp_path: Path) -> None:
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "config.toml").write_text('[profiles.a]\nscheduler = "local"\ncluster_name = "a"\ncolour = "x"\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("MOLQ_HOME", "MOLCRAFTS_HOME")}
+    env.update(MOLQ_HOME=str(own), MOLCRAFTS_HOME=str(tmp_path / "none"))
+    result = subprocess.run([sys.executable, "-m", "molq.cli", "clusters", "list"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"molq: warning: {own / 'config.toml'}: profiles.a.colour: unknown key, ignored (known keys here: "
+        "scheduler, cluster_name, jobs_dir, host, scheduler_options, defaults, retry, retention)"]
+    assert result.stdout.split()[4:6] == ["a", "profile:a"]

@@ -14,7 +14,7 @@ Exit codes (also in docs/cli.md):
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 __all__ = ["main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_TIMEOUT", "EXIT_INTERRUPTED"]
 
@@ -43,8 +43,16 @@ def _error(message: str) -> None:
     sys.stderr.flush()
 
 
+def _warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    # A warning (e.g. an unknown config key) reads like molq's errors, not like a traceback line.
+    sys.stderr.write(f"molq: warning: {message}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``molq`` command; returns the exit code."""
+    import warnings
+
+    warnings.showwarning = _warning
     from molq.cli._parser import parse
 
     args = parse(list(sys.argv[1:] if argv is None else argv))
