@@ -65,3 +65,28 @@ def test_import_molq_still_does_not_load_dataclasses() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert molq.JobRecord is JobRecord
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        JobRecord(job_id="j1", cluster_name="dev", scheduler="local", state=JobState.FAILED,
+                  exit_code=3, metadata={"k": "v"}),
+        StatusTransition("j1", JobState.RUNNING, JobState.FAILED, 2.0, "exit 3"),
+        QueueEntry("123", name="train"),
+    ],
+)
+def test_copy_deepcopy_and_pickle_keep_every_field(value) -> None:
+    import copy
+    import pickle
+
+    for clone in (copy.copy(value), copy.deepcopy(value), pickle.loads(pickle.dumps(value))):
+        assert type(clone) is type(value)
+        assert dataclasses.astuple(clone) == dataclasses.astuple(value)
+        assert clone == value
+
+
+def test_queue_entries_are_equal_by_fields() -> None:
+    assert QueueEntry("1", name="a") == QueueEntry("1", name="a")
+    assert QueueEntry("1", name="a") != QueueEntry("1", name="b")
+    assert len({QueueEntry("1"), QueueEntry("1")}) == 1

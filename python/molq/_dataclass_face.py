@@ -121,6 +121,39 @@ def present_as_dataclass(cls: type, match_args: tuple[str, ...], factories: dict
     cls.__setattr__ = _frozen_setattr  # type: ignore[method-assign,assignment]
     cls.__delattr__ = _frozen_delattr  # type: ignore[method-assign,assignment]
     cls.__replace__ = _replace  # type: ignore[attr-defined]
+    cls.__reduce__ = _reduce  # type: ignore[method-assign,assignment]
+    if "__eq__" not in cls.__dict__:  # equal by fields, as a frozen dataclass
+        cls.__eq__ = _eq  # type: ignore[method-assign,assignment]
+        cls.__hash__ = _hash  # type: ignore[method-assign,assignment]
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+
+
+def _construct(cls: type, values: dict[str, Any]) -> object:
+    """Rebuild a value from its fields (the target of ``__reduce__``)."""
+    return cls(**values)
+
+
+def _reduce(self: object) -> tuple[Any, ...]:
+    # pickle, copy and deepcopy: rebuilt from the fields, like a dataclass.
+    cls = type(self)
+    return (_construct, (cls, {name: getattr(self, name) for name in _field_names(cls)}))
+
+
+def _values(self: object) -> tuple[Any, ...]:
+    return tuple(getattr(self, name) for name in _field_names(type(self)))
+
+
+def _eq(self: object, other: object) -> bool:
+    if type(other) is not type(self):
+        return NotImplemented  # type: ignore[return-value]
+    return _values(self) == _values(other)
+
+
+def _hash(self: object) -> int:
+    return hash(_values(self))
 
 
 def _replace(self: object, **changes: Any) -> object:
