@@ -126,3 +126,24 @@ def test_disabled_in_its_settings_posts_nothing(tmp_path: Path, store: JobStore,
         sub.submit_job(argv=["true"]).wait(timeout=20)
         time.sleep(0.2)
     assert hub.requests == []
+
+
+def test_events_that_never_pause_still_get_a_snapshot_out(hub: Hub) -> None:
+    from molq.callbacks import EventBus, EventPayload, EventType
+    from molq.models import JobRecord
+    from molq.plugin import PluginContext, create_plugin
+
+    bus = EventBus()
+    record = JobRecord(job_id="j", cluster_name="c", scheduler="local", state=mq.JobState.RUNNING)
+    plugin = create_plugin("nerve")
+    plugin.attach(PluginContext(bus, "c", {"ingest_url": hub.url, "debounce_seconds": 0.1},
+                                lambda job_id: None, list, list))
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 2.0 and not hub.requests:  # an event every 20 ms, never 100 ms apart
+            bus.emit(EventType.STATUS_CHANGE, EventPayload(EventType.STATUS_CHANGE, "j", record=record))
+            time.sleep(0.02)
+        assert hub.requests, "no snapshot while events kept coming"
+        assert hub.requests[0].at - started < 1.5  # at most ten debounce periods (1 s) late, plus slack
+    finally:
+        plugin.detach()
