@@ -375,3 +375,38 @@ class JobStore:
     def mark_cleaned(self, job_ids: list[str], now: float) -> None: ...
     def delete_records(self, job_ids: list[str]) -> int:
         """Delete jobs with their transitions, array tasks and dependency edges; one transaction."""
+    # -- the original molq's writes (molq.store.JobStore wraps them) ------------
+    def update_fields(self, job_id: str, fields: dict[str, object]) -> None:
+        """Set the named job fields (state, scheduler_job_id, submitted_at, started_at,
+        finished_at, last_polled, exit_code, failure_reason, cleaned_at); an unknown
+        job raises JobNotFoundError, an unknown field ValueError, a wrong kind TypeError."""
+    def compare_and_update(
+        self, job_id: str, expected: JobState | str, new_state: JobState | str, fields: dict[str, object]
+    ) -> bool:
+        """expected -> new_state with ``fields``, only if the state is still ``expected``."""
+    def record_transition(
+        self,
+        job_id: str,
+        old_state: JobState | str | None,
+        new_state: JobState | str,
+        timestamp: float,
+        reason: str | None = None,
+    ) -> None: ...
+    def add_dependencies(self, job_id: str, dependencies: list[tuple[str, str, str]]) -> None:
+        """Edges (dependency_job_id, dependency_type, scheduler_dependency) of ``job_id``."""
+    def mark_polled(self, job_ids: list[str], timestamp: float) -> None: ...
+    def record_allocation(
+        self,
+        cluster_name: str,
+        partition: str | None,
+        account: str | None,
+        qos: str | None,
+        reservation: str | None,
+        now: float,
+        label: str | None = None,
+    ) -> None:
+        """Count one use of this combination (nothing when all four are None)."""
+    def list_allocations(
+        self, cluster_name: str, limit: int | None = None
+    ) -> list[tuple[str | None, str | None, str | None, str | None, str | None, float, int]]:
+        """(partition, account, qos, reservation, label, last_used, use_count), newest first."""
