@@ -145,3 +145,21 @@ def test_check_returncode_raises_both_error_kinds(t: LocalTransport) -> None:
     again = pickle.loads(pickle.dumps(exc))
     assert isinstance(again, CommandFailedError) and again.returncode == 7 and str(again) == str(exc)
     t.run([sys.executable, "-c", "pass"]).check_returncode()  # zero: no error
+
+
+def test_command_result_passes_for_the_original_frozen_dataclass(t: LocalTransport) -> None:
+    import copy
+    import dataclasses
+
+    from molq.transport import CommandResult
+
+    result = t.run([sys.executable, "-c", "print('hi')"])
+    assert dataclasses.is_dataclass(result)
+    assert [f.name for f in dataclasses.fields(result)] == ["argv", "returncode", "stdout", "stderr"]
+    assert dataclasses.asdict(result) == {"argv": result.argv, "returncode": 0, "stdout": "hi\n", "stderr": ""}
+    changed = dataclasses.replace(result, returncode=3)
+    assert changed.returncode == 3 and changed.stdout_bytes == b"hi\n"
+    assert result == CommandResult(result.argv, 0, "hi\n") and hash(result) == hash(CommandResult(result.argv, 0, b"hi\n"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.returncode = 1  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(result)) == result == copy.deepcopy(result)

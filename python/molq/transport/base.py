@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
+from molq._dataclass_face import present_as_dataclass
 from molq.errors import TransportError
 
 __all__ = ["CommandFailedError", "CommandResult", "Transport", "TransportError"]
@@ -42,7 +43,9 @@ class CommandResult:
     """How a command ended: its argv, return code, and output.
 
     Output is kept as bytes (parsers in the native core take bytes) and
-    decoded to text only when ``stdout``/``stderr`` are read.
+    decoded to text only when ``stdout``/``stderr`` are read. Immutable, and it
+    passes for the frozen dataclass the original molq had (``dataclasses.replace``,
+    ``asdict``, ``fields``; equal when argv, return code and output are).
     """
 
     __slots__ = ("argv", "returncode", "_stdout", "_stderr")
@@ -54,10 +57,23 @@ class CommandResult:
         stdout: bytes | str = b"",
         stderr: bytes | str = b"",
     ) -> None:
-        self.argv = tuple(argv)
-        self.returncode = returncode
-        self._stdout = stdout.encode() if isinstance(stdout, str) else bytes(stdout)
-        self._stderr = stderr.encode() if isinstance(stderr, str) else bytes(stderr)
+        set_field = object.__setattr__   # the class is frozen (see present_as_dataclass below)
+        set_field(self, "argv", tuple(argv))
+        set_field(self, "returncode", returncode)
+        set_field(self, "_stdout", stdout.encode() if isinstance(stdout, str) else bytes(stdout))
+        set_field(self, "_stderr", stderr.encode() if isinstance(stderr, str) else bytes(stderr))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CommandResult):
+            return NotImplemented
+        return (self.argv, self.returncode, self._stdout, self._stderr) == (
+            other.argv, other.returncode, other._stdout, other._stderr)
+
+    def __hash__(self) -> int:
+        return hash((self.argv, self.returncode, self._stdout, self._stderr))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (CommandResult, (self.argv, self.returncode, self._stdout, self._stderr))
 
     @property
     def stdout(self) -> str:
@@ -97,6 +113,9 @@ class CommandResult:
             f"CommandResult(argv={self.argv!r}, returncode={self.returncode}, "
             f"stdout={self.stdout[:80]!r}, stderr={self.stderr[:80]!r})"
         )
+
+
+present_as_dataclass(CommandResult, ("argv", "returncode", "stdout", "stderr"))
 
 
 def _describe(argv: Sequence[str], limit: int = 200) -> str:
