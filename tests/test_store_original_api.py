@@ -32,6 +32,7 @@ def test_insert_update_and_transitions(store: JobStore) -> None:
     store.insert_job(_spec("a", metadata={"molq.job_dir": "/jobs/a"}))
     record = store.get_record("a")
     assert (record.state, record.command_display, record.job_dir) == (JobState.CREATED, "echo hi", "/jobs/a")
+    assert (record.root_job_id, record.retry_group_id) == ("a", "a")
     store.update_job("a", state=JobState.SUBMITTED, scheduler_job_id="42", submitted_at=5.0)
     store.record_transition("a", JobState.CREATED, JobState.SUBMITTED, 6.0, reason="by hand")
     record = store.get_record("a")

@@ -283,7 +283,7 @@ class JobStore:
             "root_job_id": spec.root_job_id or spec.job_id,
             "attempt": spec.attempt,
             "previous_attempt_job_id": spec.previous_attempt_job_id,
-            "retry_group_id": spec.retry_group_id,
+            "retry_group_id": spec.retry_group_id or spec.root_job_id or spec.job_id,
             "command_type": spec.command.command_type,
             "command_display": spec.command.display,
             "cwd": spec.cwd,
