@@ -49,6 +49,10 @@ class CommandResult:
     """
 
     __slots__ = ("argv", "returncode", "_stdout", "_stderr")
+    argv: tuple[str, ...]
+    returncode: int
+    _stdout: bytes
+    _stderr: bytes
 
     def __init__(
         self,
