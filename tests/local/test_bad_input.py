@@ -56,7 +56,7 @@ def test_host_and_transport_are_exclusive() -> None:
 
 
 def test_unsupported_fields_are_listed_together(submitor: mq.Submitor) -> None:
-    with pytest.raises(mq.ConfigError, match="cpu_count, memory, partition") as info:
+    with pytest.raises(mq.ConfigError, match="resources.cpu_count, resources.memory, scheduling.partition") as info:
         submitor.submit_job(
             argv=["true"],
             resources=mq.JobResources(cpu_count=2, memory=mq.Memory.gb(1)),
