@@ -64,7 +64,7 @@ def test_a_job_is_posted_running_then_ended(tmp_path: Path, store: JobStore, hub
 
 
 def test_a_burst_of_events_is_one_post_after_the_quiet_period(tmp_path: Path, store: JobStore, hub: Hub) -> None:
-    debounce = 0.4
+    debounce = 0.8
     sub = submitor(tmp_path, store, {"ingest_url": hub.url, "debounce_seconds": debounce})
     with sub:
         submitted_at = []
@@ -81,7 +81,7 @@ def test_a_burst_of_events_is_one_post_after_the_quiet_period(tmp_path: Path, st
 
 
 def test_many_jobs_roll_up_into_one_group(tmp_path: Path, store: JobStore, hub: Hub) -> None:
-    sub = submitor(tmp_path, store, {"ingest_url": hub.url, "debounce_seconds": 0.3, "expand_threshold": 3,
+    sub = submitor(tmp_path, store, {"ingest_url": hub.url, "debounce_seconds": 0.8, "expand_threshold": 3,
                                      "show_members": "never"})
     with sub:
         handles = [sub.submit_job(argv=["sleep", "3"]) for _ in range(5)]
