@@ -90,7 +90,8 @@ def _destination_options(parser: argparse.ArgumentParser, suppress: bool, short_
     group.add_argument("--db", metavar="PATH", default=default,
                        help="job store file (default: $MOLQ_HOME/jobs.db, ~/.molq/jobs.db)")
     group.add_argument("--config", metavar="PATH", default=default,
-                       help="config file (default: $MOLQ_HOME/config.toml)")
+                       help="config file (default: $MOLQ_HOME/config.toml; if absent, the original molq's "
+                            "~/.molcrafts/molq/config/config.yaml; docs/configuration.md)")
 
 
 def _target(parser: argparse.ArgumentParser) -> None:
