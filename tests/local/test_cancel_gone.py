@@ -264,3 +264,32 @@ def test_a_job_cancelled_while_its_submit_is_in_flight_is_stopped_by_its_submitt
     assert sub.get_job(handle.job_id).state is mq.JobState.CANCELLED
     other.close()
     sub.close()
+
+
+SUBMIT_IGNORING_SIGNALS = r"""
+import signal, sys
+import molq as mq
+from molq.store import JobStore
+signal.signal(signal.SIGTERM, signal.SIG_IGN)   # as under some service managers
+signal.signal(signal.SIGHUP, signal.SIG_IGN)    # as under nohup
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+sub = mq.Submitor(mq.Cluster("l", "local"), store=JobStore(sys.argv[1]), jobs_dir=sys.argv[2])
+record = sub.submit_job(command="grep -E '^Sig(Ign|Blk)' /proc/self/status; yes | head -1").wait(timeout=30)
+print(open(record.metadata["molq.stdout_path"]).read(), end="")
+print(open(record.metadata["molq.stderr_path"]).read(), end="")
+"""
+
+
+def test_a_job_starts_with_default_signal_handling_whatever_its_submitter_ignores(tmp_path: Path) -> None:
+    """Python ignores SIGPIPE, and exec keeps ignored signals and the mask: a
+    job must not inherit them (it would survive a SIGTERM, or a closed pipe)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", SUBMIT_IGNORING_SIGNALS, str(tmp_path / "jobs.db"), str(tmp_path / "jobs")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = dict(line.split(":\t") for line in proc.stdout.splitlines() if line.startswith("Sig"))
+    standard = (1 << 31) - 1  # signals 1..31 (glibc keeps 32 and 33 for itself)
+    assert int(lines["SigIgn"], 16) & standard == 0
+    assert int(lines["SigBlk"], 16) == 0
+    assert "Broken pipe" not in proc.stdout  # yes died of SIGPIPE, silently, as in a terminal

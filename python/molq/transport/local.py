@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -11,6 +12,11 @@ from molq.errors import TransportError
 from molq.transport.base import CommandResult, _describe
 
 __all__ = ["LocalTransport"]
+
+#: Every signal a child may have ignored or caught (SIGKILL and SIGSTOP cannot be).
+_RESETTABLE_SIGNALS = tuple(
+    sig for sig in signal.valid_signals() if sig not in (signal.SIGKILL, signal.SIGSTOP)
+)
 
 
 class LocalTransport:
@@ -100,6 +106,11 @@ class LocalTransport:
                 (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
             ],
             setsid=True,
+            # as a shell would start it: exec keeps ignored signals and the
+            # mask, and Python ignores SIGPIPE (a job would then survive a
+            # closed pipe, or a SIGTERM its submitter happened to ignore)
+            setsigdef=_RESETTABLE_SIGNALS,
+            setsigmask=(),
         )
         self._spawned.add(pid)
         self._programs[argv[0]] = program
