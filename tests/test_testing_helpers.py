@@ -39,3 +39,18 @@ def test_fake_cancel_and_retry() -> None:
     handle = slow.submit_job(argv=["x"])
     handle.cancel()
     assert slow.get_job(handle.job_id).state is mq.JobState.CANCELLED
+
+
+def test_fake_scheduler_answers_the_original_per_job_queries() -> None:
+    import time
+
+    from molq.models import Command, JobSpec
+    from molq.testing import FakeScheduler
+
+    spec = JobSpec(job_id="a", cluster_name="c", scheduler="local", command=Command.from_submit_args(argv=["x"]))
+    quick, slow = FakeScheduler(job_duration=0.0, outcomes="failed"), FakeScheduler(job_duration=30.0)
+    done, running = quick.submit(spec, "/tmp"), slow.submit(spec, "/tmp")
+    time.sleep(0.01)
+    assert quick.poll_many([done]) == {} and quick.resolve_terminal(done) is mq.JobState.FAILED
+    assert slow.poll_many([running]) == {running: mq.JobState.QUEUED} and slow.resolve_terminal(running) is None
+    assert quick.resolve_terminal("unknown") is None

@@ -131,8 +131,16 @@ class FakeScheduler(OneJobQueries):
     def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
         return _core.Snapshot.from_observations([])
 
-    def poll_many(self, ids: Sequence[str]) -> dict[str, JobState]:
-        return dict(self.poll([("", sid, "", 0.0) for sid in ids]).states())
+    def poll_many(self, scheduler_job_ids: Sequence[str]) -> dict[str, JobState]:
+        """States of the given jobs still queued or running (as the original's fake)."""
+        states = OneJobQueries.poll_many(self, scheduler_job_ids)
+        return {sid: state for sid, state in states.items() if not state.is_terminal}
+
+    def resolve_terminal(self, scheduler_job_id: str) -> JobState | None:  # type: ignore[override]
+        """The end state of a finished or cancelled job, None otherwise (the
+        original's fake answered with the state alone)."""
+        state = OneJobQueries.poll_many(self, [scheduler_job_id]).get(str(scheduler_job_id))
+        return state if state is not None and state.is_terminal else None
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
         with self._lock:
