@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from molq import _core
 from molq.errors import ConfigError, SchedulerError, TransportError
+from molq.scheduler._original_local import ORIGINAL_CANCEL_FN, ORIGINAL_STATUS_FN
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries
 from molq.transport.base import Transport
@@ -209,9 +210,11 @@ echo "$!"
 # "shell" parser reads, then "#end <count>" so truncated output is
 # recognised. Only molq's own words and numbers are printed, never a path.
 # Bash builtins only (Linux): no fork per job.
-_POLL = _PROCS + r"""
+_POLL = _PROCS + ORIGINAL_STATUS_FN + r"""
 n=0 MOLQ_LIVE=
 while IFS= read -r -d '' sid && IFS= read -r -d '' dir; do
+  # a job the original molq started (imported from its store)
+  if molq_orig_status "$sid" "$dir"; then n=$((n + 1)); continue; fi
   pid=$sid start= started= rc= fin= cause=
   # .pid is the wrapper's first write; until it exists the pid alone must do
   if [ -r "$dir/.pid" ]; then
@@ -243,8 +246,9 @@ echo "#end $n"
 # "finished <pid>" when the job had already ended, "unstarted" when no
 # wrapper had started (none will run the job now: it sees the marker), and
 # "survived <pid>" when processes outlived SIGKILL for 10 s (stuck in the kernel).
-_CANCEL = _PROCS + r"""
+_CANCEL = _PROCS + ORIGINAL_CANCEL_FN + r"""
 dir=$1 grace=$2 pid=$3 start= unrecorded=
+[ -n "$pid" ] && molq_orig_cancel "$dir" "$grace" && exit 0
 if [ -z "$pid" ]; then
   unrecorded=1
   # the marker first: a wrapper starting from now on runs nothing
