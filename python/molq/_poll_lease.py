@@ -3,7 +3,6 @@ threads and processes wait on that cluster's jobs through one store."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from typing import TYPE_CHECKING, Callable, TypeVar
@@ -25,24 +24,43 @@ class SharedPoller:
     """
 
     def __init__(self, store: JobStore, cluster_name: str, *, min_interval: float, lease_seconds: float) -> None:
-        import socket
-
         self._store = store
         self._cluster = cluster_name
         self.min_interval = min_interval
+        #: Only for a holder on another host (its death cannot be seen from
+        #: here); a dead holder on this host is taken over at once.
         self._lease_seconds = lease_seconds
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._local = threading.Lock()  # threads of one Submitor share one holder name
+
+    @property
+    def holder(self) -> str:
+        """host:pid:start-time of this process, then this poller's own suffix."""
+        from molq._liveness import this_process
+
+        return f"{this_process()}:{id(self):x}"
 
     def run(self, poll: Callable[[], tuple[T, str | None]], *, force: bool = False) -> T | None:
         """``poll()`` returns (result, error text or None); None when another holder polls."""
         with self._local:
             native = self._store.native
-            if not native.begin_poll(self._cluster, self.holder, time.time(), self.min_interval, self._lease_seconds, force):
-                return None
+            holder = self.holder
+            if not native.begin_poll(self._cluster, holder, time.time(), self.min_interval, self._lease_seconds, force):
+                if not self._take_over_from_the_dead(holder):
+                    return None
             error: str | None = "poll did not finish"
             try:
                 result, error = poll()
                 return result
             finally:
-                native.end_poll(self._cluster, self.holder, error)
+                native.end_poll(self._cluster, holder, error)
+
+    def _take_over_from_the_dead(self, holder: str) -> bool:
+        """Take the lease if its holder died mid-poll (killed, crashed): its
+        lease would otherwise stall every waiter of the cluster until it ran out."""
+        from molq._liveness import is_dead
+
+        status = self._store.native.poll_status(self._cluster)
+        current = None if status is None else status[0]
+        if current is None or current == holder or not is_dead(current):
+            return False
+        return self._store.native.take_over_poll(self._cluster, current, holder, time.time(), self._lease_seconds)

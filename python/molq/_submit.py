@@ -53,6 +53,14 @@ class SubmitRequest:
     profile_name: str | None = None
     #: The name the first attempt's directory got; retries add ".attemptN" to it.
     base_dir_name: str | None = None
+    #: A scheduled retry started by a refresh: a passing failure to submit it
+    #: becomes a due time in the store, never a sleep inside the refresh.
+    from_refresh: bool = False
+
+    @property
+    def inline_retry(self) -> RetryPolicy | None:
+        """The policy ``hand_to_scheduler`` may wait out transient failures under."""
+        return None if self.from_refresh else self.retry
 
     @classmethod
     def from_user(
@@ -101,9 +109,6 @@ class SubmitRequest:
         """The spec to hand the scheduler, the dependency edges, the retry JSON
         and the script bytes to copy. Raises before anything is written."""
         cluster = sub.target
-        from molq._field_checks import check_request_fields, check_resolved
-
-        check_request_fields(self, sub)
         cwd = _resolve_cwd(cluster, self.execution.cwd)
         jobs_root = _resolve_dir(cluster, sub._jobs_dir) if sub._jobs_dir else f"{cwd}/.molq/jobs"
         job_dir = f"{jobs_root.rstrip('/')}/{self.dir_name}"
@@ -124,7 +129,6 @@ class SubmitRequest:
                 from molq.errors import ScriptError
 
                 raise ScriptError(f"cannot read script file {script.file_path}: {exc}") from exc
-        check_resolved(cluster.transport, self, cwd, stdout_path, stderr_path, script_bytes)
         retry_json = None
         if self.retry is not None and self.retry.max_attempts > 1:
             from molq.models import retry_policy_to_json
@@ -322,16 +326,21 @@ def hand_to_scheduler(scheduler: Any, spec: JobSpec, retry: RetryPolicy | None) 
     """``scheduler.submit``, with transient failures retried under the job's
     retry policy (its attempts and backoff; none without a policy).
 
-    Before trying again it asks the scheduler whether the failed try got
-    through after all (``find_submissions``, by molq's marker on the job), so
-    a submission that timed out on the way back is not made twice.
+    After a transient failure it asks the scheduler whether the failed try
+    got through after all (``find_submissions``, by molq's marker on the
+    job), so a submission that timed out on the way back is not made twice.
     """
     tries = retry.max_attempts if retry is not None else 1
     for attempt in range(1, tries + 1):
         try:
             return scheduler.submit(spec, spec.job_dir)
         except MolqError as exc:
-            if attempt >= tries or not is_transient(exc):
+            if not is_transient(exc):
+                raise
+            if attempt >= tries:
+                found = _submitted_after_all(scheduler, spec)
+                if found is not None:
+                    return found
                 raise
             assert retry is not None
             delay = retry.backoff.delay(attempt)
@@ -340,31 +349,71 @@ def hand_to_scheduler(scheduler: Any, spec: JobSpec, retry: RetryPolicy | None) 
                 spec.job_id, exc, delay, attempt + 1, tries,
             )
             time.sleep(delay)
-            find = getattr(scheduler, "find_submissions", None)
-            if find is not None:
-                found = find([(spec.job_id, spec.job_dir)])
-                if spec.job_id in found:
-                    return found[spec.job_id]
+            found = _submitted_after_all(scheduler, spec)
+            if found is not None:
+                return found
     raise AssertionError("unreachable")
+
+
+def _submitted_after_all(scheduler: Any, spec: JobSpec) -> str | None:
+    """The scheduler id of ``spec`` if a try that seemed to fail reached the scheduler."""
+    find = getattr(scheduler, "find_submissions", None)
+    if find is None:
+        return None
+    try:
+        return find([(spec.job_id, spec.job_dir)]).get(spec.job_id)
+    except MolqError:
+        return None
 
 
 def resubmit_due_retries(sub: Submitor) -> list[str]:
     """Submit the next attempt of every retry that is due; return the new job ids.
 
     Claims are atomic in the store, so with many processes refreshing, each
-    retry is submitted exactly once.
+    retry is submitted exactly once. A claim names this process; one whose
+    holder died (killed between claiming and finishing) is taken back here.
+    A passing failure (a timeout, a scheduler restarting) is not waited out:
+    the next try is scheduled in the store with the policy's backoff.
     """
+    from molq._liveness import is_dead, this_process
+
     store = sub.store
+    native = store.native
+    cluster = sub.cluster_name
+    dead = [holder for holder in native.retry_claim_holders(cluster) if is_dead(holder)]
     started: list[str] = []
-    for job_id in store.claim_due_retries(sub.cluster_name, time.time()):
+    for job_id in native.claim_due_retries(cluster, time.time(), this_process(), dead):
+        request: SubmitRequest | None = None
         try:
-            handle = sub._submit(_retry_request(sub, job_id))
+            request = replace(_retry_request(sub, job_id), from_refresh=True)
+            handle = sub._submit(request)
             started.append(handle.scheduler_job_id or "")
         except MolqError as exc:
             get_logger(__name__).warning("retry of job %s could not be submitted: %s", job_id, exc)
-        finally:
-            store.finish_retry(job_id)
+            if is_transient(exc) and _try_again_later(sub, job_id, request):
+                continue  # the claim became a due time again
+        store.finish_retry(job_id)
     return started
+
+
+def _try_again_later(sub: Submitor, job_id: str, request: SubmitRequest | None) -> bool:
+    """Schedule another try after a passing failure; True if the claim on
+    ``job_id`` itself was turned back into a due retry (nothing registered)."""
+    native = sub.store.native
+    if request is None or sub.store.get_record(request.job_id) is None:
+        # Failed before the next attempt was registered (reading the stored
+        # request or script): the same retry is due again after a pause.
+        return bool(native.schedule_retry(job_id, time.time() + _PAUSE_AFTER_PASSING_FAILURE))
+    policy = request.retry
+    if policy is not None and request.lineage.attempt < policy.max_attempts:
+        # The attempt that could not be submitted is FAILED; its retry is due
+        # after the policy's backoff.
+        native.schedule_retry(request.job_id, time.time() + policy.backoff.delay(request.lineage.attempt))
+    return False
+
+
+#: Wait before trying again a retry whose stored request could not be read.
+_PAUSE_AFTER_PASSING_FAILURE = 30.0
 
 
 def _retry_request(sub: Submitor, job_id: str) -> SubmitRequest:

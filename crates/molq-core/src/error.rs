@@ -53,6 +53,10 @@ pub enum Error {
     #[error("job store {path} cannot be opened: {reason}")]
     Unusable { path: String, reason: String },
 
+    /// A write failed for want of space or permission (nothing was written).
+    #[error("job store {path} cannot be written: {reason}")]
+    Unwritable { path: String, reason: String },
+
     /// Another connection held the lock for longer than the busy timeout.
     #[error(
         "job store {path} is locked by another process (gave up after the busy timeout): {detail}"
@@ -94,6 +98,19 @@ impl Error {
             Some(C::NotADatabase) => Error::NotAStore {
                 path: path.to_owned(),
                 reason: "the file is not a SQLite database".to_owned(),
+            },
+            Some(C::DiskFull) => Error::Unwritable {
+                path: path.to_owned(),
+                reason: "the disk is full; free some space and try again".to_owned(),
+            },
+            Some(C::ReadOnly) => Error::Unwritable {
+                path: path.to_owned(),
+                reason: "the file or its folder is read-only; make both writable or choose another path"
+                    .to_owned(),
+            },
+            Some(C::CannotOpen) => Error::Unusable {
+                path: path.to_owned(),
+                reason: "SQLite cannot open the file or its -wal/-shm beside it; check the folder exists and is writable".to_owned(),
             },
             Some(C::DatabaseCorrupt) => Error::NotAStore {
                 path: path.to_owned(),

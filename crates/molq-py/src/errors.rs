@@ -38,6 +38,7 @@ pub fn class_of(e: &Error) -> Class {
         | Error::SchemaTooNew { .. }
         | Error::NotAStore { .. }
         | Error::Unusable { .. }
+        | Error::Unwritable { .. }
         | Error::Locked { .. }
         | Error::Closed
         | Error::Sqlite { .. } => Class::Store,

@@ -215,14 +215,42 @@ impl PyJobStore {
         .map(PyReconcileOutcome)
     }
 
+    #[pyo3(signature = (cluster_name, now, holder = "", dead_holders = Vec::new()))]
     fn claim_due_retries(
         &self,
         py: Python<'_>,
         cluster_name: &str,
         now: f64,
+        holder: &str,
+        dead_holders: Vec<String>,
     ) -> PyResult<Vec<String>> {
-        self.run(py, |s| s.claim_due_retries(cluster_name, now))
+        self.run(py, |s| {
+            s.claim_due_retries(cluster_name, now, holder, &dead_holders)
+        })
     }
+
+    fn retry_claim_holders(&self, py: Python<'_>, cluster_name: &str) -> PyResult<Vec<String>> {
+        self.run(py, |s| s.retry_claim_holders(cluster_name))
+    }
+
+    fn schedule_retry(&self, py: Python<'_>, job_id: &str, due_at: f64) -> PyResult<bool> {
+        self.run(py, |s| s.schedule_retry(job_id, due_at))
+    }
+
+    fn take_over_poll(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        dead: &str,
+        holder: &str,
+        now: f64,
+        lease_seconds: f64,
+    ) -> PyResult<bool> {
+        self.run(py, |s| {
+            s.take_over_poll(cluster_name, dead, holder, now, lease_seconds)
+        })
+    }
+
 
     fn finish_retry(&self, py: Python<'_>, job_id: &str) -> PyResult<()> {
         self.run(py, |s| s.finish_retry(job_id)).map(drop)
@@ -578,5 +606,21 @@ fn new_job(d: &Bound<'_, PyDict>) -> PyResult<NewJob> {
             .map(|v| v.extract())
             .transpose()?
             .unwrap_or(false),
+    })
+}
+
+/// What the SQLite file at `path` is, found read-only: "empty", "molq" (with
+/// its schema version), "original-molq" (the pure-Python molq's store) or
+/// "foreign" (with its table names). The one check `JobStore` applies before
+/// it writes; an importer calls it before touching a file.
+#[pyfunction]
+pub fn classify_store_file(py: Python<'_>, path: &str) -> PyResult<(String, Option<i64>, Vec<String>)> {
+    use molq_core::StoreFile;
+    let kind = detached(py, || molq_core::classify_file(path))?;
+    Ok(match kind {
+        StoreFile::Empty => ("empty".into(), Some(0), vec![]),
+        StoreFile::Molq { version } => ("molq".into(), Some(version), vec![]),
+        StoreFile::OriginalMolq => ("original-molq".into(), None, vec![]),
+        StoreFile::Foreign { tables } => ("foreign".into(), None, tables),
     })
 }

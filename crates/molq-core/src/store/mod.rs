@@ -8,6 +8,7 @@ mod reads;
 pub use reads::{ActiveJob, CleanupCutoffs};
 mod compat;
 pub use compat::{Allocation, FieldKind, FieldValue, UPDATABLE_FIELDS};
+mod files;
 mod rows;
 mod schema;
 
@@ -19,7 +20,7 @@ use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 
-pub use schema::{MIGRATIONS, SCHEMA_VERSION};
+pub use schema::{classify_file, StoreFile, MIGRATIONS, SCHEMA_VERSION};
 
 use crate::error::{Error, Result, SqlContext};
 use crate::model::{Dependency, NewJob, Timestamp, Transition};
@@ -61,12 +62,18 @@ impl JobStore {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if path != MEMORY {
+            files::create_private(path)?;
+        }
         let mut conn = Connection::open_with_flags(path, flags).map_err(|e| Error::Unusable {
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
         // The timeout first: every later step may meet another process's lock.
         conn.busy_timeout(busy_timeout).at(path)?;
+        // Before anything that writes (WAL switch, migrations): a file that
+        // is not a molq store is left exactly as it was.
+        schema::check_is_store(&conn, path)?;
         schema::enable_wal(&conn, path)?;
         conn.pragma_update(None, "synchronous", "NORMAL").at(path)?;
         conn.pragma_update(None, "foreign_keys", "ON").at(path)?;
@@ -74,6 +81,11 @@ impl JobStore {
         conn.pragma_update(None, "cache_size", -32_768).at(path)?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn, path)?;
+        if path != MEMORY {
+            // The WAL and shared-memory files exist now; an older molq (or
+            // a umask) may have left any of the three readable by others.
+            files::make_private(path)?;
+        }
         Ok(JobStore {
             conn,
             path: path.to_owned(),
@@ -435,42 +447,6 @@ impl JobStore {
         Ok(out)
     }
 
-    // -- retries ------------------------------------------------------------------
-
-    /// Claim the jobs of `cluster` whose retry is due (scheduled -> claimed);
-    /// each is claimed by exactly one caller.
-    pub fn claim_due_retries(&mut self, cluster: &str, now: Timestamp) -> Result<Vec<String>> {
-        let path = self.path.clone();
-        let tx = self.write()?;
-        let ids = tx
-            .prepare_cached(
-                "UPDATE jobs SET retry_state = 'claimed' WHERE cluster_name = ?1 \
-                 AND retry_state = 'scheduled' AND retry_due_at <= ?2 RETURNING job_id",
-            )
-            .at(&path)?
-            .query_map(params![cluster, now], |r| r.get(0))
-            .at(&path)?
-            .collect::<rusqlite::Result<Vec<String>>>()
-            .at(&path)?;
-        tx.commit().at(&path)?;
-        Ok(ids)
-    }
-
-    /// Claimed -> done, once the next attempt is registered. `false` if the
-    /// retry was not claimed.
-    pub fn finish_retry(&mut self, job_id: &str) -> Result<bool> {
-        let path = self.path.clone();
-        let tx = self.write()?;
-        current_state(&tx, &path, job_id)?;
-        let n = tx
-            .prepare_cached("UPDATE jobs SET retry_state = 'done' WHERE job_id = ?1 AND retry_state = 'claimed'")
-            .at(&path)?
-            .execute([job_id])
-            .at(&path)?;
-        tx.commit().at(&path)?;
-        Ok(n == 1)
-    }
-
     // -- retention ------------------------------------------------------------------
 
     /// Stamp `cleaned_at` on the given jobs (their directories are gone).
@@ -551,9 +527,14 @@ fn check_parent(path: &str) -> Result<()> {
     if parent.is_dir() {
         return Ok(());
     }
+    let reason = if parent.exists() {
+        format!("{} is a file, not a folder; choose another path", parent.display())
+    } else {
+        format!("its directory {} does not exist", parent.display())
+    };
     Err(Error::Unusable {
         path: path.to_owned(),
-        reason: format!("its directory {} does not exist", parent.display()),
+        reason,
     })
 }
 

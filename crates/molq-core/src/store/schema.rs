@@ -184,7 +184,9 @@ pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     let found = user_version(&tx, path)?;
     check_not_newer(found, path)?;
     if found == 0 {
-        refuse_foreign_tables(&tx, path)?;
+        // Checked again inside the write lock: another process may have
+        // created tables since the first look.
+        check_is_store(&tx, path)?;
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         tx.execute_batch(sql).map_err(|e| Error::Sqlite {
@@ -214,28 +216,89 @@ fn check_not_newer(found: i64, path: &str) -> Result<()> {
     Ok(())
 }
 
-fn refuse_foreign_tables(conn: &Connection, path: &str) -> Result<()> {
+/// What a SQLite file holds, as far as molq is concerned. Found by reads
+/// only: deciding never writes to the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreFile {
+    /// No tables and schema version 0: a new store (or a file just created).
+    Empty,
+    /// A store of this molq at schema `version` (possibly newer than this build).
+    Molq { version: i64 },
+    /// A store of the pure-Python molq (it keeps a `molq_meta` table).
+    OriginalMolq,
+    /// Someone else's database: its tables, by name.
+    Foreign { tables: Vec<String> },
+}
+
+/// Classify the database behind `conn` with reads only (`PRAGMA user_version`
+/// and `sqlite_master`). The one place that decides whether a file is a molq
+/// store; [`check_is_store`] turns the answer into an error before molq writes.
+pub fn classify(conn: &Connection, path: &str) -> Result<StoreFile> {
+    let version = user_version(conn, path)?;
     let mut stmt = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
         .at(path)?;
-    let names = stmt
+    let tables = stmt
         .query_map([], |r| r.get::<_, String>(0))
         .at(path)?
         .collect::<rusqlite::Result<Vec<_>>>()
         .at(path)?;
-    if names.is_empty() {
-        return Ok(());
-    }
-    let hint = if names.iter().any(|n| n == "molq_meta") {
-        " (it looks like a store of the pure-Python molq; move it aside to start a new one)"
+    let has = |name: &str| tables.iter().any(|t| t == name);
+    Ok(if tables.is_empty() && version == 0 {
+        StoreFile::Empty
+    } else if has("molq_meta") {
+        // The pure-Python molq keeps its version there, never in user_version.
+        StoreFile::OriginalMolq
+    } else if version > 0 && has("jobs") && has("status_transitions") {
+        StoreFile::Molq { version }
     } else {
-        ""
-    };
-    Err(Error::NotAStore {
-        path: path.to_owned(),
-        reason: format!(
-            "it already holds tables molq did not create ({}){hint}; it was left untouched",
-            names.join(", ")
-        ),
+        StoreFile::Foreign { tables }
     })
+}
+
+/// Classify the file at `path` without writing to it (opened read-only): for
+/// tools such as an importer that must know what a file is before touching it.
+pub fn classify_file(path: &str) -> Result<StoreFile> {
+    use rusqlite::OpenFlags;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| Error::Unusable {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    classify(&conn, path)
+}
+
+/// Refuse, before any write, a file molq must not touch: someone else's
+/// database, the pure-Python molq's store, a negative or newer schema.
+pub fn check_is_store(conn: &Connection, path: &str) -> Result<()> {
+    let not_a_store = |reason: String| Error::NotAStore {
+        path: path.to_owned(),
+        reason,
+    };
+    match classify(conn, path)? {
+        StoreFile::Empty => Ok(()),
+        StoreFile::Molq { version } => check_not_newer(version, path),
+        StoreFile::OriginalMolq => Err(not_a_store(
+            "it is a store of the pure-Python molq; move it aside to start a new one \
+             (it was left untouched)"
+                .to_owned(),
+        )),
+        StoreFile::Foreign { tables } if tables.is_empty() => {
+            let version = user_version(conn, path)?;
+            check_not_newer(version, path)?;
+            Err(not_a_store(format!(
+                "it has schema version {version} but no tables; it was left untouched"
+            )))
+        }
+        StoreFile::Foreign { tables } => Err(not_a_store(format!(
+            "it already holds tables molq did not create ({}); it was left untouched",
+            tables.join(", ")
+        ))),
+    }
 }

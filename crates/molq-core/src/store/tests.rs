@@ -350,16 +350,16 @@ fn retries_are_scheduled_claimed_once_and_finished() {
         (Some("scheduled"), Some(130.0))
     );
     assert!(
-        a.claim_due_retries("c", 129.0).unwrap().is_empty(),
+        a.claim_due_retries("c", 129.0, "a", &[]).unwrap().is_empty(),
         "not due yet"
     );
     assert!(
-        a.claim_due_retries("other", 500.0).unwrap().is_empty(),
+        a.claim_due_retries("other", 500.0, "a", &[]).unwrap().is_empty(),
         "scoped by cluster"
     );
-    assert_eq!(b.claim_due_retries("c", 130.0).unwrap(), ["r"]);
+    assert_eq!(b.claim_due_retries("c", 130.0, "b", &[]).unwrap(), ["r"]);
     assert!(
-        a.claim_due_retries("c", 131.0).unwrap().is_empty(),
+        a.claim_due_retries("c", 131.0, "a", &[]).unwrap().is_empty(),
         "claimed once"
     );
     assert!(a.finish_retry("r").unwrap());
@@ -386,7 +386,7 @@ fn cancelling_a_finished_job_drops_its_scheduled_retry() {
     assert_eq!(s.cancel("r", "stop", 3.0).unwrap(), None);
     let r = s.get_job("r").unwrap().unwrap();
     assert_eq!((r.state, r.retry_state()), (Failed, Some("cancelled")));
-    assert!(s.claim_due_retries("c", 1e9).unwrap().is_empty());
+    assert!(s.claim_due_retries("c", 1e9, "a", &[]).unwrap().is_empty());
 }
 
 #[test]
@@ -584,4 +584,84 @@ fn history_keeps_recorded_order_when_the_start_precedes_the_submit_record() {
             (Succeeded, 11.5)
         ]
     );
+}
+
+/// The bytes of a foreign file before and after molq refused it are the same:
+/// no WAL switch (header bytes 18-19), no migration, nothing.
+#[test]
+fn a_refused_file_keeps_every_byte() {
+    let cases: [(&str, i64); 3] = [
+        ("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('x');", 0),
+        ("CREATE TABLE molq_meta (key TEXT, value TEXT);", 0),
+        ("CREATE TABLE other (t TEXT);", 3),
+    ];
+    for (sql, version) in cases {
+        let (_d, path) = tmp();
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(sql).unwrap();
+        c.pragma_update(None, "user_version", version).unwrap();
+        drop(c);
+        let before = std::fs::read(&path).unwrap();
+        let err = JobStore::open(&path, T).unwrap_err();
+        assert!(matches!(err, Error::NotAStore { .. }), "{sql}: {err:?}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{sql}: file changed");
+        assert!(!std::path::Path::new(&format!("{path}-wal")).exists());
+    }
+}
+
+#[test]
+fn classify_file_tells_stores_apart_without_writing() {
+    use crate::store::StoreFile;
+    let (_d, path) = tmp();
+    drop(JobStore::open(&path, T).unwrap());
+    assert_eq!(
+        classify_file(&path).unwrap(),
+        StoreFile::Molq {
+            version: SCHEMA_VERSION
+        }
+    );
+    let (_d2, other) = tmp();
+    let c = Connection::open(&other).unwrap();
+    c.execute_batch("CREATE TABLE molq_meta (key TEXT); CREATE TABLE jobs (job_id TEXT); CREATE TABLE status_transitions (id INTEGER);")
+        .unwrap();
+    drop(c);
+    let before = std::fs::read(&other).unwrap();
+    assert_eq!(classify_file(&other).unwrap(), StoreFile::OriginalMolq);
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn store_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_d, path) = tmp();
+    let mut s = JobStore::open(&path, T).unwrap();
+    s.register_job(&job("a", "c"), &[], 1.0).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let mode = std::fs::metadata(format!("{path}{suffix}"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{suffix}");
+    }
+}
+
+#[test]
+fn a_store_of_schema_3_is_migrated_and_keeps_its_claims() {
+    let (_d, path) = tmp();
+    let c = Connection::open(&path).unwrap();
+    for (i, sql) in MIGRATIONS.iter().take(3).enumerate() {
+        c.execute_batch(sql).unwrap();
+        c.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+    }
+    c.execute_batch(
+        "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, state, retry_state, retry_due_at) \
+         VALUES ('old', 'c', 'local', 'old', 'failed', 'claimed', 5.0)",
+    )
+    .unwrap();
+    drop(c);
+    let mut s = JobStore::open(&path, T).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    // A claim made before claims named their holder is taken back.
+    assert_eq!(s.claim_due_retries("c", 10.0, "me", &[]).unwrap(), ["old"]);
 }
