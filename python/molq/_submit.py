@@ -286,10 +286,17 @@ def _check_capabilities(scheduler: Any, request: SubmitRequest, scheduling: JobS
         if requested(request, scheduling, execution) and not getattr(caps, attr, False)
     ]
     if unsupported:
+        # named as the request spells them (resources.cpu_count); the CLI maps the
+        # bare names in unsupported_fields to its flags
+        named = [f"{_REQUEST_GROUP.get(name, 'scheduling')}.{name}" for name in unsupported]
         raise ConfigError(
-            f"the {getattr(scheduler, 'kind', '?')!r} backend cannot honour: {', '.join(unsupported)}",
+            f"the {getattr(scheduler, 'kind', '?')!r} backend cannot honour: {', '.join(named)}",
             unsupported_fields=unsupported,
         )
+
+
+_REQUEST_GROUP = {name: "resources" for name in
+                  ("cpu_count", "task_count", "memory", "gpu_count", "gpu_type", "time_limit")}
 
 
 def prepare_job_dir(transport: Transport, spec: JobSpec, script_bytes: bytes | None) -> None:
