@@ -75,3 +75,10 @@ def fetch_job_dir(
     target.mkdir(parents=True, exist_ok=True)
     transport.download(job_dir, target, recursive=True, exclude=tuple(exclude))
     return target
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

@@ -161,3 +161,10 @@ class Cluster:
 
     def __repr__(self) -> str:
         return f"Cluster(name={self._name!r}, scheduler={self._scheduler!r}, transport={type(self._transport).__name__})"
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

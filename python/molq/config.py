@@ -494,3 +494,10 @@ def load_profile(name: str, path: str | os.PathLike[str] | None = None) -> MolqP
             profile=name,
         )
     return config.profiles[name]
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

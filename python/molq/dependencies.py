@@ -104,3 +104,10 @@ def resolve_dependencies(
         rendered.append(edge)
         edges.append(JobDependency(job_id, upstream.job_id, ref.condition, scheduler.format_dependency(edge)))
     return scheduler.format_dependencies(rendered), edges
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

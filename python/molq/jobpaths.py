@@ -97,3 +97,10 @@ def write_manifest(transport: Transport, jobs_dir: Path | None, spec: JobSpec, n
     }
     transport.mkdir(job_dir, parents=True, exist_ok=True, mode=0o700)
     transport.write_text(job_dir / "manifest.json", json.dumps(manifest, sort_keys=True), mode=0o600)
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

@@ -117,3 +117,10 @@ class JobMonitor:
                 record = self._store.get_latest_attempt_record(job_id) or record
             out.append(record)
         return out
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

@@ -254,3 +254,10 @@ def store_context_factory(event_bus: EventBus, cluster_name: str, store: Any) ->
         )
 
     return make
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

@@ -35,7 +35,10 @@ def __getattr__(name: str) -> Any:
         from molq._core import StatusTransition
 
         return StatusTransition
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)
 
 
 def _defines(scheduler: Any, method: str) -> bool:

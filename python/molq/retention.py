@@ -71,3 +71,10 @@ def apply_retention(
     if record_ids:
         store.delete_terminal_records(record_ids)
     return {"job_dirs": removed_dirs, "records": record_ids}
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

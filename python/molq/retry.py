@@ -35,3 +35,10 @@ def retry_delay_seconds(policy: RetryPolicy, attempt: int) -> float:
     ``initial_seconds`` for a fixed backoff, ``initial_seconds * factor**(attempt-1)``
     for an exponential one, never more than ``maximum_seconds``."""
     return policy.backoff.delay(attempt)
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

@@ -37,7 +37,10 @@ def __getattr__(name: str) -> object:
         from molq.handle import JobHandle
 
         return JobHandle
-    raise AttributeError(f"module 'molq.submitor' has no attribute {name!r}")
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)
 
 
 def default_polling_strategy(scheduler_kind: str) -> PollingStrategy:

@@ -80,3 +80,10 @@ def validate_spec(
             scheduler=scheduler_name,
             unsupported_fields=tuple(unsupported),
         )
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

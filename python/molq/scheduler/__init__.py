@@ -70,4 +70,7 @@ def __getattr__(name: str) -> Any:
     for kind, target in _BACKENDS.items():
         if target.endswith(":" + name):
             return _backend_class(kind)
-    raise AttributeError(f"module 'molq.scheduler' has no attribute {name!r}")
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

@@ -185,3 +185,10 @@ def adapt_scheduler(impl: Any) -> Any:
     if isinstance(impl, (OneJobQueries, OriginalProtocolScheduler)):
         return impl
     return OriginalProtocolScheduler(impl)
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

@@ -216,3 +216,10 @@ class LSFScheduler(OneJobQueries):
 
     def __repr__(self) -> str:
         return f"LSFScheduler(transport={self._transport!r})"
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

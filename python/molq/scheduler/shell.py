@@ -524,3 +524,10 @@ class ShellScheduler(OneJobQueries):
 
     def __repr__(self) -> str:
         return f"ShellScheduler(transport={self._transport!r})"
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

@@ -92,3 +92,10 @@ def row_to_record(row: Any) -> JobRecord:
         attempt=_column(row, "attempt") or 1,
         **values,
     )
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

@@ -18,4 +18,7 @@ def __getattr__(name: str) -> object:
         from molq.transport.ssh import SshTransport
 
         return SshTransport
-    raise AttributeError(f"module 'molq.transport' has no attribute {name!r}")
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

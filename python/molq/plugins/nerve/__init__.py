@@ -206,3 +206,10 @@ class NervePlugin:
                 response.read()
         except Exception as exc:  # no hub running is the common case, not an error
             _log.debug("nerve: POST to %s failed: %s", request.full_url, exc)
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

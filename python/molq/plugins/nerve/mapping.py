@@ -404,3 +404,10 @@ def build_snapshots(
                                                     f"{leaf['current'].get('summary') or record.state.value}")
             out.append(leaf)
     return out
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)

@@ -1,0 +1,14 @@
+"""Where the original molq kept its ``JobStore``; molq's is :mod:`molq.store`.
+
+Code that imports from here (``from molq.store.jobstore import JobStore``)
+gets molq's classes, resolved on first use.
+"""
+
+from __future__ import annotations
+
+
+def __getattr__(name: str) -> object:
+    # names the original molq carried here (molq._original_names)
+    from molq._original_names import resolve
+
+    return resolve(__name__, name)
