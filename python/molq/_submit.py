@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from molq._log import get_logger
-from molq.errors import ConfigError, JobNotFoundError, MolqError
+from molq.errors import ConfigError, JobNotFoundError, MolqError, SchedulerError
 from molq.submission import Command, JobSpec, request_from_json, request_to_json
 from molq.types import DependencyRef, JobExecution, JobResources, JobScheduling
 
@@ -305,18 +305,35 @@ def prepare_job_dir(transport: Transport, spec: JobSpec, script_bytes: bytes | N
     The store holds the job's record; the directory holds only what the job
     itself needs (scripts, logs, the backend's state files).
     """
+    from molq._paths import ensure_private_dir, explain_os_error
+    from molq.transport.local import LocalTransport
+
+    root = spec.job_dir.rsplit("/", 1)[0]
+    local = isinstance(transport, LocalTransport)
     try:
-        transport.mkdir(spec.job_dir, parents=False, exist_ok=False, mode=0o700)
-    except FileNotFoundError:
-        transport.mkdir(spec.job_dir.rsplit("/", 1)[0], parents=True, exist_ok=True)
-        transport.mkdir(spec.job_dir, parents=False, exist_ok=False, mode=0o700)
+        if local:
+            # Created 0700 if missing; refused if another user could swap
+            # run.sh or fake an exit code in it.
+            ensure_private_dir(root, what="the job root")
+        try:
+            transport.mkdir(spec.job_dir, parents=False, exist_ok=False, mode=0o700)
+        except FileNotFoundError:
+            transport.mkdir(root, parents=True, exist_ok=True, mode=0o700)
+            transport.mkdir(spec.job_dir, parents=False, exist_ok=False, mode=0o700)
+        if local:
+            os.chmod(spec.job_dir, 0o700)  # the umask must not narrow it
+        if script_bytes is not None:
+            transport.write_bytes(f"{spec.job_dir}/user_script.sh", script_bytes, mode=0o700)
     except FileExistsError:
         raise ConfigError(
             f"job directory already exists: {spec.job_dir} (choose another job_dir_name)",
             job_dir=spec.job_dir,
         ) from None
-    if script_bytes is not None:
-        transport.write_bytes(f"{spec.job_dir}/user_script.sh", script_bytes, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the job directory {spec.job_dir}: {explain_os_error(exc, exc.filename or spec.job_dir)}",
+            job_dir=spec.job_dir,
+        ) from None
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -341,6 +358,14 @@ def hand_to_scheduler(scheduler: Any, spec: JobSpec, retry: RetryPolicy | None) 
     for attempt in range(1, tries + 1):
         try:
             return scheduler.submit(spec, spec.job_dir)
+        except OSError as exc:
+            # Writing the backend's files in the job directory (disk full, ...).
+            from molq._paths import explain_os_error
+
+            raise SchedulerError(
+                f"cannot submit job {spec.job_id}: {explain_os_error(exc, exc.filename or spec.job_dir)}",
+                job_dir=spec.job_dir,
+            ) from None
         except MolqError as exc:
             if not is_transient(exc):
                 raise

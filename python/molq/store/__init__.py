@@ -73,6 +73,20 @@ def _why_unwritable(path: str) -> str | None:
     return None
 
 
+def _prepare_folder(db_path: Path) -> None:
+    """The store's folder, created 0700 if missing: MOLQ_HOME must be private
+    (an older molq made it 0755); another folder may be shared the safe way
+    (root's, or sticky like /tmp), the store's own files being 0600."""
+    from molq._paths import ensure_private_dir
+    from molq.config import molq_home
+
+    folder = db_path.parent
+    if folder == molq_home():
+        ensure_private_dir(folder, what="MOLQ_HOME", error=StoreError, tighten=True)
+    else:
+        ensure_private_dir(folder, what="the job store's folder", error=StoreError, shared_ok=True)
+
+
 class JobStore:
     """The job store at ``db_path`` (created on first use; ``":memory:"`` for a private one)."""
 
@@ -82,7 +96,7 @@ class JobStore:
         path = str(db_path)
         if path != ":memory:":
             resolved = Path(os.path.expanduser(path))
-            resolved.parent.mkdir(parents=True, exist_ok=True)
+            _prepare_folder(resolved)
             path = str(resolved)
             if not resolved.exists():
                 # First open of the default store: adopt the original molq's.

@@ -234,18 +234,21 @@ pub enum StoreFile {
 /// and `sqlite_master`). The one place that decides whether a file is a molq
 /// store; [`check_is_store`] turns the answer into an error before molq writes.
 pub fn classify(conn: &Connection, path: &str) -> Result<StoreFile> {
-    let version = user_version(conn, path)?;
-    let mut stmt = conn
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' \
-             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    // One statement, so one snapshot: a store being created by another
+    // process is seen before or after its migration, never half-way (its
+    // tables with version 0).
+    let (version, names): (i64, Option<String>) = conn
+        .query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version), \
+             (SELECT group_concat(name, char(31)) FROM (SELECT name FROM sqlite_master \
+             WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name))",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .at(path)?;
-    let tables = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .at(path)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .at(path)?;
+    let tables: Vec<String> = names
+        .map(|n| n.split('\u{1f}').map(str::to_owned).collect())
+        .unwrap_or_default();
     let has = |name: &str| tables.iter().any(|t| t == name);
     Ok(if tables.is_empty() && version == 0 {
         StoreFile::Empty
