@@ -138,3 +138,25 @@ def test_cli_with_a_molq_file_in_the_working_directory_says_so(tmp_path: Path) -
     done = _cli(["submit", "--", "true"], {"MOLQ_HOME": str(tmp_path / "home")}, tmp_path)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr and ".molq" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine');",
+        "CREATE TABLE jobs (id INTEGER); PRAGMA user_version = 2;",
+    ],
+)
+def test_a_foreign_sqlite_file_is_refused_and_left_byte_for_byte(tmp_path: Path, sql: str) -> None:
+    import sqlite3
+
+    path = tmp_path / "theirs.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(sql)
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a molq job store.*left untouched"):
+        JobStore(path)
+    assert path.read_bytes() == before  # header bytes 18-19 still say rollback journal, not WAL
+    assert before[18:20] == b"\x01\x01"
+    assert not Path(f"{path}-wal").exists()
