@@ -218,6 +218,11 @@ def parse_accounting(kind: str, data: bytes) -> Snapshot:
     or ``tracejob`` sections), ``"lsf"`` (bjobs as above, or ``bhist -l``),
     ``"sge"`` (``qacct -j`` blocks). ``"shell"`` raises ParseError."""
 
+def classify_store_file(path: str) -> tuple[str, int | None, list[str]]:
+    """What the SQLite file at ``path`` is, read-only: ("empty", 0, []),
+    ("molq", version, []), ("original-molq", None, []) or ("foreign", None,
+    tables). The check JobStore makes before it writes to a file."""
+
 def parse_submit_id(kind: str, data: bytes) -> str:
     """The job id from a submit command's stdout (``"shell"``: the launcher's pid
     line; ``"slurm"``: ``sbatch --parsable``, ``70`` or ``70;cluster``; ``"pbs"``:
@@ -310,9 +315,19 @@ class JobStore:
         ``lost_after_polls`` such cycles spanning ``lost_after_seconds``.
         Terminal transitions whose retry policy matches get ``retry_due_at``.
         """
-    def claim_due_retries(self, cluster_name: str, now: float) -> list[str]:
-        """Atomically claim the job ids whose retry is due (each claimed once):
-        retry_state scheduled -> claimed."""
+    def claim_due_retries(
+        self, cluster_name: str, now: float, holder: str = "", dead_holders: list[str] = ...
+    ) -> list[str]:
+        """Atomically claim for ``holder`` the job ids whose retry is due (each
+        claimed once): retry_state scheduled -> claimed. First gives back the
+        claims of ``dead_holders`` (done if their next attempt exists, else
+        scheduled again) and claims that name no holder (made before schema 4)."""
+    def retry_claim_holders(self, cluster_name: str) -> list[str]:
+        """The holders of the cluster's retry claims now."""
+    def schedule_retry(self, job_id: str, due_at: float) -> bool:
+        """An ended attempt with no retry (or a claimed one) -> retry scheduled at ``due_at``."""
+    def take_over_poll(self, cluster_name: str, dead: str, holder: str, now: float, lease_seconds: float) -> bool:
+        """Take the poll lease from ``dead`` (a holder known to have died); False if it no longer holds it."""
     def finish_retry(self, job_id: str) -> None:
         """retry_state claimed -> done (called once the next attempt is registered)."""
     # -- reads -------------------------------------------------------------------

@@ -121,7 +121,8 @@ class Submitor:
             store,
             target.name,
             min_interval=default_min_poll_interval(target.scheduler) if min_poll_interval is None else min_poll_interval,
-            # a poller that dies mid-poll blocks the others at most this long
+            # a poller that dies mid-poll is taken over at once when it ran on this
+            # host; one on another host (a shared store) blocks the others this long
             lease_seconds=120.0,
         )
         self._recover_after = recover_submissions_after

@@ -251,7 +251,11 @@ class JobStore:
         return self._native.reconcile(cluster_name, queue, accounting, now, lost_after_seconds, lost_after_polls)
 
     def claim_due_retries(self, cluster_name: str, now: float) -> list[str]:
-        return self._native.claim_due_retries(cluster_name, now)
+        """Claim the due retries for this process, taking back those of dead claimants."""
+        from molq._liveness import is_dead, this_process
+
+        dead = [h for h in self._native.retry_claim_holders(cluster_name) if is_dead(h)]
+        return self._native.claim_due_retries(cluster_name, now, this_process(), dead)
 
     def finish_retry(self, job_id: str) -> None:
         self._native.finish_retry(job_id)
