@@ -268,3 +268,23 @@ def test_a_daemon_killed_at_random_points_leaves_its_lock_to_the_next(tmp_path: 
         second = _spawn(DAEMON, str(db))  # refused (non-zero exit, no "running") if the lock stayed
         assert time.monotonic() - started < 5
         _kill(second)
+
+
+def test_a_holder_is_known_dead_only_by_pid_and_start_time_on_this_host() -> None:
+    from molq._liveness import _start_time, is_dead, this_process
+
+    me = this_process()
+    host, pid, start = me.split(":")
+    assert not is_dead(me) and not is_dead(f"{me}:poller-suffix")
+    # The pid lives, but it is another process than the holder was (pid reuse).
+    assert is_dead(f"{host}:{pid}:{int(start) + 1}")
+    child = subprocess.Popen(["sleep", "30"])
+    token = f"{host}:{child.pid}:{_start_time(child.pid)}"
+    assert not is_dead(token)
+    os.kill(child.pid, signal.SIGKILL)
+    time.sleep(0.05)
+    assert is_dead(token), "a killed, unreaped child (a zombie) is dead"
+    child.wait()
+    assert is_dead(token)
+    # Another host's holder cannot be checked from here: it is trusted.
+    assert not is_dead(f"elsewhere.example:{child.pid}:1")
