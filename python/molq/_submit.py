@@ -109,6 +109,9 @@ class SubmitRequest:
         """The spec to hand the scheduler, the dependency edges, the retry JSON
         and the script bytes to copy. Raises before anything is written."""
         cluster = sub.target
+        from molq._field_checks import check_request_fields, check_resolved
+
+        check_request_fields(self, sub)
         cwd = _resolve_cwd(cluster, self.execution.cwd)
         jobs_root = _resolve_dir(cluster, sub._jobs_dir) if sub._jobs_dir else f"{cwd}/.molq/jobs"
         job_dir = f"{jobs_root.rstrip('/')}/{self.dir_name}"
@@ -129,6 +132,7 @@ class SubmitRequest:
                 from molq.errors import ScriptError
 
                 raise ScriptError(f"cannot read script file {script.file_path}: {exc}") from exc
+        check_resolved(cluster.transport, self, cwd, stdout_path, stderr_path, script_bytes)
         retry_json = None
         if self.retry is not None and self.retry.max_attempts > 1:
             from molq.models import retry_policy_to_json

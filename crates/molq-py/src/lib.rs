@@ -5,6 +5,7 @@
 
 mod detach;
 mod errors;
+mod import_original;
 mod parse;
 mod store;
 mod store_compat;
@@ -28,6 +29,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<parse::PySnapshot>()?;
     m.add_class::<store::PyJobStore>()?;
     m.add_function(wrap_pyfunction!(store::classify_store_file, m)?)?;
+    m.add_function(wrap_pyfunction!(import_original::import_original_store, m)?)?;
     m.add_function(wrap_pyfunction!(parse::parse_queue, m)?)?;
     m.add_function(wrap_pyfunction!(parse::parse_accounting, m)?)?;
     m.add_function(wrap_pyfunction!(parse::parse_submit_id, m)?)?;

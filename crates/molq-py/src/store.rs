@@ -251,7 +251,6 @@ impl PyJobStore {
         })
     }
 
-
     fn finish_retry(&self, py: Python<'_>, job_id: &str) -> PyResult<()> {
         self.run(py, |s| s.finish_retry(job_id)).map(drop)
     }

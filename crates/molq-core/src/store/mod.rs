@@ -9,6 +9,8 @@ pub use reads::{ActiveJob, CleanupCutoffs};
 mod compat;
 pub use compat::{Allocation, FieldKind, FieldValue, UPDATABLE_FIELDS};
 mod files;
+mod import_original;
+pub use import_original::{ImportReport, ORIGINAL_SCHEMAS};
 mod rows;
 mod schema;
 
