@@ -17,8 +17,9 @@ fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q ".[test]"
 
-echo "== cargo test (molq-core, no Python needed)"
-cargo test -q -p molq-core
+echo "== cargo clippy -D warnings, cargo test (both crates)"
+cargo clippy -q --workspace --all-targets -- -D warnings
+cargo test -q --workspace
 
 echo "== environments of the original molq (Python 3.12, from PyPI)"
 ref_rc=0
