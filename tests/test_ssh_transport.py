@@ -22,6 +22,7 @@ from molq.transport._ssh_command import (
     private_socket,
     quote_path,
     rsync_shell,
+    split_output,
     split_status,
 )
 
@@ -46,10 +47,10 @@ def test_command_string_runs_argv_verbatim_with_env_and_cwd(tmp_path: Path) -> N
     done = sh(cmd)
     status, err = split_status(done.stderr)
     assert (status, err) == (0, b"")
-    assert done.stdout.decode() == "a b|it's|$HOME|~|`id`|\u00e9\n|"
+    assert split_output(done.stdout).decode() == "a b|it's|$HOME|~|`id`|\u00e9\n|"
     probe = sh(build_command(["sh", "-c", 'printf "%s %s %s" "$MOLQ_X" "$Y" "$PWD"'], cwd=str(tmp_path),
                              env={"MOLQ_X": "v w", "Y": "$(id)"}))
-    assert probe.stdout.decode() == f"v w $(id) {tmp_path}"
+    assert split_output(probe.stdout).decode() == f"v w $(id) {tmp_path}"
 
 
 def test_status_trailer_carries_the_real_exit_code_and_keeps_stderr() -> None:
@@ -69,7 +70,7 @@ def test_missing_cwd_is_reported_apart_from_the_command() -> None:
 def test_tilde_in_cwd_expands_in_the_shell(tmp_path: Path) -> None:
     done = subprocess.run(["sh", "-c", build_command(["pwd"], cwd="~")], capture_output=True,
                           env={**os.environ, "HOME": str(tmp_path)}, check=False)
-    assert done.stdout.decode().strip() == str(tmp_path)
+    assert split_output(done.stdout).decode().strip() == str(tmp_path)
 
 
 def test_env_names_are_checked() -> None:

@@ -1,7 +1,14 @@
 """Building ssh command lines and reading how they ended (no I/O here but ``ssh -G``).
 
-The remote side is the login shell of the remote user, which must be POSIX-like
-(sh, bash, dash, ksh, zsh): it receives one command string per ssh call.
+sshd hands every command string to the remote user's login shell, which must be
+POSIX-like (sh, bash, dash, ksh, zsh). That shell first runs the user's startup
+files (bash reads ``~/.bashrc`` for every ssh command on Debian and others): they
+may print greetings, ``set -e``/``-u``, define aliases, change ``PATH``. So the login
+shell gets one thing only, ``exec /bin/sh -c '<script>'``: a fresh shell in a known
+state (no options, aliases or traps of the user's) that keeps the login
+environment (PATH, module settings), and the script frames its output between
+markers. Whatever came before the markers (startup files, the sshd Banner on
+stderr) is dropped.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ __all__ = [
     "SshSettings",
     "build_command",
     "connection_error",
+    "split_output",
     "quote_path",
     "rsync_shell",
     "split_status",
@@ -37,6 +45,10 @@ __all__ = [
 # says; its absence with ssh's 255 means ssh failed (the old bug read that as empty
 # output). \036 (record separator) keeps it apart from any text a command prints.
 _MARK = b"\036molq-exit "
+# ... and prints this on stdout and on stderr before the command: the command's
+# output starts after the first one (startup-file noise and the Banner come before)
+_BEGIN = b"\036molq-begin\n"
+_PRINT_BEGIN = "printf '\\036molq-begin\\n'; printf '\\036molq-begin\\n' >&2; "
 _STATUS_RE = re.compile(rb"\036molq-exit (\d+|nocwd)\n\Z")
 #: status reported when ``cd`` into the requested working directory failed
 NO_CWD = -1
@@ -66,12 +78,14 @@ def build_command(
 ) -> str:
     """The one string the remote login shell runs for ``argv``.
 
-    ``cd -- <cwd>`` first (a failure is reported as :data:`NO_CWD`), then
-    ``K=V`` prefixes and the quoted argv, then the status trailer on stderr.
+    It execs ``/bin/sh`` on a script that prints the begin markers, does
+    ``cd -- <cwd>`` (a failure is reported as :data:`NO_CWD`), runs the quoted
+    argv with ``K=V`` prefixes and ends with the status trailer on stderr. The
+    backslash keeps an alias named ``exec`` (startup files may define any) out.
     """
     if not argv:
         raise ValueError("cannot run an empty argv")
-    parts: list[str] = []
+    parts: list[str] = [_PRINT_BEGIN]
     if cwd is not None:
         parts.append(f"cd -- {quote_path(str(cwd))} 2>/dev/null || {{ printf '\\036molq-exit nocwd\\n' >&2; exit 1; }}; ")
     for key, value in (env or {}).items():
@@ -80,11 +94,19 @@ def build_command(
         parts.append(f"{key}={shlex.quote(str(value))} ")
     parts.append(" ".join(_word(w) for w in argv))
     parts.append("; s=$?; printf '\\036molq-exit %d\\n' \"$s\" >&2; exit \"$s\"")
-    return "".join(parts)
+    return "\\exec /bin/sh -c " + shlex.quote("".join(parts))
+
+
+def split_output(stdout: bytes) -> bytes:
+    """The command's own stdout: what follows the first begin marker."""
+    at = stdout.find(_BEGIN)
+    return stdout if at < 0 else stdout[at + len(_BEGIN):]
 
 
 def split_status(stderr: bytes) -> tuple[int | None, bytes]:
-    """(the command's exit status, or None when the trailer is missing; stderr without it)."""
+    """(the command's exit status, or None when the trailer is missing; the command's
+    own stderr: between the first begin marker and the trailer). Without the trailer,
+    all of stderr is returned: it holds ssh's reason for failing."""
     at = stderr.rfind(_MARK)
     if at < 0:
         return None, stderr
@@ -92,7 +114,9 @@ def split_status(stderr: bytes) -> tuple[int | None, bytes]:
     if match is None:
         return None, stderr
     value = match.group(1)
-    return (NO_CWD if value == b"nocwd" else int(value)), stderr[:at]
+    begin = stderr.find(_BEGIN, 0, at)
+    start = 0 if begin < 0 else begin + len(_BEGIN)
+    return (NO_CWD if value == b"nocwd" else int(value)), stderr[start:at]
 
 
 # ---------------------------------------------------------------- classifying ssh failures

@@ -28,6 +28,7 @@ from molq.transport._ssh_command import (
     connection_error,
     private_socket,
     read_settings,
+    split_output,
     split_status,
 )
 from molq.transport._ssh_process import run_process
@@ -35,9 +36,12 @@ from molq.transport.base import CommandResult, _describe
 
 __all__ = ["SshTransport"]
 
-# Remote helpers run by `sh -c` (so the login shell's dialect does not matter) with
-# paths as positional parameters, never pasted into the script. Exit codes 2, 13,
+# Remote helpers run by `/bin/sh -c` (so the login shell's dialect does not matter) with
+# paths as positional parameters, never pasted into the script, and the system's tools
+# first in PATH (a login PATH may put other `cat`s or `stat`s first). Exit codes 2, 13,
 # 17, 20 and 21 stand for ENOENT, EACCES, EEXIST, ENOTDIR and EISDIR.
+_SYSTEM_PATH = 'PATH=/usr/bin:/bin${PATH:+:$PATH}; export PATH\n'
+
 _READ = '[ -e "$1" ] || exit 2; [ -d "$1" ] && exit 21; [ -r "$1" ] || exit 13; exec cat -- "$1"'
 # $1 path $2 temp path $3 size $4 mode $5 parent $6 create parents (1/0). Checks the
 # size: a connection that drops mid-transfer ends cat's input early, and a short file
@@ -258,7 +262,7 @@ class SshTransport:
             rc, out, err = self._process(argv, input=input, timeout=limit)
             status, err = split_status(err)
             if status is not None:
-                return status, out, err
+                return status, split_output(out), err
             exc = connection_error(self.options.host, rc, err.decode("utf-8", "replace"), list(words), what=what)
             retry = isinstance(exc, SshConnectionError) and not isinstance(exc, SshAuthError) \
                 and (safe or not exc.may_have_run)
@@ -302,7 +306,7 @@ class SshTransport:
 
     def _helper(self, script: str, *args: str, input: bytes | None = None, safe: bool = _SAFE,
                 timeout: float | None = None) -> tuple[int, bytes, str]:
-        status, out, err = self._remote(["sh", "-c", script, "molq", *args], env={"LC_ALL": "C"},
+        status, out, err = self._remote(["/bin/sh", "-c", _SYSTEM_PATH + script, "molq", *args], env={"LC_ALL": "C"},
                                         input=input, timeout=timeout, safe=safe, what="file operation")
         return status, out, err.decode("utf-8", "replace")
 
