@@ -264,6 +264,17 @@ def _private_dir(directory: str, uid: int) -> bool:
     return stat.S_ISDIR(st.st_mode) and st.st_uid == uid and not st.st_mode & 0o077
 
 
+def relayed(ssh_argv: Sequence[str]) -> list[str]:
+    """The program for ``rsync -e``: ssh through :mod:`molq.transport._ssh_relay`, which
+    frames rsync's remote command (a greeting on stdout would break rsync's protocol)."""
+    import sys
+
+    if not sys.executable:   # an embedding interpreter with no program to run: plain ssh
+        return list(ssh_argv)
+    relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ssh_relay.py")
+    return [sys.executable, "-I", relay, str(len(ssh_argv)), *ssh_argv]
+
+
 def rsync_shell(argv: Sequence[str]) -> str:
     """``argv`` as one ``rsync -e`` string: rsync splits it at spaces and honours
     single or double quotes (no backslashes)."""

@@ -524,7 +524,7 @@ class SshTransport:
 
     def _rsync(self, src: str, dst: str, exclude: Iterable[str], timeout: float | None,
                rsync_path: str | None = None) -> None:
-        from molq.transport._ssh_command import rsync_shell
+        from molq.transport._ssh_command import relayed, rsync_shell
 
         o = self.options
         opts = list(o.rsync_opts)
@@ -534,7 +534,7 @@ class SshTransport:
         # -s: names travel inside the rsync protocol, never through a remote shell, so
         # spaces, quotes and non-ASCII need no escaping
         argv = [self._rsync_bin, *opts, "-s", f"--timeout={int(max(1, o.command_timeout))}",
-                *(f"--exclude={pattern}" for pattern in exclude), "-e", rsync_shell(self._ssh_argv())]
+                *(f"--exclude={pattern}" for pattern in exclude), "-e", rsync_shell(relayed(self._ssh_argv()))]
         if rsync_path:
             argv.append(f"--rsync-path={rsync_path}")
         argv += ["--", src, dst]

@@ -267,3 +267,22 @@ def test_slurm_over_a_noisy_strict_login_submits_tracks_and_cancels(
         sub.close()
         t.close()
         shutil.rmtree(jobs_dir, ignore_errors=True)
+
+
+def test_copies_through_rsync_survive_a_noisy_login(login_bed: LoginBed, remote_dir: str, tmp_path: Path) -> None:
+    """rsync speaks its protocol on the remote shell's stdout: a greeting there used to
+    end it with "protocol version mismatch -- is your shell clean?"."""
+    login_bed.startup(bashrc=NOISY + STRICT, profile=NOISY)
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "a.txt").write_text("alpha\n")
+    (source / "b.bin").write_bytes(os.urandom(200_000))
+    with opened(login_bed) as t:
+        t.upload(source / "a.txt", f"{remote_dir}/one/a.txt")
+        assert t.read_text(f"{remote_dir}/one/a.txt") == "alpha\n"
+        t.upload(source, f"{remote_dir}/tree", recursive=True)
+        assert t.listdir(f"{remote_dir}/tree") == ["a.txt", "b.bin"]
+        t.download(f"{remote_dir}/tree", tmp_path / "back", recursive=True)
+        assert (tmp_path / "back" / "b.bin").read_bytes() == (source / "b.bin").read_bytes()
+        t.download(f"{remote_dir}/one/a.txt", tmp_path / "a-copy.txt")
+        assert (tmp_path / "a-copy.txt").read_text() == "alpha\n"
