@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
-from typing import Mapping, Sequence
+import time
+from typing import Iterator, Mapping, Sequence
 
 from molq.errors import TransportError
 from molq.transport.base import _describe
 
-__all__ = ["run_process"]
+__all__ = ["run_process", "socket_lock"]
 
 
 def run_process(argv: Sequence[str], *, input: bytes | None, timeout: float,
@@ -59,3 +61,42 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
+
+
+@contextlib.contextmanager
+def socket_lock(socket_path: str | None, timeout: float) -> Iterator[None]:
+    """Hold ``<socket_path>.lock`` (an flock, so a dead holder frees it) for the block.
+
+    Starting a master is ``ssh -fN``: when several processes start one at once, each
+    connects and all but the first find the socket taken and go on as plain
+    connections that never end. Under this lock the next one finds the master
+    running and returns at once. Without a path, fcntl, or a writable directory,
+    or after ``timeout`` seconds of waiting, the block runs unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:   # no flock (Windows): no ControlMaster there either
+        yield
+        return
+    fd = -1
+    if socket_path:
+        try:
+            fd = os.open(socket_path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError:
+            fd = -1
+    try:
+        deadline = time.monotonic() + timeout
+        while fd >= 0:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.02)
+            except OSError:
+                break
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)   # releases the lock

@@ -31,7 +31,7 @@ from molq.transport._ssh_command import (
     split_output,
     split_status,
 )
-from molq.transport._ssh_process import run_process
+from molq.transport._ssh_process import run_process, socket_lock
 from molq.transport.base import CommandResult, _describe
 
 __all__ = ["SshTransport"]
@@ -239,8 +239,11 @@ class SshTransport:
 
     def _start_master(self) -> None:
         argv = self._ssh_argv()
-        rc, _, err = self._process([*argv, "-fN", "--", self.options.host], input=None,
-                                   timeout=self.options.connect_timeout + 10)
+        socket = self._control_path or (self._settings.control_path if self._settings else None)
+        limit = self.options.connect_timeout + 10
+        # one `ssh -fN` at a time per socket, across processes: see socket_lock
+        with socket_lock(socket, timeout=limit + 5):
+            rc, _, err = self._process([*argv, "-fN", "--", self.options.host], input=None, timeout=limit)
         if rc != 0:
             self._master_ready = False
             text = err.decode("utf-8", "replace")
