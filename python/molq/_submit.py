@@ -115,8 +115,8 @@ class SubmitRequest:
         cwd = _resolve_cwd(cluster, self.execution.cwd)
         jobs_root = _resolve_dir(cluster, sub._jobs_dir) if sub._jobs_dir else f"{cwd}/.molq/jobs"
         job_dir = f"{jobs_root.rstrip('/')}/{self.dir_name}"
-        stdout_path = _log_path(self.execution.output_file, cwd, job_dir, "stdout.log")
-        stderr_path = _log_path(self.execution.error_file, cwd, job_dir, "stderr.log")
+        stdout_path = _log_path(cluster, self.execution.output_file, cwd, job_dir, "stdout.log")
+        stderr_path = _log_path(cluster, self.execution.error_file, cwd, job_dir, "stderr.log")
         dependency, edges = _resolve_dependencies(sub, self)
         scheduling = self.scheduling
         if self.refs:
@@ -217,9 +217,16 @@ def _resolve_dir(cluster: Any, path: str | Path) -> str:
     return str(Path(os.path.expandvars(os.path.expanduser(str(path)))).resolve())
 
 
-def _log_path(requested: str | None, cwd: str, job_dir: str, default_name: str) -> str:
+def _log_path(cluster: Any, requested: str | None, cwd: str, job_dir: str, default_name: str) -> str:
     if requested is None:
         return f"{job_dir}/{default_name}"
+    requested = str(requested)
+    if requested.startswith(("~", "$")):
+        # on the side the job runs, as the working directory is
+        if cluster.is_remote:
+            requested = cluster.transport.expand_path(requested)
+        else:
+            requested = os.path.expandvars(os.path.expanduser(requested))
     if requested.startswith("/"):
         return requested
     return f"{cwd.rstrip('/')}/{requested}"
@@ -350,6 +357,12 @@ def is_transient(exc: BaseException) -> bool:
     return bool(getattr(exc, "context", {}).get("transient"))
 
 
+def outcome_unknown(exc: BaseException) -> bool:
+    """The scheduler may have accepted the job though the submission failed
+    (the connection dropped or timed out while it answered)."""
+    return bool(getattr(exc, "context", {}).get("outcome_unknown"))
+
+
 def hand_to_scheduler(scheduler: Any, spec: JobSpec, retry: RetryPolicy | None) -> str:
     """``scheduler.submit``, with transient failures retried under the job's
     retry policy (its attempts and backoff; none without a policy).
@@ -357,6 +370,9 @@ def hand_to_scheduler(scheduler: Any, spec: JobSpec, retry: RetryPolicy | None) 
     After a transient failure it asks the scheduler whether the failed try
     got through after all (``find_submissions``, by molq's marker on the
     job), so a submission that timed out on the way back is not made twice.
+    A failure the scheduler may have accepted (``outcome_unknown``) is never
+    tried again: unless the job is found at once, the error propagates and
+    the job stays registered for ``recover_interrupted_submissions``.
     """
     tries = retry.max_attempts if retry is not None else 1
     for attempt in range(1, tries + 1):
@@ -371,6 +387,13 @@ def hand_to_scheduler(scheduler: Any, spec: JobSpec, retry: RetryPolicy | None) 
                 job_dir=spec.job_dir,
             ) from None
         except MolqError as exc:
+            if outcome_unknown(exc):
+                # it may run: found by its marker now, or the job stays
+                # registered (never failed, never sent again) for recovery
+                found = _submitted_after_all(scheduler, spec)
+                if found is not None:
+                    return found
+                raise
             if not is_transient(exc):
                 raise
             if attempt >= tries:

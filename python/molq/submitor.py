@@ -265,6 +265,16 @@ class Submitor:
         try:
             scheduler_job_id = hand_to_scheduler(self._target.scheduler_impl, spec, request.inline_retry)
         except Exception as exc:
+            from molq._submit import outcome_unknown
+
+            if outcome_unknown(exc):
+                # the scheduler may run it: it stays registered with no id and is
+                # adopted once found by its marker (or failed if never found)
+                raise SchedulerError(
+                    f"job {spec.job_id} may have been submitted to {self.cluster_name!r} ({exc}); "
+                    "molq keeps tracking it and records it once the scheduler shows it; do not submit it again",
+                    job_id=spec.job_id, outcome_unknown=True,
+                ) from exc
             transition = store.mark_failed(spec.job_id, f"submission failed: {exc}", time.time())
             self._emit(transition)
             from molq.scheduler.base import OriginalProtocolScheduler

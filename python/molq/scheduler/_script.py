@@ -55,6 +55,9 @@ def render_body(spec: JobSpec, user_script_path: str | None = None) -> list[str]
     return lines
 
 
-def render_script(spec: JobSpec, directives: Iterable[str], user_script_path: str | None = None) -> str:
-    lines = ["#!/bin/bash", *directives, *render_body(spec, user_script_path)]
+def render_script(
+    spec: JobSpec, directives: Iterable[str], user_script_path: str | None = None, *, start_lines: Iterable[str] = ()
+) -> str:
+    """``start_lines`` run first, after the directives (a backend's own bookkeeping)."""
+    lines = ["#!/bin/bash", *directives, *start_lines, *render_body(spec, user_script_path)]
     return "\n".join(lines) + "\n"

@@ -12,9 +12,9 @@ import time
 from typing import TYPE_CHECKING, Sequence
 
 from molq import _core
-from molq.errors import ConfigError, SchedulerError, TransportError
+from molq.errors import ConfigError, MolqError, SchedulerError, TransportError
 from molq.scheduler._batch import chunks, directive_value, parse_joined
-from molq.scheduler._script import render_script
+from molq.scheduler._script import render_script, shell_quote
 from molq.scheduler.base import OneJobQueries
 from molq.transport.base import CommandResult, Transport
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from molq.scheduler.base import DependencyEdge
     from molq.submission import JobSpec
 
-__all__ = ["SlurmScheduler", "render_sbatch_directives"]
+__all__ = ["SlurmScheduler", "render_sbatch_directives", "literal_filename"]
 
 _ENV = {"SLURM_TIME_FORMAT": "%s"}
 _DEPENDENCY_KEYWORDS = {
@@ -63,8 +63,8 @@ def render_sbatch_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[s
     if r.time_limit is not None:
         add("--time", r.time_limit.to_slurm())
     add("--job-name", e.job_name or f"molq-{spec.job_id[:8]}")
-    add("--output", spec.stdout_path)
-    add("--error", spec.stderr_path)
+    add("--output", literal_filename(spec.stdout_path))
+    add("--error", literal_filename(spec.stderr_path))
     if r.gpu_count is not None:
         add("--gres", f"gpu:{r.gpu_type}:{r.gpu_count}" if r.gpu_type else f"gpu:{r.gpu_count}")
     if s.node_count is not None:
@@ -91,6 +91,50 @@ def render_sbatch_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[s
     add("--comment", f"molq:{spec.job_id}")
     return [f"#SBATCH {o}" for o in opts] + [f"#SBATCH {x}" for x in extra]
 
+
+def literal_filename(path: str) -> str:
+    """``path`` as sbatch must be given it to open exactly that file.
+
+    Slurm reads ``--output``/``--error`` as filename patterns (``%j`` is the
+    job id, ``%x`` its name): a path holding ``%`` or ``\\`` names another
+    file, or one whose folder does not exist, and the job dies before it runs.
+    A path with a backslash is read without patterns, each ``\\c`` as ``c``
+    (so ``\\`` stands for a backslash); one without, with ``%%`` for ``%``.
+    The directive line itself reads ``\\`` as one backslash, so each is doubled
+    once more for it."""
+    if "\\" in path:
+        return path.replace("\\", "\\" * 4)
+    return path.replace("%", "%%")
+
+
+#: Written by the job script when it starts: which Slurm job runs it, so that a
+#: job whose submitter never heard back is found even after Slurm forgot it.
+JOB_ID_FILE = ".slurm_job_id"
+
+
+def _start_lines(spec: JobSpec) -> list[str]:
+    target = shell_quote(f"{spec.job_dir}/{JOB_ID_FILE}")
+    return [
+        "",
+        f"printf '%s\\n' \"${{SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}}\" > {target} 2>/dev/null || :",
+    ]
+
+
+# $1 the file name, then job dirs; prints "<index> <id>" for each that has it.
+_READ_JOB_ID_FILES = r"""
+name=$1; shift; i=0
+for dir; do
+  if [ -r "$dir/$name" ] && read -r sid < "$dir/$name"; then printf '%s %s\n' "$i" "$sid"; fi
+  i=$((i + 1))
+done
+exit 0
+"""
+
+#: squeue's words for a job that has ended (it lingers there for MinJobAge).
+_ENDED_STATES = frozenset({
+    "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",
+    "DEADLINE", "OUT_OF_MEMORY", "REVOKED", "SPECIAL_EXIT",
+})
 
 _TRANSIENT_REFUSALS = (
     "temporarily unable to accept job",
@@ -141,7 +185,8 @@ class SlurmScheduler(OneJobQueries):
             ) from exc
 
     def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
-        return render_script(spec, render_sbatch_directives(spec), user_script_path)
+        start = _start_lines(spec) if spec.job_dir else []
+        return render_script(spec, render_sbatch_directives(spec), user_script_path, start_lines=start)
 
     def submit(self, spec: JobSpec, job_dir: str) -> str:
         script_path = f"{job_dir}/run_slurm.sh"
@@ -154,7 +199,14 @@ class SlurmScheduler(OneJobQueries):
             hint = ""
             if "timed out" in str(exc):
                 hint = " (sbatch keeps retrying while Slurm refuses new jobs, e.g. when MaxJobCount is reached)"
-            raise SchedulerError(f"sbatch did not complete{hint}: {exc}", command=argv, stderr=exc.stderr) from exc
+            # unless sbatch never started, it may have been accepted before the
+            # answer was lost: never read as "not submitted" (molq looks for
+            # the job by its marker instead)
+            started = getattr(exc, "may_have_run", True) and exc.returncode != 127
+            raise SchedulerError(
+                f"sbatch did not complete{hint}: {exc}", command=argv, stderr=exc.stderr,
+                outcome_unknown=started, transient=not started,
+            ) from exc
         if result.returncode != 0:
             raise SchedulerError(
                 f"SLURM submission failed: sbatch rejected the job (exit {result.returncode}): "
@@ -163,34 +215,67 @@ class SlurmScheduler(OneJobQueries):
                 stderr=result.stderr,
                 transient=_is_transient_refusal(result.stderr),
             )
-        return _core.parse_submit_id("slurm", result.stdout_bytes)
+        try:
+            return _core.parse_submit_id("slurm", result.stdout_bytes)
+        except MolqError as exc:
+            # sbatch said yes, but not in words molq can read
+            raise SchedulerError(
+                f"sbatch accepted the job but its answer could not be read: {exc}",
+                command=argv, stderr=result.stderr, outcome_unknown=True,
+            ) from exc
 
     def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
-        """job_id -> Slurm id for molq jobs Slurm has, found by their ``molq:<id>`` comment.
+        """job_id -> Slurm id for molq jobs (job_id, job_dir) Slurm accepted.
 
-        Covers jobs still queued or running (squeue); a job that already ended
-        is found by sacct when the cluster stores job comments."""
+        Looked for through every channel, each only for the jobs the ones
+        before did not find: the queue (the job's ``molq:<id>`` comment, or its
+        script path, which lies in its job directory); the file the job
+        script writes into its job directory when it starts (so a job Slurm
+        has long forgotten is found); then accounting (the script path on the
+        stored submit line: the comment is stored only on some sites).
+        Raises when the queue cannot be read."""
         wanted = {f"molq:{job_id}": job_id for job_id, _ in jobs}
+        by_script = {f"{job_dir}/run_slurm.sh": job_id for job_id, job_dir in jobs if job_dir}
         found: dict[str, str] = {}
-        result = self._run([self.options.squeue_path, "--me", "-h", "-o", "%i|%k"], "squeue", timeout=self.options.poll_timeout)
+        argv = [self.options.squeue_path, "--me", "-h", "-o", "%i|%k|%o"]
+        result = self._run(argv, "squeue", timeout=self.options.poll_timeout)
         if result.returncode != 0:
-            raise SchedulerError(f"squeue failed: {result.stderr.strip()}", stderr=result.stderr)
+            raise SchedulerError(f"squeue failed: {result.stderr.strip()}", command=argv, stderr=result.stderr)
         for line in result.stdout.splitlines():
-            sid, _, comment = line.partition("|")
-            if comment in wanted:
-                found[wanted[comment]] = sid.split("_", 1)[0]
+            sid, _, rest = line.partition("|")
+            comment, _, command = rest.partition("|")
+            job_id = wanted.get(comment) or by_script.get(command)
+            if job_id is not None:
+                found.setdefault(job_id, sid.split("_", 1)[0])
+        missing = [(job_id, job_dir) for job_id, job_dir in jobs if job_id not in found and job_dir]
+        if missing:
+            found.update(self._started_here(missing))
         if len(found) < len(wanted):
-            result = self._run(
-                [self.options.sacct_path, "-X", "-n", "-P", "-o", "JobIDRaw,Comment", "-S", "now-7days"],
-                "sacct",
-                timeout=self.options.poll_timeout,
-            )
+            argv = [self.options.sacct_path, "-X", "-n", "-P", "-o", "JobIDRaw,Comment,SubmitLine", "-S", "now-7days"]
+            result = self._run(argv, "sacct", timeout=self.options.poll_timeout)
             if result.returncode == 0:
                 for line in result.stdout.splitlines():
-                    sid, _, comment = line.partition("|")
-                    if comment in wanted and wanted[comment] not in found:
-                        found[wanted[comment]] = sid
+                    sid, _, rest = line.partition("|")
+                    comment, _, submit_line = rest.partition("|")
+                    job_id = wanted.get(comment) or next(
+                        (jid for path, jid in by_script.items() if submit_line.endswith(" " + path)), None
+                    )
+                    if job_id is not None and job_id not in found:
+                        found[job_id] = sid.split("_", 1)[0]
         return found
+
+    def _started_here(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """job_id -> Slurm id from the job id file of each job that started."""
+        found: dict[str, str] = {}
+        for chunk in chunks([job_dir for _, job_dir in jobs], 200):
+            argv = ["bash", "-c", _READ_JOB_ID_FILES, "molq-find", JOB_ID_FILE, *chunk]
+            result = self._run(argv, "reading job id files", timeout=self.options.poll_timeout)
+            for line in result.stdout.splitlines():
+                index, _, sid = line.partition(" ")
+                if index.isdigit() and sid.isdigit() and int(index) < len(chunk):
+                    found[chunk[int(index)]] = sid
+        by_dir = {job_dir: job_id for job_id, job_dir in jobs}
+        return {by_dir[d]: sid for d, sid in found.items() if d in by_dir}
 
     def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
         """squeue for the tracked ids (one ``--me`` listing when there are many);
@@ -239,19 +324,76 @@ class SlurmScheduler(OneJobQueries):
         return parse_joined("slurm", outputs, accounting=True)
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        """scancel the job (every task of an array) and return once Slurm says
+        none of it runs; False when it had already finished.
+
+        After scancel a job that ignores SIGTERM runs on until Slurm's
+        KillWait ends (30 s by default) and takes no other signal meanwhile
+        (a SIGKILL through scancel starts the same wait), so the only honest
+        answer is to wait for Slurm to confirm the end. Raises if Slurm still
+        shows the job ``cancel_timeout`` s later: it is then not cancelled."""
+        sid = str(scheduler_job_id)
+        if not self._live_tasks(sid):
+            return self._scancel(sid)
+        self._scancel(sid)
+        alive = self._wait_ended(sid, self.cancel_timeout)
+        if alive:
+            raise SchedulerError(
+                f"Slurm job {sid} still runs {self.cancel_timeout:g} s after it was cancelled "
+                f"({', '.join(f'{k} {v}' for k, v in sorted(alive.items()))}); it is not recorded as cancelled",
+                scheduler_job_id=sid,
+            )
+        return True
+
+    #: Seconds to wait for Slurm to confirm a cancelled job has ended (its
+    #: KillWait, then UnkillableStepTimeout, with a margin).
+    cancel_timeout = 180.0
+
+    def _scancel(self, sid: str, *flags: str) -> bool:
         """scancel; False when Slurm says the job had already finished."""
-        argv = [self.options.scancel_path, "--verbose", scheduler_job_id]
+        argv = [self.options.scancel_path, "--verbose", *flags, sid]
         result = self._run(argv, "scancel", timeout=self.options.poll_timeout)
         text = (result.stderr + result.stdout).lower()
-        if "already complet" in text or "invalid job id" in text or "job has finished" in text:
+        if (
+            "already complet" in text or "invalid job id" in text or "job has finished" in text
+        ):
             return False
         if result.returncode != 0 or "error" in text:
             raise SchedulerError(
-                f"scancel {scheduler_job_id} failed (exit {result.returncode}): {result.stderr.strip()}",
+                f"scancel {sid} failed (exit {result.returncode}): {result.stderr.strip()}",
                 command=argv,
                 stderr=result.stderr,
             )
         return True
+
+    def _live_tasks(self, sid: str) -> dict[str, str]:
+        """Slurm id (``<id>_<task>`` for array tasks) -> state, of the parts of
+        job ``sid`` that have not ended (pending, running, completing...)."""
+        argv = [self.options.squeue_path, "-h", "-r", "-j", sid, "-o", "%i|%T"]
+        result = self._run(argv, "squeue", timeout=self.options.poll_timeout)
+        if result.returncode != 0:
+            if "Invalid job id specified" in result.stderr:
+                return {}
+            raise SchedulerError(
+                f"squeue failed (exit {result.returncode}): {result.stderr.strip()}", command=argv, stderr=result.stderr
+            )
+        alive = {}
+        for line in result.stdout.splitlines():
+            task, _, state = line.strip().partition("|")
+            if task and state not in _ENDED_STATES:
+                alive[task] = state
+        return alive
+
+    def _wait_ended(self, sid: str, seconds: float) -> dict[str, str]:
+        """Wait up to ``seconds`` for every part of ``sid`` to end; what still lives."""
+        deadline = time.monotonic() + seconds
+        pause = 0.1
+        while True:
+            alive = self._live_tasks(sid)
+            if not alive or time.monotonic() >= deadline:
+                return alive
+            time.sleep(pause)
+            pause = min(pause * 1.5, 1.0)
 
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
         argv = [self.options.squeue_path, "-h", "-o", _core.SQUEUE_FORMAT]

@@ -281,6 +281,17 @@ impl JobStore {
             .at(&path)?
             .execute(params![job_id, now, reason, from.as_str()])
             .at(&path)?;
+        if n == 1 {
+            // An array is recorded cancelled once the scheduler ended all of
+            // it: no task of it is left pending or running in the store.
+            tx.prepare_cached(
+                "UPDATE array_tasks SET state = 'cancelled', finished_at = COALESCE(finished_at, ?2) \
+                 WHERE job_id = ?1 AND state IN ('created', 'submitted', 'queued', 'running')",
+            )
+            .at(&path)?
+            .execute(params![job_id, now])
+            .at(&path)?;
+        }
         let t = (n == 1)
             .then(|| {
                 insert_transition(

@@ -334,3 +334,18 @@ fn a_half_written_accounting_record_moves_no_job() {
     let record = s.get_job("j").unwrap().unwrap();
     assert_eq!((record.state, record.exit_code), (Failed, Some(5)));
 }
+
+#[test]
+fn cancelling_an_array_ends_its_open_tasks() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    submitted(&mut s, "arr", "7", 1.0);
+    cycle(
+        &mut s,
+        b"7_0|RUNNING|u|p|1|2|None|n\n7_1|RUNNING|u|p|1|2|None|n\n",
+        None,
+        10.0,
+    );
+    s.cancel("arr", "cancelled by user", 20.0).unwrap().unwrap();
+    let states: Vec<_> = tasks(&s, "arr").into_iter().map(|t| (t.0, t.1)).collect();
+    assert_eq!(states, [("0".into(), Cancelled), ("1".into(), Cancelled)]);
+}
