@@ -320,7 +320,11 @@ def _write_registry(path: Path, entries: dict[str, dict[str, Any]]) -> None:
 
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        # private like the store beside it, whatever the umask
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            os.fchmod(fd, 0o600)
+            out.write(json.dumps(entries, indent=2, sort_keys=True) + "\n")
         os.replace(tmp, path)  # readers never see a half-written file
     except OSError:
         tmp.unlink(missing_ok=True)  # best effort: only later inference suffers
