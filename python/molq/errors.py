@@ -12,6 +12,8 @@
     ├── ParseError ............. scheduler output molq cannot read
     └── TransportError ......... a command or file operation could not be carried out
         │                        (re-exported by molq.transport)
+        ├── DiskFullError ...... no space (or quota) left where a file was written (an OSError)
+        ├── PermissionDeniedError  not allowed to write or read a path (a PermissionError)
         └── SshConnectionError . no SSH connection, or it was lost (``may_have_run`` tells
             │                    whether the remote command may have started)
             ├── SshAuthError ... the host refused the key, or its host key is unknown/changed
@@ -36,6 +38,8 @@ __all__ = [
     "StoreError",
     "ParseError",
     "TransportError",
+    "DiskFullError",
+    "PermissionDeniedError",
     "SshConnectionError",
     "SshAuthError",
     "SshUnreachableError",
@@ -133,6 +137,49 @@ class TransportError(MolqError):
         self.command = command
         self.returncode = returncode
         self.stderr = stderr
+
+
+class _PathOSError(TransportError):
+    """A TransportError that is also the matching OSError: ``errno`` and ``filename``
+    are set, and ``path``/``host`` (None: this machine) name where it happened."""
+
+    default_errno = 0
+
+    def __init__(self, message: str = "", *, path: str | None = None, host: str | None = None,
+                 errno: int | None = None, **context: Any) -> None:
+        import os
+
+        super().__init__(message, **context)
+        code = self.default_errno if errno is None else errno
+        OSError.__init__(self, code, os.strerror(code), path)  # type: ignore[misc]
+        self.path = path
+        self.host = host
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Any:
+        state = {"path": self.path, "host": self.host, "errno": getattr(self, "errno", None), "command": self.command,
+                 "returncode": self.returncode, "stderr": self.stderr, **self.context}
+        return (_rebuild_path_error, (type(self), self.message, state))
+
+
+def _rebuild_path_error(cls: type, message: str, state: dict[str, Any]) -> Any:
+    return cls(message, **state)
+
+
+class DiskFullError(_PathOSError, OSError):
+    """No space (or no quota) was left on the disk a file or folder was being written to;
+    nothing half-written was put in place. Also an ``OSError`` (errno ENOSPC or EDQUOT)."""
+
+    default_errno = 28
+
+
+class PermissionDeniedError(_PathOSError, PermissionError):
+    """Not allowed to create, write or read a path (or its file system is read-only);
+    also a ``PermissionError`` (errno EACCES, EPERM or EROFS)."""
+
+    default_errno = 13
 
 
 class SshConnectionError(TransportError):

@@ -290,8 +290,10 @@ class LocalTransport:
 
 def _copy(src: Path, dst: Path, *, recursive: bool, exclude: tuple[str, ...]) -> None:
     """Copy like rsync does for the SSH transport: a directory's *contents*
-    land in ``dst``; a file lands at ``dst`` (or inside it when it is a directory)."""
-    import shutil
+    land in ``dst``; a file lands at ``dst`` (or inside it when it is a directory).
+    Each file goes through a temporary name (molq.transport._transfer): a cut copy
+    leaves the old file or none."""
+    from molq.transport._transfer import local_copy, local_copytree
 
     if not src.exists():
         raise FileNotFoundError(f"no such file or directory: {src}")
@@ -300,10 +302,9 @@ def _copy(src: Path, dst: Path, *, recursive: bool, exclude: tuple[str, ...]) ->
     if src.is_dir():
         if not recursive:
             raise IsADirectoryError(f"{src} is a directory (pass recursive=True)")
-        ignore = shutil.ignore_patterns(*exclude) if exclude else None
-        shutil.copytree(src, dst, ignore=ignore, dirs_exist_ok=True, symlinks=True)
+        local_copytree(src, dst, exclude=exclude)
         return
     if dst.is_dir():
         dst = dst / src.name
     dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src, dst)
+    local_copy(src, dst)

@@ -51,7 +51,8 @@ if [ "$6" = 1 ]; then mkdir -p -- "$5" || exit 1; fi
 [ -d "$5" ] || exit 2
 [ -d "$1" ] && exit 21
 umask 077
-cat > "$2" || { rm -f -- "$2"; exit 13; }
+# the cause (a full disk, a refused permission) is read from the message
+cat > "$2" || { rm -f -- "$2"; exit 1; }
 n=$(wc -c < "$2")
 if [ $((n)) -ne "$3" ]; then
   rm -f -- "$2"; echo "molq: short write: $((n)) of $3 bytes arrived" >&2; exit 5
@@ -314,11 +315,12 @@ class SshTransport:
         return status, out, err.decode("utf-8", "replace")
 
     def _fail(self, op: str, path: str, status: int, stderr: str) -> OSError | TransportError:
-        code = _ERRNO.get(status)
-        if code is None and "Permission denied" in stderr:
-            code = errno.EACCES
-        if code is not None:
-            return OSError(code, f"{os.strerror(code)} on {self.options.host}", path)
+        from molq.transport._transfer import classify_text, os_error
+
+        code = _ERRNO.get(status) or classify_text(stderr)
+        if code is not None:   # a full disk or a refused permission: molq's own, naming the path
+            return os_error(code, op, path, self.options.host, detail=stderr, command=[op, path],
+                            returncode=status, stderr=stderr)
         return TransportError(f"{op} {path} on {self.options.host} failed (exit {status}): "
                               f"{stderr.strip() or 'no error output'}",
                               command=[op, path], returncode=status, stderr=stderr)
@@ -501,12 +503,13 @@ class SshTransport:
             raise FileNotFoundError(errno.ENOENT, "no such file or directory", str(src))
         if src.is_dir() and not recursive:
             raise IsADirectoryError(errno.EISDIR, f"{src} is a directory (pass recursive=True)", str(src))
+        from molq.transport._transfer import rsync_upload
+
         dst = self.expand_path(str(remote))
         make = dst if src.is_dir() else posixpath.dirname(dst)
         source = str(src) + "/" if src.is_dir() else str(src)
-        # the remote rsync is started by the login shell: let it create the target first
-        rsync_path = f"mkdir -p -- {shlex.quote(make)} && rsync"
-        self._rsync(source, f"{self.options.host}:{dst}", exclude, timeout, rsync_path=rsync_path)
+        # atomic per file: see molq.transport._transfer
+        rsync_upload(self, source, dst, make, exclude=exclude, timeout=timeout)
 
     def download(self, remote: str | Path, local: str | Path, *, recursive: bool = False,
                  exclude: Iterable[str] = (), timeout: float | None = None) -> None:
@@ -523,50 +526,10 @@ class SshTransport:
             src += "/"
         else:
             dst.parent.mkdir(parents=True, exist_ok=True)
-        self._rsync(f"{self.options.host}:{src}", str(dst), exclude, timeout)
+        from molq.transport._transfer import rsync_download
 
-    def _rsync(self, src: str, dst: str, exclude: Iterable[str], timeout: float | None,
-               rsync_path: str | None = None) -> None:
-        from molq.transport._ssh_command import relayed, rsync_shell
-
-        o = self.options
-        opts = list(o.rsync_opts)
-        if not any(x in ("-a", "-r", "--archive", "--recursive") or re.fullmatch(r"-[A-Za-z]*[ar][A-Za-z]*", x)
-                   for x in opts):
-            opts.append("-r")
-        # -s: names travel inside the rsync protocol, never through a remote shell, so
-        # spaces, quotes and non-ASCII need no escaping
-        argv = [self._rsync_bin, *opts, "-s", f"--timeout={int(max(1, o.command_timeout))}",
-                *(f"--exclude={pattern}" for pattern in exclude), "-e", rsync_shell(relayed(self._ssh_argv()))]
-        if rsync_path:
-            argv.append(f"--rsync-path={rsync_path}")
-        argv += ["--", src, dst]
-        self._ensure_master()
-        limit = o.transfer_timeout if timeout is None else timeout
-        for attempt in (1, 2):
-            rc, _, err_bytes = self._process(argv, input=None, timeout=limit)
-            if rc in (0, 24):   # 24: some source files vanished while copying
-                return
-            err = err_bytes.decode("utf-8", "replace")
-            if re.search(r"rsync: (command )?not found", err):
-                raise TransportError(f"rsync is not installed on {o.host} (it is needed there too)",
-                                     command=argv, returncode=rc, stderr=err)
-            if rc in (12, 255) or "connection unexpectedly closed" in err:
-                exc = connection_error(o.host, 255, err, argv, what="rsync copy")
-                if attempt == 1 and isinstance(exc, SshConnectionError) and not isinstance(exc, SshAuthError):
-                    try:
-                        self._ensure_master(force=True)
-                    except TransportError as again:
-                        raise again from exc
-                    continue   # copies are idempotent: once more on the new connection
-                raise exc
-            if rc == 23 and "No such file or directory" in err:
-                raise FileNotFoundError(errno.ENOENT, f"rsync: {err.strip().splitlines()[0]}", src)
-            if rc == 30:
-                raise TransportError(f"rsync stalled: no data for {o.command_timeout:g} s ({src} -> {dst})",
-                                     command=argv, returncode=rc, stderr=err)
-            raise TransportError(f"rsync {src} -> {dst} failed (exit {rc}): {err.strip() or 'no error output'}",
-                                 command=argv, returncode=rc, stderr=err)
+        # atomic per file: see molq.transport._transfer
+        rsync_download(self, src, dst, src_is_dir=kind == "d", exclude=exclude, timeout=timeout)
 
     # -- the shared connection -----------------------------------------------------------
     def master_running(self) -> bool:
