@@ -197,6 +197,10 @@ class SshTransportOptions:
     ``command_timeout`` bounds each remote command or file operation that is
     given no timeout of its own; ``transfer_timeout`` bounds one rsync upload
     or download (which also stops after ``command_timeout`` without data).
+    Copies are atomic per file whatever ``rsync_opts`` say: options that would
+    leave a half-written file under its final name (``--partial``, ``--inplace``,
+    ``--append``, ``-P``, ``--temp-dir``...) are ignored (the default keeps the
+    original molq's value).
     """
 
     host: str
