@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 __all__ = ["TEMP_PREFIX", "classify_text", "local_copy", "local_copytree", "os_error", "rsync_download", "rsync_options",
            "rsync_upload"]
 
-#: names of the per-transfer folders (never sent, never deleted by ``--delete``)
+#: names of the per-transfer folders (never sent, at any depth; never deleted by ``--delete``)
 TEMP_PREFIX = ".molq-transfer-"
 _DROPPED = {"--inplace", "--partial", "-P", "--append", "--append-verify", "--delay-updates"}
 _DROPPED_WITH_VALUE = ("--partial-dir", "--temp-dir")
@@ -134,7 +134,7 @@ def _base_argv(t: SshTransport, exclude: Iterable[str]) -> list[str]:
     # -s: names travel inside the rsync protocol, never through a remote shell, so
     # spaces, quotes and non-ASCII need no escaping
     return [t._rsync_bin, *rsync_options(o.rsync_opts), "-s", f"--timeout={int(max(1, o.command_timeout))}",
-            *(f"--exclude={pattern}" for pattern in exclude), f"--exclude=/{TEMP_PREFIX}*",
+            *(f"--exclude={pattern}" for pattern in exclude), f"--exclude={TEMP_PREFIX}*/",
             "-e", rsync_shell(relayed(t._ssh_argv()))]
 
 
