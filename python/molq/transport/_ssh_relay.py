@@ -39,9 +39,14 @@ def split_tail(words: list[str]) -> tuple[list[str], str, list[str]]:
 
 
 def _write(fd: int, data: bytes) -> None:
+    import select
+
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:   # rsync sets its end of the pipe non-blocking: wait until it reads
+            select.select([], [fd], [])
 
 
 def relay(src: int, dst: int, *, keep_unframed: bool) -> None:

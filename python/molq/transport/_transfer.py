@@ -149,7 +149,33 @@ def rsync_upload(t: SshTransport, source: str, dst: str, make: str, *, exclude: 
         return [*base, f"--temp-dir={temp}", f"--rsync-path={_receiver_command(dst, make, temp)}",
                 "--", source, f"{t.options.host}:{dst}"]
 
-    _run(t, attempt, source=source, dst=dst, receiver=t.options.host, sender=None, timeout=timeout)
+    try:
+        _run(t, attempt, source=source, dst=dst, receiver=t.options.host, sender=None, timeout=timeout)
+    except TransportError as exc:
+        if not (exc.returncode == 11 and not (exc.stderr or "").strip()):
+            raise
+        # rsync's own report can be lost when its receiver ends first: ask the disk
+        if _remote_free_bytes(t, make) < _size_of(source):
+            raise os_error(errno.ENOSPC, "copy to", dst, t.options.host, command=exc.command,
+                           returncode=exc.returncode, stderr=exc.stderr) from exc
+        raise
+
+
+def _size_of(path: str) -> int:
+    if not os.path.isdir(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(root, n)) for root, _, names in os.walk(path) for n in names)
+
+
+def _remote_free_bytes(t: SshTransport, folder: str) -> int:
+    """Free space (bytes) on the remote disk holding ``folder``; a large number when unknown."""
+    from molq.transport._ssh_command import RemotePath
+
+    try:
+        status, out, _ = t._helper('df -Pk -- "$1" | tail -n 1', RemotePath(folder))
+        return int(out.split()[3]) * 1024 if status == 0 else 1 << 62
+    except (TransportError, ValueError, IndexError):
+        return 1 << 62
 
 
 def rsync_download(t: SshTransport, src: str, dst: Path, *, src_is_dir: bool, exclude: Iterable[str],
