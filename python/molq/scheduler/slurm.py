@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from molq.scheduler.base import DependencyEdge
     from molq.submission import JobSpec
 
-__all__ = ["SlurmScheduler", "render_sbatch_directives", "literal_filename"]
+__all__ = ["SlurmScheduler", "render_sbatch_directives", "literal_filename", "log_filename"]
 
 _ENV = {"SLURM_TIME_FORMAT": "%s"}
 _DEPENDENCY_KEYWORDS = {
@@ -63,8 +63,8 @@ def render_sbatch_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[s
     if r.time_limit is not None:
         add("--time", r.time_limit.to_slurm())
     add("--job-name", e.job_name or f"molq-{spec.job_id[:8]}")
-    add("--output", literal_filename(spec.stdout_path))
-    add("--error", literal_filename(spec.stderr_path))
+    add("--output", log_filename(spec.stdout_path, e.cwd, spec.stdout_path == f"{spec.job_dir}/stdout.log"))
+    add("--error", log_filename(spec.stderr_path, e.cwd, spec.stderr_path == f"{spec.job_dir}/stderr.log"))
     if r.gpu_count is not None:
         add("--gres", f"gpu:{r.gpu_type}:{r.gpu_count}" if r.gpu_type else f"gpu:{r.gpu_count}")
     if s.node_count is not None:
@@ -105,6 +105,23 @@ def literal_filename(path: str) -> str:
     if "\\" in path:
         return path.replace("\\", "\\" * 4)
     return path.replace("%", "%%")
+
+
+def log_filename(path: str, cwd: object, molq_default: bool) -> str:
+    """The ``--output``/``--error`` value for the log file at ``path``.
+
+    What molq adds is taken literally: its default log in the job directory,
+    and the working directory in front of a relative name. The name the user
+    gave keeps Slurm's filename patterns (``%a`` for an array task, ``%j``,
+    ``%%`` for a ``%``), as sbatch documents them and as scripts written for
+    Slurm use them. A backslash anywhere turns Slurm's patterns off, so such a
+    path is taken literally as a whole."""
+    if molq_default or "\\" in path:
+        return literal_filename(path)
+    prefix = str(cwd or "").rstrip("/") + "/"
+    if path.startswith(prefix):
+        return literal_filename(prefix) + path[len(prefix) :]
+    return path
 
 
 #: Written by the job script when it starts: which Slurm job runs it, so that a
