@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from molq import _core
+from molq._home import default_jobs_db_path
 from molq.errors import StoreError
 
 __all__ = [
@@ -127,8 +128,6 @@ def import_original_store(
     harmless. Raises ``StoreError`` if ``source`` is not an original molq store,
     has a schema newer than 8, or stays locked longer than ``busy_timeout``.
     """
-    from molq.store import default_jobs_db_path
-
     src = _resolve(source)
     target = _resolve(store if store is not None else default_jobs_db_path())
     if src == target:
@@ -197,8 +196,6 @@ def adopt_original_store(path: str) -> ImportSummary | None:
     A failure is a warning, not an error (molq then starts with an empty
     store); the message says how to import later with ``molq import-store``.
     """
-    from molq.store import default_jobs_db_path
-
     if path != str(default_jobs_db_path()):
         return None
     source = original_store_path()
@@ -212,8 +209,6 @@ def adopt_original_in_place(path: str) -> bool:
     When the default store refuses to open because it is such a store, move it
     aside unchanged (``jobs.db.original-molq``) and import it into a new store
     at ``path``. True when the caller can open ``path`` again."""
-    from molq.store import default_jobs_db_path
-
     if path != str(default_jobs_db_path()) or not _is_original_store(path):
         return False
     aside = _set_aside(path)

@@ -133,7 +133,7 @@ CARRIED: dict[str, dict[str, tuple[str, ...]]] = {
         "molq.callbacks": ("EventBus", "EventType", "emit_transition",),
         "molq.config": ("load_profile",),
         "molq.dependencies": ("merge_dependency_refs", "resolve_dependencies",),
-        "molq.errors": ("ScriptError",),
+        "molq.errors": ("JobNotFoundError", "ScriptError",),
         "molq.merge": ("merge_defaults",),
         "molq.models": ("Command", "JobDependency", "JobRecord", "JobSpec", "RememberedAllocation", "RetentionPolicy", "RetryPolicy", "SchedulerCapabilities", "StatusTransition", "SubmitorDefaults",),
         "molq.monitor": ("JobMonitor",),

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from molq._core import JobRecord, StatusTransition
 
-__all__ = ["EventBus", "EventHandler", "EventPayload", "EventType", "emit_transition"]
+__all__ = ["EventBus", "EventFilter", "EventHandler", "EventPayload", "EventType", "emit_transition", "record_at"]
 
 
 class EventType(str, Enum):
@@ -58,7 +58,9 @@ class EventType(str, Enum):
 
 @dataclass(frozen=True)
 class EventPayload:
-    """What a handler receives. ``record`` is the job's row after the change."""
+    """What a handler receives. ``record`` is the job's row as the change
+    left it: a job that started and ended within one poll gets a ``running``
+    event whose record is still running (``transition`` says the same)."""
 
     event: EventType
     job_id: str | None = None
@@ -68,6 +70,9 @@ class EventPayload:
 
 
 EventHandler = Callable[[EventPayload], Any]
+#: Which payloads a handler is shown (see ``EventBus.on``).
+EventFilter = Callable[[EventPayload], bool]
+_Registration = tuple[EventHandler, "EventFilter | None"]
 
 _STATE_EVENTS: dict[JobState, tuple[EventType, ...]] = {
     JobState.RUNNING: (EventType.JOB_STARTED,),
@@ -103,21 +108,25 @@ class EventBus:
         self._lock = threading.Lock()
         # Tuples are replaced under the lock, never mutated, so emit reads one
         # without locking and later registrations do not affect a running emit.
-        self._handlers: dict[EventType, tuple[EventHandler, ...]] = {}
+        self._handlers: dict[EventType, tuple[_Registration, ...]] = {}
 
-    def on(self, event: EventType | str, handler: EventHandler) -> None:
-        """Add ``handler`` for ``event`` (the same handler may be added twice)."""
+    def on(self, event: EventType | str, handler: EventHandler, *, accept: EventFilter | None = None) -> None:
+        """Add ``handler`` for ``event`` (the same handler may be added twice).
+
+        With ``accept``, the handler is called only for payloads it returns
+        True for (a Submitor uses it to show a handler only its own jobs).
+        """
         event = EventType(event)
         if not callable(handler):
             raise TypeError(f"handler must be callable, got {handler!r}")
         with self._lock:
-            self._handlers[event] = self._handlers.get(event, ()) + (handler,)
+            self._handlers[event] = self._handlers.get(event, ()) + ((handler, accept),)
 
     def off(self, event: EventType | str, handler: EventHandler) -> None:
         """Remove every registration of ``handler`` (compared by identity) for ``event``."""
         event = EventType(event)
         with self._lock:
-            kept = tuple(h for h in self._handlers.get(event, ()) if h is not handler)
+            kept = tuple(entry for entry in self._handlers.get(event, ()) if entry[0] is not handler)
             if kept:
                 self._handlers[event] = kept
             else:
@@ -146,15 +155,18 @@ class EventBus:
         if not handlers:
             return
         payload = data if isinstance(data, EventPayload) else EventPayload(event, data=data)
-        for handler in handlers:
+        for handler, accept in handlers:
             try:
-                handler(payload)
+                if accept is None or accept(payload):
+                    handler(payload)
             except Exception:
                 _log().exception("molq event handler %r failed on %s", handler, event.value)
 
 
 def emit_transition(bus: EventBus, transition: StatusTransition, record: JobRecord | None) -> None:
     """Emit ``STATUS_CHANGE`` for ``transition``, then the new state's own event(s)."""
+    if getattr(record, "state", transition.new_state) is not transition.new_state:
+        record = record_at(transition, record)  # type: ignore[arg-type]
     if bus.has_handlers(EventType.STATUS_CHANGE):
         bus.emit(
             EventType.STATUS_CHANGE,
@@ -165,3 +177,18 @@ def emit_transition(bus: EventBus, transition: StatusTransition, record: JobReco
         payload = EventPayload(events[0], transition.job_id, transition, record)
         for event in events:
             bus.emit(event, payload)
+
+
+def record_at(transition: StatusTransition, record: JobRecord) -> JobRecord:
+    """``record`` as it stood right after ``transition``, when a later one
+    (applied in the same poll or write) has moved it on since: the state of
+    the transition, without the outcome fields of a state not reached yet."""
+    from dataclasses import replace  # only a job that moved twice in one poll pays for it
+
+    state = JobState(transition.new_state)
+    cleared: dict[str, None] = {}
+    if not state.is_terminal:
+        cleared.update(finished_at=None, exit_code=None, exit_signal=None, failure_reason=None)
+        if state is not JobState.RUNNING:
+            cleared["started_at"] = None
+    return replace(record, state=state, **cleared)

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar, cast
 
+from molq._home import molq_home
 from molq.errors import ConfigError
 from molq.models import (
     FieldError,
@@ -73,12 +74,6 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-
-
-def molq_home() -> Path:
-    """molq's root directory: ``$MOLQ_HOME`` if set and non-empty, else ``~/.molq``."""
-    root = os.environ.get("MOLQ_HOME")
-    return Path(root).expanduser() if root else Path.home() / ".molq"
 
 
 def molcrafts_config_dir() -> Path:

@@ -34,7 +34,7 @@ class JobHandle:
 
     def wait(self, timeout: float | None = None) -> JobRecord:
         """Block until the job (and any retry of it) settles; return the last attempt."""
-        record = self._submitor._monitor_for_wait().wait_one(self.job_id, timeout=timeout)
+        record = self._submitor.watch_jobs([self.job_id], timeout=timeout)[0]
         self._update(record)
         return record
 

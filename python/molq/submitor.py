@@ -1,19 +1,22 @@
-"""Submitor: the lifecycle engine bound to one Cluster (store, reconciler, waits, events)."""
+"""Submitor: the public face of the lifecycle engine (``molq._engine``) for one Cluster.
+
+It checks what the caller passed, builds the engine, and forwards each
+operation to it; reads go to the job store, scoped to the cluster's name.
+"""
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from molq.cluster import Cluster
-from molq.errors import ConfigError, JobNotFoundError, MolqError, SchedulerError
+from molq.errors import ConfigError
 from molq.status import JobState
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from molq.handle import JobHandle
     from molq._core import JobRecord, StatusTransition
+    from molq.handle import JobHandle
     from molq.callbacks import EventBus, EventType
     from molq.models import (
         DependencyPreview,
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
         RetryPolicy,
         SubmitorDefaults,
     )
-    from molq.monitor import JobMonitor
+    from molq.reconciler import JobReconciler
     from molq.store import JobStore
     from molq.strategies import PollingStrategy
     from molq.types import JobExecution, JobResources, JobScheduling, Script
@@ -44,18 +47,10 @@ def __getattr__(name: str) -> object:
 
 
 def default_polling_strategy(scheduler_kind: str) -> PollingStrategy:
-    """Local status checks cost a few ms, so poll them briskly; batch
-    schedulers are shared services, so start at 1 s and back off to 30 s."""
-    from molq.strategies import ExponentialBackoffStrategy
+    """How often waits poll a cluster of ``scheduler_kind`` (``molq._engine.engine``)."""
+    from molq._engine.engine import default_polling_strategy as strategy  # the engine loads with the first Submitor
 
-    if scheduler_kind == "local":
-        return ExponentialBackoffStrategy(initial=0.05, maximum=2.0, factor=1.5)
-    return ExponentialBackoffStrategy(initial=1.0, maximum=30.0, factor=1.5)
-
-
-def default_min_poll_interval(scheduler_kind: str) -> float:
-    """The least time between two polls of one cluster, shared by all waiters."""
-    return 0.05 if scheduler_kind == "local" else 1.0
+    return strategy(scheduler_kind)
 
 
 class Submitor:
@@ -87,9 +82,10 @@ class Submitor:
     ) -> None:
         if not isinstance(target, Cluster):
             raise TypeError(f"Submitor target must be a molq.Cluster, got {type(target).__name__}")
+        # loaded with the first Submitor, not at import molq
+        from molq._engine.engine import Engine
         from molq.callbacks import EventBus
         from molq.models import RetentionPolicy
-        from molq.reconciler import JobReconciler
 
         self._owns_store = store is None
         if store is None:
@@ -98,36 +94,29 @@ class Submitor:
             store = JobStore(default_jobs_db_path())
         self._target = target
         self._store = store
-        self._defaults = defaults
         self._jobs_dir = None if jobs_dir is None else str(jobs_dir)
-        self._default_retry_policy = default_retry_policy
         self._retention_policy = retention_policy or RetentionPolicy()
-        self._profile_name = profile_name
         self._bus = event_bus or EventBus()
-        self._strategy = polling_strategy or default_polling_strategy(target.scheduler)
-        self._reconciler = JobReconciler(
-            target.scheduler_impl,
-            store,
-            target.name,
-            event_bus=self._bus,
+        self._engine = Engine(
+            cluster_name=target.name,
+            scheduler_kind=target.scheduler,
+            scheduler=target.scheduler_impl,
+            transport=target.transport,
+            is_remote=target.is_remote,
+            store=store,
+            bus=self._bus,
+            defaults=defaults,
+            jobs_dir=self._jobs_dir,
+            default_retry_policy=default_retry_policy,
+            profile_name=profile_name,
+            polling_strategy=polling_strategy,
             lost_after_seconds=lost_after_seconds,
             lost_after_polls=lost_after_polls,
+            recover_submissions_after=recover_submissions_after,
+            fail_interrupted_submissions_after=fail_interrupted_submissions_after,
+            min_poll_interval=min_poll_interval,
         )
-        self._monitor: JobMonitor | None = None
         self._closed = False
-        from molq._poll_lease import SharedPoller
-
-        self._poller = SharedPoller(
-            store,
-            target.name,
-            min_interval=default_min_poll_interval(target.scheduler) if min_poll_interval is None else min_poll_interval,
-            # a poller that dies mid-poll is taken over at once when it ran on this
-            # host; one on another host (a shared store) blocks the others this long
-            lease_seconds=120.0,
-        )
-        self._recover_after = recover_submissions_after
-        self._fail_interrupted_after = fail_interrupted_submissions_after
-        self._next_recovery = 0.0
         self._plugins: Any = None
         if plugins:
             # Attached last: a plugin sees a fully built Submitor (molq.plugin; they fail open).
@@ -184,8 +173,10 @@ class Submitor:
         return self._bus
 
     @property
-    def reconciler(self) -> Any:
-        return self._reconciler
+    def reconciler(self) -> JobReconciler:
+        """The refresh cycle of this Submitor's cluster (its ``last_error`` says
+        why the last poll failed, None after a good one)."""
+        return self._engine.reconciler
 
     # -- submit -------------------------------------------------------------------
     def submit_job(
@@ -210,10 +201,7 @@ class Submitor:
         Everything is checked before anything is written: a bad request raises
         a ``molq.errors`` exception and leaves no trace in the store.
         """
-        from molq._submit import SubmitRequest
-
-        request = SubmitRequest.from_user(
-            self,
+        submitted = self._engine.submit_job(
             argv=argv,
             command=command,
             script=script,
@@ -221,82 +209,17 @@ class Submitor:
             scheduling=scheduling,
             execution=execution,
             metadata=metadata,
-            retry=retry if retry is not None else self._default_retry_policy,
+            retry=retry,
             dependency_lists=(after_started, after, after_failure, after_success),
             job_dir_name=job_dir_name,
         )
-        handle = self._submit(request)
-        # remembered for suggestions (nothing is recorded when all four are unset)
-        self._store.record_allocation(self.cluster_name, request.scheduling)
-        return handle
-
-    def _submit(self, request: Any) -> JobHandle:
-        from molq._submit import prepare_job_dir
-
-        spec, dependencies, retry_json, script_bytes = request.resolve(self)
-        prepare_job_dir(self._target.transport, spec, script_bytes)
-        store = self._store
-        store.register_job(
-            {
-                "job_id": spec.job_id,
-                "cluster_name": spec.cluster_name,
-                "scheduler": spec.scheduler,
-                "root_job_id": spec.root_job_id,
-                "attempt": spec.attempt,
-                "previous_attempt_job_id": spec.previous_attempt_job_id,
-                "retry_group_id": spec.retry_group_id,
-                "command_type": spec.command.command_type,
-                "command_display": spec.command.display,
-                "cwd": spec.cwd,
-                "job_dir": spec.job_dir,
-                "metadata": spec.metadata,
-                "request_json": spec.request_json,
-                "retry_json": retry_json,
-                "profile_name": spec.profile_name,
-                "array": bool(spec.scheduling.array_spec),
-            },
-            dependencies,
-            time.time(),
-        )
-        self._emit_created(spec.job_id)
-        from molq._submit import hand_to_scheduler
-
-        handed_at = time.time()  # a job may start before the hand-over returns
-        try:
-            scheduler_job_id = hand_to_scheduler(self._target.scheduler_impl, spec, request.inline_retry)
-        except Exception as exc:
-            from molq._submit import outcome_unknown
-
-            if outcome_unknown(exc):
-                # the scheduler may run it: it stays registered with no id and is
-                # adopted once found by its marker (or failed if never found)
-                raise SchedulerError(
-                    f"job {spec.job_id} may have been submitted to {self.cluster_name!r} ({exc}); "
-                    "molq keeps tracking it and records it once the scheduler shows it; do not submit it again",
-                    job_id=spec.job_id, outcome_unknown=True,
-                ) from exc
-            transition = store.mark_failed(spec.job_id, f"submission failed: {exc}", time.time())
-            self._emit(transition)
-            from molq.scheduler.base import OriginalProtocolScheduler
-
-            # a scheduler of the caller's own keeps its exceptions; molq's backends'
-            # unexpected ones are named as a submission failure
-            if isinstance(exc, MolqError) or isinstance(self._target.scheduler_impl, OriginalProtocolScheduler):
-                raise
-            raise SchedulerError(f"submission to {self.cluster_name!r} failed: {exc}") from exc
-        submitted = store.mark_submitted(spec.job_id, scheduler_job_id, handed_at)
-        if submitted is None:
-            from molq._recovery import stop_if_cancelled_meanwhile
-
-            stop_if_cancelled_meanwhile(self, spec.job_id, scheduler_job_id, spec.job_dir)
-        self._emit(submitted)
-        from molq.handle import JobHandle
+        from molq.handle import JobHandle  # loaded with the first submit
 
         return JobHandle(
-            job_id=spec.root_job_id,
-            cluster_name=spec.cluster_name,
-            scheduler=spec.scheduler,
-            scheduler_job_id=scheduler_job_id,
+            job_id=submitted.root_job_id,
+            cluster_name=self.cluster_name,
+            scheduler=self._target.scheduler,
+            scheduler_job_id=submitted.scheduler_job_id,
             _state=JobState.SUBMITTED,
             _submitor=self,
         )
@@ -304,11 +227,7 @@ class Submitor:
     # -- reads ----------------------------------------------------------------------
     def get_job(self, job_id: str, *, latest_attempt: bool = False) -> JobRecord:
         """The record of ``job_id`` in this cluster (or its family's newest attempt)."""
-        store = self._store
-        record = store.get_latest_attempt_record(job_id) if latest_attempt else store.get_record(job_id)
-        if record is None or record.cluster_name != self.cluster_name:
-            raise JobNotFoundError(job_id, self.cluster_name)
-        return record
+        return self._engine.get_job(job_id, latest_attempt=latest_attempt)
 
     def get_array_tasks(
         self, job_id: str
@@ -350,25 +269,19 @@ class Submitor:
         return self._store.list_allocations(self.cluster_name, limit=limit)
 
     # -- events ---------------------------------------------------------------------
-    def on_event(self, event: EventType | str, handler: Callable[..., Any]) -> None:
-        self._bus.on(event, handler)
+    def on_event(self, event: EventType | str, handler: Callable[..., Any], *, scope: str = "own") -> None:
+        """Call ``handler`` on ``event`` for this Submitor's own jobs (those it
+        submitted or was asked to wait for, with their retries), or with
+        ``scope="cluster"`` for every job of its cluster that its refreshes see."""
+        if scope == "cluster":
+            self._bus.on(event, handler)
+        elif scope == "own":
+            self._bus.on(event, handler, accept=self._engine.ctx.events.is_own)
+        else:
+            raise ConfigError(f"on_event scope must be 'own' or 'cluster', got {scope!r}")
 
     def off_event(self, event: EventType | str, handler: Callable[..., Any]) -> None:
         self._bus.off(event, handler)
-
-    def _emit(self, transition: StatusTransition | None) -> None:
-        if transition is None or not self._bus.has_handlers():
-            return
-        from molq.callbacks import emit_transition
-
-        emit_transition(self._bus, transition, self._store.get_record(transition.job_id))
-
-    def _emit_created(self, job_id: str) -> None:
-        """The None -> created transition of a job just registered."""
-        if self._bus.has_handlers():
-            transitions = self._store.get_transitions(job_id)
-            if transitions:
-                self._emit(transitions[0])
 
     # -- lifecycle ------------------------------------------------------------------
     def refresh_jobs(self, *, force: bool = False) -> list[StatusTransition]:
@@ -379,25 +292,7 @@ class Submitor:
         now), this call reads the store instead and returns ``[]``. ``force``
         polls anyway (unless a poll is running right now).
         """
-
-        def poll() -> tuple[list[StatusTransition], str | None]:
-            transitions = self._reconciler.reconcile()
-            error = self._reconciler.last_error
-            return transitions, None if error is None else str(error)
-
-        transitions = self._poller.run(poll, force=force) or []
-        from molq._submit import resubmit_due_retries
-
-        resubmit_due_retries(self)
-        if time.monotonic() >= self._next_recovery:
-            from molq._recovery import recover_interrupted_submissions
-
-            # Rare by nature; looked for at most every few seconds.
-            self._next_recovery = time.monotonic() + min(self._recover_after, 30.0)
-            recover_interrupted_submissions(
-                self, adopt_after=self._recover_after, give_up_after=self._fail_interrupted_after
-            )
-        return transitions
+        return self._engine.refresh(force=force)
 
     def cancel_job(self, job_id: str) -> None:
         """Cancel the newest attempt of ``job_id``'s family (and any pending retry).
@@ -405,52 +300,20 @@ class Submitor:
         A job that already ended keeps its real outcome: molq only records
         CANCELLED when it stopped a live job (or one the scheduler never ran).
         """
-        record = self.get_job(job_id, latest_attempt=True)
-        reason = "cancelled by user"
-        if record.state.is_terminal:
-            self._store.cancel(record.job_id, reason, time.time())  # drops a scheduled retry
-            return
-        if record.scheduler_job_id:
-            live = self._target.scheduler_impl.cancel(record.scheduler_job_id, job_dir=record.job_dir or None)
-            if not live:
-                # It ended on its own before the signal: record how it ended,
-                # never "cancelled" (accounting may need a moment to say how).
-                self.refresh_jobs(force=True)
-                return
-        else:
-            from molq._recovery import stop_unrecorded_submission
-
-            # no id recorded: its submitter may have died after starting it
-            if stop_unrecorded_submission(self, record):
-                return
-        self._emit(self._store.cancel(record.job_id, reason, time.time()))
-
-    def _monitor_for_wait(self) -> JobMonitor:
-        if self._monitor is None:
-            from molq.monitor import JobMonitor
-
-            self._monitor = JobMonitor(self.refresh_jobs, self._store, self._strategy, cluster_name=self.cluster_name)
-        return self._monitor
+        self._engine.cancel(job_id)
 
     def watch_jobs(self, job_ids: Sequence[str] | None = None, *, timeout: float | None = None) -> list[JobRecord]:
         """Wait for ``job_ids`` (default: every job of this cluster active now) to settle."""
-        if job_ids is not None:
-            for job_id in job_ids:
-                self.get_job(job_id)
-        return self._monitor_for_wait().wait_many(job_ids, self.cluster_name, timeout=timeout)
+        return self._engine.wait(job_ids, timeout=timeout)
 
     def cleanup_jobs(
         self, *, dry_run: bool = False, retention_policy: RetentionPolicy | None = None
     ) -> dict[str, list[str]]:
-        from molq._retention import apply_retention
-
-        return apply_retention(self, retention_policy or self._retention_policy, dry_run=dry_run)
+        return self._engine.cleanup(retention_policy or self._retention_policy, dry_run=dry_run)
 
     def run_daemon(self, *, once: bool = False, interval: float = 5.0, run_cleanup: bool = True) -> None:
         """Refresh (and clean up) in the foreground until SIGTERM/SIGINT."""
-        from molq._daemon import run_daemon
-
-        run_daemon(self, once=once, interval=interval, run_cleanup=run_cleanup)
+        self._engine.run_daemon(self._retention_policy, once=once, interval=interval, run_cleanup=run_cleanup)
 
     def _scratch_dir(self, job_id: str, kind: str) -> Path:
         from molq.artifacts import local_scratch_dir
@@ -502,8 +365,7 @@ class Submitor:
         self._closed = True
         if self._plugins is not None:
             self._plugins.detach_all()
-        if self._monitor is not None:
-            self._monitor.stop()
+        self._engine.close()
         if self._owns_store:
             self._store.close()
 

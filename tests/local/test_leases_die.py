@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import molq as mq
-from molq._poll_lease import SharedPoller
+from molq._engine.poll_lease import SharedPoller
 from molq.errors import TransportError
 from molq.scheduler.shell import ShellScheduler
 from molq.store import JobStore
@@ -28,7 +28,7 @@ INTERVAL = 0.2  # the poll interval of every poller in these tests
 # taking a random 0-60 ms (as a real scheduler query does), until killed.
 POLLER = r"""
 import random, sys, time
-from molq._poll_lease import SharedPoller
+from molq._engine.poll_lease import SharedPoller
 from molq.store import JobStore
 poller = SharedPoller(JobStore(sys.argv[1]), "c", min_interval=0.0, lease_seconds=120.0)
 rng = random.Random(int(sys.argv[2]))
@@ -87,7 +87,7 @@ def test_a_wait_goes_on_after_the_poller_of_its_cluster_is_killed(tmp_path: Path
     stuck = _spawn(
         r"""
 import sys, time
-from molq._poll_lease import SharedPoller
+from molq._engine.poll_lease import SharedPoller
 from molq.store import JobStore
 poller = SharedPoller(JobStore(sys.argv[1]), "c", min_interval=0.0, lease_seconds=120.0)
 def poll():
@@ -140,7 +140,7 @@ def test_a_retrier_killed_after_claiming_does_not_strand_the_job(tmp_path: Path)
     handle = _failing_job(sub, attempts=2, backoff=0.0)
     # Let the first attempt fail without this process claiming its retry.
     while not sub.get_job(handle.job_id).state.is_terminal:
-        sub._poller.run(lambda: (sub._reconciler.reconcile(), None), force=True)
+        sub._engine._poller.run(lambda: (sub.reconciler.reconcile(), None), force=True)
         time.sleep(0.02)
     _kill(_spawn(CLAIMER, str(db)))
     assert sub.get_job(handle.job_id).retry_state == "claimed"
@@ -182,7 +182,7 @@ def test_a_retrier_killed_after_submitting_the_next_attempt_does_not_submit_it_t
     sub = _submitor(tmp_path, db)
     handle = _failing_job(sub, attempts=2, backoff=0.0)
     while not sub.get_job(handle.job_id).state.is_terminal:
-        sub._poller.run(lambda: (sub._reconciler.reconcile(), None), force=True)
+        sub._engine._poller.run(lambda: (sub.reconciler.reconcile(), None), force=True)
         time.sleep(0.02)
     # The child submits the retry, then dies before recording the claim as done.
     child = subprocess.run(
@@ -195,8 +195,8 @@ from molq.store import JobStore
 store = JobStore(sys.argv[1])
 store.finish_retry = lambda job_id: os.kill(os.getpid(), signal.SIGKILL)
 sub = mq.Submitor(mq.Cluster("c", "local"), store=store, jobs_dir=sys.argv[2])
-from molq._submit import resubmit_due_retries
-resubmit_due_retries(sub)
+from molq._engine.retries import resubmit_due_retries
+resubmit_due_retries(sub._engine.ctx)
 """,
             str(db), str(tmp_path / "jobs"),
         ],

@@ -129,7 +129,7 @@ def test_cleanup_removes_old_dirs_and_records(submitor: mq.Submitor) -> None:
 
 
 def test_daemon_runs_once_and_holds_a_lock(submitor: mq.Submitor, store: JobStore) -> None:
-    from molq._daemon import DaemonLock
+    from molq._engine.daemon import DaemonLock
 
     handle = submitor.submit_job(argv=["true"])
     time.sleep(0.3)

@@ -7,9 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-#: The same as molq.scheduler.SCHEDULER_KINDS (a test keeps them equal), spelled
-#: out so that --help does not import the backends.
-SCHEDULERS = ("local", "slurm", "pbs", "lsf", "sge")
+from molq.cli._grammar import SCHEDULERS
 
 _DESCRIPTION = """\
 Submit and track batch jobs on this machine or a cluster (local, Slurm, PBS, LSF, SGE).

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from molq.cli import CliError, UsageError
+from molq.cli._errors import CliError, UsageError
+from molq.cli._grammar import SCHEDULERS
 
 if TYPE_CHECKING:
     from molq._core import JobRecord
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from molq.store import JobStore
     from molq.submitor import Submitor
 
-#: The scheduler kinds (molq.scheduler.SCHEDULER_KINDS, without importing the backends).
-_SCHEDULERS = ("local", "slurm", "pbs", "lsf", "sge")
 #: How many candidates an ambiguous prefix error lists.
 _MAX_CANDIDATES = 10
 
@@ -154,7 +153,7 @@ class Session:
             return Destination(cluster_name, entry.get("scheduler", "local"), entry.get("host"),
                                ssh_config=entry.get("ssh_config"))
         kind = cluster_name[4:] if cluster_name.startswith("cli_") else None
-        if kind in _SCHEDULERS and not self.ssh_alias(cluster_name):
+        if kind in SCHEDULERS and not self.ssh_alias(cluster_name):
             # The original molq's default namespace for that scheduler, on this machine.
             return Destination(cluster_name, kind)
         return None

@@ -10,7 +10,7 @@ __all__ = ["cmd_import_store"]
 
 def cmd_import_store(session: Any, args: Any) -> int:
     from molq._import_original import import_original_store, original_store_path
-    from molq.cli import CliError
+    from molq.cli._errors import CliError
 
     source = args.path if args.path else str(original_store_path())
     if not args.path and not original_store_path().is_file():

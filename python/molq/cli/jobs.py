@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from molq.cli import EXIT_OK, UsageError
+from molq.cli._attempts import newest_attempts
+from molq.cli._errors import EXIT_OK, UsageError
 from molq.cli import _output as out
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def _retry_policy(session: Session, args: Any) -> Any:
 
 
 def cmd_submit(session: Session, args: Any) -> int:
-    from molq.cli import CliError
+    from molq.cli._errors import CliError
     from molq.errors import ConfigError
 
     if not (args.argv or args.command is not None or args.script is not None):
@@ -229,23 +230,6 @@ def _select(session: Session, args: Any, *, active_only: bool = False, per_job: 
     # The store filters by cluster and activity only; state filters read all of them.
     records = [r for r in collapse(read(None)) if r.state.value in wanted]
     return records if limit is None else records[:limit]
-
-
-def newest_attempts(records: list[JobRecord]) -> list[JobRecord]:
-    """One record per job: a retried job's newest attempt, in the place of its
-    newest attempt in ``records`` (the attempts of one job share ``root_job_id``)."""
-    newest: dict[str, JobRecord] = {}
-    for r in records:
-        kept = newest.get(r.root_job_id)
-        if kept is None or r.attempt > kept.attempt:
-            newest[r.root_job_id] = r
-    seen: set[str] = set()
-    result = []
-    for r in records:
-        if r.root_job_id not in seen and newest[r.root_job_id] is r:
-            seen.add(r.root_job_id)
-            result.append(r)
-    return result
 
 
 def cmd_list(session: Session, args: Any) -> int:
@@ -357,7 +341,7 @@ def cmd_status(session: Session, args: Any) -> int:
 
 
 def cmd_cancel(session: Session, args: Any) -> int:
-    from molq.cli import CliError
+    from molq.cli._errors import CliError
 
     records = [session.find(text) for text in args.jobs]  # every id checked before any cancel
     results = []

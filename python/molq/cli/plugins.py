@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from molq.cli import EXIT_OK
+from molq.cli._errors import EXIT_OK
 from molq.cli import _output as out
 
 if TYPE_CHECKING:

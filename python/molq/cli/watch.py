@@ -13,7 +13,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from molq.cli import EXIT_FAILED, EXIT_OK, UsageError
+from molq.cli._errors import EXIT_FAILED, EXIT_OK, UsageError
 from molq.cli import _output as out
 from molq.cli.live import LiveRow, LiveState, change_line, order, render, row_from_record, summary_line
 
@@ -69,7 +69,7 @@ class Source:
             records = store.list_all_records(True, self.limit)
         else:
             records = store.list_records(self.cluster, True, self.limit)
-        from molq.cli.jobs import newest_attempts
+        from molq.cli._attempts import newest_attempts
 
         # A retried job is one row (its newest attempt; ATT says which), keyed by the job's id.
         return [(r.root_job_id or r.job_id, r) for r in newest_attempts(records)]
@@ -272,7 +272,7 @@ def wait_and_report(
         return _wait_and_report(session, keys, timeout=timeout, as_json=as_json, quiet=quiet, single=single,
                                 plain=plain, interval=interval)
     except KeyboardInterrupt:
-        from molq.cli import EXIT_INTERRUPTED
+        from molq.cli._errors import EXIT_INTERRUPTED
 
         ids = " ".join(keys)
         sys.stderr.write(f"\nmolq: interrupted; stopped waiting, but job {ids} is still running "

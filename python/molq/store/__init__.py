@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from molq import _core
+from molq._home import default_jobs_db_path, molq_home
 from molq.errors import StoreError
 
 if TYPE_CHECKING:
@@ -51,13 +52,6 @@ def _duplicate_job_error() -> type[StoreError]:
     return _duplicate_error
 
 
-def default_jobs_db_path() -> Path:
-    """``~/.molq/jobs.db``, or ``$MOLQ_HOME/jobs.db`` when MOLQ_HOME is set."""
-    from molq.config import molq_home
-
-    return molq_home() / "jobs.db"
-
-
 def _why_unwritable(path: str) -> str | None:
     """Say why SQLite could not open a store file, when the filesystem can tell."""
     if path == ":memory:":
@@ -78,7 +72,6 @@ def _prepare_folder(db_path: Path) -> None:
     (an older molq made it 0755); another folder may be shared the safe way
     (root's, or sticky like /tmp), the store's own files being 0600."""
     from molq._paths import ensure_private_dir
-    from molq.config import molq_home
 
     folder = db_path.parent
     if folder == molq_home():
@@ -405,3 +398,31 @@ class JobStore:
             scheduling.reservation,
             time.time() if now is None else now,
         )
+
+    # -- the engine's poll lease, retry schedule and recovery reads --------------
+    def schedule_retry(self, job_id: str, due_at: float) -> bool:
+        """Make the finished attempt ``job_id``'s retry due at ``due_at``."""
+        return bool(self._native.schedule_retry(job_id, due_at))
+
+    def stale_created(self, cluster_name: str, before: float) -> list[tuple[str, str]]:
+        """(job_id, job_dir) of the jobs of ``cluster_name`` still CREATED (no scheduler id) since before ``before``."""
+        return self._native.stale_created(cluster_name, before)
+
+    def begin_poll(
+        self, cluster_name: str, holder: str, now: float, min_interval: float, lease_seconds: float, force: bool
+    ) -> bool:
+        """Take the cluster's poll lease for ``holder``; False when another holds it or polled too recently."""
+        return bool(self._native.begin_poll(cluster_name, holder, now, min_interval, lease_seconds, force))
+
+    def end_poll(self, cluster_name: str, holder: str, error: str | None) -> None:
+        self._native.end_poll(cluster_name, holder, error)
+
+    def poll_status(
+        self, cluster_name: str
+    ) -> tuple[str | None, float | None, float | None, float | None, int, str | None] | None:
+        """(holder, lease_until, last_attempt_at, last_poll_at, failures, last_error) of the cluster's lease."""
+        return self._native.poll_status(cluster_name)
+
+    def take_over_poll(self, cluster_name: str, current: str, holder: str, now: float, lease_seconds: float) -> bool:
+        """Take the lease from ``current`` (a holder that died mid-poll)."""
+        return bool(self._native.take_over_poll(cluster_name, current, holder, now, lease_seconds))

@@ -103,14 +103,16 @@ def test_a_killed_remote_wrapper_does_not_end_the_job_and_cancel_still_reaches_i
 def test_cancelling_an_unrecorded_remote_submission_stops_it(submitor: mq.Submitor, remote_dir: str) -> None:
     """The state a submitter leaves when it dies right after the wrapper
     started: the job is in the store as CREATED, without its pid."""
-    from molq._submit import SubmitRequest, prepare_job_dir
+    from molq._engine.job_dir import prepare_job_dir
+    from molq._engine.requests import SubmitRequest
 
+    ctx = submitor._engine.ctx
     request = SubmitRequest.from_user(
-        submitor, argv=["bash", "-c", 'touch "$1"; sleep 300', "job", f"{remote_dir}/started"], command=None,
+        ctx, argv=["bash", "-c", 'touch "$1"; sleep 300', "job", f"{remote_dir}/started"], command=None,
         script=None, resources=None, scheduling=None, execution=None, metadata=None, retry=None,
         dependency_lists=(None, None, None, None), job_dir_name=None,
     )
-    spec, _, _, _ = request.resolve(submitor)
+    spec = request.resolve(ctx).spec
     prepare_job_dir(submitor.target.transport, spec, None)
     submitor.store.register_job(
         {"job_id": spec.job_id, "cluster_name": spec.cluster_name, "scheduler": spec.scheduler,

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from molq._log import get_logger
 from molq.errors import ConfigError
-
-if TYPE_CHECKING:
-    from molq.submitor import Submitor
 
 __all__ = ["run_daemon", "DaemonLock"]
 
@@ -29,8 +27,6 @@ class DaemonLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        import fcntl
-
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -51,11 +47,22 @@ class DaemonLock:
             self._fd = None
 
 
-def run_daemon(sub: Submitor, *, once: bool = False, interval: float = 5.0, run_cleanup: bool = True) -> None:
+def run_daemon(
+    store_path: str,
+    cluster_name: str,
+    refresh: Callable[[], object],
+    cleanup: Callable[[], object],
+    *,
+    once: bool = False,
+    interval: float = 5.0,
+    run_cleanup: bool = True,
+) -> None:
+    """Call ``refresh`` every ``interval`` s (and ``cleanup`` hourly) until
+    SIGTERM/SIGINT, holding the cluster's daemon lock on the store file."""
     log = get_logger(__name__)
     lock = None
-    if sub.store.path != ":memory:":
-        lock = DaemonLock(sub.store.path, sub.cluster_name)
+    if store_path != ":memory:":
+        lock = DaemonLock(store_path, cluster_name)
         lock.acquire()
     stop = threading.Event()
     previous: dict[int, object] = {}
@@ -66,12 +73,12 @@ def run_daemon(sub: Submitor, *, once: bool = False, interval: float = 5.0, run_
     try:
         while not stop.is_set():
             try:
-                sub.refresh_jobs()
+                refresh()
                 if run_cleanup and time.monotonic() - last_cleanup >= _CLEANUP_EVERY:
-                    sub.cleanup_jobs()
+                    cleanup()
                     last_cleanup = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - an outage must not end the daemon
-                log.warning("molq daemon for %r: refresh failed, will retry: %s", sub.cluster_name, exc)
+                log.warning("molq daemon for %r: refresh failed, will retry: %s", cluster_name, exc)
             if once:
                 break
             stop.wait(interval)

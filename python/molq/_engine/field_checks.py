@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from molq.errors import CommandError, ConfigError
 
 if TYPE_CHECKING:
-    from molq._submit import SubmitRequest
-    from molq.submitor import Submitor
+    from molq._engine.requests import SubmitRequest
     from molq.transport.base import Transport
 
 __all__ = ["check_request_fields", "check_resolved"]
@@ -29,17 +28,18 @@ _DIRECTIVE_BACKENDS = frozenset({"slurm", "pbs", "lsf", "sge"})
 _NOT_IN_DIRECTIVES = {"\n": "a line break", "\r": "a carriage return", '"': "a double quote"}
 
 
-def check_request_fields(request: SubmitRequest, sub: Submitor) -> None:
-    """Raise for the first field of ``request`` no job could receive as given."""
-    for field, value in _text_fields(request, sub):
+def check_request_fields(request: SubmitRequest, scheduler_kind: str, jobs_dir: str | None) -> None:
+    """Raise for the first field of ``request`` no job could receive as given
+    on a ``scheduler_kind`` cluster whose job directories go in ``jobs_dir``."""
+    for field, value in _text_fields(request, jobs_dir):
         _refuse_nul(field, value)
-    if getattr(sub.target, "scheduler", None) not in _DIRECTIVE_BACKENDS:
+    if scheduler_kind not in _DIRECTIVE_BACKENDS:
         return
-    for field, value in _directive_fields(request, sub):
+    for field, value in _directive_fields(request, jobs_dir):
         for char, name in _NOT_IN_DIRECTIVES.items():
             if char in value:
                 raise ConfigError(
-                    f"{field} contains {name}, which a {sub.target.scheduler} job script "
+                    f"{field} contains {name}, which a {scheduler_kind} job script "
                     f"cannot carry in a directive line: {value!r}",
                     field=field,
                 )
@@ -89,7 +89,7 @@ def _refuse_nul(field: str, value: str) -> None:
         )
 
 
-def _text_fields(request: SubmitRequest, sub: Submitor) -> Iterator[tuple[str, str]]:
+def _text_fields(request: SubmitRequest, jobs_dir: str | None) -> Iterator[tuple[str, str]]:
     """(field name as the request spells it, text) for every user-given text."""
     command = request.command
     if command.command is not None:
@@ -112,19 +112,19 @@ def _text_fields(request: SubmitRequest, sub: Submitor) -> Iterator[tuple[str, s
         yield "metadata key", key
         yield f"metadata[{key!r}]", value
     yield "job_dir_name", request.dir_name
-    if sub._jobs_dir is not None:
-        yield "jobs_dir", str(sub._jobs_dir)
+    if jobs_dir is not None:
+        yield "jobs_dir", jobs_dir
 
 
-def _directive_fields(request: SubmitRequest, sub: Submitor) -> Iterator[tuple[str, str]]:
+def _directive_fields(request: SubmitRequest, jobs_dir: str | None) -> Iterator[tuple[str, str]]:
     """The fields a batch backend writes into directive lines (the paths
     through the default log files in the job directory)."""
     yield from _present("execution", request.execution, ("cwd", "job_name", "output_file", "error_file"))
     yield from _present("scheduling", request.scheduling, _SCHEDULING_TEXT)
     yield from _present("resources", request.resources, ("gpu_type",))
     yield "job_dir_name", request.dir_name
-    if sub._jobs_dir is not None:
-        yield "jobs_dir", str(sub._jobs_dir)
+    if jobs_dir is not None:
+        yield "jobs_dir", jobs_dir
 
 
 _SCHEDULING_TEXT = ("partition", "account", "qos", "reservation", "email", "array_spec", "dependency", "priority")

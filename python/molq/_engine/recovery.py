@@ -5,20 +5,21 @@ and stopping them when they are cancelled."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from molq._log import get_logger
 from molq.errors import MolqError
+from molq.status import JobState
 
 if TYPE_CHECKING:
     from molq._core import JobRecord
-    from molq.submitor import Submitor
+    from molq._engine.context import EngineContext
 
 __all__ = ["recover_interrupted_submissions", "stop_unrecorded_submission", "stop_if_cancelled_meanwhile"]
 
 
 def recover_interrupted_submissions(
-    sub: Submitor, *, adopt_after: float, give_up_after: float, now: float | None = None
+    ctx: EngineContext, *, adopt_after: float, give_up_after: float, now: float | None = None
 ) -> list[str]:
     """Adopt CREATED jobs older than ``adopt_after`` s that the scheduler has
     (found by molq's marker); mark FAILED those still unknown after
@@ -28,11 +29,11 @@ def recover_interrupted_submissions(
     slow submitter's job would be declared failed under its feet.
     """
     now = time.time() if now is None else now
-    candidates = sub.store.native.stale_created(sub.cluster_name, now - adopt_after)
+    candidates = ctx.store.stale_created(ctx.cluster_name, now - adopt_after)
     if not candidates:
         return []
-    stale: list[JobRecord] = sub.store.get_records([job_id for job_id, _ in candidates])
-    find = getattr(sub.target.scheduler_impl, "find_submissions", None)
+    stale: list[JobRecord] = ctx.store.get_records([job_id for job_id, _ in candidates])
+    find = getattr(ctx.scheduler, "find_submissions", None)
     found: dict[str, str] = {}
     if find is not None:
         try:
@@ -46,13 +47,13 @@ def recover_interrupted_submissions(
         if sid is not None:
             # submitted when it was registered, just before it was handed over
             # (the job may have started long ago: its start must not precede this)
-            transition = sub.store.mark_submitted(record.job_id, sid, record.submitted_at)
+            transition = ctx.store.mark_submitted(record.job_id, sid, record.submitted_at)
             if transition is not None:
                 adopted.append(record.job_id)
-                sub._emit(transition)
+                ctx.events.emit(transition)
         elif now - record.submitted_at >= give_up_after:
-            sub._emit(
-                sub.store.mark_failed(
+            ctx.events.emit(
+                ctx.store.mark_failed(
                     record.job_id,
                     "submission was interrupted (its submitter stopped) and the scheduler has no such job",
                     time.time(),
@@ -61,17 +62,17 @@ def recover_interrupted_submissions(
     return adopted
 
 
-def stop_unrecorded_submission(sub: Submitor, record: JobRecord) -> bool:
+def stop_unrecorded_submission(ctx: EngineContext, record: JobRecord, refresh: Callable[[], object]) -> bool:
     """Before a CREATED job without a scheduler id is recorded as cancelled,
     stop whatever the scheduler did start of it.
 
     Its submitter may have died (or be still waiting) after the scheduler
     accepted it. Returns True when the job turned out to have ended on its
-    own: it is adopted and refreshed so that its real outcome is recorded,
+    own: it is adopted and ``refresh``-ed so that its real outcome is recorded,
     and the caller records nothing. Scheduler errors propagate: a job that
     may still run is never recorded as cancelled.
     """
-    scheduler = sub.target.scheduler_impl
+    scheduler = ctx.scheduler
     stop = getattr(scheduler, "cancel_unrecorded", None)
     if stop is not None:
         # the backend closes the race with a submitter still starting it
@@ -82,18 +83,16 @@ def stop_unrecorded_submission(sub: Submitor, record: JobRecord) -> bool:
         live = bool(sid) and bool(scheduler.cancel(sid, job_dir=record.job_dir or None))
     if sid is None or live:
         return False
-    if sub.store.mark_submitted(record.job_id, sid, record.submitted_at) is None:
+    if ctx.store.mark_submitted(record.job_id, sid, record.submitted_at) is None:
         return False
-    sub.refresh_jobs(force=True)
+    refresh()
     return True
 
 
-def stop_if_cancelled_meanwhile(sub: Submitor, job_id: str, scheduler_job_id: str, job_dir: str) -> None:
+def stop_if_cancelled_meanwhile(ctx: EngineContext, job_id: str, scheduler_job_id: str, job_dir: str) -> None:
     """The submitter's side of the same race: the scheduler accepted the job,
     but it was cancelled (CREATED -> CANCELLED) before its id was recorded, so
     the canceller could not reach it. Stop it here."""
-    from molq.status import JobState
-
-    record = sub.store.get_record(job_id)
+    record = ctx.store.get_record(job_id)
     if record is not None and record.state is JobState.CANCELLED:
-        sub.target.scheduler_impl.cancel(scheduler_job_id, job_dir=job_dir or None)
+        ctx.scheduler.cancel(scheduler_job_id, job_dir=job_dir or None)

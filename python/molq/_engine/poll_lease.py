@@ -7,6 +7,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Callable, TypeVar
 
+from molq._liveness import is_dead, this_process
+
 if TYPE_CHECKING:
     from molq.store import JobStore
 
@@ -35,16 +37,14 @@ class SharedPoller:
     @property
     def holder(self) -> str:
         """host:pid:start-time of this process, then this poller's own suffix."""
-        from molq._liveness import this_process
-
         return f"{this_process()}:{id(self):x}"
 
     def run(self, poll: Callable[[], tuple[T, str | None]], *, force: bool = False) -> T | None:
         """``poll()`` returns (result, error text or None); None when another holder polls."""
         with self._local:
-            native = self._store.native
+            store = self._store
             holder = self.holder
-            if not native.begin_poll(self._cluster, holder, time.time(), self.min_interval, self._lease_seconds, force):
+            if not store.begin_poll(self._cluster, holder, time.time(), self.min_interval, self._lease_seconds, force):
                 if not self._take_over_from_the_dead(holder):
                     return None
             error: str | None = "poll did not finish"
@@ -52,15 +52,13 @@ class SharedPoller:
                 result, error = poll()
                 return result
             finally:
-                native.end_poll(self._cluster, holder, error)
+                store.end_poll(self._cluster, holder, error)
 
     def _take_over_from_the_dead(self, holder: str) -> bool:
         """Take the lease if its holder died mid-poll (killed, crashed): its
         lease would otherwise stall every waiter of the cluster until it ran out."""
-        from molq._liveness import is_dead
-
-        status = self._store.native.poll_status(self._cluster)
+        status = self._store.poll_status(self._cluster)
         current = None if status is None else status[0]
         if current is None or current == holder or not is_dead(current):
             return False
-        return self._store.native.take_over_poll(self._cluster, current, holder, time.time(), self._lease_seconds)
+        return self._store.take_over_poll(self._cluster, current, holder, time.time(), self._lease_seconds)

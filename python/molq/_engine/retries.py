@@ -1,0 +1,101 @@
+"""Scheduled retries: submitting the next attempt of every retry that is due."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from molq._engine.handover import is_transient
+from molq._engine.requests import Lineage, SubmitRequest
+from molq._engine.submit import submit
+from molq._log import get_logger
+from molq.errors import JobNotFoundError, MolqError
+from molq.models import retry_policy_from_dict
+from molq.submission import Command, request_from_json
+
+if TYPE_CHECKING:
+    from molq._engine.context import EngineContext
+
+__all__ = ["resubmit_due_retries"]
+
+
+def resubmit_due_retries(ctx: EngineContext) -> list[str]:
+    """Submit the next attempt of every retry that is due; return the new job ids.
+
+    Claims are atomic in the store, so with many processes refreshing, each
+    retry is submitted exactly once. A claim names this process; one whose
+    holder died (killed between claiming and finishing) is taken back here.
+    A passing failure (a timeout, a scheduler restarting) is not waited out:
+    the next try is scheduled in the store with the policy's backoff.
+    """
+    store = ctx.store
+    started: list[str] = []
+    for job_id in store.claim_due_retries(ctx.cluster_name, time.time()):
+        request: SubmitRequest | None = None
+        try:
+            request = replace(_retry_request(ctx, job_id), from_refresh=True)
+            started.append(submit(ctx, request).scheduler_job_id)
+        except MolqError as exc:
+            get_logger(__name__).warning("retry of job %s could not be submitted: %s", job_id, exc)
+            if is_transient(exc) and _try_again_later(ctx, job_id, request):
+                continue  # the claim became a due time again
+        store.finish_retry(job_id)
+    return started
+
+
+def _try_again_later(ctx: EngineContext, job_id: str, request: SubmitRequest | None) -> bool:
+    """Schedule another try after a passing failure; True if the claim on
+    ``job_id`` itself was turned back into a due retry (nothing registered)."""
+    store = ctx.store
+    if request is None or store.get_record(request.job_id) is None:
+        # Failed before the next attempt was registered (reading the stored
+        # request or script): the same retry is due again after a pause.
+        return store.schedule_retry(job_id, time.time() + _PAUSE_AFTER_PASSING_FAILURE)
+    policy = request.retry
+    if policy is not None and request.lineage.attempt < policy.max_attempts:
+        # The attempt that could not be submitted is FAILED; its retry is due
+        # after the policy's backoff.
+        store.schedule_retry(request.job_id, time.time() + policy.backoff.delay(request.lineage.attempt))
+    return False
+
+
+#: Wait before trying again a retry whose stored request could not be read.
+_PAUSE_AFTER_PASSING_FAILURE = 30.0
+
+
+def _retry_request(ctx: EngineContext, job_id: str) -> SubmitRequest:
+    previous = ctx.store.get_record(job_id)
+    if previous is None:
+        raise JobNotFoundError(job_id, ctx.cluster_name)
+    stored = request_from_json(ctx.store.get_request_json(job_id) or "{}")
+    script = stored["script"]
+    script_bytes = None
+    if script is not None and script.variant == "path":
+        # The copy made at first submission, not the (possibly edited or gone) original.
+        script_bytes = ctx.transport.read_bytes(f"{previous.job_dir}/user_script.sh")
+    cmd = Command(
+        argv=tuple(stored["argv"]) if stored["argv"] is not None else None,
+        command=stored["command"],
+        script=script,
+    )
+    retry = retry_policy_from_dict(stored["retry"]) if stored["retry"] else None
+    attempt = previous.attempt + 1
+    base_name = stored["dir_name"] or previous.root_job_id
+    new_id = str(uuid.uuid4())
+    return SubmitRequest(
+        job_id=new_id,
+        command=cmd,
+        resources=stored["resources"],
+        scheduling=stored["scheduling"],
+        execution=stored["execution"],
+        metadata=stored["metadata"],
+        retry=retry,
+        refs=tuple(stored["dependencies"]),
+        dir_name=f"{base_name}.attempt{attempt}",
+        base_dir_name=base_name,
+        lineage=Lineage(previous.root_job_id, attempt, previous.job_id, previous.retry_group_id or previous.root_job_id),
+        script_bytes=script_bytes,
+        profile_name=stored["profile_name"],
+    )
