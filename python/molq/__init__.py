@@ -10,6 +10,10 @@ Only the engine's entry points load with ``import molq``; value types, models,
 options and helpers load on first use, so importing molq stays cheap.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from molq._core import JobRecord, QueueEntry, StatusTransition
 from molq._core import __version__ as __version__
 from molq._dataclass_face import present_native_values as _present_native_values
@@ -29,6 +33,53 @@ from molq.errors import (
 )
 from molq.status import JobState
 from molq.submitor import Submitor
+
+if TYPE_CHECKING:
+    # what the lazy names below are, for type checkers (tests/typing keeps the two equal)
+    from molq.callbacks import EventBus, EventPayload, EventType
+    from molq.config import load_config, load_profile, MolqConfig, MolqProfile
+    from molq.dashboard import DashboardState, JobRow, MolqMonitor, RunDashboard
+    from molq.handle import JobHandle
+    from molq.models import (
+        DependencyPreview,
+        DependencyPreviewItem,
+        JobDependency,
+        RememberedAllocation,
+        RetentionPolicy,
+        RetryBackoff,
+        RetryPolicy,
+        SchedulerCapabilities,
+        SubmitorDefaults,
+    )
+    from molq.options import (
+        LocalSchedulerOptions,
+        LSFSchedulerOptions,
+        PBSSchedulerOptions,
+        SlurmSchedulerOptions,
+    )
+    from molq.plugin import (
+        available_plugins,
+        BUILTIN_PLUGIN_FACTORIES,
+        create_plugin,
+        enabled_plugin_names,
+        MolqPlugin,
+        PluginContext,
+        PluginManager,
+    )
+    from molq.scheduler.base import DependencyEdge
+    from molq.ssh_config import list_ssh_hosts, resolve_ssh_host, ssh_alias_names, SshHost
+    from molq.types import (
+        dependency_relation_state,
+        DependencyCondition,
+        DependencyRef,
+        Duration,
+        JobExecution,
+        JobResources,
+        JobScheduling,
+        Memory,
+        Script,
+    )
+    from molq.workspace import Project, Workspace
 
 _present_native_values()  # dataclasses.replace/asdict/fields work on them, as in the original
 
@@ -96,25 +147,72 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = sorted(
-    [
-        "Cluster",
-        "CommandError",
-        "ConfigError",
-        "JobNotFoundError",
-        "JobRecord",
-        "JobState",
-        "MolqError",
-        "MolqTimeoutError",
-        "ParseError",
-        "QueueEntry",
-        "SchedulerError",
-        "ScriptError",
-        "StatusTransition",
-        "StoreError",
-        "SubmitError",
-        "Submitor",
-        "TransportError",
-        *_LAZY,
-    ]
-)
+# A literal list: type checkers read it to know what the package exports
+# (tests/test_exports.py checks it against the lazy table).
+__all__ = [
+    "BUILTIN_PLUGIN_FACTORIES",
+    "Cluster",
+    "CommandError",
+    "ConfigError",
+    "DashboardState",
+    "DependencyCondition",
+    "DependencyEdge",
+    "DependencyPreview",
+    "DependencyPreviewItem",
+    "DependencyRef",
+    "Duration",
+    "EventBus",
+    "EventPayload",
+    "EventType",
+    "JobDependency",
+    "JobExecution",
+    "JobHandle",
+    "JobNotFoundError",
+    "JobRecord",
+    "JobResources",
+    "JobRow",
+    "JobScheduling",
+    "JobState",
+    "LSFSchedulerOptions",
+    "LocalSchedulerOptions",
+    "Memory",
+    "MolqConfig",
+    "MolqError",
+    "MolqMonitor",
+    "MolqPlugin",
+    "MolqProfile",
+    "MolqTimeoutError",
+    "PBSSchedulerOptions",
+    "ParseError",
+    "PluginContext",
+    "PluginManager",
+    "Project",
+    "QueueEntry",
+    "RememberedAllocation",
+    "RetentionPolicy",
+    "RetryBackoff",
+    "RetryPolicy",
+    "RunDashboard",
+    "SchedulerCapabilities",
+    "SchedulerError",
+    "Script",
+    "ScriptError",
+    "SlurmSchedulerOptions",
+    "SshHost",
+    "StatusTransition",
+    "StoreError",
+    "SubmitError",
+    "Submitor",
+    "SubmitorDefaults",
+    "TransportError",
+    "Workspace",
+    "available_plugins",
+    "create_plugin",
+    "dependency_relation_state",
+    "enabled_plugin_names",
+    "list_ssh_hosts",
+    "load_config",
+    "load_profile",
+    "resolve_ssh_host",
+    "ssh_alias_names",
+]

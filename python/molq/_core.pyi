@@ -6,9 +6,15 @@ only what changed. Errors raised here are the classes of ``molq.errors``.
 """
 
 import os
-from typing import Any, final
+from typing import Any, ClassVar, Iterator, Mapping, Sequence, final
 
 from molq.status import JobState
+
+__all__ = [
+    "__version__", "SCHEMA_VERSION", "SQUEUE_FORMAT", "SACCT_FIELDS", "BJOBS_FORMAT", "BJOBS_FIELDS",
+    "ActiveJob", "ActiveJobs", "JobRecord", "StatusTransition", "QueueEntry", "ReconcileOutcome", "Snapshot", "JobStore",
+    "classify_store_file", "import_original_store", "parse_queue", "parse_accounting", "parse_submit_id",
+]
 
 __version__: str
 #: Version of the store schema this build writes (``PRAGMA user_version``).
@@ -21,6 +27,50 @@ SACCT_FIELDS: str
 BJOBS_FORMAT: str
 #: The ``bjobs -o`` field names alone, for ``bjobs -json -o`` (the job name last).
 BJOBS_FIELDS: str
+
+@final
+class ActiveJob:
+    """One job to poll. Also reads as the 4-tuple
+    ``(job_id, scheduler_job_id, job_dir, submitted_at)`` of earlier releases."""
+
+    def __new__(cls, job_id: str, scheduler_job_id: str, job_dir: str = ..., submitted_at: float = 0.0) -> ActiveJob: ...
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def scheduler_job_id(self) -> str: ...
+    @property
+    def job_dir(self) -> str: ...
+    @property
+    def submitted_at(self) -> float:
+        """When it was submitted (0.0 if unknown)."""
+    def as_tuple(self) -> tuple[str, str, str, float]: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int | slice, /) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class ActiveJobs:
+    """The active jobs of one cluster, as an immutable sequence of ``ActiveJob``."""
+
+    def __new__(
+        cls, jobs: Sequence[ActiveJob | tuple[str, str, str, float]] = ..., cluster_name: str = ""
+    ) -> ActiveJobs: ...
+    @property
+    def cluster_name(self) -> str: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int, /) -> ActiveJob: ...
+    def __iter__(self) -> Iterator[ActiveJob]: ...
+    def __bool__(self) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def scheduler_job_ids(self) -> list[str]:
+        """The scheduler ids, in order."""
+    def oldest_submitted_at(self) -> float | None:
+        """The earliest known submit time (None: none is known)."""
+    def unsettled_by(self, queue: Snapshot) -> ActiveJobs:
+        """Those ``queue`` does not show, or shows finished without an exit code."""
+    def only(self, scheduler_job_ids: list[str]) -> ActiveJobs:
+        """Those whose scheduler id is given."""
 
 @final
 class JobRecord:
@@ -105,9 +155,15 @@ class JobRecord:
     def retry_state(self) -> str | None:
         """None, "scheduled" (due at retry_due_at), "claimed" (being resubmitted),
         "done" (the next attempt exists) or "cancelled"."""
+    @property
+    def settled(self) -> bool:
+        """Terminal, with no retry about to replace it (waits end on this)."""
     def to_dict(self) -> dict[str, object]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
+    # Dataclass-like face (molq._dataclass_face), set when molq is imported.
+    __match_args__: ClassVar[tuple[str, ...]]
+    def __replace__(self, **changes: Any) -> JobRecord: ...
 
 @final
 class StatusTransition:
@@ -129,7 +185,9 @@ class StatusTransition:
     def timestamp(self) -> float: ...
     @property
     def reason(self) -> str | None: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    __match_args__: ClassVar[tuple[str, ...]]
+    def __replace__(self, **changes: Any) -> StatusTransition: ...
 
 @final
 class QueueEntry:
@@ -140,7 +198,7 @@ class QueueEntry:
         scheduler_job_id: str,
         name: str | None = None,
         user: str | None = None,
-        state: JobState | str = ...,
+        state: JobState | str | None = None,
         raw_state: str = "",
         partition: str | None = None,
         submit_time: float | None = None,
@@ -162,6 +220,8 @@ class QueueEntry:
     def submit_time(self) -> float | None: ...
     @property
     def start_time(self) -> float | None: ...
+    __match_args__: ClassVar[tuple[str, ...]]
+    def __replace__(self, **changes: Any) -> QueueEntry: ...
 
 @final
 class Snapshot:
@@ -173,7 +233,7 @@ class Snapshot:
 
     @staticmethod
     def from_observations(
-        rows: list[
+        rows: Sequence[
             tuple[str, str, int | None, str | None, float | None, float | None]
         ],
     ) -> Snapshot:
@@ -182,7 +242,7 @@ class Snapshot:
         ``state`` is a molq state name (``"running"``...). Used by fakes and tests.
         """
     def __len__(self) -> int: ...
-    def __contains__(self, scheduler_job_id: str) -> bool: ...
+    def __contains__(self, key: object, /) -> bool: ...
     @property
     def skipped(self) -> list[tuple[str, str]]:
         """Lines the parser could not use, as (line, reason)."""
@@ -295,9 +355,11 @@ class JobStore:
         """CAS any non-terminal -> cancelled (finished_at=now). None if already terminal.
         Also drops a pending retry of that job."""
     # -- reconcile ---------------------------------------------------------------
-    def active_jobs(self, cluster_name: str) -> list[tuple[str, str, str, float]]:
-        """(job_id, scheduler_job_id, job_dir, submitted_at) of non-terminal jobs that
-        have a scheduler id, oldest submission first (submitted_at 0.0 if unknown)."""
+    def active_jobs(self, cluster_name: str, reuse: ActiveJobs | None = None) -> ActiveJobs:
+        """The non-terminal jobs that have a scheduler id, oldest submission
+        first (kept native: no Python object per job until one is read).
+        ``reuse``, the set of the cluster's last refresh, is returned as is
+        when no job row was written since it was read."""
     def reconcile(
         self,
         cluster_name: str,
@@ -306,8 +368,12 @@ class JobStore:
         now: float,
         lost_after_seconds: float = 60.0,
         lost_after_polls: int = 3,
+        active: ActiveJobs | None = None,
     ) -> ReconcileOutcome:
-        """Plan and apply one cycle in ONE write transaction.
+        """Plan and apply one cycle in ONE transaction (a read only, when
+        nothing changes). ``active``: the set this cycle polled, from
+        ``active_jobs``; its rows are planned from as read when nothing was
+        written to the store since.
 
         ``accounting=None`` means no accounting evidence was obtainable: jobs
         missing from ``queue`` are then left untouched. With accounting, a job
@@ -396,7 +462,7 @@ class JobStore:
         finished_at, last_polled, exit_code, failure_reason, cleaned_at); an unknown
         job raises JobNotFoundError, an unknown field ValueError, a wrong kind TypeError."""
     def compare_and_update(
-        self, job_id: str, expected: JobState | str, new_state: JobState | str, fields: dict[str, object]
+        self, job_id: str, expected: JobState | str, new_state: JobState | str, fields: Mapping[str, object]
     ) -> bool:
         """expected -> new_state with ``fields``, only if the state is still ``expected``."""
     def record_transition(

@@ -117,7 +117,7 @@ def present_as_dataclass(cls: type, match_args: tuple[str, ...], factories: dict
     """
     cls.__dataclass_fields__ = _LazyFields(cls, factories or {})  # type: ignore[attr-defined]
     cls.__dataclass_params__ = _Params()  # type: ignore[attr-defined]
-    cls.__match_args__ = match_args  # type: ignore[attr-defined]
+    cls.__match_args__ = match_args  # type: ignore[attr-defined, misc]
     cls.__setattr__ = _frozen_setattr  # type: ignore[method-assign,assignment]
     cls.__delattr__ = _frozen_delattr  # type: ignore[method-assign,assignment]
     cls.__replace__ = _replace  # type: ignore[attr-defined]
@@ -148,7 +148,7 @@ def _values(self: object) -> tuple[Any, ...]:
 
 def _eq(self: object, other: object) -> bool:
     if type(other) is not type(self):
-        return NotImplemented  # type: ignore[return-value]
+        return NotImplemented  # type: ignore[no-any-return]  # the comparison protocol's "ask the other side"
     return _values(self) == _values(other)
 
 
@@ -159,7 +159,7 @@ def _hash(self: object) -> int:
 def _replace(self: object, **changes: Any) -> object:
     import dataclasses
 
-    return dataclasses.replace(self, **changes)
+    return dataclasses.replace(self, **changes)  # type: ignore[type-var]  # a dataclass by its face
 
 
 def present_native_values() -> None:

@@ -191,4 +191,4 @@ def record_at(transition: StatusTransition, record: JobRecord) -> JobRecord:
         cleared.update(finished_at=None, exit_code=None, exit_signal=None, failure_reason=None)
         if state is not JobState.RUNNING:
             cleared["started_at"] = None
-    return replace(record, state=state, **cleared)
+    return replace(record, state=state, **cleared)  # type: ignore[type-var]  # a dataclass by its face

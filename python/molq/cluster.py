@@ -10,13 +10,14 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from molq._core import QueueEntry
+    from molq.scheduler.base import Scheduler
     from molq.transport.base import Transport
     from molq.workspace import Project, Workspace
 
 __all__ = ["Cluster"]
 
 
-def create_scheduler(name: str, options: Any = None, *, transport: Transport | None = None) -> Any:
+def create_scheduler(name: str, options: Any = None, *, transport: Transport | None = None) -> Scheduler:
     """:func:`molq.scheduler.create_scheduler`, loaded on first use (keeps ``import molq`` cheap)."""
     from molq.scheduler import create_scheduler as create
 
@@ -98,7 +99,8 @@ class Cluster:
         return self._transport
 
     @property
-    def scheduler_impl(self) -> Any:
+    def scheduler_impl(self) -> Scheduler:
+        """The backend that talks to this cluster's scheduler."""
         return self._scheduler_impl
 
     @property

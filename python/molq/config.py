@@ -152,9 +152,10 @@ def _table(value: Any, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
         raise _bad(key, "a table", value)
     if None in value.values():  # YAML's "key:" with nothing after it: as if not given
         value = {name: item for name, item in value.items() if item is not None}
-    unknown = [name for name in value if name not in allowed]
+    table: dict[str, Any] = value
+    unknown = [name for name in table if name not in allowed]
     if not unknown:
-        return value
+        return table
     noted = _UNKNOWN.get()
     for name in unknown:
         if noted is not None:
@@ -410,7 +411,7 @@ def _read(path: Path) -> Any:
         except YamlError as exc:
             raise ConfigError(f"{path}: not YAML molq can read: {exc}", path=str(path)) from None
     try:
-        import tomllib
+        import tomllib  # type: ignore[import-not-found, unused-ignore]  # Python 3.11+
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef, import-not-found, unused-ignore]
     try:

@@ -151,7 +151,7 @@ class _PathOSError(TransportError):
 
         super().__init__(message, **context)
         code = self.default_errno if errno is None else errno
-        OSError.__init__(self, code, os.strerror(code), path)  # type: ignore[misc]
+        OSError.__init__(self, code, os.strerror(code), path)
         self.path = path
         self.host = host
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from molq._core import JobRecord
 from molq.status import JobState
+
+if TYPE_CHECKING:
+    from molq.submitor import Submitor
 
 __all__ = ["JobHandle"]
 
@@ -20,7 +23,7 @@ class JobHandle:
     scheduler: str
     scheduler_job_id: str | None = None
     _state: JobState = JobState.SUBMITTED
-    _submitor: Any = field(default=None, repr=False, compare=False)
+    _submitor: Submitor = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
 
     def status(self) -> JobState:
         """The state last seen, without any I/O (see ``refresh``)."""

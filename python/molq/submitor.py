@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         RetryPolicy,
         SubmitorDefaults,
     )
-    from molq.reconciler import JobReconciler
+    from molq._engine.refresh import JobReconciler
     from molq.store import JobStore
     from molq.strategies import PollingStrategy
     from molq.types import JobExecution, JobResources, JobScheduling, Script

@@ -105,7 +105,7 @@ class FakeScheduler(OneJobQueries):
             return JobState.RUNNING, started, started
         return outcome, started, started + self._duration
 
-    def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
+    def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
         now_mono, now_wall = time.monotonic(), time.time()
         rows: list[tuple[str, str, int | None, str | None, float | None, float | None]] = []
         with self._lock:
@@ -128,7 +128,7 @@ class FakeScheduler(OneJobQueries):
                 )
         return _core.Snapshot.from_observations(rows)
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
+    def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
         return _core.Snapshot.from_observations([])
 
     def poll_many(self, scheduler_job_ids: Sequence[str]) -> dict[str, JobState]:

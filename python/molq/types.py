@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Mapping, TypeVar
 
 from molq.status import TERMINAL_STATES, JobState
 
@@ -445,6 +445,18 @@ class JobResources:
     gpu_type: str | None = None
     time_limit: Duration | None = None
     task_count: int | None = None
+
+    if TYPE_CHECKING:  # what the generated __init__ accepts, converted in __post_init__
+
+        def __init__(
+            self,
+            cpu_count: int | None = None,
+            memory: Memory | str | int | None = None,
+            gpu_count: int | None = None,
+            gpu_type: str | None = None,
+            time_limit: Duration | str | int | None = None,
+            task_count: int | None = None,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         _check_count("cpu_count", self.cpu_count, 1)

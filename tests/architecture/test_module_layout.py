@@ -29,8 +29,8 @@ def _reachable(start: str, edges: dict[str, set[str]]) -> dict[str, str]:
 
 def test_there_is_a_lifecycle_engine_package() -> None:
     modules = all_modules()
-    for name in ("engine", "context", "events", "requests", "submit", "retries", "recovery",
-                 "retention", "daemon", "poll_lease"):
+    for name in ("engine", "context", "events", "requests", "submit", "refresh", "waits", "retries",
+                 "recovery", "retention", "daemon", "poll_lease"):
         assert f"molq._engine.{name}" in modules, name
 
 
@@ -55,3 +55,19 @@ def test_the_import_graph_reader_sees_cycles_and_deferred_imports() -> None:
     submitor = imports_of("molq.submitor", modules)
     assert any(i.target == "molq._engine.engine" and i.deferred for i in submitor)
     assert any(i.target == "molq.cluster" and not i.deferred for i in submitor)
+
+
+def test_the_engine_is_typed_with_the_scheduler_protocol_and_finds_no_hook_by_name() -> None:
+    # every hook the engine calls is on the protocol, so none is looked up with getattr
+    import inspect
+
+    import molq._engine.handover as handover
+    import molq._engine.recovery as recovery
+    from molq.scheduler.base import Scheduler
+
+    for module in (handover, recovery):
+        source = inspect.getsource(module)
+        for hook in ("find_submissions", "cancel_unrecorded"):
+            assert f'"{hook}"' not in source, (module.__name__, hook)
+    for hook in ("poll", "resolve_terminal_many", "cancel", "find_submissions", "cancel_unrecorded", "submit"):
+        assert hook in Scheduler.__dict__, hook

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import molq as mq
+from molq.scheduler.base import OneJobQueries
 from molq.scheduler.shell import ShellScheduler
 from molq.store import JobStore
 
@@ -230,7 +231,7 @@ class _SlowToAnswer(ShellScheduler):
     """A backend like the batch ones: no cancel marker, and its queue does not
     show a job until its submit command has returned."""
 
-    cancel_unrecorded = None  # type: ignore[assignment]
+    cancel_unrecorded = OneJobQueries.cancel_unrecorded  # the batch backends' way: find, then cancel
     in_flight: Callable[[], None] = staticmethod(lambda: None)
 
     def find_submissions(self, jobs: object) -> dict[str, str]:

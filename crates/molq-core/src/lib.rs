@@ -50,7 +50,7 @@ pub use record::{JobFields, JobRecord};
 pub use retry::RetryPolicy;
 pub use state::JobState;
 pub use store::{
-    classify_file, ActiveJob, Allocation, CleanupCutoffs, FieldKind, FieldValue, ImportReport,
-    JobStore, Outcome, PollStatus, StoreFile, MEMORY, MIGRATIONS, ORIGINAL_SCHEMAS, SCHEMA_VERSION,
-    UPDATABLE_FIELDS,
+    classify_file, ActiveJob, ActiveSet, Allocation, CleanupCutoffs, FieldKind, FieldValue,
+    ImportReport, JobStore, Outcome, PollStatus, StoreFile, MEMORY, MIGRATIONS, ORIGINAL_SCHEMAS,
+    SCHEMA_VERSION, UPDATABLE_FIELDS,
 };

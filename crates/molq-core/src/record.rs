@@ -238,6 +238,13 @@ impl JobRecord {
         self.retry_due_at
     }
 
+    /// Whether the job is done for good: terminal, with no retry about to
+    /// replace it (a retry scheduled or being submitted). Waits end, and
+    /// progress views stop, on this.
+    pub fn settled(&self) -> bool {
+        self.state.is_terminal() && !matches!(self.retry_state(), Some("scheduled" | "claimed"))
+    }
+
     /// The metadata pairs, decoded on demand (unreadable JSON gives none).
     pub fn metadata_pairs(&self) -> Vec<(String, String)> {
         decode_metadata(self.metadata_json())

@@ -3,6 +3,7 @@
 //! all logic lives in the core. The contract is `python/molq/_core.pyi`.
 #![forbid(unsafe_code)]
 
+mod active;
 mod detach;
 mod errors;
 mod import_original;
@@ -22,6 +23,8 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SACCT_FIELDS", molq_core::parse::slurm::SACCT_FIELDS)?;
     m.add("BJOBS_FORMAT", molq_core::parse::lsf::BJOBS_FORMAT)?;
     m.add("BJOBS_FIELDS", molq_core::parse::lsf::BJOBS_FIELDS)?;
+    m.add_class::<active::PyActiveJob>()?;
+    m.add_class::<active::PyActiveJobs>()?;
     m.add_class::<types::PyJobRecord>()?;
     m.add_class::<types::PyStatusTransition>()?;
     m.add_class::<types::PyQueueEntry>()?;

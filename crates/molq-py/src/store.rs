@@ -9,6 +9,7 @@ use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::active::PyActiveJobs;
 use crate::detach::detached;
 use crate::parse::PySnapshot;
 use crate::store_compat;
@@ -156,17 +157,24 @@ impl PyJobStore {
             .map(transition)
     }
 
-    /// (job_id, scheduler_job_id, job_dir, submitted_at) of the jobs to poll.
-    fn active_jobs(
+    /// The jobs to poll, oldest submission first (kept in Rust: see
+    /// `ActiveJobs`). `reuse`, the set of the cluster's last refresh, is
+    /// returned as is when no job row was written since it was read.
+    #[pyo3(signature = (cluster_name, reuse = None))]
+    fn active_jobs<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         cluster_name: &str,
-    ) -> PyResult<Vec<(String, String, String, f64)>> {
-        let jobs = self.run(py, |s| s.active_jobs(cluster_name))?;
-        Ok(jobs
-            .into_iter()
-            .map(|j| (j.job_id, j.scheduler_job_id, j.job_dir, j.submitted_at))
-            .collect())
+        reuse: Option<Bound<'py, PyActiveJobs>>,
+    ) -> PyResult<Bound<'py, PyActiveJobs>> {
+        if let Some(last) = reuse {
+            let set = &last.get().0;
+            if set.cluster == cluster_name && self.run(py, |s| s.is_current(set))? {
+                return Ok(last);
+            }
+        }
+        let set = self.run(py, |s| s.active_set(cluster_name))?;
+        Bound::new(py, PyActiveJobs(set))
     }
 
     /// (task_id, state, exit_code, exit_signal, started_at, finished_at) by task number.
@@ -191,7 +199,9 @@ impl PyJobStore {
             .collect()
     }
 
-    #[pyo3(signature = (cluster_name, queue, accounting, now, lost_after_seconds=60.0, lost_after_polls=3))]
+    /// One reconcile transaction. `active`, the set this cycle polled (from
+    /// `active_jobs`), spares re-reading its rows when nothing was written since.
+    #[pyo3(signature = (cluster_name, queue, accounting, now, lost_after_seconds=60.0, lost_after_polls=3, active=None))]
     #[allow(clippy::too_many_arguments)] // mirrors the Python signature
     fn reconcile(
         &self,
@@ -202,6 +212,7 @@ impl PyJobStore {
         now: f64,
         lost_after_seconds: f64,
         lost_after_polls: i64,
+        active: Option<&Bound<'_, PyActiveJobs>>,
     ) -> PyResult<PyReconcileOutcome> {
         let queue = &queue.get().0;
         let accounting = accounting.map(|a| &a.get().0);
@@ -209,8 +220,16 @@ impl PyJobStore {
             after_seconds: lost_after_seconds,
             after_polls: lost_after_polls,
         };
-        self.run(py, |s| {
-            s.reconcile(cluster_name, queue, accounting, now, lost)
+        let active = active.map(|a| &a.get().0);
+        if let Some(set) = active.filter(|set| set.cluster != cluster_name) {
+            return Err(PyValueError::new_err(format!(
+                "the active jobs given are those of cluster {:?}, not {cluster_name:?}",
+                set.cluster
+            )));
+        }
+        self.run(py, |s| match active {
+            Some(set) => s.reconcile_active(set, queue, accounting, now, lost),
+            None => s.reconcile(cluster_name, queue, accounting, now, lost),
         })
         .map(PyReconcileOutcome)
     }
@@ -613,7 +632,10 @@ fn new_job(d: &Bound<'_, PyDict>) -> PyResult<NewJob> {
 /// "foreign" (with its table names). The one check `JobStore` applies before
 /// it writes; an importer calls it before touching a file.
 #[pyfunction]
-pub fn classify_store_file(py: Python<'_>, path: &str) -> PyResult<(String, Option<i64>, Vec<String>)> {
+pub fn classify_store_file(
+    py: Python<'_>,
+    path: &str,
+) -> PyResult<(String, Option<i64>, Vec<String>)> {
     use molq_core::StoreFile;
     let kind = detached(py, || molq_core::classify_file(path))?;
     Ok(match kind {

@@ -41,7 +41,7 @@ fn opt_state_obj(py: Python<'_>, s: Option<JobState>) -> PyResult<Option<Bound<'
 }
 
 /// `repr()` of a Python str (single quotes unless the text holds one).
-fn repr_str(s: &str) -> String {
+pub fn repr_str(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
@@ -242,6 +242,11 @@ impl PyJobRecord {
     #[getter]
     fn retry_state(&self) -> Option<&str> {
         self.0.retry_state()
+    }
+    /// Terminal, with no retry about to replace it.
+    #[getter]
+    fn settled(&self) -> bool {
+        self.0.settled()
     }
 
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

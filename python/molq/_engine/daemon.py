@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from molq._log import get_logger
 from molq.errors import ConfigError
@@ -65,7 +65,7 @@ def run_daemon(
         lock = DaemonLock(store_path, cluster_name)
         lock.acquire()
     stop = threading.Event()
-    previous: dict[int, object] = {}
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, lambda *_: stop.set())
@@ -84,6 +84,6 @@ def run_daemon(
             stop.wait(interval)
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            signal.signal(signum, handler)
         if lock is not None:
             lock.release()

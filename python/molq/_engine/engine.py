@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from molq._engine.submit import Submitted
     from molq.callbacks import EventBus
     from molq.models import RetentionPolicy, RetryPolicy, SubmitorDefaults
-    from molq.monitor import JobMonitor
-    from molq.reconciler import JobReconciler
+    from molq._engine.waits import JobMonitor
+    from molq._engine.refresh import JobReconciler
     from molq.scheduler.base import Scheduler
     from molq.store import JobStore
     from molq.strategies import PollingStrategy
@@ -76,7 +76,7 @@ class Engine:
         fail_interrupted_submissions_after: float,
         min_poll_interval: float | None,
     ) -> None:
-        from molq.reconciler import JobReconciler  # the refresh cycle loads the native parsers' glue
+        from molq._engine.refresh import JobReconciler  # the refresh cycle loads the native parsers' glue
 
         self.ctx = EngineContext(
             cluster_name=cluster_name,
@@ -169,9 +169,8 @@ class Engine:
         now and then look for interrupted submissions."""
 
         def poll() -> tuple[list[StatusTransition], str | None]:
-            transitions = self.reconciler.reconcile()
-            error = self.reconciler.last_error
-            return transitions, None if error is None else str(error)
+            cycle = self.reconciler.run_cycle()
+            return cycle.transitions, None if cycle.error is None else str(cycle.error)
 
         transitions = self._poller.run(poll, force=force) or []
         from molq._engine.retries import resubmit_due_retries  # see submit_job
@@ -218,7 +217,7 @@ class Engine:
     # -- waits ----------------------------------------------------------------------
     def _waits(self) -> JobMonitor:
         if self._monitor is None:
-            from molq.monitor import JobMonitor  # loaded with the first wait
+            from molq._engine.waits import JobMonitor  # loaded with the first wait
 
             self._monitor = JobMonitor(
                 self.refresh, self.ctx.store, self._strategy, cluster_name=self.ctx.cluster_name

@@ -84,10 +84,7 @@ def hand_to_scheduler(scheduler: Scheduler, spec: JobSpec, retry: RetryPolicy | 
 
 def submitted_after_all(scheduler: Scheduler, spec: JobSpec) -> str | None:
     """The scheduler id of ``spec`` if a try that seemed to fail reached the scheduler."""
-    find = getattr(scheduler, "find_submissions", None)
-    if find is None:
-        return None
     try:
-        return find([(spec.job_id, spec.job_dir)]).get(spec.job_id)
+        return scheduler.find_submissions([(spec.job_id, spec.job_dir)]).get(spec.job_id)
     except MolqError:
         return None

@@ -33,25 +33,24 @@ def recover_interrupted_submissions(
     if not candidates:
         return []
     stale: list[JobRecord] = ctx.store.get_records([job_id for job_id, _ in candidates])
-    find = getattr(ctx.scheduler, "find_submissions", None)
-    found: dict[str, str] = {}
-    if find is not None:
-        try:
-            found = find([(r.job_id, r.job_dir) for r in stale])
-        except (MolqError, OSError) as exc:
-            get_logger(__name__).warning("could not look for interrupted submissions: %s", exc)
-            return []
+    try:
+        found = ctx.scheduler.find_submissions([(r.job_id, r.job_dir) for r in stale])
+    except (MolqError, OSError) as exc:
+        get_logger(__name__).warning("could not look for interrupted submissions: %s", exc)
+        return []
     adopted = []
     for record in stale:
+        # a CREATED job's submitted_at is when it was registered
+        registered_at = record.submitted_at if record.submitted_at is not None else now
         sid = found.get(record.job_id)
         if sid is not None:
             # submitted when it was registered, just before it was handed over
             # (the job may have started long ago: its start must not precede this)
-            transition = ctx.store.mark_submitted(record.job_id, sid, record.submitted_at)
+            transition = ctx.store.mark_submitted(record.job_id, sid, registered_at)
             if transition is not None:
                 adopted.append(record.job_id)
                 ctx.events.emit(transition)
-        elif now - record.submitted_at >= give_up_after:
+        elif now - registered_at >= give_up_after:
             ctx.events.emit(
                 ctx.store.mark_failed(
                     record.job_id,
@@ -72,18 +71,12 @@ def stop_unrecorded_submission(ctx: EngineContext, record: JobRecord, refresh: C
     and the caller records nothing. Scheduler errors propagate: a job that
     may still run is never recorded as cancelled.
     """
-    scheduler = ctx.scheduler
-    stop = getattr(scheduler, "cancel_unrecorded", None)
-    if stop is not None:
-        # the backend closes the race with a submitter still starting it
-        sid, live = stop(record.job_id, record.job_dir)
-    else:
-        find = getattr(scheduler, "find_submissions", None)
-        sid = find([(record.job_id, record.job_dir)]).get(record.job_id) if find is not None else None
-        live = bool(sid) and bool(scheduler.cancel(sid, job_dir=record.job_dir or None))
+    # the local backend closes the race with a submitter still starting it
+    sid, live = ctx.scheduler.cancel_unrecorded(record.job_id, record.job_dir)
     if sid is None or live:
         return False
-    if ctx.store.mark_submitted(record.job_id, sid, record.submitted_at) is None:
+    registered_at = record.submitted_at if record.submitted_at is not None else time.time()
+    if ctx.store.mark_submitted(record.job_id, sid, registered_at) is None:
         return False
     refresh()
     return True

@@ -314,7 +314,7 @@ def _fields(record: JobRecord, color: bool) -> list[tuple[str, str]]:
     ]
     if record.failure_reason:
         fields.append(("Reason", record.failure_reason))
-    if record.retry_state in ("scheduled", "claimed"):
+    if record.state.is_terminal and not record.settled:  # a retry is pending
         when = out.timestamp(record.retry_due_at) if record.retry_due_at else "now"
         fields.append(("Retry", f"{record.retry_state}, due {when}"))
     fields.append(("Job dir", record.job_dir or "-"))
@@ -355,7 +355,7 @@ def cmd_cancel(session: Session, args: Any) -> int:
         after = session.store.get_latest_attempt_record(record.job_id) or record
         results.append(after)
         if not args.json:
-            if before.state.is_terminal and before.retry_state in ("scheduled", "claimed"):
+            if before.state.is_terminal and not before.settled:
                 print(f"Cancelled the pending retry of job {after.job_id} (it ended {after.state.value})")
             elif before.state.is_terminal or after.state.value != "cancelled":
                 print(f"Job {after.job_id} had already ended: {after.state.value}")
@@ -418,7 +418,10 @@ def cmd_inspect(session: Session, args: Any) -> int:
     if user_meta:
         fields.append(("Metadata", ", ".join(f"{k}={v}" for k, v in sorted(user_meta.items()))))
     _print_fields(fields, color, width=_LABEL_WIDTH)
-    bold = lambda text: out.style(text, "bold", color)  # noqa: E731
+
+    def bold(text: str) -> str:
+        return out.style(text, "bold", color)
+
     lines = [bold("Retry Family:")]
     for r in family:
         mark = "  <- this" if r.job_id == record.job_id else ""

@@ -92,7 +92,7 @@ def row_from_record(record: JobRecord, key: str | None = None) -> LiveRow:
             note = f"signal {record.exit_signal}"
         elif record.exit_code:
             note = f"exit {record.exit_code}"
-    retry_pending = record.retry_state in ("scheduled", "claimed")
+    retry_pending = record.state.is_terminal and not record.settled
     if retry_pending:
         note = (note + "; " if note else "") + "retry pending"
     return LiveRow(

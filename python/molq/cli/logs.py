@@ -128,7 +128,6 @@ def cmd_logs(session: Session, args: Any) -> int:
 def _follow(session: Session, given: JobRecord, record: JobRecord, logs: list[_Log], args: Any,
             cluster: Cluster) -> int:
     """Print new bytes as they arrive; stop once the job settled and nothing new came."""
-    from molq.cli.watch import _settled
 
     interval = args.interval or (1.0 if cluster.is_remote else 0.2)
     # Polling the scheduler is dearer than reading a file: do it less often.
@@ -164,7 +163,7 @@ def _follow(session: Session, given: JobRecord, record: JobRecord, logs: list[_L
                 record, logs = newest, _logs_for(cluster, newest, _streams(args))
                 continue
         record = current
-        if _settled(record):
+        if record.settled:
             done = True  # one more read picks up the last bytes written
             continue
         time.sleep(interval)

@@ -82,7 +82,7 @@ class Source:
         if self.refresh:
             polled: set[str] = set()
             for _, record in self._records:
-                if not _settled(record) and record.cluster_name not in polled:
+                if not record.settled and record.cluster_name not in polled:
                     polled.add(record.cluster_name)
                     note = self.session.refresh_for(record)
                     if note:
@@ -100,7 +100,7 @@ class Source:
         quickly), then at most 1 s locally or 5 s on a batch scheduler."""
         if self.fixed_interval is not None:
             return self.fixed_interval
-        kinds = {r.scheduler for _, r in self._records if not _settled(r)} or {"local"}
+        kinds = {r.scheduler for _, r in self._records if not r.settled} or {"local"}
         cap = max(_MAX_INTERVAL.get(kind, _MAX_INTERVAL_BATCH) for kind in kinds)
         if elapsed is None:
             return cap
@@ -108,10 +108,6 @@ class Source:
 
         kind = "local" if kinds == {"local"} else "slurm"
         return min(cap, default_polling_strategy(kind).next_interval(elapsed, polls))
-
-
-def _settled(record: JobRecord) -> bool:
-    return record.state.is_terminal and record.retry_state not in ("scheduled", "claimed")
 
 
 def _drive(

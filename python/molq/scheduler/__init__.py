@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from molq.scheduler.base import DependencyEdge, Scheduler, TerminalStatus
 from molq.scheduler.shell import ShellScheduler
@@ -32,14 +32,15 @@ _BACKENDS = {
 SCHEDULER_KINDS = tuple(_BACKENDS)
 
 
-def _backend_class(kind: str) -> Any:
+def _backend_class(kind: str) -> Callable[..., Scheduler]:
     import importlib
 
     module, _, cls = _BACKENDS[kind].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    backend: Callable[..., Scheduler] = getattr(importlib.import_module(module), cls)
+    return backend
 
 
-def create_scheduler(scheduler_name: str, options: Any = None, *, transport: Transport | None = None) -> Any:
+def create_scheduler(scheduler_name: str, options: Any = None, *, transport: Transport | None = None) -> Scheduler:
     """The backend for scheduler kind ``scheduler_name`` driving ``transport``."""
     if scheduler_name not in _BACKENDS:
         raise ValueError(

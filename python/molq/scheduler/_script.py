@@ -49,7 +49,7 @@ def render_body(spec: JobSpec, user_script_path: str | None = None) -> list[str]
     elif command.command is not None:
         lines.append(command.command)
     elif command.script is not None and command.script.variant == "inline":
-        lines.extend(command.script.text.splitlines())
+        lines.extend((command.script.text or "").splitlines())
     else:
         lines.append(f"bash {shell_quote(user_script_path or '')}")
     return lines

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, cast, runtime_checkable
 
 from molq.status import JobState
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from molq.submission import JobSpec
     from molq.transport.base import Transport
 
-__all__ = ["Scheduler", "TerminalStatus", "DependencyEdge", "OneJobQueries", "OriginalProtocolScheduler", "adapt_scheduler"]
+__all__ = ["Scheduler", "TerminalStatus", "scheduler_ids", "DependencyEdge", "OneJobQueries", "OriginalProtocolScheduler", "adapt_scheduler"]
 
 
 
@@ -52,14 +52,35 @@ class Scheduler(Protocol):
     def transport(self) -> Transport: ...
     def capabilities(self) -> SchedulerCapabilities: ...
     def submit(self, spec: JobSpec, job_dir: str) -> str: ...
-    def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot: ...
-    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot | None: ...
+    def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot: ...
+    def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot | None: ...
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool: ...
+    def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]: ...
+    def cancel_unrecorded(self, job_id: str, job_dir: str) -> tuple[str | None, bool]: ...
     def poll_many(self, scheduler_job_ids: Sequence[str]) -> dict[str, JobState]: ...
     def resolve_terminal(self, scheduler_job_id: str) -> TerminalStatus | None: ...
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]: ...
     def format_dependency(self, edge: DependencyEdge) -> str: ...
     def format_dependencies(self, edges: Sequence[DependencyEdge]) -> str: ...
+
+
+def scheduler_ids(jobs: _core.ActiveJobs) -> list[str]:
+    """The scheduler ids of ``jobs``; also takes a plain sequence of
+    ``(job_id, scheduler_job_id, job_dir, submitted_at)`` tuples."""
+    from molq import _core
+
+    if isinstance(jobs, _core.ActiveJobs):
+        return jobs.scheduler_job_ids()  # one native call, no object per job
+    return [job[1] for job in jobs]
+
+
+def oldest_submitted(jobs: _core.ActiveJobs) -> float | None:
+    """The earliest known submit time of ``jobs`` (None: none is known)."""
+    from molq import _core
+
+    if isinstance(jobs, _core.ActiveJobs):
+        return jobs.oldest_submitted_at()
+    return min((job[3] for job in jobs if job[3] > 0), default=None)
 
 
 class OneJobQueries:
@@ -74,21 +95,39 @@ class OneJobQueries:
     kind: str
 
     if TYPE_CHECKING:  # provided by each backend
-        def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot: ...
-        def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot | None: ...
+        def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot: ...
+        def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot | None: ...
+        def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool: ...
+
+    def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """job_id -> scheduler id of the given molq jobs (job_id, job_dir) the
+        scheduler accepted though their submission was never recorded. A
+        backend that cannot look answers ``{}``: such jobs stay unadopted."""
+        return {}
+
+    def cancel_unrecorded(self, job_id: str, job_dir: str) -> tuple[str | None, bool]:
+        """Cancel a job whose submission was never recorded: (its scheduler id
+        if the scheduler has it, whether it was still live)."""
+        sid = self.find_submissions([(job_id, job_dir)]).get(job_id)
+        live = sid is not None and bool(self.cancel(sid, job_dir=job_dir or None))
+        return sid, live
 
     def poll_many(self, scheduler_job_ids: Sequence[str]) -> dict[str, JobState]:
         """scheduler id -> state of the given jobs the queue still shows (others are left out)."""
         ids = [str(i) for i in scheduler_job_ids]
         if not ids:
             return {}
-        states = self.poll([("", sid, "", 0.0) for sid in ids]).states()
+        from molq import _core
+
+        states = self.poll(_core.ActiveJobs([("", sid, "", 0.0) for sid in ids])).states()
         return {sid: states[sid] for sid in ids if sid in states}
 
     def resolve_terminal(self, scheduler_job_id: str) -> TerminalStatus | None:
         """How a job that left the queue ended, from accounting; None when that is not known."""
         sid = str(scheduler_job_id)
-        accounting = self.resolve_terminal_many([("", sid, "", 0.0)])
+        from molq import _core
+
+        accounting = self.resolve_terminal_many(_core.ActiveJobs([("", sid, "", 0.0)]))
         if accounting is None:
             return None
         return _terminal_from(self.kind, sid, queue=None, accounting=accounting)
@@ -149,7 +188,7 @@ class OriginalProtocolScheduler:
         kind = getattr(self.wrapped, "kind", None)
         return kind if isinstance(kind, str) else "custom"
 
-    def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
+    def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
         from molq import _core
 
         states = self.wrapped.poll_many([job[1] for job in jobs])  # type: ignore[attr-defined]
@@ -157,12 +196,13 @@ class OriginalProtocolScheduler:
             [(str(sid), JobState(state).value, None, None, None, None) for sid, state in dict(states).items()]
         )
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot | None:
+    def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot | None:
         """Asks per job; None (no evidence, jobs stay as they are) when nothing is known."""
         from molq import _core
 
         rows: list[tuple[str, str, int | None, str | None, float | None, float | None]] = []
-        for _, sid, job_dir, _ in jobs:
+        for job in jobs:
+            sid, job_dir = job.scheduler_job_id, job.job_dir
             with_dir = getattr(self.wrapped, "resolve_terminal_with_dir", None)
             if job_dir and callable(with_dir) and not callable(getattr(self.wrapped, "resolve_terminal", None)):
                 ended = with_dir(sid, job_dir)
@@ -176,15 +216,31 @@ class OriginalProtocolScheduler:
         self.wrapped.cancel(scheduler_job_id)  # type: ignore[attr-defined]
         return True
 
+    # Optional hooks of a wrapped object: used when it has them.
+    def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """The wrapped object's answer; ``{}`` (it cannot look) if it has no such hook."""
+        find = getattr(self.wrapped, "find_submissions", None)
+        return dict(find(jobs)) if callable(find) else {}
+
+    def cancel_unrecorded(self, job_id: str, job_dir: str) -> tuple[str | None, bool]:
+        stop = getattr(self.wrapped, "cancel_unrecorded", None)
+        if callable(stop):
+            sid, live = stop(job_id, job_dir)
+            return sid, bool(live)
+        sid = self.find_submissions([(job_id, job_dir)]).get(job_id)
+        return sid, sid is not None and self.cancel(sid, job_dir=job_dir or None)
+
     def __repr__(self) -> str:
         return f"OriginalProtocolScheduler({self.wrapped!r})"
 
 
-def adapt_scheduler(impl: Any) -> Any:
+def adapt_scheduler(impl: object) -> Scheduler:
     """``impl`` itself when it speaks molq's protocol, else wrapped for the original's."""
-    if isinstance(impl, (OneJobQueries, OriginalProtocolScheduler)):
-        return impl
-    return OriginalProtocolScheduler(impl)
+    if not isinstance(impl, (OneJobQueries, OriginalProtocolScheduler)):
+        impl = OriginalProtocolScheduler(impl)
+    # A backend or the wrapper: both answer every hook of the protocol (the
+    # wrapper forwards the rest to the object it wraps).
+    return cast("Scheduler", impl)
 
 
 def __getattr__(name: str) -> object:

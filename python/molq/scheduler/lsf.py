@@ -26,7 +26,7 @@ from molq.scheduler._batch import (
     stderr_only_mentions,
 )
 from molq.scheduler._script import render_script
-from molq.scheduler.base import OneJobQueries
+from molq.scheduler.base import OneJobQueries, scheduler_ids
 from molq.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -175,14 +175,14 @@ class LSFScheduler(OneJobQueries):
     def _bjobs(self) -> list[str]:
         return [self.options.bjobs_path, "-noheader", "-o", _core.BJOBS_FORMAT]
 
-    def poll(self, jobs: Sequence[tuple]) -> _core.Snapshot:
+    def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
         """bjobs for the tracked ids: live jobs, and finished ones LSF still holds."""
-        ids = [job[1] for job in jobs]
+        ids = scheduler_ids(jobs)
         return parse_joined("lsf", [_now_line(), *self._each_chunk(self._bjobs(), ids, "bjobs")])
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple]) -> _core.Snapshot | None:
+    def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot | None:
         """``bhist -l`` for jobs bjobs no longer shows, one command per chunk."""
-        ids = [job[1] for job in jobs]
+        ids = scheduler_ids(jobs)
         outputs = self._each_chunk([self.options.bhist_path, "-l"], ids, "bhist")
         return parse_joined("lsf", [_now_line(), *outputs], accounting=True)
 

@@ -25,7 +25,7 @@ from molq.scheduler._batch import (
     stderr_only_mentions,
 )
 from molq.scheduler._script import render_script
-from molq.scheduler.base import OneJobQueries
+from molq.scheduler.base import OneJobQueries, scheduler_ids
 from molq.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -195,14 +195,14 @@ class PBSScheduler(OneJobQueries):
             outputs.append(result.stdout_bytes)
         return outputs
 
-    def poll(self, jobs: Sequence[tuple]) -> _core.Snapshot:
-        ids = [job[1] for job in jobs]
+    def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
+        ids = scheduler_ids(jobs)
         return parse_joined("pbs", self._qstat(ids, history=False))
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple]) -> _core.Snapshot | None:
+    def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot | None:
         """PBS Pro: ``qstat -x`` per chunk; ids still unknown (history off or
         expired; always for Torque) go to ``tracejob``, one command per chunk."""
-        ids = [job[1] for job in jobs]
+        ids = scheduler_ids(jobs)
         outputs = self._qstat(ids, history=True) if self._pro else []
         snapshot = parse_joined("pbs", outputs, accounting=True) if outputs else None
         rest = ids if snapshot is None else snapshot.missing(ids)

@@ -25,7 +25,7 @@ from molq.scheduler._batch import (
     run,
 )
 from molq.scheduler._script import render_script
-from molq.scheduler.base import OneJobQueries
+from molq.scheduler.base import OneJobQueries, oldest_submitted
 from molq.transport.base import Transport
 
 if TYPE_CHECKING:
@@ -181,15 +181,14 @@ class SGEScheduler(OneJobQueries):
             raise refused("qstat", result, argv)
         return _core.parse_queue("sge", result.stdout_bytes)
 
-    def poll(self, jobs: Sequence[tuple]) -> _core.Snapshot:
+    def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
         """The user's whole queue: one qstat, whatever the number of jobs."""
         return self._qstat(None)
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple]) -> _core.Snapshot | None:
+    def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot | None:
         """One qacct over the user's jobs started since the oldest submission."""
         opts = self.options
-        submitted = [job[3] for job in jobs if len(job) > 3 and job[3] and job[3] > 0]
-        oldest = min(submitted, default=time.time() - 7 * 86400) - _QACCT_MARGIN
+        oldest = (oldest_submitted(jobs) or time.time() - 7 * 86400) - _QACCT_MARGIN
         # qacct -b takes [[CC]YY]MMDDhhmm in the client's zone: UTC (QUERY_ENV).
         begin = time.strftime("%Y%m%d%H%M", time.gmtime(oldest))
         argv = ["sh", "-c", _QACCT_MINE, opts.qacct_path, begin]

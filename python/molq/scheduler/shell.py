@@ -398,7 +398,7 @@ class ShellScheduler(OneJobQueries):
             raise SchedulerError(f"could not start the local job: {exc}") from exc
         return str(pid)
 
-    def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
+    def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
         """One status line per (job_id, scheduler id, job dir, submitted_at); raises on a failed poll."""
         feed, fed = _frame((job[1], job[2]) for job in jobs)
         result = self._transport.run(
@@ -452,10 +452,10 @@ class ShellScheduler(OneJobQueries):
         from molq.scheduler.base import _terminal_from
 
         sid = str(scheduler_job_id)
-        snapshot = self.poll([("", sid, str(job_dir), 0.0)])
+        snapshot = self.poll(_core.ActiveJobs([("", sid, str(job_dir), 0.0)]))
         return _terminal_from(self.kind, sid, queue=snapshot, accounting=None)
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> None:
+    def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> None:
         # The status check reports every job it is given (even one whose files
         # are gone: "vanished"), so a job missing from it means a garbled
         # check, not a lost job: there is no other evidence to offer.

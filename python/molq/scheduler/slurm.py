@@ -15,7 +15,7 @@ from molq import _core
 from molq.errors import ConfigError, MolqError, SchedulerError, TransportError
 from molq.scheduler._batch import chunks, directive_value, parse_joined
 from molq.scheduler._script import render_script, shell_quote
-from molq.scheduler.base import OneJobQueries
+from molq.scheduler.base import OneJobQueries, oldest_submitted, scheduler_ids
 from molq.transport.base import CommandResult, Transport
 
 if TYPE_CHECKING:
@@ -294,14 +294,14 @@ class SlurmScheduler(OneJobQueries):
         by_dir = {job_dir: job_id for job_id, job_dir in jobs}
         return {by_dir[d]: sid for d, sid in found.items() if d in by_dir}
 
-    def poll(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot:
+    def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
         """squeue for the tracked ids (one ``--me`` listing when there are many);
         the outputs of all chunks are parsed in one native call."""
         opts = self.options
         base = [opts.squeue_path, "-h", "-o", _core.SQUEUE_FORMAT]
-        ids = [job[1] for job in jobs]
-        if len(ids) > _POLL_ALL_THRESHOLD:
+        if len(jobs) > _POLL_ALL_THRESHOLD:
             return parse_joined("slurm", [self._squeue(base + ["--me"])])
+        ids = scheduler_ids(jobs)
         outputs = [self._squeue(base + ["-j", ",".join(chunk)]) for chunk in chunks(ids, opts.poll_chunk_size)]
         return parse_joined("slurm", outputs)
 
@@ -318,14 +318,14 @@ class SlurmScheduler(OneJobQueries):
             )
         return result.stdout_bytes
 
-    def resolve_terminal_many(self, jobs: Sequence[tuple[str, str, str, float]]) -> _core.Snapshot | None:
+    def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot | None:
         """One sacct per chunk, bounded by the oldest job's submit time."""
         opts = self.options
         # submitted_at is 0 when unknown: then look back a week.
-        oldest = min((job[3] for job in jobs if job[3] > 0), default=time.time() - 7 * 86400)
+        oldest = oldest_submitted(jobs) or time.time() - 7 * 86400
         start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(oldest - _SACCT_MARGIN))
         outputs = []
-        for chunk in chunks([job[1] for job in jobs], opts.poll_chunk_size):
+        for chunk in chunks(scheduler_ids(jobs), opts.poll_chunk_size):
             argv = [
                 opts.sacct_path, "-X", "-n", "-P", "--noconvert",
                 "-o", _core.SACCT_FIELDS, "-S", start, "-j", ",".join(chunk),

@@ -17,7 +17,7 @@ from molq._home import default_jobs_db_path, molq_home
 from molq.errors import StoreError
 
 if TYPE_CHECKING:
-    from molq._core import JobRecord, ReconcileOutcome, Snapshot, StatusTransition
+    from molq._core import ActiveJobs, JobRecord, ReconcileOutcome, Snapshot, StatusTransition
     from molq.models import DependencyPreview, JobDependency, JobSpec, RememberedAllocation
     from molq.status import JobState
     from molq.types import JobScheduling
@@ -207,8 +207,11 @@ class JobStore:
 
         return [RememberedAllocation(*row) for row in self._native.list_allocations(cluster_name, limit)]
 
-    def active_jobs(self, cluster_name: str) -> list[tuple[str, str, str, float]]:
-        return self._native.active_jobs(cluster_name)
+    def active_jobs(self, cluster_name: str, reuse: ActiveJobs | None = None) -> ActiveJobs:
+        """The jobs a refresh polls: non-terminal, with a scheduler id, oldest
+        first. ``reuse`` (the last refresh's set) comes back as is when no job
+        row was written since it was read."""
+        return self._native.active_jobs(cluster_name, reuse)
 
     def get_array_tasks(
         self, job_id: str
@@ -240,8 +243,13 @@ class JobStore:
         *,
         lost_after_seconds: float = 60.0,
         lost_after_polls: int = 3,
+        active: ActiveJobs | None = None,
     ) -> ReconcileOutcome:
-        return self._native.reconcile(cluster_name, queue, accounting, now, lost_after_seconds, lost_after_polls)
+        """One reconcile transaction; ``active`` is the set this cycle polled
+        (its rows are not read again when nothing was written since)."""
+        return self._native.reconcile(
+            cluster_name, queue, accounting, now, lost_after_seconds, lost_after_polls, active
+        )
 
     def claim_due_retries(self, cluster_name: str, now: float) -> list[str]:
         """Claim the due retries for this process, taking back those of dead claimants."""

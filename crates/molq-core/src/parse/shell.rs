@@ -47,7 +47,9 @@ fn parse_line(line: &str) -> std::result::Result<(String, Observation), String> 
     let fields: Vec<&str> = line.split('|').map(str::trim).collect();
     let (id, status, code, started, finished, cause) = match fields[..] {
         [id, status, code, started, finished] => (id, status, code, started, finished, ""),
-        [id, status, code, started, finished, cause] => (id, status, code, started, finished, cause),
+        [id, status, code, started, finished, cause] => {
+            (id, status, code, started, finished, cause)
+        }
         _ => {
             return Err(format!(
                 "expected {STATUS_FIELDS} '|'-separated fields, found {}",
@@ -208,7 +210,10 @@ mod tests {
         assert_eq!(obs.reason.as_deref(), Some("killed by signal 9 (SIGKILL)"));
         let cancelled = one("10|cancelled|143|100|200|");
         assert_eq!(cancelled.state, Some(JobState::Cancelled));
-        assert_eq!((cancelled.exit_code, cancelled.exit_signal), (Some(143), Some(15)));
+        assert_eq!(
+            (cancelled.exit_code, cancelled.exit_signal),
+            (Some(143), Some(15))
+        );
         for plain in ["10|exited|128|1|2", "10|exited|193|1|2", "10|exited|1|1|2"] {
             let obs = one(plain);
             assert_eq!(obs.exit_signal, None, "{plain}");

@@ -58,28 +58,30 @@ impl JobStore {
         lease_seconds: f64,
         force: bool,
     ) -> Result<bool> {
-        let path = self.path.clone();
-        let tx = self.write()?;
-        if let Some(status) = read_status(&tx, &path, cluster)? {
-            let leased = status.lease_until.is_some_and(|until| until > now)
-                && status.holder.as_deref() != Some(holder);
-            let recent = status
-                .last_attempt_at
-                .is_some_and(|at| now - at < status.interval(min_interval));
-            if leased || (recent && !force) {
-                return Ok(false);
+        self.on_lease(|s| {
+            let path = s.path.clone();
+            let tx = s.write()?;
+            if let Some(status) = read_status(&tx, &path, cluster)? {
+                let leased = status.lease_until.is_some_and(|until| until > now)
+                    && status.holder.as_deref() != Some(holder);
+                let recent = status
+                    .last_attempt_at
+                    .is_some_and(|at| now - at < status.interval(min_interval));
+                if leased || (recent && !force) {
+                    return Ok(false);
+                }
             }
-        }
-        tx.prepare_cached(
-            "INSERT INTO poll_leases (cluster_name, holder, lease_until, last_attempt_at) \
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT(cluster_name) DO UPDATE SET \
-             holder = ?2, lease_until = ?3, last_attempt_at = ?4",
-        )
-        .at(&path)?
-        .execute(params![cluster, holder, now + lease_seconds, now])
-        .at(&path)?;
-        tx.commit().at(&path)?;
-        Ok(true)
+            tx.prepare_cached(
+                "INSERT INTO poll_leases (cluster_name, holder, lease_until, last_attempt_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT(cluster_name) DO UPDATE SET \
+                 holder = ?2, lease_until = ?3, last_attempt_at = ?4",
+            )
+            .at(&path)?
+            .execute(params![cluster, holder, now + lease_seconds, now])
+            .at(&path)?;
+            tx.commit().at(&path)?;
+            Ok(true)
+        })
     }
 
     /// Take the poll lease of `cluster` from `dead`, a holder the caller
@@ -94,43 +96,47 @@ impl JobStore {
         now: Timestamp,
         lease_seconds: f64,
     ) -> Result<bool> {
-        let path = self.path.clone();
-        let tx = self.write()?;
-        let n = tx
-            .prepare_cached(
-                "UPDATE poll_leases SET holder = ?3, lease_until = ?4, last_attempt_at = ?5, \
-                 failures = failures + 1, last_error = ?6 \
-                 WHERE cluster_name = ?1 AND holder = ?2",
-            )
-            .at(&path)?
-            .execute(params![
-                cluster,
-                dead,
-                holder,
-                now + lease_seconds,
-                now,
-                format!("the poller {dead} died during its poll")
-            ])
-            .at(&path)?;
-        tx.commit().at(&path)?;
-        Ok(n == 1)
+        self.on_lease(|s| {
+            let path = s.path.clone();
+            let tx = s.write()?;
+            let n = tx
+                .prepare_cached(
+                    "UPDATE poll_leases SET holder = ?3, lease_until = ?4, last_attempt_at = ?5, \
+                     failures = failures + 1, last_error = ?6 \
+                     WHERE cluster_name = ?1 AND holder = ?2",
+                )
+                .at(&path)?
+                .execute(params![
+                    cluster,
+                    dead,
+                    holder,
+                    now + lease_seconds,
+                    now,
+                    format!("the poller {dead} died during its poll")
+                ])
+                .at(&path)?;
+            tx.commit().at(&path)?;
+            Ok(n == 1)
+        })
     }
 
     /// End `holder`'s poll of `cluster`: `error` None records a success.
     /// Does nothing if the lease was taken over meanwhile (it had expired).
     pub fn end_poll(&mut self, cluster: &str, holder: &str, error: Option<&str>) -> Result<()> {
-        let path = self.path.clone();
-        let tx = self.write()?;
-        tx.prepare_cached(
-            "UPDATE poll_leases SET holder = NULL, lease_until = NULL, \
-             last_poll_at = CASE WHEN ?3 IS NULL THEN last_attempt_at ELSE last_poll_at END, \
-             failures = CASE WHEN ?3 IS NULL THEN 0 ELSE failures + 1 END, \
-             last_error = ?3 WHERE cluster_name = ?1 AND holder = ?2",
-        )
-        .at(&path)?
-        .execute(params![cluster, holder, error])
-        .at(&path)?;
-        tx.commit().at(&path)
+        self.on_lease(|s| {
+            let path = s.path.clone();
+            let tx = s.write()?;
+            tx.prepare_cached(
+                "UPDATE poll_leases SET holder = NULL, lease_until = NULL, \
+                 last_poll_at = CASE WHEN ?3 IS NULL THEN last_attempt_at ELSE last_poll_at END, \
+                 failures = CASE WHEN ?3 IS NULL THEN 0 ELSE failures + 1 END, \
+                 last_error = ?3 WHERE cluster_name = ?1 AND holder = ?2",
+            )
+            .at(&path)?
+            .execute(params![cluster, holder, error])
+            .at(&path)?;
+            tx.commit().at(&path)
+        })
     }
 
     /// The shared polling state of `cluster` (None: never polled through this store).
@@ -387,9 +393,14 @@ mod tests {
         let mut s = store();
         assert!(s.begin_poll("c", "dead", 100.0, 1.0, 120.0, false).unwrap());
         assert!(!s.begin_poll("c", "b", 100.5, 1.0, 120.0, true).unwrap());
-        assert!(!s.take_over_poll("c", "someone else", "b", 100.5, 120.0).unwrap());
+        assert!(!s
+            .take_over_poll("c", "someone else", "b", 100.5, 120.0)
+            .unwrap());
         assert!(s.take_over_poll("c", "dead", "b", 100.5, 120.0).unwrap());
-        assert!(!s.take_over_poll("c", "dead", "x", 100.6, 120.0).unwrap(), "once");
+        assert!(
+            !s.take_over_poll("c", "dead", "x", 100.6, 120.0).unwrap(),
+            "once"
+        );
         let status = s.poll_status("c").unwrap().unwrap();
         assert_eq!((status.holder.as_deref(), status.failures), (Some("b"), 1));
         assert!(status.last_error.unwrap().contains("dead"));
@@ -422,14 +433,27 @@ mod tests {
         let mut s = store();
         failed(&mut s, "a1", "a1", 1, true);
         failed(&mut s, "b1", "b1", 1, true);
-        assert_eq!(s.claim_due_retries("c", 5.0, "dead", &[]).unwrap(), ["a1", "b1"]);
+        assert_eq!(
+            s.claim_due_retries("c", 5.0, "dead", &[]).unwrap(),
+            ["a1", "b1"]
+        );
         // The holder died after registering b1's next attempt, before finishing.
         failed(&mut s, "b2", "b1", 2, false);
         assert_eq!(s.retry_claim_holders("c").unwrap(), ["dead"]);
-        assert!(s.claim_due_retries("c", 6.0, "live", &[]).unwrap().is_empty(), "held");
-        let claimed = s.claim_due_retries("c", 6.0, "live", &["dead".into()]).unwrap();
+        assert!(
+            s.claim_due_retries("c", 6.0, "live", &[])
+                .unwrap()
+                .is_empty(),
+            "held"
+        );
+        let claimed = s
+            .claim_due_retries("c", 6.0, "live", &["dead".into()])
+            .unwrap();
         assert_eq!(claimed, ["a1"], "b1 is done: its next attempt exists");
-        assert_eq!(s.get_job("b1").unwrap().unwrap().retry_state(), Some("done"));
+        assert_eq!(
+            s.get_job("b1").unwrap().unwrap().retry_state(),
+            Some("done")
+        );
         assert_eq!(s.retry_claim_holders("c").unwrap(), ["live"]);
     }
 

@@ -5,7 +5,8 @@
 mod lease;
 pub use lease::PollStatus;
 mod reads;
-pub use reads::{ActiveJob, CleanupCutoffs};
+use reads::{write_stamp, KnownRows};
+pub use reads::{ActiveJob, ActiveSet, CleanupCutoffs};
 mod compat;
 pub use compat::{Allocation, FieldKind, FieldValue, UPDATABLE_FIELDS};
 mod files;
@@ -14,6 +15,7 @@ pub use import_original::{ImportReport, ORIGINAL_SCHEMAS};
 mod rows;
 mod schema;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -52,6 +54,11 @@ pub struct Outcome {
 pub struct JobStore {
     conn: Connection,
     path: String,
+    /// Rows this connection changed in the poll lease table: the rest of
+    /// its `total_changes` are job rows. With SQLite's `data_version`
+    /// (commits by other connections) that tells whether an [`ActiveSet`]
+    /// read earlier is still what the store holds.
+    lease_changes: u64,
 }
 
 impl JobStore {
@@ -91,6 +98,7 @@ impl JobStore {
         Ok(JobStore {
             conn,
             path: path.to_owned(),
+            lease_changes: 0,
         })
     }
 
@@ -115,6 +123,20 @@ impl JobStore {
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .at(&self.path)
+    }
+
+    /// Run `f`, which writes only the poll lease: its changes do not make
+    /// the active sets read before it stale.
+    fn on_lease<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let before = self.conn.total_changes();
+        let out = f(self);
+        self.lease_changes += self.conn.total_changes() - before;
+        out
+    }
+
+    /// Rows this connection changed outside the poll lease (see `lease_changes`).
+    fn job_changes(&self) -> u64 {
+        self.conn.total_changes() - self.lease_changes
     }
 
     // -- submit ---------------------------------------------------------------
@@ -333,7 +355,7 @@ impl JobStore {
 
     // -- reconcile --------------------------------------------------------------
 
-    /// Plan and apply one reconcile cycle for `cluster` in ONE write transaction.
+    /// Plan and apply one reconcile cycle for `cluster` in ONE transaction.
     pub fn reconcile(
         &mut self,
         cluster: &str,
@@ -342,120 +364,68 @@ impl JobStore {
         now: Timestamp,
         lost: LostPolicy,
     ) -> Result<Outcome> {
-        let path = self.path.clone();
-        let tx = self.write()?;
-        let mut rowids = HashMap::new();
-        let mut known = Vec::new();
-        for row in tx
-            .prepare_cached(&rows::known_jobs_sql())
-            .at(&path)?
-            .query_map([cluster], rows::known_job)
-            .at(&path)?
-        {
-            let (rowid, job) = row.at(&path)?;
-            rowids.insert(job.job_id.clone(), rowid);
-            known.push(job);
-        }
-        let plan = reconcile::plan(&known, queue, accounting, now, lost);
-        drop(known);
-        let mut out = Outcome {
-            missing: plan.missing,
-            ..Outcome::default()
+        let unread = ActiveSet {
+            cluster: cluster.to_owned(),
+            ..ActiveSet::default()
         };
-        // Three shapes of the same update, so a change touches only the
-        // indexes of the columns it really sets.
-        let mut moved = tx.prepare_cached(&change_sql(false, false)).at(&path)?;
-        let mut ended = tx.prepare_cached(&change_sql(true, false)).at(&path)?;
-        let mut retried = tx.prepare_cached(&change_sql(true, true)).at(&path)?;
-        let mut missing = tx
-            .prepare_cached(
-                "UPDATE jobs SET missing_since = ?2, missing_count = ?3, last_polled = ?4 \
-                 WHERE rowid = ?1",
-            )
-            .at(&path)?;
-        let mut log = tx.prepare_cached(INSERT_TRANSITION).at(&path)?;
-        let mut array = tx
-            .prepare_cached("UPDATE jobs SET is_array = 1 WHERE rowid = ?1")
-            .at(&path)?;
-        for job_id in &plan.new_arrays {
-            array.execute([rowids.get(job_id)]).at(&path)?;
-        }
-        let mut task = tx.prepare_cached(&rows::upsert_task_sql()).at(&path)?;
-        for (job_id, t) in &plan.tasks {
-            task.execute(params![
-                job_id,
-                t.task_id,
-                t.state.as_str(),
-                t.exit_code,
-                t.exit_signal,
-                t.started_at,
-                t.finished_at
-            ])
-            .at(&path)?;
-        }
-        for action in plan.actions {
-            let (job_id, since, count) = match action {
-                Action::Change(c) => {
-                    let stmt = match (c.to.is_terminal(), c.retry_due_at.is_some()) {
-                        (false, _) => &mut moved,
-                        (true, false) => &mut ended,
-                        (true, true) => &mut retried,
-                    };
-                    let n = stmt
-                        .execute(params![
-                            rowids.get(&c.job_id),
-                            c.to.as_str(),
-                            c.started_at,
-                            c.finished_at,
-                            c.exit_code,
-                            c.exit_signal,
-                            c.failure_reason,
-                            c.retry_due_at,
-                            c.from.as_str(),
-                            now,
-                        ])
-                        .at(&path)?;
-                    if n == 0 {
-                        continue; // lost the compare-and-set: write nothing
-                    }
-                    for t in &c.transitions {
-                        log.execute(params![
-                            t.job_id,
-                            t.old_state.map(JobState::as_str),
-                            t.new_state.as_str(),
-                            t.timestamp,
-                            t.reason
-                        ])
-                        .at(&path)?;
-                    }
-                    if c.retry_due_at.is_some() {
-                        out.retries_scheduled.push(c.job_id);
-                    }
-                    out.transitions.extend(c.transitions);
-                    continue;
-                }
-                Action::Missing {
-                    job_id,
-                    missing_since,
-                    missing_count,
-                } => (job_id, Some(missing_since), missing_count),
-                Action::Found { job_id } => (job_id, None, 0),
-            };
-            missing
-                .execute(params![rowids.get(&job_id), since, count, now])
+        self.reconcile_active(&unread, queue, accounting, now, lost)
+    }
+
+    /// [`JobStore::reconcile`] for the cluster of `active`, the set this
+    /// cycle polled: its rows are planned from as read when nothing was
+    /// written to the store since (a refresh then reads each row once).
+    ///
+    /// The cycle starts as a read: when the evidence changes nothing (the
+    /// common case on a busy cluster) it ends without taking the write lock or
+    /// writing a page. Otherwise the same transaction writes; if another
+    /// process wrote since it read (SQLite refuses the upgrade), it reads and
+    /// plans again under the write lock, so a plan is never applied to rows
+    /// it did not see.
+    pub fn reconcile_active(
+        &mut self,
+        active: &ActiveSet,
+        queue: &Snapshot,
+        accounting: Option<&Snapshot>,
+        now: Timestamp,
+        lost: LostPolicy,
+    ) -> Result<Outcome> {
+        let path = self.path.clone();
+        let cycle = Cycle {
+            path: &path,
+            job_changes: self.job_changes(),
+            active,
+            queue,
+            accounting,
+            now,
+            lost,
+        };
+        {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
                 .at(&path)?;
+            let rows = cycle.rows(&tx)?;
+            let plan = cycle.plan(&rows);
+            if plan.actions.is_empty() && plan.tasks.is_empty() && plan.new_arrays.is_empty() {
+                tx.commit().at(&path)?;
+                return Ok(Outcome {
+                    missing: plan.missing,
+                    ..Outcome::default()
+                });
+            }
+            match cycle.apply(&tx, &rows, plan) {
+                Ok(out) => {
+                    tx.commit().at(&path)?;
+                    return Ok(out);
+                }
+                Err(Error::Locked { .. }) => {} // rolled back on drop; plan again below
+                Err(e) => return Err(e),
+            }
         }
-        drop((moved, ended, retried, missing, log, task, array));
-        // Every other polled job gets its stamp in one statement.
-        tx.prepare_cached(&format!(
-            "UPDATE jobs SET last_polled = ?2 WHERE cluster_name = ?1 AND state NOT IN {} \
-             AND scheduler_job_id IS NOT NULL AND scheduler_job_id != '' \
-             AND last_polled IS NOT ?2",
-            JobState::TERMINAL_SQL
-        ))
-        .at(&path)?
-        .execute(params![cluster, now])
-        .at(&path)?;
+        let tx = self.write()?;
+        let rows = cycle.rows(&tx)?;
+        let plan = cycle.plan(&rows);
+        let out = cycle.apply(&tx, &rows, plan)?;
         tx.commit().at(&path)?;
         Ok(out)
     }
@@ -532,6 +502,162 @@ fn change_sql(terminal: bool, retry: bool) -> String {
     sql
 }
 
+/// One reconcile cycle's inputs; see [`JobStore::reconcile_active`].
+struct Cycle<'a> {
+    path: &'a str,
+    /// The store's own count when the cycle began (see `JobStore::job_changes`).
+    job_changes: u64,
+    active: &'a ActiveSet,
+    queue: &'a Snapshot,
+    accounting: Option<&'a Snapshot>,
+    now: Timestamp,
+    lost: LostPolicy,
+}
+
+impl<'a> Cycle<'a> {
+    /// The cluster's active jobs as stored: the polled set's own rows when
+    /// nothing was written since it was read, else read again in `conn`'s
+    /// transaction.
+    fn rows(&self, conn: &Connection) -> Result<Cow<'a, KnownRows>> {
+        let path = self.path;
+        if let Some(stamp) = self.active.stamp {
+            // A statement begins the read transaction the stamp is taken in.
+            conn.query_row("SELECT count(*) FROM poll_leases", [], |_| Ok(()))
+                .at(path)?;
+            if write_stamp(conn, path, self.job_changes)? == stamp {
+                return Ok(Cow::Borrowed(&self.active.rows));
+            }
+        }
+        let mut rows = KnownRows::default();
+        for row in conn
+            .prepare_cached(&rows::known_jobs_sql())
+            .at(path)?
+            .query_map([self.active.cluster.as_str()], rows::known_job)
+            .at(path)?
+        {
+            let (rowid, job) = row.at(path)?;
+            rows.rowids.push(rowid);
+            rows.known.push(job);
+        }
+        Ok(Cow::Owned(rows))
+    }
+
+    fn plan(&self, rows: &KnownRows) -> reconcile::Plan {
+        reconcile::plan(
+            &rows.known,
+            self.queue,
+            self.accounting,
+            self.now,
+            self.lost,
+        )
+    }
+
+    /// Write `plan`: state changes (each a compare-and-set on the state it
+    /// was planned from), their transitions, array tasks and missing counts.
+    fn apply(&self, tx: &Connection, rows: &KnownRows, plan: reconcile::Plan) -> Result<Outcome> {
+        let (path, now) = (self.path, self.now);
+        // Updates address rows by rowid (skipping the primary-key index).
+        let rowids: HashMap<&str, i64> = rows
+            .known
+            .iter()
+            .map(|j| j.job_id.as_str())
+            .zip(rows.rowids.iter().copied())
+            .collect();
+        let mut out = Outcome {
+            missing: plan.missing,
+            ..Outcome::default()
+        };
+        // Three shapes of the same update, so a change touches only the
+        // indexes of the columns it really sets.
+        let mut moved = tx.prepare_cached(&change_sql(false, false)).at(path)?;
+        let mut ended = tx.prepare_cached(&change_sql(true, false)).at(path)?;
+        let mut retried = tx.prepare_cached(&change_sql(true, true)).at(path)?;
+        let mut missing = tx
+            .prepare_cached(
+                "UPDATE jobs SET missing_since = ?2, missing_count = ?3, last_polled = ?4 \
+                 WHERE rowid = ?1",
+            )
+            .at(path)?;
+        let mut log = tx.prepare_cached(INSERT_TRANSITION).at(path)?;
+        let mut array = tx
+            .prepare_cached("UPDATE jobs SET is_array = 1 WHERE rowid = ?1")
+            .at(path)?;
+        for job_id in &plan.new_arrays {
+            array.execute([rowids.get(job_id.as_str())]).at(path)?;
+        }
+        let mut task = tx.prepare_cached(&rows::upsert_task_sql()).at(path)?;
+        for (job_id, t) in &plan.tasks {
+            task.execute(params![
+                job_id,
+                t.task_id,
+                t.state.as_str(),
+                t.exit_code,
+                t.exit_signal,
+                t.started_at,
+                t.finished_at
+            ])
+            .at(path)?;
+        }
+        for action in plan.actions {
+            let (job_id, since, count) = match action {
+                Action::Change(c) => {
+                    let stmt = match (c.to.is_terminal(), c.retry_due_at.is_some()) {
+                        (false, _) => &mut moved,
+                        (true, false) => &mut ended,
+                        (true, true) => &mut retried,
+                    };
+                    let n = stmt
+                        .execute(params![
+                            rowids.get(c.job_id.as_str()),
+                            c.to.as_str(),
+                            c.started_at,
+                            c.finished_at,
+                            c.exit_code,
+                            c.exit_signal,
+                            c.failure_reason,
+                            c.retry_due_at,
+                            c.from.as_str(),
+                            now,
+                        ])
+                        .at(path)?;
+                    if n == 0 {
+                        continue; // lost the compare-and-set: write nothing
+                    }
+                    for t in &c.transitions {
+                        log.execute(params![
+                            t.job_id,
+                            t.old_state.map(JobState::as_str),
+                            t.new_state.as_str(),
+                            t.timestamp,
+                            t.reason
+                        ])
+                        .at(path)?;
+                    }
+                    if c.retry_due_at.is_some() {
+                        out.retries_scheduled.push(c.job_id);
+                    }
+                    out.transitions.extend(c.transitions);
+                    continue;
+                }
+                Action::Missing {
+                    job_id,
+                    missing_since,
+                    missing_count,
+                } => (job_id, Some(missing_since), missing_count),
+                Action::Found { job_id } => (job_id, None, 0),
+            };
+            missing
+                .execute(params![rowids.get(job_id.as_str()), since, count, now])
+                .at(path)?;
+        }
+        // No stamp on the jobs nothing happened to: rewriting every active
+        // row would make an unchanged cycle cost a write per job. A job's
+        // `last_polled` moves when its row is written; the cluster's last
+        // poll is in `poll_leases`.
+        Ok(out)
+    }
+}
+
 fn check_parent(path: &str) -> Result<()> {
     let parent = match Path::new(path).parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -541,7 +667,10 @@ fn check_parent(path: &str) -> Result<()> {
         return Ok(());
     }
     let reason = if parent.exists() {
-        format!("{} is a file, not a folder; choose another path", parent.display())
+        format!(
+            "{} is a file, not a folder; choose another path",
+            parent.display()
+        )
     } else {
         format!("its directory {} does not exist", parent.display())
     };

@@ -33,6 +33,59 @@ pub struct ActiveJob {
     pub submitted_at: Timestamp,
 }
 
+/// The active jobs of one cluster, read once per refresh.
+#[derive(Debug, Clone, Default)]
+pub struct ActiveSet {
+    pub cluster: String,
+    /// What to ask the scheduler about, oldest submission first.
+    pub jobs: Vec<ActiveJob>,
+    pub(crate) rows: KnownRows,
+    /// Where the store's history stood when the set was read; None for a set
+    /// not read from a store (the reconcile then reads the rows itself).
+    pub(crate) stamp: Option<WriteStamp>,
+}
+
+impl ActiveSet {
+    /// A set of jobs named by the caller, not read from a store: a reconcile
+    /// given it reads the cluster's rows itself.
+    pub fn of_jobs(cluster: &str, jobs: Vec<ActiveJob>) -> ActiveSet {
+        ActiveSet {
+            cluster: cluster.to_owned(),
+            jobs,
+            ..ActiveSet::default()
+        }
+    }
+
+    /// The jobs of this set that `keep` accepts, as a set of their own.
+    pub fn subset(&self, keep: impl Fn(&ActiveJob) -> bool) -> ActiveSet {
+        let jobs = self.jobs.iter().filter(|j| keep(j)).cloned().collect();
+        ActiveSet::of_jobs(&self.cluster, jobs)
+    }
+}
+
+/// The rows a reconcile plans from, with the rowids its updates address.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KnownRows {
+    pub(crate) known: Vec<crate::reconcile::KnownJob>,
+    pub(crate) rowids: Vec<i64>,
+}
+
+/// Commits by other connections (`PRAGMA data_version`) and job-row changes
+/// by this one: equal stamps mean no job row was written in between.
+pub(crate) type WriteStamp = (i64, u64);
+
+/// The stamp of the read transaction `conn` is in (a statement must have begun it).
+pub(crate) fn write_stamp(
+    conn: &rusqlite::Connection,
+    path: &str,
+    job_changes: u64,
+) -> Result<WriteStamp> {
+    let version: i64 = conn
+        .query_row("PRAGMA data_version", [], |r| r.get(0))
+        .at(path)?;
+    Ok((version, job_changes))
+}
+
 impl JobStore {
     fn records(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<JobRecord>> {
         self.conn
@@ -147,25 +200,54 @@ impl JobStore {
     /// The non-terminal jobs of `cluster` that the scheduler knows, oldest
     /// submission first.
     pub fn active_jobs(&self, cluster: &str) -> Result<Vec<ActiveJob>> {
-        self.conn
-            .prepare_cached(&format!(
-                "SELECT job_id, scheduler_job_id, job_dir, COALESCE(submitted_at, 0) FROM jobs \
-                 WHERE cluster_name = ?1 AND state NOT IN {} AND scheduler_job_id IS NOT NULL \
-                 AND scheduler_job_id != '' ORDER BY submitted_at, rowid",
-                JobState::TERMINAL_SQL
-            ))
+        Ok(self.active_set(cluster)?.jobs)
+    }
+
+    /// The active jobs of `cluster` as one refresh reads them: what to ask
+    /// the scheduler about, and the rows [`JobStore::reconcile_active`]
+    /// plans from.
+    pub fn active_set(&self, cluster: &str) -> Result<ActiveSet> {
+        let tx = self.conn.unchecked_transaction().at(&self.path)?;
+        let mut set = ActiveSet {
+            cluster: cluster.to_owned(),
+            ..ActiveSet::default()
+        };
+        for row in tx
+            .prepare_cached(&rows::known_jobs_sql())
             .at(&self.path)?
             .query_map([cluster], |r| {
-                Ok(ActiveJob {
-                    job_id: r.get(0)?,
-                    scheduler_job_id: r.get(1)?,
-                    job_dir: r.get(2)?,
-                    submitted_at: r.get(3)?,
-                })
+                Ok((rows::known_job(r)?, rows::poll_fields(r)?))
             })
             .at(&self.path)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .at(&self.path)
+        {
+            let ((rowid, known), (job_dir, submitted_at)) = row.at(&self.path)?;
+            set.jobs.push(ActiveJob {
+                job_id: known.job_id.clone(),
+                scheduler_job_id: known.scheduler_job_id.clone(),
+                job_dir,
+                submitted_at,
+            });
+            set.rows.rowids.push(rowid);
+            set.rows.known.push(known);
+        }
+        set.stamp = Some(write_stamp(&tx, &self.path, self.job_changes())?);
+        tx.commit().at(&self.path)?;
+        Ok(set)
+    }
+
+    /// Whether `set` is still what the store holds: nothing was written to
+    /// any job row since it was read (by this connection or any other).
+    pub fn is_current(&self, set: &ActiveSet) -> Result<bool> {
+        let Some(stamp) = set.stamp else {
+            return Ok(false);
+        };
+        let tx = self.conn.unchecked_transaction().at(&self.path)?;
+        // A statement begins the read transaction the stamp is taken in.
+        tx.query_row("SELECT count(*) FROM poll_leases", [], |_| Ok(()))
+            .at(&self.path)?;
+        let now = write_stamp(&tx, &self.path, self.job_changes())?;
+        tx.commit().at(&self.path)?;
+        Ok(now == stamp)
     }
 
     /// The tasks of array job `job_id` as last observed, by task number.

@@ -97,7 +97,9 @@ pub(crate) fn upsert_task_sql() -> String {
     )
 }
 
-/// The active jobs of one cluster that the scheduler knows (only what planning reads).
+/// The active jobs of one cluster that the scheduler knows: what planning
+/// reads, then (13, 14) the job dir and submit time a poll needs; oldest
+/// submission first, along the active-jobs index.
 pub(crate) fn known_jobs_sql() -> String {
     format!(
         "SELECT job_id, scheduler_job_id, state, started_at, missing_since, missing_count, \
@@ -107,11 +109,18 @@ pub(crate) fn known_jobs_sql() -> String {
          (SELECT group_concat(task_id, ',') FROM array_tasks t WHERE t.job_id = jobs.job_id \
          AND t.state IN {t}) END, CASE WHEN is_array THEN \
          CASE WHEN json_valid(request_json) THEN \
-         json_extract(request_json, '$.scheduling.array_spec') END END \
+         json_extract(request_json, '$.scheduling.array_spec') END END, \
+         job_dir, COALESCE(submitted_at, 0) \
          FROM jobs WHERE cluster_name = ?1 AND state NOT IN {t} \
-         AND scheduler_job_id IS NOT NULL AND scheduler_job_id != ''",
+         AND scheduler_job_id IS NOT NULL AND scheduler_job_id != '' \
+         ORDER BY submitted_at, rowid",
         t = JobState::TERMINAL_SQL
     )
+}
+
+/// The job dir and submit time of a [`known_jobs_sql`] row.
+pub(crate) fn poll_fields(r: &Row<'_>) -> rusqlite::Result<(String, f64)> {
+    Ok((r.get(13)?, r.get(14)?))
 }
 
 /// A known job and its rowid (updates by rowid skip the primary-key index).

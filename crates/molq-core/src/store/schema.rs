@@ -128,6 +128,14 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX idx_allocations_recent ON allocations(cluster_name, last_used);
     ",
+    // 5 -> 6: the active jobs of a cluster, the rows every refresh reads. A
+    // store keeps finished jobs for weeks; without it a refresh walks them
+    // all. Its WHERE is the text of JobState::TERMINAL_SQL, so the queries
+    // that say `state NOT IN (...)` can use it.
+    "
+    CREATE INDEX idx_jobs_active ON jobs(cluster_name, submitted_at)
+        WHERE state NOT IN ('succeeded','failed','cancelled','timed_out','lost');
+    ",
 ];
 
 /// The schema version this build writes.

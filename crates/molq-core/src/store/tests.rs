@@ -350,16 +350,22 @@ fn retries_are_scheduled_claimed_once_and_finished() {
         (Some("scheduled"), Some(130.0))
     );
     assert!(
-        a.claim_due_retries("c", 129.0, "a", &[]).unwrap().is_empty(),
+        a.claim_due_retries("c", 129.0, "a", &[])
+            .unwrap()
+            .is_empty(),
         "not due yet"
     );
     assert!(
-        a.claim_due_retries("other", 500.0, "a", &[]).unwrap().is_empty(),
+        a.claim_due_retries("other", 500.0, "a", &[])
+            .unwrap()
+            .is_empty(),
         "scoped by cluster"
     );
     assert_eq!(b.claim_due_retries("c", 130.0, "b", &[]).unwrap(), ["r"]);
     assert!(
-        a.claim_due_retries("c", 131.0, "a", &[]).unwrap().is_empty(),
+        a.claim_due_retries("c", 131.0, "a", &[])
+            .unwrap()
+            .is_empty(),
         "claimed once"
     );
     assert!(a.finish_retry("r").unwrap());
@@ -591,7 +597,10 @@ fn history_keeps_recorded_order_when_the_start_precedes_the_submit_record() {
 #[test]
 fn a_refused_file_keeps_every_byte() {
     let cases: [(&str, i64); 3] = [
-        ("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('x');", 0),
+        (
+            "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('x');",
+            0,
+        ),
         ("CREATE TABLE molq_meta (key TEXT, value TEXT);", 0),
         ("CREATE TABLE other (t TEXT);", 3),
     ];
@@ -664,4 +673,83 @@ fn a_store_of_schema_3_is_migrated_and_keeps_its_claims() {
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
     // A claim made before claims named their holder is taken back.
     assert_eq!(s.claim_due_retries("c", 10.0, "me", &[]).unwrap(), ["old"]);
+}
+
+#[test]
+fn refresh_reads_walk_only_the_active_jobs() {
+    // The partial index's WHERE must be the very text the queries use.
+    assert!(super::MIGRATIONS[5].contains(JobState::TERMINAL_SQL));
+    let s = JobStore::open_in_memory().unwrap();
+    let plan_of = |sql: &str| -> String {
+        let mut stmt = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let rows = stmt
+            .query_map(["c"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        rows.join("; ")
+    };
+    for sql in [
+        super::rows::known_jobs_sql(),
+        format!(
+            "SELECT job_id FROM jobs WHERE cluster_name = ?1 AND state NOT IN {} \
+             AND scheduler_job_id IS NOT NULL AND scheduler_job_id != '' ORDER BY submitted_at, rowid",
+            JobState::TERMINAL_SQL
+        ),
+    ] {
+        let plan = plan_of(&sql);
+        assert!(plan.contains("idx_jobs_active"), "{plan}");
+    }
+}
+
+#[test]
+fn an_active_set_stays_current_until_a_job_row_is_written() {
+    let (_dir, path) = tmp();
+    let mut a = JobStore::open(&path, T).unwrap();
+    let mut b = JobStore::open(&path, T).unwrap();
+    submitted(&mut a, "j1", "c", "1", 1.0);
+    submitted(&mut a, "j2", "c", "2", 2.0);
+    let set = a.active_set("c").unwrap();
+    assert_eq!(set.jobs.len(), 2);
+    assert!(a.is_current(&set).unwrap());
+    // The poll lease and a cycle that changes nothing write no job row.
+    assert!(a.begin_poll("c", "me", 10.0, 5.0, 60.0, false).unwrap());
+    a.end_poll("c", "me", None).unwrap();
+    let queued = snap(&[("1", Submitted), ("2", Submitted)]);
+    let out = a
+        .reconcile_active(&set, &queued, None, 11.0, LostPolicy::default())
+        .unwrap();
+    assert!(out.transitions.is_empty());
+    assert!(a.is_current(&set).unwrap());
+    // Another connection's write makes it stale, and so does this one's.
+    b.cancel("j2", "by b", 12.0).unwrap();
+    assert!(!a.is_current(&set).unwrap());
+    let set = a.active_set("c").unwrap();
+    assert!(a.is_current(&set).unwrap());
+    a.register_job(&job("j3", "c"), &[], 13.0).unwrap();
+    assert!(!a.is_current(&set).unwrap());
+    assert!(!a.is_current(&ActiveSet::of_jobs("c", Vec::new())).unwrap());
+}
+
+#[test]
+fn a_stale_active_set_is_planned_from_the_rows_as_they_are_now() {
+    let (_dir, path) = tmp();
+    let mut a = JobStore::open(&path, T).unwrap();
+    let mut b = JobStore::open(&path, T).unwrap();
+    submitted(&mut a, "j1", "c", "1", 1.0);
+    submitted(&mut a, "j2", "c", "2", 2.0);
+    let set = a.active_set("c").unwrap();
+    // Between the poll and the reconcile, another process cancels j1.
+    b.cancel("j1", "by b", 3.0).unwrap();
+    let running = snap(&[("1", Running), ("2", Running)]);
+    let out = a
+        .reconcile_active(&set, &running, None, 4.0, LostPolicy::default())
+        .unwrap();
+    let moved: Vec<_> = out.transitions.iter().map(|t| t.job_id.as_str()).collect();
+    assert_eq!(moved, ["j2"]);
+    assert_eq!(state(&a, "j1"), Cancelled);
+    assert_eq!(state(&a, "j2"), Running);
 }

@@ -1,0 +1,268 @@
+"""The refresh cycle: one poll of a cluster's scheduler applied to its stored jobs.
+
+A cycle costs a constant number of scheduler commands and native calls,
+whatever the job count: one read of the active jobs (kept in Rust as
+``ActiveJobs``), one poll (chunked by the backend), one accounting query for
+the jobs that left the queue, one store transaction; only the changes come
+back to Python. The public path of :class:`JobReconciler` is ``molq.reconciler``.
+
+Schedulers written for the original molq (``poll_many(ids) -> {id: JobState}``
+and ``resolve_terminal(id)`` per job) are driven too: their answers become the
+same evidence as a backend's, and the same rules apply.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+
+from molq._log import get_logger
+from molq.errors import ParseError, SchedulerError, TransportError
+
+if TYPE_CHECKING:
+    from molq._core import ActiveJobs, JobRecord, Snapshot, StatusTransition
+    from molq.callbacks import EventBus
+    from molq.status import JobState
+    from molq.store import JobStore
+
+__all__ = ["CycleResult", "JobReconciler"]
+
+_POLL_ERRORS = (SchedulerError, TransportError, ParseError, OSError)
+
+
+#: (scheduler id, state, exit code, reason, started_at, finished_at), as Snapshot.from_observations takes it
+Observation = tuple[str, str, "int | None", "str | None", "float | None", "float | None"]
+
+
+def _defines(scheduler: Any, method: str) -> bool:
+    """Whether the scheduler's class defines ``method`` (a mock's made-up
+    attributes do not count)."""
+    return callable(getattr(type(scheduler), method, None))
+
+
+def _evidence(value: Any) -> tuple[str, int | None, str | None] | None:
+    """(state name, exit code, reason) from what an original-style scheduler
+    returns: a ``JobState``, its name, or a ``TerminalStatus``-like object."""
+    from molq.status import JobState
+
+    state = getattr(value, "state", value)
+    if isinstance(state, str):
+        try:
+            state = JobState(state)
+        except ValueError:
+            return None
+    if not isinstance(state, JobState):
+        return None
+    exit_code = getattr(value, "exit_code", None)
+    reason = getattr(value, "failure_reason", None)
+    return (
+        state.value,
+        exit_code if isinstance(exit_code, int) and not isinstance(exit_code, bool) else None,
+        reason if isinstance(reason, str) else None,
+    )
+
+
+class _PollManyScheduler:
+    """molq's poll protocol over a scheduler written for the original molq."""
+
+    def __init__(self, scheduler: Any, jobs_dir: Any | None) -> None:
+        self._scheduler = scheduler
+        self._jobs_dir = jobs_dir
+
+    def poll(self, jobs: ActiveJobs) -> Snapshot:
+        from molq._core import Snapshot
+
+        answer = self._scheduler.poll_many(jobs.scheduler_job_ids()) or {}
+        rows: list[Observation] = []
+        for scheduler_job_id, value in dict(answer).items():
+            evidence = _evidence(value)
+            if evidence is not None:
+                rows.append((str(scheduler_job_id), *evidence, None, None))
+        return Snapshot.from_observations(rows)
+
+    def resolve_terminal_many(self, jobs: ActiveJobs) -> Snapshot:
+        from molq._core import Snapshot
+
+        with_dir = _defines(self._scheduler, "resolve_terminal_with_dir")
+        rows: list[Observation] = []
+        for job in jobs:
+            scheduler_job_id, job_dir = job.scheduler_job_id, job.job_dir
+            folder = job_dir or (str(Path(self._jobs_dir) / job.job_id) if self._jobs_dir else "")
+            if with_dir and folder:
+                value = self._scheduler.resolve_terminal_with_dir(scheduler_job_id, Path(folder))
+            else:
+                value = self._scheduler.resolve_terminal(scheduler_job_id)
+            evidence = None if value is None else _evidence(value)
+            if evidence is not None:
+                rows.append((scheduler_job_id, *evidence, None, None))
+        return Snapshot.from_observations(rows)
+
+
+class CycleResult(NamedTuple):
+    """What one refresh cycle did."""
+
+    transitions: list[StatusTransition]
+    #: What kept the cycle from seeing everything (None: a clean poll).
+    error: BaseException | None
+
+
+def _unsettled(active: ActiveJobs, queue: Snapshot) -> ActiveJobs:
+    """The active jobs accounting should be asked about after ``queue``."""
+    from molq import _core
+
+    if isinstance(active, _core.ActiveJobs):
+        return active.unsettled_by(queue)  # stays native: no object per job
+    ids = set(queue.needs_accounting([job[1] for job in active]))
+    return _core.ActiveJobs([job for job in active if job[1] in ids])
+
+
+class JobReconciler:
+    """Syncs the stored jobs of ``cluster_name`` with what ``scheduler`` reports.
+
+    Only positive evidence moves a job. A poll that fails changes nothing and
+    is reported (a log record and a ``POLL_FAILED`` event); a job missing from
+    both queue and accounting becomes LOST only after ``lost_after_polls``
+    cycles spanning ``lost_after_seconds``.
+    """
+
+    def __init__(
+        self,
+        scheduler: Any,
+        store: JobStore,
+        cluster_name: str,
+        *,
+        jobs_dir: Any | None = None,
+        event_bus: EventBus | None = None,
+        on_terminal: Callable[[JobRecord], None] | None = None,
+        lost_after_seconds: float = 60.0,
+        lost_after_polls: int = 3,
+    ) -> None:
+        if not _defines(scheduler, "poll") and hasattr(scheduler, "poll_many"):
+            scheduler = _PollManyScheduler(scheduler, jobs_dir)
+        self._scheduler = scheduler
+        self._on_terminal = on_terminal
+        self._store = store
+        self._cluster_name = cluster_name
+        self._bus = event_bus
+        self._lost_after_seconds = lost_after_seconds
+        self._lost_after_polls = lost_after_polls
+        self._active: ActiveJobs | None = None  # the last cycle's set
+        #: What made the last cycle's poll or accounting query fail (None: it was clean).
+        self.last_error: BaseException | None = None
+
+    def reconcile(self) -> list[StatusTransition]:
+        """Run one cycle; return the transitions it applied (``last_error``
+        keeps what made the poll or the accounting query fail, if anything)."""
+        return self.run_cycle().transitions
+
+    def run_cycle(self) -> CycleResult:
+        """Run one cycle: the transitions it applied and the error that kept
+        it from seeing everything (None: a clean poll)."""
+        result = self._cycle()
+        self.last_error = result.error
+        return result
+
+    def _cycle(self) -> CycleResult:
+        active = self._store.active_jobs(self._cluster_name, self._active)
+        self._active = active  # read again only once a job row was written
+        if not active:
+            return CycleResult([], None)
+        try:
+            queue = self._scheduler.poll(active)
+        except _POLL_ERRORS as exc:
+            self._report_failure("poll", exc, len(active))
+            return CycleResult([], exc)
+        self._report_skipped(queue)
+        # Accounting settles the jobs the queue no longer shows and those it
+        # shows finished without an exit code.
+        unresolved: ActiveJobs | None = _unsettled(active, queue)
+        if unresolved and queue.skipped:
+            # An unreadable line may be one of the missing jobs: this cycle
+            # applies only what was read; a clean poll settles the rest.
+            unresolved = None
+        accounting = None
+        error: BaseException | None = None
+        if unresolved:
+            try:
+                accounting = self._scheduler.resolve_terminal_many(unresolved)
+            except _POLL_ERRORS as exc:
+                # Without accounting the missing jobs keep their state; the
+                # queue evidence for the others is still good.
+                self._report_failure("accounting", exc, len(unresolved))
+                error = exc
+        outcome = self._store.reconcile(
+            self._cluster_name,
+            queue,
+            accounting,
+            time.time(),
+            lost_after_seconds=self._lost_after_seconds,
+            lost_after_polls=self._lost_after_polls,
+            active=active,
+        )
+        transitions = outcome.transitions
+        if transitions:
+            self._emit(transitions)
+            self._report_terminal(transitions)
+            if self._bus is not None and self._store.count_active(self._cluster_name) == 0:
+                from molq.callbacks import EventType
+
+                self._bus.emit(EventType.ALL_COMPLETED, {"cluster_name": self._cluster_name})
+        return CycleResult(transitions, error)
+
+    def reconcile_one(self, job_id: str) -> JobState | None:
+        """The job's state after a refresh (None for an unknown job). A job
+        already finished is answered from the store, without asking the scheduler."""
+        record = self._store.get_record(job_id)
+        if record is None:
+            return None
+        if record.state.is_terminal:
+            return record.state
+        self.reconcile()
+        record = self._store.get_record(job_id)
+        return None if record is None else record.state
+
+    def _report_terminal(self, transitions: list[StatusTransition]) -> None:
+        if self._on_terminal is None:
+            return
+        finished = sorted({t.job_id for t in transitions if t.new_state.is_terminal})
+        for record in self._store.get_records(finished):
+            try:
+                self._on_terminal(record)
+            except Exception as exc:  # noqa: BLE001 - a callback must not break the cycle
+                get_logger(__name__).warning("on_terminal callback failed for job %s: %s", record.job_id, exc)
+
+    def _emit(self, transitions: list[StatusTransition]) -> None:
+        if self._bus is None or not self._bus.has_any_handlers():
+            return
+        from molq.callbacks import emit_transition
+
+        records = {r.job_id: r for r in self._store.get_records(sorted({t.job_id for t in transitions}))}
+        for transition in transitions:
+            emit_transition(self._bus, transition, records.get(transition.job_id))
+
+    def _report_failure(self, what: str, exc: BaseException, job_count: int) -> None:
+        message = (
+            f"cluster {self._cluster_name!r}: scheduler {what} failed, "
+            f"{job_count} job(s) keep their state until it answers: {exc}"
+        )
+        get_logger(__name__).warning(message)
+        if self._bus is not None:
+            from molq.callbacks import EventType
+
+            self._bus.emit(
+                EventType.POLL_FAILED,
+                {"cluster_name": self._cluster_name, "stage": what, "error": str(exc), "message": message},
+            )
+
+    def _report_skipped(self, snapshot: Any) -> None:
+        skipped = snapshot.skipped
+        if skipped:
+            line, reason = skipped[0]
+            get_logger(__name__).warning(
+                "cluster %r: ignored %d unreadable scheduler line(s), e.g. %r (%s)",
+                self._cluster_name,
+                len(skipped),
+                line[:200],
+                reason,
+            )
