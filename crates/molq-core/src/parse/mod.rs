@@ -5,6 +5,7 @@
 //! Only input that is unusable as a whole (or an unknown kind) is an error.
 
 mod array;
+pub mod cancel;
 mod ids;
 mod json;
 pub mod lsf;
@@ -12,9 +13,11 @@ mod lsf_bhist;
 mod names;
 pub mod pbs;
 mod pbs_trace;
+pub mod refusal;
 pub mod sge;
 pub mod shell;
 pub mod slurm;
+mod slurm_lists;
 mod snapshot;
 mod when;
 mod xml;
@@ -23,7 +26,9 @@ use std::fmt;
 
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
+pub use cancel::{parse_cancel, CancelOutcome};
 pub(crate) use ids::IdMap;
+pub use refusal::{classify_submit_refusal, SubmitRefusal};
 pub use snapshot::{Skipped, Snapshot};
 
 /// The output formats the core can read. New schedulers slot in here and in the
@@ -169,6 +174,25 @@ pub(crate) fn opt_int(field: &str, what: &str) -> std::result::Result<Option<i64
         .parse::<i64>()
         .map(Some)
         .map_err(|_| format!("{what} {field:?} is not an integer"))
+}
+
+/// The recorded (exit code, stdout, stderr) of fixture `name` in
+/// `tests/fixtures/<dir>` (for the tests of the parsers of command answers).
+#[cfg(test)]
+pub(crate) fn recorded(dir: &str, name: &str) -> (i64, Vec<u8>, Vec<u8>) {
+    let base = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir);
+    let read = |ext: &str| {
+        std::fs::read(base.join(format!("{name}.{ext}")))
+            .unwrap_or_else(|e| panic!("{dir}/{name}.{ext}: {e}"))
+    };
+    let rc = String::from_utf8(read("rc")).unwrap_or_default();
+    let rc = rc
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{dir}/{name}.rc: {rc:?}"));
+    (rc, read("stdout"), read("stderr"))
 }
 
 #[cfg(test)]
