@@ -15,6 +15,7 @@
 //!   deleted job N`, `job N is already in deletion`; `denied: job "N" does not
 //!   exist` (exit 1) for finished and unknown jobs alike.
 
+use super::refusal::PBS_UNKNOWN;
 use super::SchedulerKind;
 
 /// What a cancel command said about the job.
@@ -33,9 +34,9 @@ pub enum CancelOutcome {
 
 /// What a PBS `qdel` prints on stderr for a job that is over (or unknown).
 const PBS_ENDED: [&str; 4] = [
-    "Unknown Job Id",
-    "Job has finished",
-    "job has finished",
+    PBS_UNKNOWN[0],
+    PBS_UNKNOWN[1],
+    PBS_UNKNOWN[2],
     "Request invalid for state of job",
 ];
 const LSF_ENDED: [&str; 3] = ["already finished", "No matching job found", "is not found"];

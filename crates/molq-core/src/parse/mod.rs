@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::model::Timestamp;
 pub use cancel::{parse_cancel, CancelOutcome};
 pub(crate) use ids::IdMap;
-pub use refusal::{classify_submit_refusal, SubmitRefusal};
+pub use refusal::{classify_submit_refusal, only_unknown_ids, SubmitRefusal};
 pub use snapshot::{Skipped, Snapshot};
 
 /// The output formats the core can read. New schedulers slot in here and in the

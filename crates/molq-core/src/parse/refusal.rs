@@ -1,5 +1,6 @@
 //! Why a submit command said no: worth trying again later, or not.
 
+use super::cancel::only_mentions;
 use super::SchedulerKind;
 
 /// A refused submission, as its stderr tells.
@@ -49,6 +50,33 @@ pub fn classify_submit_refusal(kind: SchedulerKind, stderr: &[u8]) -> SubmitRefu
     }
 }
 
+/// What PBS's qstat and qdel print on stderr for an id the server does not
+/// know, or (qstat without -x) holds only in its history.
+pub(crate) const PBS_UNKNOWN: [&str; 3] =
+    ["Unknown Job Id", "Job has finished", "job has finished"];
+/// What bjobs and bhist print on stderr for ids LSF does not know (rc 255).
+const LSF_UNKNOWN: [&str; 4] = [
+    "is not found",
+    "No matching job found",
+    "No unfinished job found",
+    "No job found",
+];
+
+/// Whether a query of ids that failed (its exit code not 0) failed only over
+/// ids the scheduler does not know, or no longer lists: then what it printed
+/// on stdout is a complete answer for the others. Slurm: `squeue -j` of one
+/// such id (`slurm_load_jobs error: Invalid job id specified`); PBS and LSF:
+/// every line on stderr names such an id. Grid Engine's queries take no ids.
+pub fn only_unknown_ids(kind: SchedulerKind, stderr: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stderr);
+    match kind {
+        SchedulerKind::Slurm => text.contains("Invalid job id specified"),
+        SchedulerKind::Pbs => only_mentions(&text, &PBS_UNKNOWN),
+        SchedulerKind::Lsf => only_mentions(&text, &LSF_UNKNOWN),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::recorded;
@@ -92,5 +120,29 @@ mod tests {
         }
         let pbs = classify_submit_refusal(SchedulerKind::Pbs, b"socket timed out");
         assert_eq!(pbs.as_str(), "refused");
+    }
+
+    #[test]
+    fn unknown_ids() {
+        for (kind, dir, name, want) in [
+            (SchedulerKind::Slurm, "slurm", "squeue_unknown", true),
+            (SchedulerKind::Slurm, "slurm", "squeue_purged", true),
+            (
+                SchedulerKind::Slurm,
+                "slurm",
+                "squeue_slurmctld_down",
+                false,
+            ),
+            (SchedulerKind::Pbs, "pbs", "qstat_f_json_unknown", true),
+            (SchedulerKind::Lsf, "lsf", "bjobs_o_unknown", true),
+            (SchedulerKind::Lsf, "lsf", "bjobs_o_some_unknown", true),
+            (SchedulerKind::Lsf, "lsf", "bhist_l_unknown", true),
+        ] {
+            let got = only_unknown_ids(kind, &recorded(dir, name).2);
+            assert_eq!(got, want, "{dir}/{name}");
+        }
+        let mixed = b"qstat: Unknown Job Id 9.srv\nqstat: cannot connect to server srv\n";
+        assert!(!only_unknown_ids(SchedulerKind::Pbs, mixed));
+        assert!(!only_unknown_ids(SchedulerKind::Sge, b""));
     }
 }
