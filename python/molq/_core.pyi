@@ -13,7 +13,10 @@ from molq.status import JobState
 __all__ = [
     "__version__", "SCHEMA_VERSION", "SQUEUE_FORMAT", "SACCT_FIELDS", "BJOBS_FORMAT", "BJOBS_FIELDS",
     "ActiveJob", "ActiveJobs", "JobRecord", "StatusTransition", "QueueEntry", "ReconcileOutcome", "Snapshot", "JobStore",
+    "SQUEUE_TASKS_FORMAT", "SQUEUE_MARKS_FORMAT", "SACCT_MARKS_FIELDS", "CancelOutcome", "ArrayDirective",
     "classify_store_file", "import_original_store", "parse_queue", "parse_accounting", "parse_submit_id",
+    "parse_cancel", "classify_submit_refusal", "only_unknown_ids", "parse_slurm_live_tasks",
+    "find_slurm_submissions", "array_directive",
 ]
 
 __version__: str
@@ -27,6 +30,12 @@ SACCT_FIELDS: str
 BJOBS_FORMAT: str
 #: The ``bjobs -o`` field names alone, for ``bjobs -json -o`` (the job name last).
 BJOBS_FIELDS: str
+#: The ``squeue -h -r -j <id> -o`` format ``parse_slurm_live_tasks`` reads (id, state).
+SQUEUE_TASKS_FORMAT: str
+#: The ``squeue -o`` format ``find_slurm_submissions("squeue", ...)`` reads (id, comment, command).
+SQUEUE_MARKS_FORMAT: str
+#: The ``sacct -X -n -P -o`` fields ``find_slurm_submissions("sacct", ...)`` reads.
+SACCT_MARKS_FIELDS: str
 
 @final
 class ActiveJob:
@@ -288,6 +297,62 @@ def parse_submit_id(kind: str, data: bytes) -> str:
     line; ``"slurm"``: ``sbatch --parsable``, ``70`` or ``70;cluster``; ``"pbs"``:
     ``123.server`` -> ``123``, ``123[].server`` -> ``123[]``; ``"lsf"``: ``Job <123>
     is submitted ...``; ``"sge"``: ``qsub -terse``, ``123`` or ``123.1-4:1`` -> ``123``)."""
+
+@final
+class CancelOutcome:
+    """What a cancel command's answer means (see ``parse_cancel``)."""
+
+    @property
+    def outcome(self) -> str:
+        """``"cancelled"`` (the scheduler took the request), ``"already_ended"``
+        (the job was over, or is unknown) or ``"refused"``."""
+    @property
+    def message(self) -> str | None:
+        """What the scheduler said when it refused (stderr, else stdout); None otherwise."""
+
+def parse_cancel(kind: str, returncode: int, stdout: bytes, stderr: bytes) -> CancelOutcome:
+    """Read a cancel command's exit code and outputs: ``"slurm"`` (``scancel
+    --verbose``), ``"pbs"`` (``qdel``), ``"lsf"`` (``bkill``), ``"sge"``
+    (``qdel``); ``"shell"`` looks at the exit code only."""
+
+def classify_submit_refusal(kind: str, stderr: bytes) -> str:
+    """``"transient"`` (the scheduler cannot take jobs just now: Slurm's
+    controller down or busy) or ``"refused"``, from a failed submit command's stderr."""
+
+def only_unknown_ids(kind: str, stderr: bytes) -> bool:
+    """Whether a query of ids that failed (exit code not 0) failed only over ids
+    the scheduler does not know or no longer lists, so that its stdout is a
+    complete answer for the others: ``"slurm"`` (``squeue -j`` of one such id),
+    ``"pbs"`` (qstat/qdel: every stderr line names one), ``"lsf"`` (bjobs, bhist
+    likewise); False for other kinds."""
+
+def parse_slurm_live_tasks(data: bytes) -> dict[str, str]:
+    """Slurm id (``<id>_<task>`` for array tasks) -> state word, of the lines of
+    ``squeue -h -r -o SQUEUE_TASKS_FORMAT`` in a state that has not ended."""
+
+def find_slurm_submissions(source: str, data: bytes, jobs: list[tuple[str, str]]) -> dict[str, str]:
+    """job_id -> Slurm id (an array's own id) of the jobs ``jobs`` (job_id, path
+    of its batch script or ``""``) that a listing shows by their ``molq:<job_id>``
+    comment or their script; ``source`` ``"squeue"`` (``-o SQUEUE_MARKS_FORMAT``:
+    the command is the script) or ``"sacct"`` (``-o SACCT_MARKS_FIELDS``: the
+    submit line ends with it). The first line naming a job wins."""
+
+@final
+class ArrayDirective:
+    """What a scheduler's array option takes of an array specification."""
+
+    @property
+    def indices(self) -> str:
+        """The index list as written (``"1-10:2"``, ``"1,3,5"``)."""
+    @property
+    def throttle(self) -> int | None:
+        """``%N``: at most N tasks at once; None if not throttled."""
+
+def array_directive(dialect: str, spec: str) -> ArrayDirective:
+    """Check ``spec`` (``1-10``, ``1,3,5-7``, ``0-15:4``, each optionally ``%N``)
+    against the array syntax of ``dialect``: ``"slurm"``, ``"torque"`` and
+    ``"lsf"`` take lists, ``"pbspro"`` one range ``X-Y[:step]``, ``"sge"`` one
+    ``n[-m[:step]]``. Raises ConfigError when that scheduler cannot take it."""
 
 def import_original_store(
     store_path: str | os.PathLike[str], source_path: str | os.PathLike[str], now: float, busy_timeout_ms: int = 30000

@@ -44,7 +44,10 @@ pub use model::{
     decode_metadata, encode_metadata, ArrayTask, Dependency, DependencyEdge, NewJob, Observation,
     ObservationRef, Timestamp, Transition,
 };
-pub use parse::{parse_accounting, parse_queue, parse_submit_id, SchedulerKind, Skipped, Snapshot};
+pub use parse::{
+    classify_submit_refusal, parse_accounting, parse_cancel, parse_queue, parse_submit_id,
+    CancelOutcome, SchedulerKind, Skipped, Snapshot, SubmitRefusal,
+};
 pub use reconcile::{KnownJob, LostPolicy, Plan};
 pub use record::{JobFields, JobRecord};
 pub use retry::RetryPolicy;

@@ -7,6 +7,7 @@ use pyo3::PyErr;
 pyo3::import_exception!(molq.errors, StoreError);
 pyo3::import_exception!(molq.errors, ParseError);
 pyo3::import_exception!(molq.errors, JobNotFoundError);
+pyo3::import_exception!(molq.errors, ConfigError);
 
 /// Newtype so `?` can turn core errors into `PyErr` (orphan rule).
 pub struct PyCoreError(pub Error);

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod active;
+mod answers;
 mod detach;
 mod errors;
 mod import_original;
@@ -23,6 +24,18 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SACCT_FIELDS", molq_core::parse::slurm::SACCT_FIELDS)?;
     m.add("BJOBS_FORMAT", molq_core::parse::lsf::BJOBS_FORMAT)?;
     m.add("BJOBS_FIELDS", molq_core::parse::lsf::BJOBS_FIELDS)?;
+    m.add(
+        "SQUEUE_TASKS_FORMAT",
+        molq_core::parse::slurm::SQUEUE_TASKS_FORMAT,
+    )?;
+    m.add(
+        "SQUEUE_MARKS_FORMAT",
+        molq_core::parse::slurm::SQUEUE_MARKS_FORMAT,
+    )?;
+    m.add(
+        "SACCT_MARKS_FIELDS",
+        molq_core::parse::slurm::SACCT_MARKS_FIELDS,
+    )?;
     m.add_class::<active::PyActiveJob>()?;
     m.add_class::<active::PyActiveJobs>()?;
     m.add_class::<types::PyJobRecord>()?;
@@ -36,5 +49,13 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse::parse_queue, m)?)?;
     m.add_function(wrap_pyfunction!(parse::parse_accounting, m)?)?;
     m.add_function(wrap_pyfunction!(parse::parse_submit_id, m)?)?;
+    m.add_class::<answers::PyCancelOutcome>()?;
+    m.add_class::<answers::PyArrayDirective>()?;
+    m.add_function(wrap_pyfunction!(answers::parse_cancel, m)?)?;
+    m.add_function(wrap_pyfunction!(answers::classify_submit_refusal, m)?)?;
+    m.add_function(wrap_pyfunction!(answers::only_unknown_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(answers::parse_slurm_live_tasks, m)?)?;
+    m.add_function(wrap_pyfunction!(answers::find_slurm_submissions, m)?)?;
+    m.add_function(wrap_pyfunction!(answers::array_directive, m)?)?;
     Ok(())
 }

@@ -24,7 +24,6 @@ __all__ = [
     "directive_value",
     "run",
     "refused",
-    "stderr_only_mentions",
     "parse_joined",
     "for_user",
     "priority_number",
@@ -60,13 +59,6 @@ def run(
 def refused(what: str, result: CommandResult, argv: list[str]) -> SchedulerError:
     text = result.stderr.strip() or result.stdout.strip() or "(no output)"
     return SchedulerError(f"{what} failed (exit {result.returncode}): {text}", command=argv, stderr=result.stderr)
-
-
-def stderr_only_mentions(result: CommandResult, *markers: str) -> bool:
-    """Whether every line on stderr contains one of ``markers`` (the benign
-    complaints about unknown or finished ids that a partial listing brings)."""
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    return all(any(m in line for m in markers) for line in lines)
 
 
 def parse_joined(kind: str, outputs: Iterable[bytes], *, accounting: bool = False) -> _core.Snapshot:

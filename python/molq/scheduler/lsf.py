@@ -23,7 +23,6 @@ from molq.scheduler._batch import (
     priority_number,
     refused,
     run,
-    stderr_only_mentions,
 )
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
@@ -45,7 +44,6 @@ _CONDITIONS = {
 }
 # bhist -l prints years only when asked; times then read as UTC.
 _ENV = {**QUERY_ENV, "LSB_DISPLAY_YEAR": "Y"}
-_UNKNOWN = ("is not found", "No matching job found", "No unfinished job found", "No job found")
 _ARRAY_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -56,10 +54,8 @@ def _now_line() -> bytes:
 
 def _lsf_array(spec: str) -> str:
     """Slurm-style ``1-10%2`` -> LSF's ``[1-10]%2`` (lists and ``:step`` pass through)."""
-    indices, _, limit = spec.partition("%")
-    if not re.fullmatch(r"[0-9,:\-]+", indices):
-        raise ConfigError(f"LSF job arrays are index lists like 1-10, 1-9:2, 1,3,5-7 (optionally %N), not {spec!r}")
-    return f"[{indices}]" + (f"%{limit}" if limit else "")
+    array = _core.array_directive("lsf", spec)
+    return f"[{array.indices}]" + (f"%{array.throttle}" if array.throttle is not None else "")
 
 
 def render_bsub_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[str]:
@@ -167,7 +163,7 @@ class LSFScheduler(OneJobQueries):
             result = run(self._transport, argv, what, timeout=self.options.poll_timeout, env=_ENV)
             # Ids LSF does not know are named on stderr (rc 255) while the
             # others are listed: a complete answer for this chunk.
-            if result.returncode != 0 and not stderr_only_mentions(result, *_UNKNOWN):
+            if result.returncode != 0 and not _core.only_unknown_ids("lsf", result.stderr_bytes):
                 raise refused(what, result, argv)
             outputs.append(result.stdout_bytes)
         return outputs
@@ -190,18 +186,16 @@ class LSFScheduler(OneJobQueries):
         """bkill; False when LSF says the job had already finished (or is unknown)."""
         argv = [self.options.bkill_path, scheduler_job_id]
         result = run(self._transport, argv, "bkill", timeout=self.options.poll_timeout, env=_ENV)
-        text = result.stdout + result.stderr
-        if "already finished" in text or "No matching job found" in text or "is not found" in text:
-            return False
-        if result.returncode == 0:
-            return True
-        raise refused(f"bkill {scheduler_job_id}", result, argv)
+        answer = _core.parse_cancel("lsf", result.returncode, result.stdout_bytes, result.stderr_bytes)
+        if answer.outcome == "refused":
+            raise refused(f"bkill {scheduler_job_id}", result, argv)
+        return answer.outcome == "cancelled"
 
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
         """The caller's unfinished jobs (bjobs' default), or ``user``'s."""
         argv = self._bjobs() + (["-u", user] if user else [])
         result = run(self._transport, argv, "bjobs", timeout=self.options.poll_timeout, env=_ENV)
-        if result.returncode != 0 and not stderr_only_mentions(result, *_UNKNOWN):
+        if result.returncode != 0 and not _core.only_unknown_ids("lsf", result.stderr_bytes):
             raise refused("bjobs", result, argv)
         return _core.parse_queue("lsf", _now_line() + b"\n" + result.stdout_bytes).entries()
 

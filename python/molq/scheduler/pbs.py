@@ -22,7 +22,6 @@ from molq.scheduler._batch import (
     priority_number,
     refused,
     run,
-    stderr_only_mentions,
 )
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
@@ -42,8 +41,6 @@ _DEPENDENCY_KEYWORDS = {
     "after_failure": "afternotok",
     "after": "afterany",
 }
-# What qstat/qdel print for an id the server does not know or holds only in history.
-_UNKNOWN = ("Unknown Job Id", "Job has finished", "job has finished")
 # Runs tracejob for each id of a chunk, one after the other: one command per chunk.
 _TRACEJOB_LOOP = 'p=$1; d=$2; shift 2; for j in "$@"; do "$p" -n "$d" "$j" 2>/dev/null; done; exit 0'
 
@@ -56,12 +53,8 @@ def _job_name(name: str) -> str:
 
 def _array(spec: str, flavor: str) -> str:
     """PBS Pro's ``-J`` takes ``X-Y[:step][%max]``; Torque's ``-t`` also takes lists."""
-    if flavor == "torque":
-        return spec
-    head = spec.split("%")[0]
-    if "," in head or "-" not in head:
-        raise ConfigError(f"PBS Pro job arrays are ranges X-Y[:step][%max], not {spec!r}")
-    return spec
+    array = _core.array_directive("torque" if flavor == "torque" else "pbspro", spec)
+    return array.indices + (f"%{array.throttle}" if array.throttle is not None else "")
 
 
 def render_pbs_directives(spec: JobSpec, flavor: str = "pbspro", extra: Sequence[str] = ()) -> list[str]:
@@ -190,7 +183,7 @@ class PBSScheduler(OneJobQueries):
             result = run(self._transport, argv, "qstat", timeout=opts.poll_timeout)
             # Unknown (or, without -x, finished) ids are reported on stderr while
             # the others are listed: that is a complete answer for this chunk.
-            if result.returncode != 0 and not stderr_only_mentions(result, *_UNKNOWN):
+            if result.returncode != 0 and not _core.only_unknown_ids("pbs", result.stderr_bytes):
                 raise refused("qstat", result, argv)
             outputs.append(result.stdout_bytes)
         return outputs
@@ -224,11 +217,10 @@ class PBSScheduler(OneJobQueries):
         """qdel; False when PBS says the job had already finished (or is unknown)."""
         argv = [self.options.qdel_path, scheduler_job_id]
         result = run(self._transport, argv, "qdel", timeout=self.options.poll_timeout)
-        if result.returncode == 0:
-            return True
-        if stderr_only_mentions(result, *_UNKNOWN, "Request invalid for state of job"):
-            return False
-        raise refused(f"qdel {scheduler_job_id}", result, argv)
+        answer = _core.parse_cancel("pbs", result.returncode, result.stdout_bytes, result.stderr_bytes)
+        if answer.outcome == "refused":
+            raise refused(f"qdel {scheduler_job_id}", result, argv)
+        return answer.outcome == "cancelled"
 
     def _login_name(self) -> str | None:
         """The user the transport runs as there (``id -un``), asked once."""

@@ -62,10 +62,8 @@ def _memory(bytes_: int) -> str:
 
 def _task_range(spec: str) -> tuple[str, str | None]:
     """Slurm-style ``1-10:2%3`` -> (``1-10:2``, ``3``) for ``-t`` and ``-tc``."""
-    indices, _, limit = spec.partition("%")
-    if not re.fullmatch(r"[0-9]+(-[0-9]+(:[0-9]+)?)?", indices):
-        raise ConfigError(f"Grid Engine task arrays are n[-m[:step]] (optionally %N), not {spec!r}")
-    return indices, (limit or None)
+    array = _core.array_directive("sge", spec)
+    return array.indices, (str(array.throttle) if array.throttle is not None else None)
 
 
 def render_sge_directives(
@@ -201,12 +199,10 @@ class SGEScheduler(OneJobQueries):
         """qdel; False when Grid Engine no longer has the job (it had finished)."""
         argv = [self.options.qdel_path, scheduler_job_id]
         result = run(self._transport, argv, "qdel", timeout=self.options.poll_timeout)
-        text = result.stdout + result.stderr
-        if "does not exist" in text:
-            return False
-        if result.returncode == 0 and ("for deletion" in text or "has deleted" in text or "already in deletion" in text):
-            return True
-        raise refused(f"qdel {scheduler_job_id}", result, argv)
+        answer = _core.parse_cancel("sge", result.returncode, result.stdout_bytes, result.stderr_bytes)
+        if answer.outcome == "refused":
+            raise refused(f"qdel {scheduler_job_id}", result, argv)
+        return answer.outcome == "cancelled"
 
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
         """The jobs of ``user`` (default: whoever the transport runs as)."""

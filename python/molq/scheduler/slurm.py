@@ -81,7 +81,8 @@ def render_sbatch_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[s
         # ends the job instead of leaving it pending forever.
         add("--kill-on-invalid-dep", "yes")
     if s.array_spec:
-        add("--array", s.array_spec)
+        array = _core.array_directive("slurm", s.array_spec)
+        add("--array", array.indices + (f"%{array.throttle}" if array.throttle is not None else ""))
     if s.reservation:
         add("--reservation", s.reservation)
     if s.email:
@@ -147,25 +148,6 @@ done
 exit 0
 """
 
-#: squeue's words for a job that has ended (it lingers there for MinJobAge).
-_ENDED_STATES = frozenset({
-    "COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL",
-    "DEADLINE", "OUT_OF_MEMORY", "REVOKED", "SPECIAL_EXIT",
-})
-
-_TRANSIENT_REFUSALS = (
-    "temporarily unable to accept job",
-    "socket timed out",
-    "unable to contact slurm controller",
-    "slurm_persist_conn_open",
-)
-
-
-def _is_transient_refusal(stderr: str) -> bool:
-    text = stderr.lower()
-    return any(marker in text for marker in _TRANSIENT_REFUSALS)
-
-
 class SlurmScheduler(OneJobQueries):
     """The ``slurm`` backend."""
 
@@ -230,7 +212,7 @@ class SlurmScheduler(OneJobQueries):
                 f"{result.stderr.strip() or result.stdout.strip()}",
                 command=argv,
                 stderr=result.stderr,
-                transient=_is_transient_refusal(result.stderr),
+                transient=_core.classify_submit_refusal("slurm", result.stderr_bytes) == "transient",
             )
         try:
             return _core.parse_submit_id("slurm", result.stdout_bytes)
@@ -251,34 +233,22 @@ class SlurmScheduler(OneJobQueries):
         has long forgotten is found); then accounting (the script path on the
         stored submit line: the comment is stored only on some sites).
         Raises when the queue cannot be read."""
-        wanted = {f"molq:{job_id}": job_id for job_id, _ in jobs}
-        by_script = {f"{job_dir}/run_slurm.sh": job_id for job_id, job_dir in jobs if job_dir}
-        found: dict[str, str] = {}
-        argv = [self.options.squeue_path, "--me", "-h", "-o", "%i|%k|%o"]
+        # (job_id, its batch script): the core matches marks and scripts
+        wanted = [(job_id, f"{job_dir}/run_slurm.sh" if job_dir else "") for job_id, job_dir in jobs]
+        argv = [self.options.squeue_path, "--me", "-h", "-o", _core.SQUEUE_MARKS_FORMAT]
         result = self._run(argv, "squeue", timeout=self.options.poll_timeout)
         if result.returncode != 0:
             raise SchedulerError(f"squeue failed: {result.stderr.strip()}", command=argv, stderr=result.stderr)
-        for line in result.stdout.splitlines():
-            sid, _, rest = line.partition("|")
-            comment, _, command = rest.partition("|")
-            job_id = wanted.get(comment) or by_script.get(command)
-            if job_id is not None:
-                found.setdefault(job_id, sid.split("_", 1)[0])
+        found = _core.find_slurm_submissions("squeue", result.stdout_bytes, wanted)
         missing = [(job_id, job_dir) for job_id, job_dir in jobs if job_id not in found and job_dir]
         if missing:
             found.update(self._started_here(missing))
         if len(found) < len(wanted):
-            argv = [self.options.sacct_path, "-X", "-n", "-P", "-o", "JobIDRaw,Comment,SubmitLine", "-S", "now-7days"]
+            argv = [self.options.sacct_path, "-X", "-n", "-P", "-o", _core.SACCT_MARKS_FIELDS, "-S", "now-7days"]
             result = self._run(argv, "sacct", timeout=self.options.poll_timeout)
             if result.returncode == 0:
-                for line in result.stdout.splitlines():
-                    sid, _, rest = line.partition("|")
-                    comment, _, submit_line = rest.partition("|")
-                    job_id = wanted.get(comment) or next(
-                        (jid for path, jid in by_script.items() if submit_line.endswith(" " + path)), None
-                    )
-                    if job_id is not None and job_id not in found:
-                        found[job_id] = sid.split("_", 1)[0]
+                rest = [job for job in wanted if job[0] not in found]
+                found.update(_core.find_slurm_submissions("sacct", result.stdout_bytes, rest))
         return found
 
     def _started_here(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -309,7 +279,7 @@ class SlurmScheduler(OneJobQueries):
         result = self._run(argv, "squeue", timeout=self.options.poll_timeout)
         if result.returncode != 0:
             # squeue -j with only ids Slurm has already forgotten: a valid "not in the queue".
-            if "Invalid job id specified" in result.stderr:
+            if _core.only_unknown_ids("slurm", result.stderr_bytes):
                 return b""
             raise SchedulerError(
                 f"squeue failed (exit {result.returncode}): {result.stderr.strip()}",
@@ -370,14 +340,12 @@ class SlurmScheduler(OneJobQueries):
         """scancel; False when Slurm says the job had already finished."""
         argv = [self.options.scancel_path, "--verbose", *flags, sid]
         result = self._run(argv, "scancel", timeout=self.options.poll_timeout)
-        text = (result.stderr + result.stdout).lower()
-        if (
-            "already complet" in text or "invalid job id" in text or "job has finished" in text
-        ):
+        answer = _core.parse_cancel("slurm", result.returncode, result.stdout_bytes, result.stderr_bytes)
+        if answer.outcome == "already_ended":
             return False
-        if result.returncode != 0 or "error" in text:
+        if answer.outcome == "refused":
             raise SchedulerError(
-                f"scancel {sid} failed (exit {result.returncode}): {result.stderr.strip()}",
+                f"scancel {sid} failed (exit {result.returncode}): {answer.message}",
                 command=argv,
                 stderr=result.stderr,
             )
@@ -386,20 +354,15 @@ class SlurmScheduler(OneJobQueries):
     def _live_tasks(self, sid: str) -> dict[str, str]:
         """Slurm id (``<id>_<task>`` for array tasks) -> state, of the parts of
         job ``sid`` that have not ended (pending, running, completing...)."""
-        argv = [self.options.squeue_path, "-h", "-r", "-j", sid, "-o", "%i|%T"]
+        argv = [self.options.squeue_path, "-h", "-r", "-j", sid, "-o", _core.SQUEUE_TASKS_FORMAT]
         result = self._run(argv, "squeue", timeout=self.options.poll_timeout)
         if result.returncode != 0:
-            if "Invalid job id specified" in result.stderr:
+            if _core.only_unknown_ids("slurm", result.stderr_bytes):
                 return {}
             raise SchedulerError(
                 f"squeue failed (exit {result.returncode}): {result.stderr.strip()}", command=argv, stderr=result.stderr
             )
-        alive = {}
-        for line in result.stdout.splitlines():
-            task, _, state = line.strip().partition("|")
-            if task and state not in _ENDED_STATES:
-                alive[task] = state
-        return alive
+        return _core.parse_slurm_live_tasks(result.stdout_bytes)
 
     def _wait_ended(self, sid: str, seconds: float) -> dict[str, str]:
         """Wait up to ``seconds`` for every part of ``sid`` to end; what still lives."""

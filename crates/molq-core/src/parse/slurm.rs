@@ -22,6 +22,11 @@
 
 use std::borrow::Cow;
 
+pub use super::slurm_lists::{
+    find_submissions, parse_live_tasks, Found, LiveTask, MarksSource, SACCT_MARKS_FIELDS,
+    SQUEUE_MARKS_FORMAT, SQUEUE_TASKS_FORMAT,
+};
+
 use super::array::{task_range, Arrays, Tasks};
 use super::{lines, signal_text, Snapshot};
 use crate::error::{Error, Result};
