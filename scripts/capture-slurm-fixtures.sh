@@ -133,9 +133,14 @@ wait_sacct "$OK"
 cap squeue_empty "a job that finished a moment ago (slurmctld still remembers it): no output, rc 0" \
   squeue -h -o "$FMT" -j "$OK"
 cap scancel_finished "scancel of a job that already completed: silent, rc 0" scancel "$OK"
+cap scancel_verbose_finished "scancel --verbose of a job that already completed" scancel --verbose "$OK"
 wait_sacct "$FAIL" "$KILLED" "$TASKS" "$SLOW" "$ARR" "$HARR"
 
 cap scancel_unknown "scancel of an id slurmctld does not know" scancel 999999
+cap scancel_verbose_unknown "scancel --verbose of an id slurmctld does not know" scancel --verbose 999999
+LIVE=$(submit -J molq-cancel-verbose --wrap 'sleep 300')
+wait_squeue "$LIVE" RUNNING
+cap scancel_verbose_running "scancel --verbose of a running job" scancel --verbose "$LIVE"
 cap squeue_unknown "squeue -j of ONE id slurmctld does not know (never existed): rc 1" \
   squeue -h -o "$FMT" -j 999999
 cap sacct_unknown "sacct of an id the database does not know: no output, rc 0" \

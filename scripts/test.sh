@@ -17,7 +17,13 @@ fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q ".[test]"
 
-echo "== cargo clippy -D warnings, cargo test (both crates)"
+echo "== mypy --strict (python/molq), ruff check, ruff format --check"
+"$venv/bin/python" -m mypy
+"$venv/bin/python" -m ruff check python tests benches
+"$venv/bin/python" -m ruff format --check python tests benches
+
+echo "== cargo fmt --check, cargo clippy -D warnings, cargo test (both crates)"
+cargo fmt --all --check
 cargo clippy -q --workspace --all-targets -- -D warnings
 cargo test -q --workspace
 

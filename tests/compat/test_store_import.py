@@ -9,6 +9,7 @@ that release itself reads back from its store.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -75,7 +76,7 @@ def check_every_row(store: JobStore, version: str) -> None:
         want = [(t["old_state"], t["new_state"], t["timestamp"], t["reason"])
                 for t in exp["transitions"][job["job_id"]]]
         assert got == want, job["job_id"]
-        deps = sorted(tuple(d) for d in store.native.get_dependencies(job["job_id"]))
+        deps = sorted(dataclasses.astuple(d) for d in store.get_dependencies(job["job_id"]))
         want_deps = sorted(
             (d["job_id"], d["dependency_job_id"], d["dependency_type"], d["scheduler_dependency"])
             for d in exp["dependencies"].get(job["job_id"], [])

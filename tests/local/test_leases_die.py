@@ -65,7 +65,7 @@ def test_a_poller_killed_at_random_points_is_taken_over_within_one_interval(tmp_
         child = _spawn(POLLER, db, str(round_))
         time.sleep(rng.random() * 0.15)
         _kill(child)
-        status = me._store.native.poll_status("c")
+        status = me._store.poll_status("c")
         held_when_killed += status is not None and status[0] is not None
         started = time.monotonic()
         while me.run(lambda: ("polled", None)) is None:
@@ -124,10 +124,9 @@ def _submitor(tmp_path: Path, db: Path, scheduler: ShellScheduler | None = None)
 # then hangs (as a retrier stopped between claiming and submitting would).
 CLAIMER = r"""
 import sys, time
-from molq._liveness import this_process
 from molq.store import JobStore
 store = JobStore(sys.argv[1])
-while not store.native.claim_due_retries("c", time.time(), this_process(), []):
+while not store.claim_due_retries("c", time.time()):
     time.sleep(0.01)
 print("claimed", flush=True)
 time.sleep(3600)

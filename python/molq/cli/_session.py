@@ -301,7 +301,7 @@ def _quiet_molq_logs() -> None:
 def _ids_with_prefix(store: JobStore, prefix: str, cluster: str | None) -> list[str]:
     """Ids starting with ``prefix`` (a range scan of the store's key; the
     first few hundred are plenty to show an ambiguity)."""
-    return store.native.find_by_prefix(prefix, cluster, 500)
+    return store.find_ids_by_prefix(prefix, cluster, limit=500)
 
 
 def _read_registry(path: Path) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ from molq.cli import _output as out
 
 if TYPE_CHECKING:
     from molq._core import JobRecord
+    from molq.models import JobDependency
     from molq.cli._session import Session
 
 _SHORT_ID = 8
@@ -366,15 +367,18 @@ def cmd_cancel(session: Session, args: Any) -> int:
     return EXIT_OK
 
 
-def _edges(session: Session, rows: list[tuple[str, str, str, str]], *, upstream: bool) -> list[dict[str, Any]]:
+def _edges(session: Session, rows: list[JobDependency], *, upstream: bool) -> list[dict[str, Any]]:
     """Edges (job_id waits for dependency_job_id) with the state of the job on
     the other side, and whether the parent's state satisfies the edge."""
     from molq.types import dependency_relation_state
 
-    ids = {row[1] for row in rows} | {row[0] for row in rows}
+    ids = {row.dependency_job_id for row in rows} | {row.job_id for row in rows}
     records = {r.job_id: r for r in session.store.get_records(sorted(ids))}
     edges = []
-    for job_id, dep_id, dep_type, sched_dep in rows:
+    for row in rows:
+        job_id, dep_id, dep_type, sched_dep = (
+            row.job_id, row.dependency_job_id, row.dependency_type, row.scheduler_dependency
+        )
         parent = records.get(dep_id)
         other = parent if upstream else records.get(job_id)
         relation = None if parent is None else dependency_relation_state(dep_type, parent.state, parent.started_at)
@@ -397,8 +401,8 @@ def cmd_inspect(session: Session, args: Any) -> int:
         record = store.get_record(record.job_id) or record
     transitions = store.get_transitions(record.job_id)
     family = store.get_retry_family(record.job_id)
-    upstream = _edges(session, store.native.get_dependencies(record.job_id), upstream=True)
-    downstream = _edges(session, store.native.get_dependents(record.job_id), upstream=False)
+    upstream = _edges(session, store.get_dependencies(record.job_id), upstream=True)
+    downstream = _edges(session, store.get_dependents(record.job_id), upstream=False)
     if args.json:
         out.print_json({
             "job": out.record_json(record),

@@ -187,6 +187,10 @@ class JobStore:
 
         return [JobDependency(*row) for row in self._native.get_dependents(job_id)]
 
+    def find_ids_by_prefix(self, prefix: str, cluster_name: str | None = None, *, limit: int = 50) -> list[str]:
+        """Job ids starting with ``prefix`` (a range scan of the key), at most ``limit``."""
+        return self._native.find_by_prefix(prefix, cluster_name, limit)
+
     def get_active_records(self, cluster_name: str) -> list[JobRecord]:
         """The jobs of ``cluster_name`` not yet in a terminal state."""
         return self._native.list_jobs(cluster_name, False, None)
