@@ -23,7 +23,8 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import molq as mq
 from _util import report
@@ -132,7 +133,9 @@ def pbs_answers(finished: set[int]) -> Callable[[list[str]], CommandResult]:
         if "-x" in argv:
             return CommandResult(argv, 0, pbs_doc([history[i] for i in ids]))
         gone = [i for i in ids if i in finished]
-        err = "".join(f"qstat: {i}.pbs01 Job has finished, use -x or -H to obtain historical job information\n" for i in gone)
+        err = "".join(
+            f"qstat: {i}.pbs01 Job has finished, use -x or -H to obtain historical job information\n" for i in gone
+        )
         return CommandResult(argv, 35 if gone else 0, pbs_doc([live[i] for i in ids if i not in finished]), err)
 
     return answer
@@ -170,12 +173,26 @@ def build_store(path: str, scheduler: str) -> None:
     for i in range(1, COUNT + 1):
         job_id = f"{scheduler}-{i:07d}"
         store.register_job(
-            {"job_id": job_id, "cluster_name": "hpc", "scheduler": scheduler, "root_job_id": job_id,
-             "attempt": 1, "previous_attempt_job_id": None, "retry_group_id": job_id,
-             "command_type": "argv", "command_display": "python train.py", "cwd": "/home/alice",
-             "job_dir": f"/home/alice/.molq/jobs/{job_id}", "metadata": {}, "request_json": "{}",
-             "retry_json": None, "profile_name": None},
-            [], now - 600)
+            {
+                "job_id": job_id,
+                "cluster_name": "hpc",
+                "scheduler": scheduler,
+                "root_job_id": job_id,
+                "attempt": 1,
+                "previous_attempt_job_id": None,
+                "retry_group_id": job_id,
+                "command_type": "argv",
+                "command_display": "python train.py",
+                "cwd": "/home/alice",
+                "job_dir": f"/home/alice/.molq/jobs/{job_id}",
+                "metadata": {},
+                "request_json": "{}",
+                "retry_json": None,
+                "profile_name": None,
+            },
+            [],
+            now - 600,
+        )
         store.mark_submitted(job_id, str(i), now - 600)
     store.close()
 

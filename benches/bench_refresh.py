@@ -77,12 +77,14 @@ def write_accounting(bench_dir: str, finished: range) -> None:
 
 
 def request_json(i: int) -> str:
-    return json.dumps({
-        "command": {"argv": ["python", "train.py", f"--seed={i}", "--lr=0.01"]},
-        "resources": {"cpu_count": 4, "memory": 8 << 30, "time_limit": 7200},
-        "scheduling": {"partition": "compute", "account": "proj-123", "qos": "normal"},
-        "execution": {"cwd": "/home/alice/project", "env": {"OMP_NUM_THREADS": "4"}},
-    })
+    return json.dumps(
+        {
+            "command": {"argv": ["python", "train.py", f"--seed={i}", "--lr=0.01"]},
+            "resources": {"cpu_count": 4, "memory": 8 << 30, "time_limit": 7200},
+            "scheduling": {"partition": "compute", "account": "proj-123", "qos": "normal"},
+            "execution": {"cwd": "/home/alice/project", "env": {"OMP_NUM_THREADS": "4"}},
+        }
+    )
 
 
 def build_store(path: str, tracked: int) -> None:
@@ -92,12 +94,21 @@ def build_store(path: str, tracked: int) -> None:
         job_id = f"job-{i:07d}"
         store.register_job(
             {
-                "job_id": job_id, "cluster_name": "hpc", "scheduler": "slurm", "root_job_id": job_id,
-                "attempt": 1, "previous_attempt_job_id": None, "retry_group_id": job_id,
-                "command_type": "argv", "command_display": f"python train.py --seed={i} --lr=0.01",
-                "cwd": "/home/alice/project", "job_dir": f"/home/alice/.molq/jobs/{job_id}",
+                "job_id": job_id,
+                "cluster_name": "hpc",
+                "scheduler": "slurm",
+                "root_job_id": job_id,
+                "attempt": 1,
+                "previous_attempt_job_id": None,
+                "retry_group_id": job_id,
+                "command_type": "argv",
+                "command_display": f"python train.py --seed={i} --lr=0.01",
+                "cwd": "/home/alice/project",
+                "job_dir": f"/home/alice/.molq/jobs/{job_id}",
                 "metadata": {"sweep": "lr-scan", "seed": str(i), "owner": "alice", "stage": "train"},
-                "request_json": request_json(i), "retry_json": None, "profile_name": "hpc",
+                "request_json": request_json(i),
+                "retry_json": None,
+                "profile_name": "hpc",
             },
             [],
             now - 3600,
@@ -179,10 +190,14 @@ def unchanged(tmp: str, options: SlurmSchedulerOptions, tracked: int = 10_000, r
     sub.close()
     command = squeue_alone(options)
     median = statistics.median(times)
-    print(f"{tracked:,} tracked jobs (+{HISTORY:,} finished in the store, +{OTHERS:,} other jobs in squeue), "
-          f"nothing changed ({first:,} transitions on the first refresh):")
-    print(f"  refresh_jobs()      median {median * 1e3:6.1f} ms  (min {min(times) * 1e3:.1f}, "
-          f"max {max(times) * 1e3:.1f}, {repeat} runs)")
+    print(
+        f"{tracked:,} tracked jobs (+{HISTORY:,} finished in the store, +{OTHERS:,} other jobs in squeue), "
+        f"nothing changed ({first:,} transitions on the first refresh):"
+    )
+    print(
+        f"  refresh_jobs()      median {median * 1e3:6.1f} ms  (min {min(times) * 1e3:.1f}, "
+        f"max {max(times) * 1e3:.1f}, {repeat} runs)"
+    )
     print(f"  squeue alone        median {command * 1e3:6.1f} ms")
     print(f"  beyond squeue       median {(median - command) * 1e3:6.1f} ms  (target <= 10 ms)")
     print(f"  native calls/cycle  {calls}")
@@ -214,8 +229,10 @@ def changing(tmp: str, options: SlurmSchedulerOptions, tracked: int = 100_000, r
             sub.close()
             calls.append(len(changes))
         median = statistics.median(times)
-        print(f"{tracked:,} tracked jobs, {name}: median {median:.3f} s (min {min(times):.3f}, "
-              f"max {max(times):.3f}, {repeat} runs; {calls[0]:,} transitions)  (target {target})")
+        print(
+            f"{tracked:,} tracked jobs, {name}: median {median:.3f} s (min {min(times):.3f}, "
+            f"max {max(times):.3f}, {repeat} runs; {calls[0]:,} transitions)  (target {target})"
+        )
 
 
 def scaling(tmp: str, options: SlurmSchedulerOptions) -> None:
@@ -229,8 +246,10 @@ def scaling(tmp: str, options: SlurmSchedulerOptions) -> None:
         sub = submitor(base, options)
         counts[tracked] = native_calls(sub)
         sub.close()
-    print("native calls of a cycle in which 10% finished: "
-          + ", ".join(f"{n:,} jobs: {c} calls ({t:,} transitions)" for n, (c, t) in counts.items()))
+    print(
+        "native calls of a cycle in which 10% finished: "
+        + ", ".join(f"{n:,} jobs: {c} calls ({t:,} transitions)" for n, (c, t) in counts.items())
+    )
 
 
 if __name__ == "__main__":

@@ -48,7 +48,9 @@ def main() -> None:
         assert len(done) == COUNT and all(r.state is mq.JobState.SUCCEEDED for r in done)
         print(f"    commands: {transport.calls}")
 
-        policy = mq.RetentionPolicy(keep_job_dirs_for_days=0, keep_terminal_records_for_days=0, keep_failed_job_dirs=False)
+        policy = mq.RetentionPolicy(
+            keep_job_dirs_for_days=0, keep_terminal_records_for_days=0, keep_failed_job_dirs=False
+        )
         start = time.perf_counter()
         result = sub.cleanup_jobs(retention_policy=policy)
         report(f"cleanup_jobs, {COUNT:,} records and dirs", time.perf_counter() - start, "s", "works")

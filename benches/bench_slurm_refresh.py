@@ -31,8 +31,7 @@ NOW = int(time.time())
 
 def squeue_lines(ids: range, state: str) -> bytes:
     return "".join(
-        f"{i}|{state}|alice|compute|{NOW - 600}|{NOW - 60 if state == 'RUNNING' else 'N/A'}|None|job-{i}\n"
-        for i in ids
+        f"{i}|{state}|alice|compute|{NOW - 600}|{NOW - 60 if state == 'RUNNING' else 'N/A'}|None|job-{i}\n" for i in ids
     ).encode()
 
 
@@ -66,11 +65,21 @@ def build_store(path: str, count: int) -> JobStore:
         job_id = f"job-{i:07d}"
         store.register_job(
             {
-                "job_id": job_id, "cluster_name": "hpc", "scheduler": "slurm", "root_job_id": job_id,
-                "attempt": 1, "previous_attempt_job_id": None, "retry_group_id": job_id,
-                "command_type": "argv", "command_display": "python train.py", "cwd": "/home/alice",
-                "job_dir": f"/home/alice/.molq/jobs/{job_id}", "metadata": {}, "request_json": "{}",
-                "retry_json": None, "profile_name": None,
+                "job_id": job_id,
+                "cluster_name": "hpc",
+                "scheduler": "slurm",
+                "root_job_id": job_id,
+                "attempt": 1,
+                "previous_attempt_job_id": None,
+                "retry_group_id": job_id,
+                "command_type": "argv",
+                "command_display": "python train.py",
+                "cwd": "/home/alice",
+                "job_dir": f"/home/alice/.molq/jobs/{job_id}",
+                "metadata": {},
+                "request_json": "{}",
+                "retry_json": None,
+                "profile_name": None,
             },
             [],
             now,
@@ -130,8 +139,12 @@ def live(count: int = 10_000) -> None:
     """One refresh over ``count`` held jobs in the real testbed."""
     ids = []
     for _ in range(count):
-        out = subprocess.run(["sbatch", "--parsable", "--hold", "--job-name=molq-bench", "--wrap", "true"],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            ["sbatch", "--parsable", "--hold", "--job-name=molq-bench", "--wrap", "true"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         ids.append(out.stdout.strip().split(";")[0])
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -140,11 +153,26 @@ def live(count: int = 10_000) -> None:
             for sid in ids:
                 job_id = f"live-{sid}"
                 store.register_job(
-                    {"job_id": job_id, "cluster_name": "testbed", "scheduler": "slurm", "root_job_id": job_id,
-                     "attempt": 1, "previous_attempt_job_id": None, "retry_group_id": job_id,
-                     "command_type": "argv", "command_display": "true", "cwd": tmp, "job_dir": tmp,
-                     "metadata": {}, "request_json": "{}", "retry_json": None, "profile_name": None},
-                    [], now)
+                    {
+                        "job_id": job_id,
+                        "cluster_name": "testbed",
+                        "scheduler": "slurm",
+                        "root_job_id": job_id,
+                        "attempt": 1,
+                        "previous_attempt_job_id": None,
+                        "retry_group_id": job_id,
+                        "command_type": "argv",
+                        "command_display": "true",
+                        "cwd": tmp,
+                        "job_dir": tmp,
+                        "metadata": {},
+                        "request_json": "{}",
+                        "retry_json": None,
+                        "profile_name": None,
+                    },
+                    [],
+                    now,
+                )
                 store.mark_submitted(job_id, sid, now)
             sub = mq.Submitor(mq.Cluster("testbed", "slurm"), store=store)
             start = time.perf_counter()

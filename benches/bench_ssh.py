@@ -46,7 +46,7 @@ def count(transport: SshTransport, fn) -> int:  # type: ignore[no-untyped-def]
 def cleanup(t: SshTransport, stop: list[str], work: str) -> None:
     """Stop the benchmark's jobs and remove its directory, riding out a short outage
     of the test sshd (other test runs on this machine stop and start it)."""
-    for attempt in range(10):
+    for _attempt in range(10):
         try:
             t.run(stop)
             t.remove(work, recursive=True)
@@ -65,8 +65,10 @@ def local_backend_counts(tmp: str) -> None:
         try:
             first = count(t, lambda: sub.submit_job(argv=["sleep", "600"]))
             per_submit = [count(t, lambda: sub.submit_job(argv=["sleep", "600"])) for _ in range(20)]
-            print(f"local over ssh: first submit {first} ssh calls (the jobs directory is created), "
-                  f"then {statistics.mode(per_submit)} per submit (mkdir, write run.sh, launch)")
+            print(
+                f"local over ssh: first submit {first} ssh calls (the jobs directory is created), "
+                f"then {statistics.mode(per_submit)} per submit (mkdir, write run.sh, launch)"
+            )
             for target in (25, 100, 500):
                 while len(sub.list_jobs()) < target:
                     sub.submit_job(argv=["sleep", "600"])
@@ -83,8 +85,12 @@ def local_backend_counts(tmp: str) -> None:
 
 
 def slurm_counts(tmp: str) -> None:
-    cluster = mq.Cluster.from_ssh_alias("molq-test-root", scheduler="slurm", config_path=CONFIG,
-                                        scheduler_options=SlurmSchedulerOptions(extra_sbatch_flags=("--hold",)))
+    cluster = mq.Cluster.from_ssh_alias(
+        "molq-test-root",
+        scheduler="slurm",
+        config_path=CONFIG,
+        scheduler_options=SlurmSchedulerOptions(extra_sbatch_flags=("--hold",)),
+    )
     t: SshTransport = cluster.transport  # type: ignore[assignment]
     work = f"{t.home()}/molq-bench-{os.getpid()}"
     with mq.Submitor(cluster, store=JobStore(f"{tmp}/slurm.db"), jobs_dir=f"{work}/jobs") as sub:
@@ -108,21 +114,24 @@ def _slurm_rounds(sub: mq.Submitor, t: SshTransport) -> None:
         took = (time.perf_counter() - start) * 1000
         print(f"  refresh of {target:4d} held jobs: {calls} ssh call(s) (squeue), {took:6.1f} ms")
     ids = [r.scheduler_job_id for r in sub.list_jobs()]
-    t.run(["scancel", *ids])           # all leave the queue at once
-    time.sleep(3)                       # let sacct catch up
+    t.run(["scancel", *ids])  # all leave the queue at once
+    time.sleep(3)  # let sacct catch up
     start = time.perf_counter()
     calls = count(t, lambda: sub.refresh_jobs(force=True))
     took = (time.perf_counter() - start) * 1000
     left = len(sub.list_jobs())
-    print(f"  refresh after {len(ids)} jobs left the queue: {calls} ssh calls (squeue + one sacct), "
-          f"{took:6.1f} ms, {left} still active")
+    print(
+        f"  refresh after {len(ids)} jobs left the queue: {calls} ssh calls (squeue + one sacct), "
+        f"{took:6.1f} ms, {left} still active"
+    )
 
 
 def latency() -> None:
     n = 30
     shared = SshTransport(SshTransportOptions("molq-test", ssh_opts=("-F", CONFIG)))
-    fresh = SshTransport(SshTransportOptions(
-        "molq-test", ssh_opts=("-F", CONFIG, "-o", "ControlPath=none"), control_master=False))
+    fresh = SshTransport(
+        SshTransportOptions("molq-test", ssh_opts=("-F", CONFIG, "-o", "ControlPath=none"), control_master=False)
+    )
     shared.run(["true"])
     for label, t in (("through the master", shared), ("fresh connection each", fresh)):
         times = []
@@ -130,8 +139,10 @@ def latency() -> None:
             start = time.perf_counter()
             t.run(["true"])
             times.append((time.perf_counter() - start) * 1000)
-        print(f"trivial command {label:<24} median {statistics.median(times):6.1f} ms, "
-              f"best {min(times):6.1f} ms ({n} calls)")
+        print(
+            f"trivial command {label:<24} median {statistics.median(times):6.1f} ms, "
+            f"best {min(times):6.1f} ms ({n} calls)"
+        )
     start = time.perf_counter()
     for i in range(n):
         shared.exists(f"/tmp/{i}")
@@ -142,7 +153,7 @@ def latency() -> None:
 def main() -> None:
     if not up("sshd-up.sh"):
         sys.exit(0)
-    parts = sys.argv[1:] or ["latency", "local", "slurm"]   # e.g. `bench_ssh.py slurm`
+    parts = sys.argv[1:] or ["latency", "local", "slurm"]  # e.g. `bench_ssh.py slurm`
     with tempfile.TemporaryDirectory() as tmp:
         if "latency" in parts:
             latency()

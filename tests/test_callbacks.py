@@ -20,9 +20,17 @@ class FakeTransition:
 
 def test_event_values() -> None:
     assert {e.value for e in EventType} == {
-        "status_change", "job_started", "job_completed", "job_failed", "job_cancelled",
-        "job_timeout", "job_timed_out", "job_lost", "all_completed",
-        "retry_scheduled", "poll_failed",
+        "status_change",
+        "job_started",
+        "job_completed",
+        "job_failed",
+        "job_cancelled",
+        "job_timeout",
+        "job_timed_out",
+        "job_lost",
+        "all_completed",
+        "retry_scheduled",
+        "poll_failed",
     }
     assert EventType("job_failed") is EventType.JOB_FAILED
     assert str(EventType.JOB_LOST) == "job_lost"

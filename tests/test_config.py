@@ -107,20 +107,22 @@ def test_full_profile(tmp_path: Path) -> None:
     )
     assert hpc.defaults == SubmitorDefaults(
         resources=JobResources(
-            cpu_count=8, memory=Memory.gb(32), time_limit=Duration.hours(2), gpu_count=2,
+            cpu_count=8,
+            memory=Memory.gb(32),
+            time_limit=Duration.hours(2),
+            gpu_count=2,
             gpu_type="a100",
         ),
         scheduling=JobScheduling(
-            partition="gpu", account="proj", priority="10", exclusive_node=True,
+            partition="gpu",
+            account="proj",
+            priority="10",
+            exclusive_node=True,
             dependencies=(DependencyRef("abc"), DependencyRef("def", "after")),
         ),
-        execution=JobExecution(
-            env={"OMP_NUM_THREADS": "8", "MODE": "fast"}, cwd="/scratch/me", job_name="train"
-        ),
+        execution=JobExecution(env={"OMP_NUM_THREADS": "8", "MODE": "fast"}, cwd="/scratch/me", job_name="train"),
     )
-    assert hpc.retry == RetryPolicy(
-        3, (JobState.FAILED, JobState.LOST), (137,), RetryBackoff("fixed", 10, 60, 1)
-    )
+    assert hpc.retry == RetryPolicy(3, (JobState.FAILED, JobState.LOST), (137,), RetryBackoff("fixed", 10, 60, 1))
     assert hpc.retention == RetentionPolicy(7, 90, False)
 
 
@@ -133,21 +135,30 @@ def test_minimal_profile_defaults(tmp_path: Path) -> None:
 
 def test_profile_defaults_carry_explicit_fields(tmp_path: Path) -> None:
     # A profile value of false must reach the merge as explicitly set.
-    path = write(tmp_path, '[profiles.p]\nscheduler = "slurm"\ncluster_name = "c"\n'
-                           "[profiles.p.defaults.scheduling]\nexclusive_node = false\n")
+    path = write(
+        tmp_path,
+        '[profiles.p]\nscheduler = "slurm"\ncluster_name = "c"\n'
+        "[profiles.p.defaults.scheduling]\nexclusive_node = false\n",
+    )
     scheduling = load_profile("p", path).defaults.scheduling
     assert scheduling is not None and scheduling._explicit == {"exclusive_node"}  # type: ignore[attr-defined]
 
 
 def test_memory_and_time_accept_numbers(tmp_path: Path) -> None:
-    path = write(tmp_path, '[profiles.p]\nscheduler = "pbs"\ncluster_name = "c"\n'
-                           "[profiles.p.defaults.resources]\nmemory = 1073741824\n"
-                           'time_limit = 90.5\n')
+    path = write(
+        tmp_path,
+        '[profiles.p]\nscheduler = "pbs"\ncluster_name = "c"\n'
+        "[profiles.p.defaults.resources]\nmemory = 1073741824\n"
+        "time_limit = 90.5\n",
+    )
     resources = load_profile("p", path).defaults.resources
     assert resources == JobResources(memory=Memory.gb(1), time_limit=Duration(90))
-    path = write(tmp_path, '[profiles.p]\nscheduler = "sge"\ncluster_name = "c"\n'
-                           '[profiles.p.defaults.resources]\ntime_limit = "01:00:00"\n'
-                           "[profiles.p.scheduler_options]\nqacct_path = \"/x/qacct\"\n")
+    path = write(
+        tmp_path,
+        '[profiles.p]\nscheduler = "sge"\ncluster_name = "c"\n'
+        '[profiles.p.defaults.resources]\ntime_limit = "01:00:00"\n'
+        '[profiles.p.scheduler_options]\nqacct_path = "/x/qacct"\n',
+    )
     profile = load_profile("p", path)
     assert profile.defaults.resources == JobResources(time_limit=Duration.hours(1))
     assert profile.scheduler_options == SGESchedulerOptions(qacct_path="/x/qacct")
@@ -174,11 +185,10 @@ BAD = [
 
 
 @pytest.mark.parametrize(("line", "key", "expected"), BAD)
-def test_bad_resources_name_file_key_and_expectation(
-    tmp_path: Path, line: str, key: str, expected: str
-) -> None:
-    path = write(tmp_path, '[profiles.p]\nscheduler = "slurm"\ncluster_name = "c"\n'
-                           f"[profiles.p.defaults.resources]\n{line}\n")
+def test_bad_resources_name_file_key_and_expectation(tmp_path: Path, line: str, key: str, expected: str) -> None:
+    path = write(
+        tmp_path, f'[profiles.p]\nscheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.resources]\n{line}\n'
+    )
     with pytest.raises(ConfigError) as info:
         load_config(path)
     message = str(info.value)
@@ -193,44 +203,76 @@ def test_bad_resources_name_file_key_and_expectation(
     [
         ('cluster_name = "c"', "profiles.p.scheduler", "missing"),
         ('scheduler = "slurm"', "profiles.p.cluster_name", "missing"),
-        ('scheduler = "condor"\ncluster_name = "c"', "profiles.p.scheduler",
-         "one of local, slurm, pbs, lsf, sge"),
+        ('scheduler = "condor"\ncluster_name = "c"', "profiles.p.scheduler", "one of local, slurm, pbs, lsf, sge"),
         ('scheduler = "slurm"\ncluster_name = 5', "profiles.p.cluster_name", "a non-empty string"),
-        ('scheduler = "slurm"\ncluster_name = "c"\nhost = ""', "profiles.p.host",
-         "a non-empty string"),
+        ('scheduler = "slurm"\ncluster_name = "c"\nhost = ""', "profiles.p.host", "a non-empty string"),
         ('scheduler = "slurm"\ncluster_name = "c"\nretry = 3', "profiles.p.retry", "a table"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.retry]\nmax_attempts = 0',
-         "profiles.p.retry.max_attempts", "an int >= 1"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.retry]\nretry_on_states = ["oops"]',
-         "profiles.p.retry.retry_on_states", "terminal state names"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.retry.backoff]\nmode = "linear"',
-         "profiles.p.retry.backoff.mode", "'fixed' or 'exponential'"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.retention]\nkeep_failed_job_dirs = 1',
-         "profiles.p.retention.keep_failed_job_dirs", "true or false"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.retention]\nkeep_job_dirs_for_days = -1',
-         "profiles.p.retention.keep_job_dirs_for_days", "days >= 0"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.scheduler_options]\npoll_chunk_size = 0',
-         "profiles.p.scheduler_options", "poll_chunk_size must be a positive number"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.scheduling]\n'
-         'queue = "a"\npartition = "b"', "profiles.p.defaults.scheduling.queue", "old name"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.scheduling]\n'
-         'dependency = "afterok:1"\ndependencies = [{job_id = "x"}]',
-         "profiles.p.defaults.scheduling", "not both"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.scheduling]\n'
-         'dependencies = [{job_id = "x", condition = "afterok"}]',
-         "profiles.p.defaults.scheduling.dependencies[0].condition", "one of after_started"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.scheduling]\n'
-         'dependencies = [{condition = "after"}]',
-         "profiles.p.defaults.scheduling.dependencies[0]", "missing key job_id"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.execution]\n'
-         'env = { A = [1] }', "profiles.p.defaults.execution.env.A", "a string or number"),
-        ('scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.execution]\n'
-         'env = { "BAD-NAME" = "1" }', "profiles.p.defaults.execution", "environment variable name"),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.retry]\nmax_attempts = 0',
+            "profiles.p.retry.max_attempts",
+            "an int >= 1",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.retry]\nretry_on_states = ["oops"]',
+            "profiles.p.retry.retry_on_states",
+            "terminal state names",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.retry.backoff]\nmode = "linear"',
+            "profiles.p.retry.backoff.mode",
+            "'fixed' or 'exponential'",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.retention]\nkeep_failed_job_dirs = 1',
+            "profiles.p.retention.keep_failed_job_dirs",
+            "true or false",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.retention]\nkeep_job_dirs_for_days = -1',
+            "profiles.p.retention.keep_job_dirs_for_days",
+            "days >= 0",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.scheduler_options]\npoll_chunk_size = 0',
+            "profiles.p.scheduler_options",
+            "poll_chunk_size must be a positive number",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.scheduling]\nqueue = "a"\npartition = "b"',
+            "profiles.p.defaults.scheduling.queue",
+            "old name",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.scheduling]\n'
+            'dependency = "afterok:1"\ndependencies = [{job_id = "x"}]',
+            "profiles.p.defaults.scheduling",
+            "not both",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.scheduling]\n'
+            'dependencies = [{job_id = "x", condition = "afterok"}]',
+            "profiles.p.defaults.scheduling.dependencies[0].condition",
+            "one of after_started",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.scheduling]\n'
+            'dependencies = [{condition = "after"}]',
+            "profiles.p.defaults.scheduling.dependencies[0]",
+            "missing key job_id",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.execution]\nenv = { A = [1] }',
+            "profiles.p.defaults.execution.env.A",
+            "a string or number",
+        ),
+        (
+            'scheduler = "slurm"\ncluster_name = "c"\n[profiles.p.defaults.execution]\nenv = { "BAD-NAME" = "1" }',
+            "profiles.p.defaults.execution",
+            "environment variable name",
+        ),
     ],
 )
-def test_bad_profiles_name_file_key_and_expectation(
-    tmp_path: Path, body: str, key: str, expected: str
-) -> None:
+def test_bad_profiles_name_file_key_and_expectation(tmp_path: Path, body: str, key: str, expected: str) -> None:
     path = write(tmp_path, f"[profiles.p]\n{body}\n")
     with pytest.raises(ConfigError) as info:
         load_config(path)

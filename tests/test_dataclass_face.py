@@ -14,14 +14,14 @@ from molq.store import JobStore
 
 
 def _record() -> JobRecord:
-    return JobRecord(job_id="j1", cluster_name="dev", scheduler="local", state=JobState.RUNNING,
-                     metadata={"k": "v"})
+    return JobRecord(job_id="j1", cluster_name="dev", scheduler="local", state=JobState.RUNNING, metadata={"k": "v"})
 
 
 def test_replace_asdict_fields_on_a_stored_record(tmp_path) -> None:
     with JobStore(tmp_path / "jobs.db") as store:
-        store.register_job({"job_id": "j1", "cluster_name": "dev", "scheduler": "local",
-                            "metadata": {"k": "v"}}, [], 1.0)
+        store.register_job(
+            {"job_id": "j1", "cluster_name": "dev", "scheduler": "local", "metadata": {"k": "v"}}, [], 1.0
+        )
         record = store.get_record("j1")
     assert dataclasses.is_dataclass(record)
     names = [f.name for f in dataclasses.fields(record)]
@@ -70,8 +70,9 @@ def test_import_molq_still_does_not_load_dataclasses() -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        JobRecord(job_id="j1", cluster_name="dev", scheduler="local", state=JobState.FAILED,
-                  exit_code=3, metadata={"k": "v"}),
+        JobRecord(
+            job_id="j1", cluster_name="dev", scheduler="local", state=JobState.FAILED, exit_code=3, metadata={"k": "v"}
+        ),
         StatusTransition("j1", JobState.RUNNING, JobState.FAILED, 2.0, "exit 3"),
         QueueEntry("123", name="train"),
     ],

@@ -159,7 +159,9 @@ def test_command_result_passes_for_the_original_frozen_dataclass(t: LocalTranspo
     assert dataclasses.asdict(result) == {"argv": result.argv, "returncode": 0, "stdout": "hi\n", "stderr": ""}
     changed = dataclasses.replace(result, returncode=3)
     assert changed.returncode == 3 and changed.stdout_bytes == b"hi\n"
-    assert result == CommandResult(result.argv, 0, "hi\n") and hash(result) == hash(CommandResult(result.argv, 0, b"hi\n"))
+    assert result == CommandResult(result.argv, 0, "hi\n") and hash(result) == hash(
+        CommandResult(result.argv, 0, b"hi\n")
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.returncode = 1  # type: ignore[misc]
     assert pickle.loads(pickle.dumps(result)) == result == copy.deepcopy(result)

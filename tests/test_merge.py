@@ -26,9 +26,7 @@ def test_one_side_missing_uses_the_other_whole() -> None:
 
 
 def test_request_fields_win_and_missing_fields_fall_back() -> None:
-    defaults = SubmitorDefaults(
-        resources=JobResources(cpu_count=4, memory=Memory.gb(8), time_limit=Duration.hours(1))
-    )
+    defaults = SubmitorDefaults(resources=JobResources(cpu_count=4, memory=Memory.gb(8), time_limit=Duration.hours(1)))
     resources, _, _ = merge_defaults(defaults, resources=JobResources(cpu_count=16))
     assert resources == JobResources(cpu_count=16, memory=Memory.gb(8), time_limit=Duration.hours(1))
 
@@ -53,9 +51,7 @@ def test_positional_arguments_count_as_explicit() -> None:
 
 
 def test_env_is_merged_key_by_key() -> None:
-    defaults = SubmitorDefaults(
-        execution=JobExecution(env={"A": "1", "B": "2"}, job_name="default", cwd="/work")
-    )
+    defaults = SubmitorDefaults(execution=JobExecution(env={"A": "1", "B": "2"}, job_name="default", cwd="/work"))
     _, _, execution = merge_defaults(defaults, execution=JobExecution(env={"B": "x", "C": "3"}))
     assert execution.env == {"A": "1", "B": "x", "C": "3"}
     assert execution.job_name == "default"
@@ -94,8 +90,13 @@ def test_dependency_fields_travel_together(
 
 def test_explicit_fields_fallback_for_objects_without_a_record() -> None:
     resources = object.__new__(JobResources)
-    for name, value in {"cpu_count": 3, "memory": None, "gpu_count": None, "gpu_type": None,
-                        "time_limit": None}.items():
+    for name, value in {
+        "cpu_count": 3,
+        "memory": None,
+        "gpu_count": None,
+        "gpu_type": None,
+        "time_limit": None,
+    }.items():
         object.__setattr__(resources, name, value)
     assert explicit_fields(resources) == {"cpu_count"}
     defaults = SubmitorDefaults(resources=JobResources(cpu_count=1, memory="1G"))

@@ -18,7 +18,10 @@ from molq.options import (
 def test_defaults() -> None:
     slurm = SlurmSchedulerOptions()
     assert (slurm.sbatch_path, slurm.squeue_path, slurm.scancel_path, slurm.sacct_path) == (
-        "sbatch", "squeue", "scancel", "sacct",
+        "sbatch",
+        "squeue",
+        "scancel",
+        "sacct",
     )
     assert slurm.extra_sbatch_flags == ()
     assert (slurm.submit_timeout, slurm.poll_chunk_size) == (60.0, 1000)
@@ -28,7 +31,10 @@ def test_defaults() -> None:
     ssh = SshTransportOptions("me@host")
     assert ssh.rsync_opts == ("-a", "--partial", "--inplace")
     assert (ssh.control_master, ssh.control_persist, ssh.connect_timeout, ssh.control_path) == (
-        True, "60s", 15, None,
+        True,
+        "60s",
+        15,
+        None,
     )
 
 

@@ -47,9 +47,17 @@ def test_serde_round_trips_and_request_shape() -> None:
     assert serde.deserialize_retry_policy(serde.serialize_retry_policy(policy)) == policy
     assert serde.deserialize_retention_policy(None) == RetentionPolicy()
     text = serde.build_submit_request(
-        command=Command.from_submit_args(argv=["a", "b"]), resources=resources, scheduling=scheduling,
-        execution=execution, metadata={"k": "v"}, retry=None, after_started=[], after=["x"],
-        after_failure=[], after_success=[], profile_name=None,
+        command=Command.from_submit_args(argv=["a", "b"]),
+        resources=resources,
+        scheduling=scheduling,
+        execution=execution,
+        metadata={"k": "v"},
+        retry=None,
+        after_started=[],
+        after=["x"],
+        after_failure=[],
+        after_success=[],
+        profile_name=None,
     )
     data = serde.load_submit_request(text)
     assert list(data) == sorted(data) and data["argv"] == ["a", "b"] and data["resources"]["memory"] == "1073741824"
@@ -59,13 +67,24 @@ def test_serde_round_trips_and_request_shape() -> None:
 
 
 def test_validation_names_every_unsupported_field() -> None:
-    spec = JobSpec(job_id="j", cluster_name="c", scheduler="local", command=Command.from_submit_args(argv=["x"]),
-                   resources=JobResources(cpu_count=2, memory=Memory.gb(1)), scheduling=JobScheduling(partition="p"))
-    validation.validate_spec(spec, validation.default_capabilities(), requested_execution=JobExecution(),
-                             scheduler_name="x")
+    spec = JobSpec(
+        job_id="j",
+        cluster_name="c",
+        scheduler="local",
+        command=Command.from_submit_args(argv=["x"]),
+        resources=JobResources(cpu_count=2, memory=Memory.gb(1)),
+        scheduling=JobScheduling(partition="p"),
+    )
+    validation.validate_spec(
+        spec, validation.default_capabilities(), requested_execution=JobExecution(), scheduler_name="x"
+    )
     with pytest.raises(ConfigError) as info:
-        validation.validate_spec(spec, SchedulerCapabilities(supports_memory=True),
-                                 requested_execution=JobExecution(cwd="/x"), scheduler_name="local")
+        validation.validate_spec(
+            spec,
+            SchedulerCapabilities(supports_memory=True),
+            requested_execution=JobExecution(cwd="/x"),
+            scheduler_name="local",
+        )
     assert "execution.cwd, resources.cpu_count, scheduling.partition" in str(info.value)
     assert info.value.context["unsupported_fields"] == ("execution.cwd", "resources.cpu_count", "scheduling.partition")
 
@@ -82,8 +101,13 @@ def test_jobpaths_make_private_directories_and_manifest(tmp_path: Path) -> None:
     user_script.write_text("echo train\n")
     jobpaths.materialize_script(transport, Script.path(user_script), job_dir)
     assert (job_dir / "train.sh").read_text() == "echo train\n"
-    spec = JobSpec(job_id="jid", cluster_name="c", scheduler="local", cwd=str(tmp_path),
-                   command=Command.from_submit_args(script=Script.path(user_script)))
+    spec = JobSpec(
+        job_id="jid",
+        cluster_name="c",
+        scheduler="local",
+        cwd=str(tmp_path),
+        command=Command.from_submit_args(script=Script.path(user_script)),
+    )
     jobpaths.write_manifest(transport, tmp_path / "jobs", spec, 123.0)
     manifest = job_dir / "manifest.json"
     assert json.loads(manifest.read_text())["script_path"] == str(user_script)
@@ -91,27 +115,38 @@ def test_jobpaths_make_private_directories_and_manifest(tmp_path: Path) -> None:
 
 
 def test_dependencies_resolve_against_a_real_store(tmp_path: Path) -> None:
-    refs = dependencies.merge_dependency_refs((DependencyRef("up"),), after_started=["run"], after=[],
-                                              after_failure=[], after_success=[])
+    refs = dependencies.merge_dependency_refs(
+        (DependencyRef("up"),), after_started=["run"], after=[], after_failure=[], after_success=[]
+    )
     assert refs == (DependencyRef("up"), DependencyRef("run", "after_started"))
     slurm = create_scheduler("slurm")
     with JobStore(tmp_path / "jobs.db") as store:
         for job_id, sid in (("up", "11"), ("run", "22"), ("fresh", None)):
-            store.insert_job(JobSpec(job_id=job_id, cluster_name="c", scheduler="slurm",
-                                     command=Command.from_submit_args(argv=["x"])))
+            store.insert_job(
+                JobSpec(
+                    job_id=job_id, cluster_name="c", scheduler="slurm", command=Command.from_submit_args(argv=["x"])
+                )
+            )
             if sid:
                 store.update_job(job_id, scheduler_job_id=sid, state=JobState.SUBMITTED)
         args = (store, slurm, slurm.capabilities(), "c", "slurm")
-        text, edges = dependencies.resolve_dependencies(*args, job_id="new", root_job_id="new",
-                                                        explicit_dependency=None, dependency_refs=refs)
+        text, edges = dependencies.resolve_dependencies(
+            *args, job_id="new", root_job_id="new", explicit_dependency=None, dependency_refs=refs
+        )
         assert text == "afterok:11,after:22"
         assert [(e.job_id, e.dependency_job_id, e.scheduler_dependency) for e in edges] == [
-            ("new", "up", "afterok:11"), ("new", "run", "after:22")]
-        assert dependencies.resolve_dependencies(*args, job_id="new", root_job_id="new",
-                                                 explicit_dependency="afterok:5", dependency_refs=refs) == ("afterok:5", [])
-        for ref, error, phrase in ((DependencyRef("nope"), JobNotFoundError, "nope"),
-                                   (DependencyRef("fresh"), ConfigError, "scheduler job id"),
-                                   (DependencyRef("new"), ConfigError, "itself")):
+            ("new", "up", "afterok:11"),
+            ("new", "run", "after:22"),
+        ]
+        assert dependencies.resolve_dependencies(
+            *args, job_id="new", root_job_id="new", explicit_dependency="afterok:5", dependency_refs=refs
+        ) == ("afterok:5", [])
+        for ref, error, phrase in (
+            (DependencyRef("nope"), JobNotFoundError, "nope"),
+            (DependencyRef("fresh"), ConfigError, "scheduler job id"),
+            (DependencyRef("new"), ConfigError, "itself"),
+        ):
             with pytest.raises(error, match=phrase):
-                dependencies.resolve_dependencies(*args, job_id="new", root_job_id="new",
-                                                  explicit_dependency=None, dependency_refs=(ref,))
+                dependencies.resolve_dependencies(
+                    *args, job_id="new", root_job_id="new", explicit_dependency=None, dependency_refs=(ref,)
+                )

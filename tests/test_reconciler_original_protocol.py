@@ -37,17 +37,24 @@ class OldStyleScheduler:
 def store(tmp_path: Path):
     with JobStore(tmp_path / "jobs.db") as s:
         for n in (1, 2):
-            s.insert_job(JobSpec(job_id=f"j{n}", cluster_name="dev", scheduler="x",
-                                 command=Command.from_submit_args(argv=["true"]),
-                                 metadata={"molq.job_dir": f"/jobs/j{n}"}))
+            s.insert_job(
+                JobSpec(
+                    job_id=f"j{n}",
+                    cluster_name="dev",
+                    scheduler="x",
+                    command=Command.from_submit_args(argv=["true"]),
+                    metadata={"molq.job_dir": f"/jobs/j{n}"},
+                )
+            )
             s.update_job(f"j{n}", state=JobState.SUBMITTED, scheduler_job_id=f"s{n}")
         yield s
 
 
 def test_states_and_terminal_status_are_applied(store: JobStore) -> None:
     finished: list[str] = []
-    scheduler = OldStyleScheduler({"s1": JobState.RUNNING},
-                                  TerminalStatus(JobState.FAILED, exit_code=3, failure_reason="boom"))
+    scheduler = OldStyleScheduler(
+        {"s1": JobState.RUNNING}, TerminalStatus(JobState.FAILED, exit_code=3, failure_reason="boom")
+    )
     reconciler = JobReconciler(scheduler, store, "dev", on_terminal=lambda r: finished.append(r.job_id))
     changes = reconciler.reconcile()
     assert all(isinstance(c, StatusChange) for c in changes)

@@ -14,9 +14,7 @@ from molq.ssh_config import (
     to_ssh_target,
 )
 
-needs_ssh = pytest.mark.skipif(
-    shutil.which("ssh") is None, reason="the OpenSSH client (ssh) is not installed"
-)
+needs_ssh = pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client (ssh) is not installed")
 
 
 @pytest.fixture
@@ -28,9 +26,7 @@ def ssh_dir(tmp_path: Path) -> Path:
     """
     conf_d = tmp_path / "conf.d"
     conf_d.mkdir()
-    (conf_d / "10-work.conf").write_text(
-        "Host work-login\n  HostName login.work.example\n  User alice\n  Port 2222\n"
-    )
+    (conf_d / "10-work.conf").write_text("Host work-login\n  HostName login.work.example\n  User alice\n  Port 2222\n")
     (conf_d / "20-lab.conf").write_text("Host lab lab-*\n  HostName lab.example\n")
     (conf_d / "notes.txt").write_text("Host not-included\n")
     (tmp_path / "extra").write_text("Host=extra\n")
@@ -55,7 +51,14 @@ def ssh_dir(tmp_path: Path) -> Path:
 
 def test_alias_names_follow_includes_and_skip_patterns(ssh_dir: Path) -> None:
     assert ssh_alias_names(ssh_dir / "config") == [
-        "work-login", "lab", "extra", "alpha", "beta", "quoted", "delta", "epsilon",
+        "work-login",
+        "lab",
+        "extra",
+        "alpha",
+        "beta",
+        "quoted",
+        "delta",
+        "epsilon",
     ]
 
 

@@ -52,10 +52,14 @@ def test_stdin_reaches_the_command_after_the_noise() -> None:
 
 @pytest.mark.parametrize(
     ("tail", "expected"),
-    [(["host", "rsync", "--server", "."], ([], "host", ["rsync", "--server", "."])),
-     (["-l", "me", "host", "mkdir -p -- '/a b' && rsync", "--server"],
-      (["-l", "me"], "host", ["mkdir -p -- '/a b' && rsync", "--server"])),
-     (["-T", "--", "host", "x"], (["-T", "--"], "host", ["x"]))],
+    [
+        (["host", "rsync", "--server", "."], ([], "host", ["rsync", "--server", "."])),
+        (
+            ["-l", "me", "host", "mkdir -p -- '/a b' && rsync", "--server"],
+            (["-l", "me"], "host", ["mkdir -p -- '/a b' && rsync", "--server"]),
+        ),
+        (["-T", "--", "host", "x"], (["-T", "--"], "host", ["x"])),
+    ],
 )
 def test_relay_finds_the_destination_in_what_rsync_appends(tail: list[str], expected: tuple) -> None:
     assert _ssh_relay.split_tail(tail) == expected

@@ -34,8 +34,15 @@ def sh(command: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
 
 @pytest.mark.parametrize(
     ("path", "quoted"),
-    [("~", "~"), ("~/", "~/"), ("~/a b", "~/'a b'"), ("/x/~/y", "'/x/~/y'"), ("~user", "'~user'"),
-     ("it's", "'it'\"'\"'s'"), ("$HOME", "'$HOME'")],
+    [
+        ("~", "~"),
+        ("~/", "~/"),
+        ("~/a b", "~/'a b'"),
+        ("/x/~/y", "'/x/~/y'"),
+        ("~user", "'~user'"),
+        ("it's", "'it'\"'\"'s'"),
+        ("$HOME", "'$HOME'"),
+    ],
 )
 def test_quote_path_leaves_only_a_leading_tilde_unquoted(path: str, quoted: str) -> None:
     assert quote_path(path) == quoted
@@ -48,8 +55,13 @@ def test_command_string_runs_argv_verbatim_with_env_and_cwd(tmp_path: Path) -> N
     status, err = split_status(done.stderr)
     assert (status, err) == (0, b"")
     assert split_output(done.stdout).decode() == "a b|it's|$HOME|~|`id`|\u00e9\n|"
-    probe = sh(build_command(["sh", "-c", 'printf "%s %s %s" "$MOLQ_X" "$Y" "$PWD"'], cwd=str(tmp_path),
-                             env={"MOLQ_X": "v w", "Y": "$(id)"}))
+    probe = sh(
+        build_command(
+            ["sh", "-c", 'printf "%s %s %s" "$MOLQ_X" "$Y" "$PWD"'],
+            cwd=str(tmp_path),
+            env={"MOLQ_X": "v w", "Y": "$(id)"},
+        )
+    )
     assert split_output(probe.stdout).decode() == f"v w $(id) {tmp_path}"
 
 
@@ -68,8 +80,12 @@ def test_missing_cwd_is_reported_apart_from_the_command() -> None:
 
 
 def test_tilde_in_cwd_expands_in_the_shell(tmp_path: Path) -> None:
-    done = subprocess.run(["sh", "-c", build_command(["pwd"], cwd="~")], capture_output=True,
-                          env={**os.environ, "HOME": str(tmp_path)}, check=False)
+    done = subprocess.run(
+        ["sh", "-c", build_command(["pwd"], cwd="~")],
+        capture_output=True,
+        env={**os.environ, "HOME": str(tmp_path)},
+        check=False,
+    )
     assert split_output(done.stdout).decode().strip() == str(tmp_path)
 
 
@@ -91,8 +107,11 @@ def test_env_names_are_checked() -> None:
         ("kex_exchange_identification: read: Connection reset by peer\r\n", SshUnreachableError, False),
         ("Connection to h closed by remote host.\r\n", SshConnectionError, True),
         ("client_loop: send disconnect: Broken pipe\r\n", SshConnectionError, True),
-        ("mux_client_request_session: session request failed: Session open refused by peer\r\n",
-         SshConnectionError, False),
+        (
+            "mux_client_request_session: session request failed: Session open refused by peer\r\n",
+            SshConnectionError,
+            False,
+        ),
         ("", SshConnectionError, True),
     ],
 )
@@ -119,14 +138,14 @@ def test_private_socket_dir_is_ours_and_short(monkeypatch: pytest.MonkeyPatch) -
     import shutil
     import tempfile
 
-    tmp_path = Path(tempfile.mkdtemp(prefix="h", dir="/tmp"))   # pytest's own tmp_path is too deep
+    tmp_path = Path(tempfile.mkdtemp(prefix="h", dir="/tmp"))  # pytest's own tmp_path is too deep
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     settings = SshSettings(user="u", hostname="h", port="22")
     path = private_socket(settings, ["ssh", "-i", "k1"])
     assert path is not None and path.startswith(str(tmp_path / ".ssh" / "molq"))
     assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
-    assert private_socket(settings, ["ssh", "-i", "k2"]) != path   # another key, another master
+    assert private_socket(settings, ["ssh", "-i", "k2"]) != path  # another key, another master
     # a home too deep for a unix socket path falls back to /tmp/molq-ssh-<uid>
     deep = tmp_path / ("d" * 80)
     deep.mkdir()
@@ -163,7 +182,7 @@ def done(status: int, out: bytes = b"") -> tuple[int, bytes, bytes]:
 
 
 def test_safe_operation_reconnects_and_retries_once() -> None:
-    t = Scripted([OK, DROPPED, OK, done(0)])   # master, drop, master again, retry
+    t = Scripted([OK, DROPPED, OK, done(0)])  # master, drop, master again, retry
     assert t.exists("/x") is True
     assert [c[-2:] for c in t.calls if "-fN" in c] == [["--", "h"], ["--", "h"]]
     assert len(t.calls) == 4
@@ -232,9 +251,9 @@ def test_dangerous_removals_are_refused() -> None:
 def test_expand_path_uses_remote_values_without_a_shell() -> None:
     t = Scripted([OK, (0, b"1/home/me\x001me\x000\x00", b"\036molq-exit 0\n")])
     assert t.expand_path("~/w/$USER/${NOPE}/x") == "/home/me/w/me/${NOPE}/x"
-    assert t.expand_path("rel/dir") == "/home/me/rel/dir"       # cached: no more calls
+    assert t.expand_path("rel/dir") == "/home/me/rel/dir"  # cached: no more calls
     assert t.home() == "/home/me" and len(t.calls) == 2
-    assert " molq HOME USER NOPE; s=$?" in t.calls[1][-1]   # one query for all three
+    assert " molq HOME USER NOPE; s=$?" in t.calls[1][-1]  # one query for all three
 
 
 def test_no_spawn_detached_so_the_local_backend_uses_its_launcher() -> None:
@@ -251,12 +270,15 @@ def _argv_for(tmp_path: Path, config: str, **options: object) -> list[str]:
 def test_command_line_respects_the_users_config(tmp_path: Path) -> None:
     """ssh -G is read (no connection is made): the user's own ControlPath, persist and
     host key policy are left alone; ask becomes accept-new (BatchMode cannot ask)."""
-    own = _argv_for(tmp_path, "Host molq-alias\n  ControlPath /tmp/u-%C\n  ControlPersist 5m\n"
-                              "  StrictHostKeyChecking yes\n  ServerAliveInterval 20\n")
+    own = _argv_for(
+        tmp_path,
+        "Host molq-alias\n  ControlPath /tmp/u-%C\n  ControlPersist 5m\n"
+        "  StrictHostKeyChecking yes\n  ServerAliveInterval 20\n",
+    )
     text = " ".join(own)
     assert "ControlMaster=auto" in text and "ControlPath=" not in text and "ControlPersist" not in text
     assert "StrictHostKeyChecking" not in text and "ServerAlive" not in text
-    assert own[-2:] == ["-F", str(tmp_path / "config")]          # the user's arguments come last
+    assert own[-2:] == ["-F", str(tmp_path / "config")]  # the user's arguments come last
     default = " ".join(_argv_for(tmp_path, "Host molq-alias\n  Port 2200\n"))
     assert "BatchMode=yes" in default and "StrictHostKeyChecking=accept-new" in default
     assert "ControlPersist=60s" in default and "ServerAliveInterval=15" in default
@@ -274,7 +296,7 @@ def test_explicit_control_path_and_no_usable_socket_dir(tmp_path: Path, monkeypa
     cfg = tmp_path / "config"
     t = SshTransport(SshTransportOptions("molq-alias", ssh_opts=("-F", str(cfg))))
     assert "ControlMaster=auto" not in t._ssh_argv() and t.master_running() is False
-    t._ensure_master()                      # nothing to start: no socket to share
+    t._ensure_master()  # nothing to start: no socket to share
     assert t.process_count == 0
 
 
@@ -284,4 +306,4 @@ def test_cluster_host_builds_an_ssh_transport_without_io() -> None:
     cluster = mq.Cluster("hpc", "slurm", host="me@login.example")
     assert isinstance(cluster.transport, SshTransport) and cluster.is_remote
     assert cluster.transport.options.host == "me@login.example"
-    assert cluster.transport._argv is None                      # ssh -G not run yet
+    assert cluster.transport._argv is None  # ssh -G not run yet

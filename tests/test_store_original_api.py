@@ -18,8 +18,13 @@ from molq.types import JobScheduling
 
 
 def _spec(job_id: str, cluster: str = "dev", **kw) -> JobSpec:
-    return JobSpec(job_id=job_id, cluster_name=cluster, scheduler="local",
-                   command=Command.from_submit_args(argv=["echo", "hi"]), **kw)
+    return JobSpec(
+        job_id=job_id,
+        cluster_name=cluster,
+        scheduler="local",
+        command=Command.from_submit_args(argv=["echo", "hi"]),
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -96,14 +101,22 @@ def test_mark_polled_and_cleanup_candidates(store: JobStore) -> None:
     store.insert_job(_spec("done"))
     store.update_job("done", state=JobState.SUCCEEDED, finished_at=100.0)
     store.mark_polled(["done", "done"], 5.0)
-    dirs, records = store.list_cleanup_candidates("dev", job_dir_cutoff=1e3, record_cutoff=50.0,
-                                                  include_failed_job_dirs=False)
+    dirs, records = store.list_cleanup_candidates(
+        "dev", job_dir_cutoff=1e3, record_cutoff=50.0, include_failed_job_dirs=False
+    )
     assert [r.job_id for r in dirs] == ["done"] and records == []
 
 
 def test_row_to_record_reads_an_original_row() -> None:
-    row = {"job_id": "j", "cluster_name": "c", "scheduler": "slurm", "state": "weird",
-           "metadata": '{"a": "b"}', "root_job_id": "", "attempt": None}
+    row = {
+        "job_id": "j",
+        "cluster_name": "c",
+        "scheduler": "slurm",
+        "state": "weird",
+        "metadata": '{"a": "b"}',
+        "root_job_id": "",
+        "attempt": None,
+    }
     record = row_to_record(row)
     assert (record.state, record.metadata, record.root_job_id, record.attempt) == (JobState.LOST, {"a": "b"}, "j", 1)
     assert dataclasses.replace(record, state=JobState.RUNNING).state is JobState.RUNNING

@@ -25,7 +25,10 @@ def test_dependencies_work_with_the_fake() -> None:
     ]
     assert [d.job_id for d in sub.get_dependents(first.job_id)] == [second.job_id, second.job_id]
     fake: FakeScheduler = sub.target.scheduler_impl
-    assert fake.submitted[-1].scheduling.dependency == f"after:{first.scheduler_job_id},after_success:{first.scheduler_job_id}"
+    assert (
+        fake.submitted[-1].scheduling.dependency
+        == f"after:{first.scheduler_job_id},after_success:{first.scheduler_job_id}"
+    )
 
 
 def test_fake_cancel_and_retry() -> None:

@@ -72,9 +72,7 @@ def test_memory_parse(text: str, expected: int) -> None:
     assert Memory.parse(text) == Memory(expected)
 
 
-@pytest.mark.parametrize(
-    "text", ["", "   ", "G", "-1G", "1GiB", "1 PB", "1bb", "1.2.3G", "one", "1G extra", "1e3"]
-)
+@pytest.mark.parametrize("text", ["", "   ", "G", "-1G", "1GiB", "1 PB", "1bb", "1.2.3G", "one", "1G extra", "1e3"])
 def test_memory_parse_rejects_and_names_the_text(text: str) -> None:
     with pytest.raises(ValueError) as info:
         Memory.parse(text)
@@ -338,9 +336,7 @@ def test_job_resources_rejects_bad_values(kwargs: dict) -> None:
         JobResources(**kwargs)
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"cpu_count": 2.5}, {"cpu_count": True}, {"memory": 1.5}, {"time_limit": [1]}]
-)
+@pytest.mark.parametrize("kwargs", [{"cpu_count": 2.5}, {"cpu_count": True}, {"memory": 1.5}, {"time_limit": [1]}])
 def test_job_resources_rejects_bad_types(kwargs: dict) -> None:
     with pytest.raises(TypeError):
         JobResources(**kwargs)
@@ -375,9 +371,7 @@ def test_job_scheduling_lists_become_tuples() -> None:
         JobScheduling(dependencies=["a"])  # type: ignore[list-item]
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"node_count": 0}, {"partition": ""}, {"qos": "  "}]
-)
+@pytest.mark.parametrize("kwargs", [{"node_count": 0}, {"partition": ""}, {"qos": "  "}])
 def test_job_scheduling_rejects_bad_values(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         JobScheduling(**kwargs)

@@ -37,7 +37,7 @@ from molq.submitor import Submitor
 if TYPE_CHECKING:
     # what the lazy names below are, for type checkers (tests/typing keeps the two equal)
     from molq.callbacks import EventBus, EventPayload, EventType
-    from molq.config import load_config, load_profile, MolqConfig, MolqProfile
+    from molq.config import MolqConfig, MolqProfile, load_config, load_profile
     from molq.dashboard import DashboardState, JobRow, MolqMonitor, RunDashboard
     from molq.handle import JobHandle
     from molq.models import (
@@ -58,18 +58,17 @@ if TYPE_CHECKING:
         SlurmSchedulerOptions,
     )
     from molq.plugin import (
-        available_plugins,
         BUILTIN_PLUGIN_FACTORIES,
-        create_plugin,
-        enabled_plugin_names,
         MolqPlugin,
         PluginContext,
         PluginManager,
+        available_plugins,
+        create_plugin,
+        enabled_plugin_names,
     )
     from molq.scheduler.base import DependencyEdge
-    from molq.ssh_config import list_ssh_hosts, resolve_ssh_host, ssh_alias_names, SshHost
+    from molq.ssh_config import SshHost, list_ssh_hosts, resolve_ssh_host, ssh_alias_names
     from molq.types import (
-        dependency_relation_state,
         DependencyCondition,
         DependencyRef,
         Duration,
@@ -78,6 +77,7 @@ if TYPE_CHECKING:
         JobScheduling,
         Memory,
         Script,
+        dependency_relation_state,
     )
     from molq.workspace import Project, Workspace
 
@@ -90,8 +90,15 @@ _LAZY = {
     "JobHandle": "molq.handle",
     **dict.fromkeys(("DashboardState", "JobRow", "MolqMonitor", "RunDashboard"), "molq.dashboard"),
     **dict.fromkeys(
-        ("BUILTIN_PLUGIN_FACTORIES", "MolqPlugin", "PluginContext", "PluginManager", "available_plugins",
-         "create_plugin", "enabled_plugin_names"),
+        (
+            "BUILTIN_PLUGIN_FACTORIES",
+            "MolqPlugin",
+            "PluginContext",
+            "PluginManager",
+            "available_plugins",
+            "create_plugin",
+            "enabled_plugin_names",
+        ),
         "molq.plugin",
     ),
     **dict.fromkeys(

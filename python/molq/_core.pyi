@@ -6,17 +6,44 @@ only what changed. Errors raised here are the classes of ``molq.errors``.
 """
 
 import os
-from typing import Any, ClassVar, Iterator, Mapping, Sequence, final
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar, final
 
 from molq.status import JobState
 
 __all__ = [
-    "__version__", "SCHEMA_VERSION", "SQUEUE_FORMAT", "SACCT_FIELDS", "BJOBS_FORMAT", "BJOBS_FIELDS",
-    "ActiveJob", "ActiveJobs", "JobRecord", "StatusTransition", "QueueEntry", "ReconcileOutcome", "Snapshot", "JobStore",
-    "SQUEUE_TASKS_FORMAT", "SQUEUE_MARKS_FORMAT", "SACCT_MARKS_FIELDS", "CancelOutcome", "ArrayDirective",
-    "classify_store_file", "import_original_store", "parse_queue", "parse_accounting", "parse_submit_id",
-    "parse_cancel", "classify_submit_refusal", "only_unknown_ids", "parse_slurm_live_tasks",
-    "find_slurm_submissions", "array_directive",
+    "__version__",
+    "SCHEMA_VERSION",
+    "SQUEUE_FORMAT",
+    "SACCT_FIELDS",
+    "BJOBS_FORMAT",
+    "BJOBS_FIELDS",
+    "ActiveJob",
+    "ActiveJobs",
+    "ArrayTask",
+    "PollStatus",
+    "JobRecord",
+    "StatusTransition",
+    "QueueEntry",
+    "ReconcileOutcome",
+    "Snapshot",
+    "JobStore",
+    "SQUEUE_TASKS_FORMAT",
+    "SQUEUE_MARKS_FORMAT",
+    "SACCT_MARKS_FIELDS",
+    "CancelOutcome",
+    "ArrayDirective",
+    "classify_store_file",
+    "import_original_store",
+    "parse_queue",
+    "parse_accounting",
+    "parse_submit_id",
+    "parse_cancel",
+    "classify_submit_refusal",
+    "only_unknown_ids",
+    "parse_slurm_live_tasks",
+    "find_slurm_submissions",
+    "array_directive",
 ]
 
 __version__: str
@@ -42,7 +69,9 @@ class ActiveJob:
     """One job to poll. Also reads as the 4-tuple
     ``(job_id, scheduler_job_id, job_dir, submitted_at)`` of earlier releases."""
 
-    def __new__(cls, job_id: str, scheduler_job_id: str, job_dir: str = ..., submitted_at: float = 0.0) -> ActiveJob: ...
+    def __new__(
+        cls, job_id: str, scheduler_job_id: str, job_dir: str = ..., submitted_at: float = 0.0
+    ) -> ActiveJob: ...
     @property
     def job_id(self) -> str: ...
     @property
@@ -80,6 +109,54 @@ class ActiveJobs:
         """Those ``queue`` does not show, or shows finished without an exit code."""
     def only(self, scheduler_job_ids: list[str]) -> ActiveJobs:
         """Those whose scheduler id is given."""
+
+@final
+class ArrayTask:
+    """One task of an array job as last observed. Also reads as the tuple
+    ``(task_id, state, exit_code, exit_signal, started_at, finished_at)``."""
+
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def state(self) -> JobState: ...
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def exit_signal(self) -> int | None: ...
+    @property
+    def started_at(self) -> float | None: ...
+    @property
+    def finished_at(self) -> float | None: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int | slice, /) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class PollStatus:
+    """The shared polling state of one cluster. Also reads as the tuple
+    ``(holder, lease_until, last_attempt_at, last_poll_at, failures, last_error)``."""
+
+    @property
+    def holder(self) -> str | None:
+        """Who polls right now (None: nobody)."""
+    @property
+    def lease_until(self) -> float | None: ...
+    @property
+    def last_attempt_at(self) -> float | None:
+        """When the last poll began, successful or not."""
+    @property
+    def last_poll_at(self) -> float | None:
+        """When the last successful poll began."""
+    @property
+    def failures(self) -> int:
+        """Failed polls in a row (the interval backs off with them)."""
+    @property
+    def last_error(self) -> str | None: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int | slice, /) -> Any: ...
+    def __iter__(self) -> Iterator[Any]: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class JobRecord:
@@ -242,9 +319,7 @@ class Snapshot:
 
     @staticmethod
     def from_observations(
-        rows: Sequence[
-            tuple[str, str, int | None, str | None, float | None, float | None]
-        ],
+        rows: Sequence[tuple[str, str, int | None, str | None, float | None, float | None]],
     ) -> Snapshot:
         """Rows of (scheduler_job_id, state, exit_code, reason, started_at, finished_at).
 
@@ -406,17 +481,11 @@ class JobStore:
         folded from its tasks' lines then count as evidence about it).
         A duplicate job_id raises StoreError and writes nothing.
         """
-    def mark_submitted(
-        self, job_id: str, scheduler_job_id: str, now: float
-    ) -> StatusTransition | None:
+    def mark_submitted(self, job_id: str, scheduler_job_id: str, now: float) -> StatusTransition | None:
         """CAS created -> submitted, set scheduler id and submitted_at. None if not CREATED."""
-    def mark_failed(
-        self, job_id: str, reason: str, now: float
-    ) -> StatusTransition | None:
+    def mark_failed(self, job_id: str, reason: str, now: float) -> StatusTransition | None:
         """CAS any non-terminal -> failed with reason and finished_at (submission failure)."""
-    def cancel(
-        self, job_id: str, reason: str, now: float
-    ) -> StatusTransition | None:
+    def cancel(self, job_id: str, reason: str, now: float) -> StatusTransition | None:
         """CAS any non-terminal -> cancelled (finished_at=now). None if already terminal.
         Also drops a pending retry of that job."""
     # -- reconcile ---------------------------------------------------------------
@@ -477,10 +546,8 @@ class JobStore:
         recent than min_interval (doubled per failure in a row, up to 64x)."""
     def end_poll(self, cluster_name: str, holder: str, error: str | None = None) -> None:
         """End the holder's poll; error None records a success."""
-    def poll_status(
-        self, cluster_name: str
-    ) -> tuple[str | None, float | None, float | None, float | None, int, str | None] | None:
-        """(holder, lease_until, last_attempt_at, last_poll_at, failures, last_error)."""
+    def poll_status(self, cluster_name: str) -> PollStatus | None:
+        """The cluster's shared polling state (None: never polled through this store)."""
     def find_by_prefix(self, prefix: str, cluster_name: str | None = None, limit: int = 50) -> list[str]:
         """Up to ``limit`` job ids starting with ``prefix``, sorted (a key range scan)."""
     def stale_created(self, cluster_name: str, before: float) -> list[tuple[str, str]]:
@@ -498,11 +565,8 @@ class JobStore:
         """Ordered by submitted_at DESC. ``cluster_name=None``: every cluster."""
     def count_active(self, cluster_name: str) -> int: ...
     def get_transitions(self, job_id: str) -> list[StatusTransition]: ...
-    def get_array_tasks(
-        self, job_id: str
-    ) -> list[tuple[str, JobState, int | None, int | None, float | None, float | None]]:
-        """The tasks of an array job as last observed, ordered by task number:
-        (task_id, state, exit_code, exit_signal, started_at, finished_at)."""
+    def get_array_tasks(self, job_id: str) -> list[ArrayTask]:
+        """The tasks of an array job as last observed, ordered by task number."""
     def get_retry_family(self, job_id: str) -> list[JobRecord]: ...
     def get_request_json(self, job_id: str) -> str | None: ...
     def get_dependencies(self, job_id: str) -> list[tuple[str, str, str, str]]:

@@ -3,7 +3,8 @@ how each edge stands (``satisfied``, ``pending`` or ``impossible``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from molq.models import DependencyPreview, DependencyPreviewItem
 from molq.status import JobState
@@ -16,9 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["dependency_previews"]
 
 
-def dependency_previews(
-    store: JobStore, job_ids: Sequence[str], *, max_items: int = 8
-) -> dict[str, DependencyPreview]:
+def dependency_previews(store: JobStore, job_ids: Sequence[str], *, max_items: int = 8) -> dict[str, DependencyPreview]:
     """Previews of ``job_ids`` (unknown ids are left out), at most ``max_items``
     neighbours listed per side; the totals count them all.
 

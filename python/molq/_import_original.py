@@ -164,7 +164,9 @@ def _set_aside(path: str) -> str:
     aside = f"{path}.original-molq"
     wal = f"{path}-wal"
     if os.path.exists(aside):
-        raise StoreError(f"{path} is the original molq's store, but {aside} is already there; import from it", path=path)
+        raise StoreError(
+            f"{path} is the original molq's store, but {aside} is already there; import from it", path=path
+        )
     if os.path.exists(wal) and os.path.getsize(wal) > 0:
         raise StoreError(
             f"{path} is the original molq's store and is still in use (its {wal} holds changes); "

@@ -88,7 +88,9 @@ def ensure_private_dir(
             if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o077 and not info.st_mode & 0o022:
                 os.chmod(folder, _PRIVATE_DIR)
     except OSError as exc:
-        raise error(f"cannot use {folder} as {what}: {explain_os_error(exc, exc.filename or folder)}", path=str(folder)) from None
+        raise error(
+            f"cannot use {folder} as {what}: {explain_os_error(exc, exc.filename or folder)}", path=str(folder)
+        ) from None
     check_private_dir(folder, what=what, error=error, shared_ok=shared_ok)
     return folder
 

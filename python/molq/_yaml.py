@@ -36,10 +36,34 @@ _FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?$")
 _SEXAGESIMAL = re.compile(r"[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+$")
 _INF = re.compile(r"[-+]?\.(inf|Inf|INF)$")
 _NAN = re.compile(r"\.(nan|NaN|NAN)$")
-_UNSUPPORTED = {"&": "anchors", "*": "aliases", "!": "tags", "|": "block scalars", ">": "block scalars",
-                "%": "directives", "@": "reserved characters", "`": "reserved characters"}
-_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
-            "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0"}
+_UNSUPPORTED = {
+    "&": "anchors",
+    "*": "aliases",
+    "!": "tags",
+    "|": "block scalars",
+    ">": "block scalars",
+    "%": "directives",
+    "@": "reserved characters",
+    "`": "reserved characters",
+}
+_ESCAPES = {
+    "0": "\0",
+    "a": "\a",
+    "b": "\b",
+    "t": "\t",
+    "\t": "\t",
+    "n": "\n",
+    "v": "\v",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    " ": " ",
+    '"': '"',
+    "/": "/",
+    "\\": "\\",
+    "N": "\x85",
+    "_": "\xa0",
+}
 
 
 def _sign(text: str) -> tuple[int, str]:
@@ -126,7 +150,7 @@ class _Scanner:
             if key and c == ":" and (self.pos + 1 >= len(text) or text[self.pos + 1] in " \t,]}"):
                 break
             self.pos += 1
-        return text[start:self.pos].strip(" \t")
+        return text[start : self.pos].strip(" \t")
 
     def quoted(self) -> str:
         quote, text = self.text[self.pos], self.text
@@ -137,7 +161,7 @@ class _Scanner:
                 raise self.fail(f"unterminated {quote}quoted{quote} string")
             c = text[self.pos]
             if c == quote:
-                if quote == "'" and text[self.pos + 1:self.pos + 2] == "'":
+                if quote == "'" and text[self.pos + 1 : self.pos + 2] == "'":
                     out.append("'")
                     self.pos += 2
                     continue
@@ -145,10 +169,10 @@ class _Scanner:
                 return "".join(out)
             if c == "\\" and quote == '"':
                 self.pos += 1
-                code = text[self.pos:self.pos + 1]
+                code = text[self.pos : self.pos + 1]
                 widths = {"x": 2, "u": 4, "U": 8}
                 if code in widths:
-                    digits = text[self.pos + 1:self.pos + 1 + widths[code]]
+                    digits = text[self.pos + 1 : self.pos + 1 + widths[code]]
                     if len(digits) != widths[code] or not all(d in "0123456789abcdefABCDEF" for d in digits):
                         raise self.fail(f"bad escape \\{code}{digits}")
                     out.append(chr(int(digits, 16)))
@@ -164,8 +188,8 @@ class _Scanner:
 
     def expect(self, char: str) -> None:
         self.skip_space()
-        if self.text[self.pos:self.pos + 1] != char:
-            found = self.text[self.pos:self.pos + 10] or "the end of the line"
+        if self.text[self.pos : self.pos + 1] != char:
+            found = self.text[self.pos : self.pos + 10] or "the end of the line"
             raise self.fail(f"expected {char!r} at {found!r}")
         self.pos += 1
 
@@ -174,14 +198,14 @@ class _Scanner:
         items: list[Any] = []
         while True:
             self.skip_space()
-            if self.text[self.pos:self.pos + 1] == "]":
+            if self.text[self.pos : self.pos + 1] == "]":
                 self.pos += 1
                 return items
             items.append(self.value(flow=True))
             self.skip_space()
-            if self.text[self.pos:self.pos + 1] == ",":
+            if self.text[self.pos : self.pos + 1] == ",":
                 self.pos += 1
-            elif self.text[self.pos:self.pos + 1] != "]":
+            elif self.text[self.pos : self.pos + 1] != "]":
                 raise self.fail("expected ',' or ']' in a [...] list")
 
     def mapping(self) -> dict[Any, Any]:
@@ -189,28 +213,28 @@ class _Scanner:
         items: dict[Any, Any] = {}
         while True:
             self.skip_space()
-            if self.text[self.pos:self.pos + 1] == "}":
+            if self.text[self.pos : self.pos + 1] == "}":
                 self.pos += 1
                 return items
             key = self.key(flow=True)
             self.skip_space()
-            if self.text[self.pos:self.pos + 1] == ":":
+            if self.text[self.pos : self.pos + 1] == ":":
                 self.pos += 1
                 items[key] = self.value(flow=True)
             else:
                 items[key] = None
             self.skip_space()
-            if self.text[self.pos:self.pos + 1] == ",":
+            if self.text[self.pos : self.pos + 1] == ",":
                 self.pos += 1
-            elif self.text[self.pos:self.pos + 1] != "}":
+            elif self.text[self.pos : self.pos + 1] != "}":
                 raise self.fail("expected ',' or '}' in a {...} mapping")
 
     def key(self, flow: bool) -> Any:
         self.skip_space()
-        if self.text[self.pos:self.pos + 1] in ("'", '"'):
+        if self.text[self.pos : self.pos + 1] in ("'", '"'):
             return self.quoted()
-        if self.text[self.pos:self.pos + 1] in _UNSUPPORTED or self.text[self.pos:self.pos + 1] == "?":
-            raise self.fail(f"unsupported key syntax at {self.text[self.pos:self.pos + 10]!r}")
+        if self.text[self.pos : self.pos + 1] in _UNSUPPORTED or self.text[self.pos : self.pos + 1] == "?":
+            raise self.fail(f"unsupported key syntax at {self.text[self.pos : self.pos + 10]!r}")
         text = self.plain(flow, key=True)
         return _plain(text)
 
@@ -229,7 +253,7 @@ def _scan_quotes(text: str) -> list[bool]:
                 i += 2
                 continue
             if c == quote:
-                if quote == "'" and text[i + 1:i + 2] == "'":  # '' is a quote inside '...'
+                if quote == "'" and text[i + 1 : i + 2] == "'":  # '' is a quote inside '...'
                     inside[i + 1] = True
                     i += 2
                     continue
@@ -325,7 +349,7 @@ class _Parser:
         scanner = _Scanner(text, number)
         value = scanner.value(flow=False)
         if not scanner.at_end():
-            raise YamlError(number, f"unexpected text after the value: {text[scanner.pos:]!r}")
+            raise YamlError(number, f"unexpected text after the value: {text[scanner.pos :]!r}")
         return value
 
     def _split(self, line: _Line) -> tuple[Any, str] | None:
@@ -343,9 +367,9 @@ class _Parser:
                 raise YamlError(line.number, f"unsupported syntax: {line.text[:20]!r}")
             key = _plain(scanner.plain(False, key=True))
         scanner.skip_space()
-        if line.text[scanner.pos:scanner.pos + 1] != ":":
+        if line.text[scanner.pos : scanner.pos + 1] != ":":
             return None
-        rest = line.text[scanner.pos + 1:]
+        rest = line.text[scanner.pos + 1 :]
         if rest and rest[0] not in " \t":
             return None
         return key, rest.strip(" \t")
@@ -369,8 +393,9 @@ class _Parser:
                 out[key] = self.scalar(rest, line.number)
                 continue
             following = self.peek()
-            if following is not None and (following.indent > indent or
-                                          (following.indent == indent and following.is_item)):
+            if following is not None and (
+                following.indent > indent or (following.indent == indent and following.is_item)
+            ):
                 out[key] = self.block(following.indent)
             else:
                 out[key] = None
@@ -387,8 +412,9 @@ class _Parser:
             if not rest:
                 self.i += 1
                 following = self.peek()
-                out.append(self.block(following.indent) if following is not None and following.indent > indent
-                           else None)
+                out.append(
+                    self.block(following.indent) if following is not None and following.indent > indent else None
+                )
                 continue
             # "- key: value" or "- - x": the rest is a block of its own, indented to where it starts
             offset = indent + len(line.text) - len(rest)

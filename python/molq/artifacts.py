@@ -9,8 +9,9 @@ machine and one on a cluster reached over SSH.
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from molq.models import JobRecord

@@ -8,9 +8,10 @@ argument: an ``EventPayload``. A handler that raises is logged (logger
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from molq.status import JobState
 

@@ -162,7 +162,9 @@ class Cluster:
         return cls(name or alias, scheduler, transport=transport, scheduler_options=scheduler_options)
 
     def __repr__(self) -> str:
-        return f"Cluster(name={self._name!r}, scheduler={self._scheduler!r}, transport={type(self._transport).__name__})"
+        return (
+            f"Cluster(name={self._name!r}, scheduler={self._scheduler!r}, transport={type(self._transport).__name__})"
+        )
 
 
 def __getattr__(name: str) -> object:

@@ -35,10 +35,11 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from molq._home import molq_home
 from molq.errors import ConfigError
@@ -207,8 +208,7 @@ def _duration(value: Any, key: str) -> Duration:
     try:
         if isinstance(value, str):
             return Duration.parse(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) \
-                and 0 <= value < math.inf:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < math.inf:
             return Duration(int(value))
     except ValueError:
         pass
@@ -241,8 +241,7 @@ def _dependencies(value: Any, key: str) -> tuple[DependencyRef, ...]:
             raise _Problem(where, "missing key job_id", "a job_id")
         condition = entry.get("condition", "after_success")
         if condition not in DEPENDENCY_CONDITIONS:
-            raise _bad(f"{where}.condition", "one of " + ", ".join(DEPENDENCY_CONDITIONS),
-                       condition)
+            raise _bad(f"{where}.condition", "one of " + ", ".join(DEPENDENCY_CONDITIONS), condition)
         refs.append(DependencyRef(_text(entry["job_id"], f"{where}.job_id"), condition))
     return tuple(refs)
 
@@ -269,8 +268,7 @@ def _section(
     kwargs: dict[str, Any] = {}
     for alias, target in aliases.items():
         if alias in table and target in table:
-            raise _Problem(f"{key}.{alias}", f"an old name for {target!r}; give only one of them",
-                           f"only {target!r}")
+            raise _Problem(f"{key}.{alias}", f"an old name for {target!r}; give only one of them", f"only {target!r}")
     for name, value in table.items():
         target = aliases.get(name, name)
         kwargs[target] = converters[target](value, f"{key}.{name}")
@@ -309,8 +307,7 @@ _RETENTION = {
     "keep_terminal_records_for_days": _days,
     "keep_failed_job_dirs": _flag,
 }
-_PROFILE_KEYS = ("scheduler", "cluster_name", "jobs_dir", "host", "scheduler_options",
-                 "defaults", "retry", "retention")
+_PROFILE_KEYS = ("scheduler", "cluster_name", "jobs_dir", "host", "scheduler_options", "defaults", "retry", "retention")
 
 
 def _defaults(raw: Any, key: str) -> SubmitorDefaults:
@@ -361,19 +358,21 @@ def _profile(name: str, raw: Any, key: str) -> MolqProfile:
         where = f"{key}.retry"
         if not isinstance(table["retry"], dict):
             raise _bad(where, "a table", table["retry"])
-        retry = _table(table["retry"], where, ("max_attempts", "retry_on_states", "retry_on_exit_codes",
-                                               "backoff"))
+        retry = _table(table["retry"], where, ("max_attempts", "retry_on_states", "retry_on_exit_codes", "backoff"))
         if isinstance(retry.get("backoff"), dict):
-            retry = {**retry, "backoff": _table(retry["backoff"], f"{where}.backoff",
-                                                ("mode", "initial_seconds", "maximum_seconds", "factor"))}
+            retry = {
+                **retry,
+                "backoff": _table(
+                    retry["backoff"], f"{where}.backoff", ("mode", "initial_seconds", "maximum_seconds", "factor")
+                ),
+            }
         try:
             kwargs["retry"] = retry_policy_from_dict(retry)
         except FieldError as exc:
             raise _bad(f"{where}.{exc.key}", exc.expected, exc.got) from None
     if "retention" in table:
         where = f"{key}.retention"
-        kwargs["retention"] = _build(RetentionPolicy, _section(table["retention"], where,
-                                                               _RETENTION), where)
+        kwargs["retention"] = _build(RetentionPolicy, _section(table["retention"], where, _RETENTION), where)
     return MolqProfile(**kwargs)
 
 
@@ -472,8 +471,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> MolqConfig:
     finally:
         _UNKNOWN.reset(token)
     for key, known in unknown:
-        warnings.warn(f"{file}: {key}: unknown key, ignored (known keys here: {known})", ConfigWarning,
-                      stacklevel=2)
+        warnings.warn(f"{file}: {key}: unknown key, ignored (known keys here: {known})", ConfigWarning, stacklevel=2)
     return config
 
 

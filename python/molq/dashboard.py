@@ -20,8 +20,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from molq.store import JobStore
@@ -168,8 +169,10 @@ def _overview(state: DashboardState, width: int, unicode: bool, color: bool) -> 
     from molq.cli._output import fit
     from molq.cli.live import _bar
 
-    counts = (f"{state.total} total   {state.running} running   {state.pending} pending   "
-              f"{state.done} done   {state.failed} failed")
+    counts = (
+        f"{state.total} total   {state.running} running   {state.pending} pending   "
+        f"{state.done} done   {state.failed} failed"
+    )
     finished = state.done + state.failed
     percent = 0 if state.total <= 0 else min(100, 100 * finished // state.total)
     tail = f" {finished}/{state.total} finished {percent:3d}%"
@@ -185,15 +188,23 @@ def _job_lines(state: DashboardState, selected: int, width: int, room: int, colo
         return [("  STATE      JOB ID", "bold"), ("  -          no jobs", "dim")]
     room = max(1, room - 1)  # the column header
     first = 0 if len(state.jobs) <= room else min(max(0, selected - room // 2), len(state.jobs) - room)
-    shown = list(enumerate(state.jobs))[first:first + room]
+    shown = list(enumerate(state.jobs))[first : first + room]
     body = [
-        (">" if i == selected else " ", (job.state, STATE_STYLE.get(job.state.lower())), job.run_id,
-         job.cluster or "-", job.scheduler_id or "-", job.elapsed or "-", job.dependency_summary or "-",
-         job.message or "")
+        (
+            ">" if i == selected else " ",
+            (job.state, STATE_STYLE.get(job.state.lower())),
+            job.run_id,
+            job.cluster or "-",
+            job.scheduler_id or "-",
+            job.elapsed or "-",
+            job.dependency_summary or "-",
+            job.message or "",
+        )
         for i, job in shown
     ]
-    lines = table(("", "STATE", "JOB ID", "CLUSTER", "SCHED ID", "ELAPSED", "DEPS", "NOTE"), body,
-                  color=color, width=width)
+    lines = table(
+        ("", "STATE", "JOB ID", "CLUSTER", "SCHED ID", "ELAPSED", "DEPS", "NOTE"), body, color=color, width=width
+    )
     out: list[Line] = [(fit(lines[0], width), "bold")]
     for (i, _), text in zip(shown, lines[1:]):
         # the fixed columns alone may be wider than a narrow terminal
@@ -444,23 +455,29 @@ class MolqMonitor:
         running = pending = done = failed = 0
         for record in records:
             preview = previews.get(record.job_id)
-            extras = [("scheduler", record.scheduler), ("command", record.command_display),
-                      ("cwd", record.cwd), ("full id", record.job_id)]
+            extras = [
+                ("scheduler", record.scheduler),
+                ("command", record.command_display),
+                ("cwd", record.cwd),
+                ("full id", record.job_id),
+            ]
             if record.exit_code is not None:
                 extras.append(("exit code", str(record.exit_code)))
             extras += [(key, str(value)) for key, value in (record.metadata or {}).items()]
-            rows.append(JobRow(
-                state=record.state.value,
-                run_id=record.job_id[:16],
-                cluster=record.cluster_name,
-                scheduler_id=record.scheduler_job_id,
-                elapsed=_elapsed_ts(record.submitted_at, record.finished_at),
-                message=record.failure_reason,
-                dependency_summary=_dependency_summary(preview),
-                upstream=_dependency_lines(preview.upstream if preview else (), True),
-                downstream=_dependency_lines(preview.downstream if preview else (), False),
-                extras=tuple(extras),
-            ))
+            rows.append(
+                JobRow(
+                    state=record.state.value,
+                    run_id=record.job_id[:16],
+                    cluster=record.cluster_name,
+                    scheduler_id=record.scheduler_job_id,
+                    elapsed=_elapsed_ts(record.submitted_at, record.finished_at),
+                    message=record.failure_reason,
+                    dependency_summary=_dependency_summary(preview),
+                    upstream=_dependency_lines(preview.upstream if preview else (), True),
+                    downstream=_dependency_lines(preview.downstream if preview else (), False),
+                    extras=tuple(extras),
+                )
+            )
             state = record.state
             if state is JobState.RUNNING:
                 running += 1

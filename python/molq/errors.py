@@ -145,8 +145,15 @@ class _PathOSError(TransportError):
 
     default_errno = 0
 
-    def __init__(self, message: str = "", *, path: str | None = None, host: str | None = None,
-                 errno: int | None = None, **context: Any) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        path: str | None = None,
+        host: str | None = None,
+        errno: int | None = None,
+        **context: Any,
+    ) -> None:
         import os
 
         super().__init__(message, **context)
@@ -159,8 +166,15 @@ class _PathOSError(TransportError):
         return self.message
 
     def __reduce__(self) -> Any:
-        state = {"path": self.path, "host": self.host, "errno": getattr(self, "errno", None), "command": self.command,
-                 "returncode": self.returncode, "stderr": self.stderr, **self.context}
+        state = {
+            "path": self.path,
+            "host": self.host,
+            "errno": getattr(self, "errno", None),
+            "command": self.command,
+            "returncode": self.returncode,
+            "stderr": self.stderr,
+            **self.context,
+        }
         return (_rebuild_path_error, (type(self), self.message, state))
 
 

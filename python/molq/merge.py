@@ -28,9 +28,7 @@ def explicit_fields(obj: JobResources | JobScheduling | JobExecution) -> frozens
     given: frozenset[str] | None = getattr(obj, "_explicit", None)
     if given is not None:
         return given
-    return frozenset(
-        f.name for f in fields(obj) if f.default is MISSING or getattr(obj, f.name) != f.default
-    )
+    return frozenset(f.name for f in fields(obj) if f.default is MISSING or getattr(obj, f.name) != f.default)
 
 
 def _merge(default: _T | None, override: _T | None, cls: type[_T]) -> _T:

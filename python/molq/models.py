@@ -8,8 +8,9 @@ without the native module.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from molq.errors import CommandError as CommandError  # where the original had it
 from molq.status import TERMINAL_STATES, JobState
@@ -112,7 +113,8 @@ def _as_state(value: Any) -> JobState:
         return JobState(value)
     except ValueError:
         raise FieldError(
-            "retry_on_states", "terminal state names (" + ", ".join(sorted(TERMINAL_STATES)) + ")",
+            "retry_on_states",
+            "terminal state names (" + ", ".join(sorted(TERMINAL_STATES)) + ")",
             value,
         ) from None
 
@@ -133,8 +135,7 @@ class RetryPolicy:
     backoff: RetryBackoff = field(default_factory=RetryBackoff)
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) \
-                or self.max_attempts < 1:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int) or self.max_attempts < 1:
             raise FieldError("max_attempts", "an int >= 1", self.max_attempts)
         if isinstance(self.retry_on_states, (str, JobState)):
             raise FieldError("retry_on_states", "a list of state names", self.retry_on_states)
@@ -165,9 +166,7 @@ def retry_policy_to_json(policy: RetryPolicy) -> str:
         {
             "max_attempts": policy.max_attempts,
             "retry_on_states": [state.value for state in policy.retry_on_states],
-            "retry_on_exit_codes": (
-                None if policy.retry_on_exit_codes is None else list(policy.retry_on_exit_codes)
-            ),
+            "retry_on_exit_codes": (None if policy.retry_on_exit_codes is None else list(policy.retry_on_exit_codes)),
             "backoff": {
                 "mode": backoff.mode,
                 "initial_seconds": backoff.initial_seconds,

@@ -220,8 +220,7 @@ class SshTransportOptions:
         if not isinstance(self.host, str) or not self.host.strip() or self.host.startswith("-"):
             raise ValueError(f"host must be 'user@host' or an ssh alias, got {self.host!r}")
         if self.port is not None:
-            if isinstance(self.port, bool) or not isinstance(self.port, int) \
-                    or not 0 < self.port < 65536:
+            if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 < self.port < 65536:
                 raise ValueError(f"port must be between 1 and 65535, got {self.port!r}")
         for name in ("identity_file", "control_path"):
             value = getattr(self, name)
@@ -230,8 +229,7 @@ class SshTransportOptions:
         if not isinstance(self.control_master, bool):
             raise TypeError(f"control_master must be a bool, got {self.control_master!r}")
         if not isinstance(self.control_persist, str) or not self.control_persist.strip():
-            raise ValueError(f"control_persist must be an ssh time string like '60s', "
-                             f"got {self.control_persist!r}")
+            raise ValueError(f"control_persist must be an ssh time string like '60s', got {self.control_persist!r}")
         _positive("connect_timeout", self.connect_timeout, integer=True)
         _positive("command_timeout", self.command_timeout, integer=False)
         _positive("transfer_timeout", self.transfer_timeout, integer=False)

@@ -18,8 +18,9 @@ handler raises, is logged (logger ``molq.plugin``) and skipped; molq goes on.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from molq._log import get_logger
 
@@ -113,8 +114,11 @@ def discover_third_party_factories() -> dict[str, Callable[[], Any]]:
     found: dict[str, Callable[[], Any]] = {}
     for entry in _entry_points():
         if entry.name in BUILTIN_PLUGIN_FACTORIES:
-            _log().warning("plugin entry point %r (%s) has the name of a built-in plugin; "
-                           "the built-in one is used", entry.name, entry.value)
+            _log().warning(
+                "plugin entry point %r (%s) has the name of a built-in plugin; the built-in one is used",
+                entry.name,
+                entry.value,
+            )
             continue
         try:
             factory = entry.load()

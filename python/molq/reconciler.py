@@ -7,7 +7,7 @@ from typing import Any
 
 from molq._engine.refresh import CycleResult, JobReconciler
 
-__all__ = ["CycleResult", "JobReconciler", "StatusChange"]
+__all__ = ["CycleResult", "JobReconciler", "StatusChange"]  # noqa: F822 - StatusChange comes from __getattr__
 
 
 def __getattr__(name: str) -> Any:

@@ -90,7 +90,15 @@ def deserialize_resources(data: dict[str, Any]) -> JobResources:
 
 
 _SCHEDULING_SCALARS = (
-    "partition", "account", "priority", "dependency", "node_count", "array_spec", "email", "qos", "reservation",
+    "partition",
+    "account",
+    "priority",
+    "dependency",
+    "node_count",
+    "array_spec",
+    "email",
+    "qos",
+    "reservation",
 )
 
 
@@ -110,9 +118,7 @@ def deserialize_scheduling(data: dict[str, Any]) -> JobScheduling:
         given["exclusive_node"] = True
     refs = data.get("dependencies") or ()
     if refs:
-        given["dependencies"] = tuple(
-            DependencyRef(r["job_id"], r.get("condition", "after_success")) for r in refs
-        )
+        given["dependencies"] = tuple(DependencyRef(r["job_id"], r.get("condition", "after_success")) for r in refs)
     return JobScheduling(**given)
 
 

@@ -8,8 +8,9 @@ the merged resources, scheduling and execution.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from molq.errors import CommandError, ScriptError
 from molq.types import (
@@ -46,14 +47,11 @@ class Command:
         if len(given) != 1:
             if not given:
                 raise CommandError("Exactly one of argv=, command= or script= must be given (none was given)")
-            raise CommandError(
-                f"Exactly one of argv=, command= or script= must be given (got {' and '.join(given)})"
-            )
+            raise CommandError(f"Exactly one of argv=, command= or script= must be given (got {' and '.join(given)})")
         if argv is not None:
             if isinstance(argv, (str, bytes)):
                 raise CommandError(
-                    "argv must be a list of strings, not a single string "
-                    "(use command= for a shell command line)"
+                    "argv must be a list of strings, not a single string (use command= for a shell command line)"
                 )
             items = tuple(argv)
             if not items:

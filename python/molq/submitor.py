@@ -6,7 +6,8 @@ operation to it; reads go to the job store, scoped to the cluster's name.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from molq.cluster import Cluster
 from molq.errors import ConfigError
@@ -15,9 +16,10 @@ from molq.status import JobState
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from molq._core import JobRecord, StatusTransition
-    from molq.handle import JobHandle
+    from molq._core import ArrayTask, JobRecord, StatusTransition
+    from molq._engine.refresh import JobReconciler
     from molq.callbacks import EventBus, EventType
+    from molq.handle import JobHandle
     from molq.models import (
         DependencyPreview,
         JobDependency,
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
         RetryPolicy,
         SubmitorDefaults,
     )
-    from molq._engine.refresh import JobReconciler
     from molq.store import JobStore
     from molq.strategies import PollingStrategy
     from molq.types import JobExecution, JobResources, JobScheduling, Script
@@ -123,8 +124,11 @@ class Submitor:
             from molq.plugin import PluginManager, store_context_factory
 
             self._plugins = PluginManager()
-            self._plugins.load(list(plugins), ctx_factory=store_context_factory(self._bus, target.name, store),
-                               configs=plugin_configs or {})
+            self._plugins.load(
+                list(plugins),
+                ctx_factory=store_context_factory(self._bus, target.name, store),
+                configs=plugin_configs or {},
+            )
 
     @classmethod
     def from_profile(
@@ -229,11 +233,10 @@ class Submitor:
         """The record of ``job_id`` in this cluster (or its family's newest attempt)."""
         return self._engine.get_job(job_id, latest_attempt=latest_attempt)
 
-    def get_array_tasks(
-        self, job_id: str
-    ) -> list[tuple[str, JobState, int | None, int | None, float | None, float | None]]:
-        """The tasks of array job ``job_id`` as last observed, by task number:
-        (task_id, state, exit_code, exit_signal, started_at, finished_at)."""
+    def get_array_tasks(self, job_id: str) -> list[ArrayTask]:
+        """The tasks of array job ``job_id`` as last observed, by task number
+        (``task_id``, ``state``, ``exit_code``, ``exit_signal``, ``started_at``,
+        ``finished_at``; each also reads as that tuple)."""
         self.get_job(job_id)  # raises JobNotFoundError for another cluster's job
         return self._store.get_array_tasks(job_id)
 
@@ -377,4 +380,3 @@ class Submitor:
 
     def __repr__(self) -> str:
         return f"Submitor(target={self._target!r})"
-

@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from molq import _core
 from molq.scheduler.base import OneJobQueries
@@ -40,6 +41,7 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     return getattr(importlib.import_module(module), name)
+
 
 _OUTCOMES = {"succeeded": JobState.SUCCEEDED, "failed": JobState.FAILED, "timed_out": JobState.TIMED_OUT}
 

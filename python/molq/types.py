@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from molq.status import TERMINAL_STATES, JobState
 
@@ -114,7 +115,7 @@ def _track_explicit(cls: _C) -> _C:
     __init__.__wrapped__ = init  # type: ignore[attr-defined]
     __init__.__doc__ = init.__doc__
     __init__.__qualname__ = init.__qualname__
-    setattr(cls, "__init__", __init__)
+    setattr(cls, "__init__", __init__)  # noqa: B010 - mypy refuses an assignment to __init__
     return cls
 
 
@@ -322,8 +323,7 @@ def _parse_seconds(text: str) -> int:
         return _clock_seconds(clock.group(1).split(":"))
     if re.fullmatch(_UNITS_RE, text):
         # Sum exactly over a common denominator 10**k, so "0.1h0.2h" is not off by one.
-        terms = [(_decimal(n), _DURATION_UNITS[u.lower()])
-                 for n, u in re.findall(_UNIT_TOKEN_RE, text)]
+        terms = [(_decimal(n), _DURATION_UNITS[u.lower()]) for n, u in re.findall(_UNIT_TOKEN_RE, text)]
         k = max(places for (_, places), _ in terms)
         total: int = sum(digits * size * 10 ** (k - places) for (digits, places), size in terms)
         scale: int = 10**k
@@ -394,7 +394,7 @@ DEPENDENCY_CONDITIONS: tuple[DependencyCondition, ...] = (
 
 @dataclass(frozen=True)
 class DependencyRef:
-    """"Run after molq job ``job_id`` reaches ``condition``" (a molq id, not a scheduler id)."""
+    """ "Run after molq job ``job_id`` reaches ``condition``" (a molq id, not a scheduler id)."""
 
     job_id: str
     condition: DependencyCondition = "after_success"
@@ -403,8 +403,7 @@ class DependencyRef:
         _check_text("DependencyRef.job_id", self.job_id)
         if self.condition not in DEPENDENCY_CONDITIONS:
             raise ValueError(
-                f"Unknown dependency condition {self.condition!r}; "
-                f"expected one of {', '.join(DEPENDENCY_CONDITIONS)}"
+                f"Unknown dependency condition {self.condition!r}; expected one of {', '.join(DEPENDENCY_CONDITIONS)}"
             )
 
 
@@ -489,8 +488,7 @@ class JobScheduling:
     reservation: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("partition", "account", "priority", "dependency", "array_spec",
-                     "email", "qos", "reservation"):
+        for name in ("partition", "account", "priority", "dependency", "array_spec", "email", "qos", "reservation"):
             _check_text(name, getattr(self, name))
         _check_count("node_count", self.node_count, 1)
         if not isinstance(self.exclusive_node, bool):
@@ -526,9 +524,7 @@ class JobExecution:
     def __post_init__(self) -> None:
         if self.env is not None:
             object.__setattr__(self, "env", _checked_env(self.env))
-        if self.cwd is not None and (
-            not isinstance(self.cwd, (str, os.PathLike)) or not os.fspath(self.cwd)
-        ):
+        if self.cwd is not None and (not isinstance(self.cwd, (str, os.PathLike)) or not os.fspath(self.cwd)):
             raise ValueError(f"cwd must be a non-empty path, got {self.cwd!r}")
         for name in ("job_name", "output_file", "error_file"):
             _check_text(name, getattr(self, name))
@@ -569,6 +565,5 @@ def dependency_relation_state(
     if dependency_type == "after":
         return "satisfied" if terminal else "pending"
     raise ValueError(
-        f"Unknown dependency condition {dependency_type!r}; "
-        f"expected one of {', '.join(DEPENDENCY_CONDITIONS)}"
+        f"Unknown dependency condition {dependency_type!r}; expected one of {', '.join(DEPENDENCY_CONDITIONS)}"
     )

@@ -7,7 +7,8 @@ with the field silently dropped.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from molq.errors import ConfigError
 
@@ -25,8 +26,11 @@ _CHECKS: tuple[tuple[str, str, Callable[[Any, Any], bool]], ...] = (
     ("execution.error_file", "supports_error_file", lambda spec, ex: ex.error_file is not None),
     ("execution.job_name", "supports_job_name", lambda spec, ex: ex.job_name is not None),
     ("resources.cpu_count", "supports_cpu_count", lambda spec, ex: spec.resources.cpu_count is not None),
-    ("resources.task_count", "supports_cpu_count",
-     lambda spec, ex: getattr(spec.resources, "task_count", None) is not None),
+    (
+        "resources.task_count",
+        "supports_cpu_count",
+        lambda spec, ex: getattr(spec.resources, "task_count", None) is not None,
+    ),
     ("resources.memory", "supports_memory", lambda spec, ex: spec.resources.memory is not None),
     ("resources.gpu_count", "supports_gpu_count", lambda spec, ex: spec.resources.gpu_count is not None),
     ("resources.gpu_type", "supports_gpu_type", lambda spec, ex: spec.resources.gpu_type is not None),
@@ -34,8 +38,11 @@ _CHECKS: tuple[tuple[str, str, Callable[[Any, Any], bool]], ...] = (
     ("scheduling.partition", "supports_partition", lambda spec, ex: spec.scheduling.partition is not None),
     ("scheduling.account", "supports_account", lambda spec, ex: spec.scheduling.account is not None),
     ("scheduling.priority", "supports_priority", lambda spec, ex: spec.scheduling.priority is not None),
-    ("scheduling.dependency", "supports_dependency",
-     lambda spec, ex: spec.scheduling.dependency is not None or bool(spec.scheduling.dependencies)),
+    (
+        "scheduling.dependency",
+        "supports_dependency",
+        lambda spec, ex: spec.scheduling.dependency is not None or bool(spec.scheduling.dependencies),
+    ),
     ("scheduling.node_count", "supports_node_count", lambda spec, ex: spec.scheduling.node_count is not None),
     ("scheduling.exclusive_node", "supports_exclusive_node", lambda spec, ex: bool(spec.scheduling.exclusive_node)),
     ("scheduling.array_spec", "supports_array_jobs", lambda spec, ex: spec.scheduling.array_spec is not None),
@@ -54,7 +61,9 @@ def default_capabilities() -> SchedulerCapabilities:
     return SchedulerCapabilities(**{f.name: True for f in dataclasses.fields(SchedulerCapabilities)})
 
 
-def requested_fields(spec: JobSpec, capabilities: SchedulerCapabilities, requested_execution: JobExecution) -> list[str]:
+def requested_fields(
+    spec: JobSpec, capabilities: SchedulerCapabilities, requested_execution: JobExecution
+) -> list[str]:
     """The dotted names of the fields ``spec`` requests that ``capabilities`` lack."""
     return [
         name

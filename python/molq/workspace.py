@@ -33,11 +33,15 @@ class _RemoteDir:
     def exists(self, rel: str | Path = "") -> bool:
         return self.cluster.transport.exists(self._abs(rel))
 
-    def upload(self, local: str | Path, rel: str | Path = "", *, recursive: bool = False, exclude: tuple[str, ...] = ()) -> None:
+    def upload(
+        self, local: str | Path, rel: str | Path = "", *, recursive: bool = False, exclude: tuple[str, ...] = ()
+    ) -> None:
         """Copy a local file, or a directory's contents (``recursive=True``), into the directory."""
         self.cluster.transport.upload(local, self._abs(rel), recursive=recursive, exclude=exclude)
 
-    def download(self, rel: str | Path, local: str | Path, *, recursive: bool = False, exclude: tuple[str, ...] = ()) -> None:
+    def download(
+        self, rel: str | Path, local: str | Path, *, recursive: bool = False, exclude: tuple[str, ...] = ()
+    ) -> None:
         self.cluster.transport.download(self._abs(rel), local, recursive=recursive, exclude=exclude)
 
     def read_text(self, rel: str | Path) -> str:

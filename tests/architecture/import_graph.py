@@ -86,10 +86,7 @@ def imports_of(module: str, modules: dict[str, Path]) -> list[Import]:
 def graph(*, deferred: bool = True) -> dict[str, set[str]]:
     """Module -> the molq modules it imports (with or without deferred imports)."""
     modules = all_modules()
-    return {
-        module: {i.target for i in imports_of(module, modules) if deferred or not i.deferred}
-        for module in modules
-    }
+    return {module: {i.target for i in imports_of(module, modules) if deferred or not i.deferred} for module in modules}
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:

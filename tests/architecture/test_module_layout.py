@@ -4,7 +4,6 @@ knows nothing of the public facades, and no import cycles anywhere."""
 from __future__ import annotations
 
 import pytest
-
 from tests.architecture.import_graph import all_modules, cycles, graph, imports_of
 
 FACADES = ("molq.submitor", "molq.cluster", "molq.workspace", "molq.cli")
@@ -29,8 +28,20 @@ def _reachable(start: str, edges: dict[str, set[str]]) -> dict[str, str]:
 
 def test_there_is_a_lifecycle_engine_package() -> None:
     modules = all_modules()
-    for name in ("engine", "context", "events", "requests", "submit", "refresh", "waits", "retries",
-                 "recovery", "retention", "daemon", "poll_lease"):
+    for name in (
+        "engine",
+        "context",
+        "events",
+        "requests",
+        "submit",
+        "refresh",
+        "waits",
+        "retries",
+        "recovery",
+        "retention",
+        "daemon",
+        "poll_lease",
+    ):
         assert f"molq._engine.{name}" in modules, name
 
 

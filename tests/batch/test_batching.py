@@ -3,7 +3,7 @@ against a transport that answers from canned output (no scheduler)."""
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -54,7 +54,9 @@ def test_pbs_one_qstat_per_chunk_and_one_history_query_per_chunk() -> None:
         if "-x" in argv:
             return CommandResult(argv, 0, pbs_json(ids, "F", 3))
         # none of them is live any more: all finished, reported on stderr
-        err = "".join(f"qstat: {i}.srv Job has finished, use -x or -H to obtain historical job information\n" for i in ids)
+        err = "".join(
+            f"qstat: {i}.srv Job has finished, use -x or -H to obtain historical job information\n" for i in ids
+        )
         return CommandResult(argv, 35, "", err)
 
     t = Canned(answer)
@@ -86,7 +88,9 @@ def test_pbs_tracejob_only_for_what_history_lacks_one_command_per_chunk() -> Non
     assert resolved is not None and len(resolved) == 10
     assert t.count("qstat") == 3 and t.count("tracejob") == 2  # 5 odd ids in chunks of 4
     torque = Canned(answer)
-    PBSScheduler(PBSSchedulerOptions(flavor="torque", poll_chunk_size=4), transport=torque).resolve_terminal_many(jobs(10))
+    PBSScheduler(PBSSchedulerOptions(flavor="torque", poll_chunk_size=4), transport=torque).resolve_terminal_many(
+        jobs(10)
+    )
     assert torque.count("qstat") == 0 and torque.count("tracejob") == 3
 
 
@@ -103,8 +107,11 @@ def test_a_failing_command_raises_never_partial_evidence() -> None:
     def timeout(argv: list[str]) -> CommandResult:
         raise TransportError("command timed out after 60 s", command=argv)
 
-    for backend in (PBSScheduler(transport=Canned(timeout)), LSFScheduler(transport=Canned(timeout)),
-                    SGEScheduler(transport=Canned(timeout))):
+    for backend in (
+        PBSScheduler(transport=Canned(timeout)),
+        LSFScheduler(transport=Canned(timeout)),
+        SGEScheduler(transport=Canned(timeout)),
+    ):
         with pytest.raises(SchedulerError, match="timed out"):
             backend.poll(jobs(2))
         with pytest.raises(SchedulerError, match="timed out"):
@@ -121,8 +128,7 @@ def test_lsf_one_bjobs_and_one_bhist_per_chunk() -> None:
         if argv[0] == "bhist":
             body = "\n".join(
                 f"Job <{i}>, User <u>, Project <default>, Command <x>\n"
-                f"Sat Jun  1 10:00:00 2024: Exited with exit code 2. The CPU time used is 0.0 seconds;\n"
-                + "-" * 78
+                f"Sat Jun  1 10:00:00 2024: Exited with exit code 2. The CPU time used is 0.0 seconds;\n" + "-" * 78
                 for i in ids
             )
             return CommandResult(argv, 0, body)
@@ -141,9 +147,13 @@ def test_sge_one_qstat_and_one_qacct_whatever_the_count() -> None:
     def answer(argv: list[str]) -> CommandResult:
         if "qacct" in argv[3]:
             assert argv[4].isdigit() and len(argv[4]) == 12  # -b [[CC]YY]MMDDhhmm
-            blocks = "".join(f"==============================\njobnumber {1000 + i}\nfailed 0\nexit_status 0\n" for i in range(500))
+            blocks = "".join(
+                f"==============================\njobnumber {1000 + i}\nfailed 0\nexit_status 0\n" for i in range(500)
+            )
             return CommandResult(argv, 0, blocks)
-        return CommandResult(argv, 0, "<?xml version='1.0'?><job_info><queue_info></queue_info><job_info></job_info></job_info>")
+        return CommandResult(
+            argv, 0, "<?xml version='1.0'?><job_info><queue_info></queue_info><job_info></job_info></job_info>"
+        )
 
     t = Canned(answer)
     sge = SGEScheduler(SGESchedulerOptions(poll_chunk_size=10), transport=t)

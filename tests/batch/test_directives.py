@@ -52,12 +52,19 @@ def test_pbspro_full_sample() -> None:
 
 
 def test_pbs_cpus_are_never_dropped_and_tasks_are_mpi_ranks() -> None:
-    nodes = render_pbs_directives(spec(mq.JobResources(cpu_count=4), mq.JobScheduling(node_count=2, exclusive_node=True)))
+    nodes = render_pbs_directives(
+        spec(mq.JobResources(cpu_count=4), mq.JobScheduling(node_count=2, exclusive_node=True))
+    )
     assert "#PBS -l select=2:ncpus=4" in nodes and "#PBS -l place=scatter:excl" in nodes
     mpi = render_pbs_directives(spec(mq.JobResources(task_count=8, cpu_count=2), mq.JobScheduling(node_count=2)))
     assert "#PBS -l select=2:ncpus=8:mpiprocs=4:ompthreads=2" in mpi
-    torque = render_pbs_directives(spec(mq.JobResources(task_count=8, cpu_count=2, memory="1G", gpu_count=1),
-                                        mq.JobScheduling(node_count=2, exclusive_node=True)), "torque")
+    torque = render_pbs_directives(
+        spec(
+            mq.JobResources(task_count=8, cpu_count=2, memory="1G", gpu_count=1),
+            mq.JobScheduling(node_count=2, exclusive_node=True),
+        ),
+        "torque",
+    )
     assert "#PBS -l nodes=2:ppn=8:gpus=1" in torque and "#PBS -l mem=2gb" in torque and "#PBS -n" in torque
     with pytest.raises(ConfigError, match="multiple of node_count"):
         render_pbs_directives(spec(mq.JobResources(task_count=3), mq.JobScheduling(node_count=2)))
@@ -71,8 +78,12 @@ def test_pbs_arrays_dependencies_and_quoting() -> None:
         render_pbs_directives(spec(scheduling=mq.JobScheduling(array_spec="1,3,5")))
     assert '#PBS -o "/a dir/out.log"' in render_pbs_directives(spec(out="/a dir/out.log"))
     pbs = PBSScheduler()
-    edges = [DependencyEdge("after_success", "1"), DependencyEdge("after_success", "2[]"),
-             DependencyEdge("after_failure", "3"), DependencyEdge("after", "4")]
+    edges = [
+        DependencyEdge("after_success", "1"),
+        DependencyEdge("after_success", "2[]"),
+        DependencyEdge("after_failure", "3"),
+        DependencyEdge("after", "4"),
+    ]
     assert pbs.format_dependencies(edges) == "afterok:1:2[],afternotok:3,afterany:4"
     dep = render_pbs_directives(spec(scheduling=mq.JobScheduling(dependency="afterok:1:2")))
     assert "#PBS -W depend=afterok:1:2" in dep
@@ -82,8 +93,15 @@ def test_pbs_arrays_dependencies_and_quoting() -> None:
 
 def test_lsf_full_sample() -> None:
     r = mq.JobResources(cpu_count=8, memory="32G", gpu_count=2, gpu_type="a100", time_limit="30h")
-    s = mq.JobScheduling(partition="gpu", account="proj", priority="10", reservation="r1", exclusive_node=True,
-                         email="me@example.org", dependency="done(1) && exit(2)")
+    s = mq.JobScheduling(
+        partition="gpu",
+        account="proj",
+        priority="10",
+        reservation="r1",
+        exclusive_node=True,
+        email="me@example.org",
+        dependency="done(1) && exit(2)",
+    )
     lines = render_bsub_directives(spec(r, s, mq.JobExecution(job_name="train model")))
     assert lines == [
         '#BSUB -J "train model"',
@@ -111,20 +129,40 @@ def test_lsf_tasks_nodes_arrays() -> None:
     assert mpi[1:4] == ["#BSUB -n 8", "#BSUB -R span[ptile=4]", "#BSUB -R affinity[core(2)]"]
     nodes = render_bsub_directives(spec(mq.JobResources(cpu_count=4), mq.JobScheduling(node_count=3)))
     assert nodes[1:3] == ["#BSUB -n 12", "#BSUB -R span[ptile=4]"]
-    arr = render_bsub_directives(spec(scheduling=mq.JobScheduling(array_spec="1-10%2"),
-                                      execution=mq.JobExecution(job_name="my job"), out="/o/a-%a.out"))
+    arr = render_bsub_directives(
+        spec(
+            scheduling=mq.JobScheduling(array_spec="1-10%2"),
+            execution=mq.JobExecution(job_name="my job"),
+            out="/o/a-%a.out",
+        )
+    )
     assert arr[0] == "#BSUB -J my_job[1-10]%2" and "#BSUB -o /o/a-%I.out" in arr
     lsf = LSFScheduler()
-    assert lsf.format_dependencies([DependencyEdge("after_success", "1"), DependencyEdge("after", "2"),
-                                    DependencyEdge("after_failure", "3"), DependencyEdge("after_started", "4")]) \
+    assert (
+        lsf.format_dependencies(
+            [
+                DependencyEdge("after_success", "1"),
+                DependencyEdge("after", "2"),
+                DependencyEdge("after_failure", "3"),
+                DependencyEdge("after_started", "4"),
+            ]
+        )
         == "done(1) && ended(2) && exit(3) && started(4)"
+    )
     assert not lsf.capabilities().supports_qos and lsf.capabilities().supports_array_jobs
 
 
 def test_sge_full_sample() -> None:
     r = mq.JobResources(cpu_count=4, memory="8G", time_limit="2h")
-    s = mq.JobScheduling(partition="all.q", account="proj", priority="-5", dependency="12,13",
-                         array_spec="1-9:2%3", email="me@example.org", reservation="7")
+    s = mq.JobScheduling(
+        partition="all.q",
+        account="proj",
+        priority="-5",
+        dependency="12,13",
+        array_spec="1-9:2%3",
+        email="me@example.org",
+        reservation="7",
+    )
     lines = render_sge_directives(spec(r, s, mq.JobExecution(job_name="9 lives: a/b"), out="/o/t-%a.log"))
     assert lines == [
         "#$ -N j9_lives__a_b",
@@ -148,7 +186,9 @@ def test_sge_full_sample() -> None:
 
 
 def test_sge_pe_names_and_refusals() -> None:
-    mpi = render_sge_directives(spec(mq.JobResources(task_count=4, cpu_count=2)), SGESchedulerOptions(mpi_pe_name="mpi"))
+    mpi = render_sge_directives(
+        spec(mq.JobResources(task_count=4, cpu_count=2)), SGESchedulerOptions(mpi_pe_name="mpi")
+    )
     assert "#$ -pe mpi 8" in mpi
     with pytest.raises(ConfigError, match="mpi_pe_name"):
         render_sge_directives(spec(mq.JobResources(task_count=4)))

@@ -77,7 +77,7 @@ def test_dependencies_in_order(fake_lsf: mq.Submitor, tmp_path: Path) -> None:
     c = fake_lsf.submit_job(command=f"echo C >> '{log}'", after_success=[b.job_id], after=[a.job_id])
     script = (Path(fake_lsf.get_job(c.job_id).job_dir) / "run_lsf.sh").read_text()
     line = next(x for x in script.splitlines() if x.startswith("#BSUB -w"))
-    assert sorted(line[len('#BSUB -w "'):-1].split(" && ")) == sorted(
+    assert sorted(line[len('#BSUB -w "') : -1].split(" && ")) == sorted(
         [f"done({b.scheduler_job_id})", f"ended({a.scheduler_job_id})"]
     )
     records = fake_lsf.watch_jobs([a.job_id, b.job_id, c.job_id], timeout=60)

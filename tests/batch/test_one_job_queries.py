@@ -29,5 +29,5 @@ def test_poll_many_and_resolve_terminal(fixture: str, request: pytest.FixtureReq
     ended = scheduler.resolve_terminal(ids[1])
     assert isinstance(ended, TerminalStatus)
     assert ended.state is mq.JobState.FAILED and ended.exit_code == 3
-    assert scheduler.resolve_terminal(ids[0]) is None   # still running
+    assert scheduler.resolve_terminal(ids[0]) is None  # still running
     sub.cancel_job(running.job_id)

@@ -74,7 +74,10 @@ def test_dependencies_in_order_and_an_unsatisfiable_one(fake_pbs: mq.Submitor, t
     c = fake_pbs.submit_job(command=f"echo C >> '{log}'", after_success=[b.job_id], after=[a.job_id])
     script = (Path(fake_pbs.get_job(c.job_id).job_dir) / "run_pbs.sh").read_text()
     depend = next(line for line in script.splitlines() if line.startswith("#PBS -W depend="))
-    assert sorted(depend.split("=", 1)[1].split(",")) == [f"afterany:{a.scheduler_job_id}", f"afterok:{b.scheduler_job_id}"]
+    assert sorted(depend.split("=", 1)[1].split(",")) == [
+        f"afterany:{a.scheduler_job_id}",
+        f"afterok:{b.scheduler_job_id}",
+    ]
     records = fake_pbs.watch_jobs([a.job_id, b.job_id, c.job_id], timeout=60)
     assert [r.state for r in records] == [mq.JobState.SUCCEEDED] * 3
     assert log.read_text() == "A\nB\nC\n"

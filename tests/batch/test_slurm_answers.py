@@ -3,7 +3,7 @@ searches, against a transport that answers from canned output (no Slurm)."""
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -39,8 +39,13 @@ def test_scancel_answers() -> None:
         return {
             "1": CommandResult(argv, 0, "", f"scancel: Terminating job {sid}\n"),
             "2": CommandResult(argv, 0, "", done.format(sid)),
-            "3": CommandResult(argv, 0, "", f"scancel: error: Kill job error on job id {sid}: Invalid job id specified\n"),
-        }.get(sid, CommandResult(argv, 1, "", f"scancel: error: Kill job error on job id {sid}: Access/permission denied\n"))
+            "3": CommandResult(
+                argv, 0, "", f"scancel: error: Kill job error on job id {sid}: Invalid job id specified\n"
+            ),
+        }.get(
+            sid,
+            CommandResult(argv, 1, "", f"scancel: error: Kill job error on job id {sid}: Access/permission denied\n"),
+        )
 
     slurm = SlurmScheduler(transport=Canned(answer))
     assert [slurm._scancel(i) for i in "123"] == [True, False, False]
@@ -64,10 +69,12 @@ def test_cancel_waits_for_the_live_tasks() -> None:
 
 
 def test_sbatch_refusals(tmp_path) -> None:
-    stderr = {"down": "sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)\n",
-              "bad": "sbatch: error: Batch job submission failed: Invalid partition name specified\n"}
+    stderr = {
+        "down": "sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)\n",
+        "bad": "sbatch: error: Batch job submission failed: Invalid partition name specified\n",
+    }
     for case, transient in (("down", True), ("bad", False)):
-        slurm = SlurmScheduler(transport=Canned(lambda argv: CommandResult(argv, 1, "", stderr[case])))
+        slurm = SlurmScheduler(transport=Canned(lambda argv, case=case: CommandResult(argv, 1, "", stderr[case])))
         with pytest.raises(SchedulerError) as caught:
             slurm.submit(spec(None, str(tmp_path)), str(tmp_path))
         assert caught.value.context.get("transient") is transient, case
@@ -84,15 +91,25 @@ def test_find_submissions_through_queue_files_and_accounting() -> None:
         return CommandResult(argv, 0, "80||sbatch --parsable /jobs/c/run_slurm.sh\n81|molq:a|sbatch x\n")
 
     t = Canned(answer)
-    found = SlurmScheduler(transport=t).find_submissions([("a", "/jobs/a"), ("b", "/jobs/b"), ("c", "/jobs/c"), ("d", "")])
+    found = SlurmScheduler(transport=t).find_submissions(
+        [("a", "/jobs/a"), ("b", "/jobs/b"), ("c", "/jobs/c"), ("d", "")]
+    )
     assert found == {"a": "70", "b": "71", "c": "80"}
     assert [c[0] for c in t.calls] == ["squeue", "bash", "sacct"]
 
 
 def spec(array: str | None, job_dir: str = "/jobs/j1") -> JobSpec:
-    return JobSpec(job_id="0123456789abcdef", cluster_name="c", scheduler="slurm", command=Command(argv=("true",)),
-                   scheduling=mq.JobScheduling(array_spec=array), cwd="/w", job_dir=job_dir,
-                   stdout_path=f"{job_dir}/stdout.log", stderr_path=f"{job_dir}/stderr.log")
+    return JobSpec(
+        job_id="0123456789abcdef",
+        cluster_name="c",
+        scheduler="slurm",
+        command=Command(argv=("true",)),
+        scheduling=mq.JobScheduling(array_spec=array),
+        cwd="/w",
+        job_dir=job_dir,
+        stdout_path=f"{job_dir}/stdout.log",
+        stderr_path=f"{job_dir}/stderr.log",
+    )
 
 
 def test_array_specs() -> None:

@@ -61,7 +61,7 @@ class Molq:
         """A profile whose retries start 0.1 s after a failure (the default waits 5 s)."""
         (self.home / "config.toml").write_text(
             '[profiles.fast]\nscheduler = "local"\ncluster_name = "local"\n'
-            '[profiles.fast.retry]\nmax_attempts = 1\n'
+            "[profiles.fast.retry]\nmax_attempts = 1\n"
             '[profiles.fast.retry.backoff]\nmode = "fixed"\ninitial_seconds = 0.1\n'
         )
         return "fast"

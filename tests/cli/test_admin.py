@@ -67,7 +67,9 @@ def test_daemon_once_refreshes(molq: Molq) -> None:
 def test_profiles_and_clusters(molq: Molq, tmp_path: Path) -> None:
     write_config(molq, CONFIG.format(jobs=tmp_path / "devjobs"))
     ssh_config = tmp_path / "ssh_config"
-    ssh_config.write_text("Host login1\n  HostName login1.example.org\n  User me\n  Port 2200\nHost *\n  ServerAliveInterval 30\n")
+    ssh_config.write_text(
+        "Host login1\n  HostName login1.example.org\n  User me\n  Port 2200\nHost *\n  ServerAliveInterval 30\n"
+    )
     rows = molq.ok("clusters", "list", "--ssh-config", str(ssh_config), "--json").json()
     assert rows == [
         {"name": "devbox", "source": "profile:dev", "scheduler": "local", "target": "(local)"},
@@ -93,8 +95,10 @@ def test_profiles_and_clusters(molq: Molq, tmp_path: Path) -> None:
 
 
 def test_bad_config_is_reported_with_file_key_and_expectation(molq: Molq) -> None:
-    path = write_config(molq, '[profiles.dev]\nscheduler = "local"\ncluster_name = "d"\n'
-                              '[profiles.dev.defaults.resources]\nmemory = "lots"\n')
+    path = write_config(
+        molq,
+        '[profiles.dev]\nscheduler = "local"\ncluster_name = "d"\n[profiles.dev.defaults.resources]\nmemory = "lots"\n',
+    )
     result = molq("--profile", "dev", "submit", "--", "true")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

@@ -17,16 +17,45 @@ Molq = Any  # the fixture type lives in conftest.py
 
 def test_help_lists_every_command(molq: Molq) -> None:
     out = molq.ok("--help").stdout
-    for command in ("submit", "list", "status", "logs", "cancel", "watch", "history", "inspect",
-                    "monitor", "queue", "cleanup", "daemon", "clusters", "workspace"):
+    for command in (
+        "submit",
+        "list",
+        "status",
+        "logs",
+        "cancel",
+        "watch",
+        "history",
+        "inspect",
+        "monitor",
+        "queue",
+        "cleanup",
+        "daemon",
+        "clusters",
+        "workspace",
+    ):
         assert command in out
     assert "exit codes" in out
 
 
 def test_every_command_has_help(molq: Molq) -> None:
-    for command in (["submit"], ["list"], ["status"], ["logs"], ["cancel"], ["watch"], ["history"],
-                    ["inspect"], ["monitor"], ["queue"], ["cleanup"], ["daemon"], ["clusters", "list"],
-                    ["clusters", "show"], ["workspace", "sync"], ["workspace", "list"]):
+    for command in (
+        ["submit"],
+        ["list"],
+        ["status"],
+        ["logs"],
+        ["cancel"],
+        ["watch"],
+        ["history"],
+        ["inspect"],
+        ["monitor"],
+        ["queue"],
+        ["cleanup"],
+        ["daemon"],
+        ["clusters", "list"],
+        ["clusters", "show"],
+        ["workspace", "sync"],
+        ["workspace", "list"],
+    ):
         assert "usage: molq" in molq.ok(*command, "--help").stdout
 
 
@@ -89,16 +118,25 @@ def test_the_molq_script_works_too(molq: Molq) -> None:
         if script_path is None:
             pytest.skip("the 'molq' console script is not installed in this environment")
         script = Path(script_path)
-    proc = subprocess.run([str(script), "list", "--json"], env=molq.env, cwd=molq.cwd,
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [str(script), "list", "--json"],
+        env=molq.env,
+        cwd=molq.cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 
 
 def test_import_molq_cli_stays_light() -> None:
-    code = ("import sys, molq.cli._parser; "
-            "print(','.join(m for m in ('molq.submitor', 'molq.store', 'json', 'subprocess', 'rich', 'typer', "
-            "'click') if m in sys.modules))")
+    code = (
+        "import sys, molq.cli._parser; "
+        "print(','.join(m for m in ('molq.submitor', 'molq.store', 'json', 'subprocess', 'rich', 'typer', "
+        "'click') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     # molq.submitor comes with the package; the rest must wait for a command that needs it.
     assert set(filter(None, out.stdout.strip().split(","))) <= {"molq.submitor"}

@@ -6,15 +6,34 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 Molq = Any  # the fixture type lives in conftest.py
 
 RECORD_FIELDS = [
-    "job_id", "cluster", "scheduler", "state", "terminal", "scheduler_job_id", "attempt", "root_job_id",
-    "previous_attempt_job_id", "command", "command_type", "cwd", "job_dir", "stdout_path", "stderr_path",
-    "submitted_at", "started_at", "finished_at", "exit_code", "exit_signal", "failure_reason",
-    "retry_state", "retry_due_at", "profile", "metadata",
+    "job_id",
+    "cluster",
+    "scheduler",
+    "state",
+    "terminal",
+    "scheduler_job_id",
+    "attempt",
+    "root_job_id",
+    "previous_attempt_job_id",
+    "command",
+    "command_type",
+    "cwd",
+    "job_dir",
+    "stdout_path",
+    "stderr_path",
+    "submitted_at",
+    "started_at",
+    "finished_at",
+    "exit_code",
+    "exit_signal",
+    "failure_reason",
+    "retry_state",
+    "retry_due_at",
+    "profile",
+    "metadata",
 ]
 
 
@@ -40,9 +59,22 @@ def test_submit_json_record_has_the_documented_fields(molq: Molq) -> None:
 def test_submit_forms_and_execution_flags(molq: Molq, tmp_path: Path) -> None:
     workdir = tmp_path / "wd"
     workdir.mkdir()
-    job = molq.submit("--workdir", str(workdir), "--env", "GREETING=hello", "--env", "WHO=molq",
-                      "--name", "greeter", "--job-dir-name", "greet-1", "--metadata", "project=demo",
-                      "--command", 'echo "$GREETING $WHO from $(pwd)"')
+    job = molq.submit(
+        "--workdir",
+        str(workdir),
+        "--env",
+        "GREETING=hello",
+        "--env",
+        "WHO=molq",
+        "--name",
+        "greeter",
+        "--job-dir-name",
+        "greet-1",
+        "--metadata",
+        "project=demo",
+        "--command",
+        'echo "$GREETING $WHO from $(pwd)"',
+    )
     record = wait_for(molq, job)
     assert record["state"] == "succeeded"
     assert record["cwd"] == str(workdir)
@@ -104,7 +136,7 @@ def test_list_newest_first_with_limit_all_active_and_state(molq: Molq) -> None:
 
 
 def test_list_does_not_refresh_unless_asked(molq: Molq) -> None:
-    job = molq.submit("--", "true")
+    molq.submit("--", "true")
     time.sleep(0.5)
     assert molq.ok("list", "--json").json()[0]["state"] == "submitted"
     assert molq.ok("list", "--json", "--refresh").json()[0]["state"] == "succeeded"
@@ -211,11 +243,26 @@ def test_a_remote_looking_cluster_without_destination_is_shown_not_polled(molq: 
     store = JobStore(molq.home / "jobs.db")
     job_id = "0123abcd-0000-4000-8000-000000000000"
     store.register_job(
-        {"job_id": job_id, "cluster_name": "far", "scheduler": "slurm", "root_job_id": job_id, "attempt": 1,
-         "previous_attempt_job_id": None, "retry_group_id": job_id, "command_type": "argv",
-         "command_display": "train", "cwd": "/remote/home", "job_dir": "/remote/home/.molq/jobs/x",
-         "metadata": {}, "request_json": "{}", "retry_json": None, "profile_name": None},
-        [], time.time())
+        {
+            "job_id": job_id,
+            "cluster_name": "far",
+            "scheduler": "slurm",
+            "root_job_id": job_id,
+            "attempt": 1,
+            "previous_attempt_job_id": None,
+            "retry_group_id": job_id,
+            "command_type": "argv",
+            "command_display": "train",
+            "cwd": "/remote/home",
+            "job_dir": "/remote/home/.molq/jobs/x",
+            "metadata": {},
+            "request_json": "{}",
+            "retry_json": None,
+            "profile_name": None,
+        },
+        [],
+        time.time(),
+    )
     store.mark_submitted(job_id, "4242", time.time())
     store.close()
     result = molq("status", "0123", "--json")

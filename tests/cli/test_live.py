@@ -9,8 +9,8 @@ import shutil
 import subprocess
 import time
 import uuid
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -34,8 +34,16 @@ def state_of(rows: list[LiveRow], **kw: Any) -> LiveState:
     return LiveState("watch", tuple(rows), now=NOW, updated_at=NOW, **kw)
 
 
-MIXED = [row(1, "succeeded"), row(2, "running"), row(3, "failed", note="exit 3"), row(4, "queued"),
-         row(5, "succeeded"), row(6, "cancelled"), row(7, "running"), row(8, "timed_out")]
+MIXED = [
+    row(1, "succeeded"),
+    row(2, "running"),
+    row(3, "failed", note="exit 3"),
+    row(4, "queued"),
+    row(5, "succeeded"),
+    row(6, "cancelled"),
+    row(7, "running"),
+    row(8, "timed_out"),
+]
 
 
 def test_counts_and_progress() -> None:
@@ -45,7 +53,7 @@ def test_counts_and_progress() -> None:
     assert lines[1] == "8 jobs   running 2   pending 1   succeeded 2   failed 2   cancelled 1"
     bar = lines[2]
     assert bar.endswith(" 5/8 finished  62%")
-    inside = bar[1: bar.index("]")]
+    inside = bar[1 : bar.index("]")]
     assert len(inside) == 80 - len(" 5/8 finished  62%") - 2
     assert inside.count("#") == round(len(inside) * 5 / 8)
 
@@ -53,7 +61,7 @@ def test_counts_and_progress() -> None:
 def test_failures_first_then_running_pending_succeeded() -> None:
     lines = render(state_of(MIXED), 100, 30)
     header = next(i for i, line in enumerate(lines) if line.startswith("STATE"))
-    states = [line.split()[0] for line in lines[header + 1: header + 1 + len(MIXED)]]
+    states = [line.split()[0] for line in lines[header + 1 : header + 1 + len(MIXED)]]
     assert states == ["timed_out", "failed", "cancelled", "running", "running", "queued", "succeeded", "succeeded"]
     assert [r.state for r in order(MIXED)][:2] == ["timed_out", "failed"]
     failed_line = next(line for line in lines if line.startswith("failed"))
@@ -106,15 +114,34 @@ class Tmux:
     def __init__(self, molq: Molq, width: int = 100, height: int = 30) -> None:
         self.socket = f"molq-test-{uuid.uuid4().hex[:8]}"
         self.molq = molq
-        self.tmux(["new-session", "-d", "-x", str(width), "-y", str(height), "-s", "t",
-                   "env", "-i", f"PATH={molq.env['PATH']}", f"HOME={molq.env.get('HOME', '/root')}",
-                   f"MOLQ_HOME={molq.home}", "TERM=xterm-256color", "LANG=C.UTF-8",
-                   "bash", "--norc", "--noprofile"])
+        self.tmux(
+            [
+                "new-session",
+                "-d",
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                "-s",
+                "t",
+                "env",
+                "-i",
+                f"PATH={molq.env['PATH']}",
+                f"HOME={molq.env.get('HOME', '/root')}",
+                f"MOLQ_HOME={molq.home}",
+                "TERM=xterm-256color",
+                "LANG=C.UTF-8",
+                "bash",
+                "--norc",
+                "--noprofile",
+            ]
+        )
         self.send(f"cd {shlex.quote(str(molq.cwd))}; PS1='$ '; clear")
 
     def tmux(self, args: list[str]) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                              check=True, timeout=30).stdout
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True, timeout=30
+        ).stdout
 
     def send(self, *keys: str, enter: bool = True) -> None:
         self.tmux(["send-keys", "-t", "t", *keys, *(["Enter"] if enter else [])])
@@ -159,7 +186,7 @@ def molq_cmd(molq: Molq, args: str) -> str:
 def _body(screen: str) -> list[str]:
     lines = screen.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("STATE"))
-    return [line for line in lines[start + 1:] if line.strip() and not line.startswith(("q quit", "..."))]
+    return [line for line in lines[start + 1 :] if line.strip() and not line.startswith(("q quit", "..."))]
 
 
 def test_watch_all_live_then_quit_with_q(molq: Molq, tmux: Tmux) -> None:
@@ -211,7 +238,7 @@ def test_watch_ends_by_itself_with_a_summary(molq: Molq, tmux: Tmux) -> None:
     after = tmux.until(exited)
     assert "EXIT=1" in after
     assert "2 jobs: 1 succeeded, 1 failed" in after
-    table = after[after.index("JOB ID"):]
+    table = after[after.index("JOB ID") :]
     assert table.index(jobs[1][:8]) < table.index(jobs[0][:8])  # the failure first
     assert tmux.flags() == "0 1"
 
@@ -227,8 +254,14 @@ def test_submit_wait_progress_line_in_a_terminal(molq: Molq, tmux: Tmux) -> None
 
 def test_monitor_in_a_pipe_prints_one_line_per_change(molq: Molq) -> None:
     job = molq.submit("--command", "sleep 1")
-    proc = subprocess.Popen([*molq.argv, "monitor", "--interval", "0.2"], cwd=molq.cwd, env=molq.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*molq.argv, "monitor", "--interval", "0.2"],
+        cwd=molq.cwd,
+        env=molq.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     seen = []
     deadline = time.monotonic() + 20

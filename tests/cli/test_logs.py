@@ -31,8 +31,14 @@ def test_logs_of_unknown_job(molq: Molq) -> None:
 
 def test_follow_prints_lines_as_they_come_and_ends_with_the_job(molq: Molq) -> None:
     job = molq.submit("--command", "for i in 1 2 3; do echo tick$i; sleep 0.6; done; exit 2")
-    proc = subprocess.Popen([*molq.argv, "logs", job, "-f"], cwd=molq.cwd, env=molq.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*molq.argv, "logs", job, "-f"],
+        cwd=molq.cwd,
+        env=molq.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     start = time.monotonic()
     first = proc.stdout.readline()
@@ -57,8 +63,14 @@ def test_follow_with_tail_and_both_streams(molq: Molq) -> None:
 
 def test_follow_switches_to_the_retry(molq: Molq) -> None:
     marker = molq.cwd / "second"
-    job = molq.submit("--profile", molq.fast_retry_profile(), "--retries", "2",
-                      "--command", f"if [ -e {marker} ]; then echo second; else touch {marker}; echo first; exit 1; fi")
+    job = molq.submit(
+        "--profile",
+        molq.fast_retry_profile(),
+        "--retries",
+        "2",
+        "--command",
+        f"if [ -e {marker} ]; then echo second; else touch {marker}; echo first; exit 1; fi",
+    )
     result = molq("logs", job, "-f", timeout=60)
     assert result.stdout == "first\nsecond\n"
     assert "attempt 2" in result.stderr

@@ -90,16 +90,27 @@ class Cli:
         self.ssh_log = tmp / "ssh.log"
         self.sbatch_log = tmp / "sbatch.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("MOLQ_", "MOLCRAFTS_"))}
-        self.env.update(HOME=str(self.home), MOLCRAFTS_HOME=str(tmp / "molcrafts"),
-                        FAKE_SSH_LOG=str(self.ssh_log), FAKE_SBATCH_LOG=str(self.sbatch_log),
-                        PATH=f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}")
+        self.env.update(
+            HOME=str(self.home),
+            MOLCRAFTS_HOME=str(tmp / "molcrafts"),
+            FAKE_SSH_LOG=str(self.ssh_log),
+            FAKE_SBATCH_LOG=str(self.sbatch_log),
+            PATH=f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        )
         self.env.pop("NO_COLOR", None)
         self.cwd = tmp / "work"
         self.cwd.mkdir()
 
     def __call__(self, *args: str, timeout: float = 60, env: dict[str, str] | None = None) -> Run:
-        done = subprocess.run([MOLQ, *args], cwd=self.cwd, env=env or self.env, capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            [MOLQ, *args],
+            cwd=self.cwd,
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         return Run(done.returncode, done.stdout, done.stderr)
 
     def ok(self, *args: str, **kw: Any) -> Run:
@@ -149,16 +160,19 @@ def cli(tmp_path: Path) -> Cli:
 @pytest.fixture
 def ssh_config(cli: Cli) -> Path:
     path = cli.home / ".ssh" / "config"
-    path.write_text("Host dardel\n    HostName dardel.pdc.kth.se\n    User alice\n"
-                    "Host gpu-box\n    HostName gpu.example.org\n")
+    path.write_text(
+        "Host dardel\n    HostName dardel.pdc.kth.se\n    User alice\nHost gpu-box\n    HostName gpu.example.org\n"
+    )
     return path
 
 
 @pytest.fixture
 def profile_config(tmp_path: Path) -> Path:
     cfg = tmp_path / "config.yaml"
-    cfg.write_text("profiles:\n  gpu:\n    scheduler: slurm\n    cluster_name: dardel\n"
-                   "    host: dardel\n    jobs_dir: /scratch/alice/jobs\n")
+    cfg.write_text(
+        "profiles:\n  gpu:\n    scheduler: slurm\n    cluster_name: dardel\n"
+        "    host: dardel\n    jobs_dir: /scratch/alice/jobs\n"
+    )
     return cfg
 
 
@@ -374,7 +388,9 @@ class TestLogsOverRemoteTransport:
         assert len(cli.ssh_calls()) > before  # read over ssh
 
     def test_tail_is_evaluated_remotely(self, cli: Cli, ssh_config: Path) -> None:
-        job = self._remote_job(cli, ssh_config, "sh", "-c", "i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); done")
+        job = self._remote_job(
+            cli, ssh_config, "sh", "-c", "i=0; while [ $i -lt 100 ]; do echo line$i; i=$((i+1)); done"
+        )
         before = len(cli.ssh_calls())
         result = cli("logs", job, "local", "--cluster", "dardel", "--tail", "2")
         assert result.returncode == 0, result
@@ -537,7 +553,8 @@ class TestPluginsList:
         site = tmp_path / "site"
         site.mkdir()
         (site / "sitecustomize.py").write_text(
-            "import molq.plugin\nmolq.plugin.available_plugins = lambda *a, **k: {}\n")
+            "import molq.plugin\nmolq.plugin.available_plugins = lambda *a, **k: {}\n"
+        )
         env = {**cli.env, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), cli.env.get("PYTHONPATH")]))}
         result = cli("plugins", "list", "--config", str(tmp_path / "none.yaml"), env=env)
         assert result.returncode == 0, result
@@ -547,13 +564,15 @@ class TestPluginsList:
 class TestResolveCluster:
     """Which transport a workspace command uses (the original read ``_resolve_cluster``)."""
 
-    def test_profile_host_becomes_ssh_transport(self, cli: Cli, ssh_config: Path, profile_config: Path,
-                                                tmp_path: Path) -> None:
+    def test_profile_host_becomes_ssh_transport(
+        self, cli: Cli, ssh_config: Path, profile_config: Path, tmp_path: Path
+    ) -> None:
         cli.fake_ssh()
         (tmp_path / "ws").mkdir()
         (tmp_path / "ws" / "x.txt").write_text("x")
-        result = cli("workspace", "list", "--profile", "gpu", "--config", str(profile_config),
-                     "--path", str(tmp_path / "ws"))
+        result = cli(
+            "workspace", "list", "--profile", "gpu", "--config", str(profile_config), "--path", str(tmp_path / "ws")
+        )
         assert result.returncode == 0, result
         assert "x.txt" in result.output
         assert any("dardel" in call for call in cli.ssh_calls())
@@ -610,7 +629,6 @@ class TestWorkspaceSyncWithProfile:
         source.mkdir()
         (source / "f.txt").write_text("x")
         dest = tmp_path / "dest"
-        result = cli("workspace", "sync", str(source), "--profile", "local", "--config", str(cfg),
-                     "--path", str(dest))
+        result = cli("workspace", "sync", str(source), "--profile", "local", "--config", str(cfg), "--path", str(dest))
         assert result.returncode == 0, result
         assert (dest / "f.txt").exists()

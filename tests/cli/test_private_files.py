@@ -14,6 +14,7 @@ from typing import Any
 def _reachable_by_others(root: Path) -> dict[str, str]:
     """Paths under ``root`` (root included) that group or others could open:
     their own mode lets them, and so does every folder on the way."""
+
     def mode(path: Path) -> int:
         return stat.S_IMODE(path.lstat().st_mode)
 

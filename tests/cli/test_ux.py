@@ -42,8 +42,14 @@ def test_a_retried_job_is_one_row_in_list(molq: Molq) -> None:
 def test_a_retried_job_is_one_row_in_monitor(molq: Molq) -> None:
     job = molq.submit("--profile", molq.fast_retry_profile(), "--retries", "3", "--command", "exit 4")
     settle(molq, job, 3)
-    proc = subprocess.Popen([sys.executable, "-m", "molq.cli", "monitor", "--plain", "--interval", "0.2"],
-                            env=molq.env, cwd=molq.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "molq.cli", "monitor", "--plain", "--interval", "0.2"],
+        env=molq.env,
+        cwd=molq.cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(2.0)
     finally:
@@ -76,8 +82,14 @@ def _read_line(stream, timeout: float) -> str:
 
 
 def test_submit_wait_prints_the_id_first_and_ctrl_c_leaves_the_job_running(molq: Molq) -> None:
-    proc = subprocess.Popen([MOLQ, "submit", "--wait", "--", "sleep", "30"], env=molq.env, cwd=molq.cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [MOLQ, "submit", "--wait", "--", "sleep", "30"],
+        env=molq.env,
+        cwd=molq.cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = _read_line(proc.stdout, 20)
         assert first.startswith("Job submitted: "), first
@@ -155,8 +167,14 @@ def test_a_profile_name_as_the_first_word(molq: Molq) -> None:
 
 def test_list_filters_a_retried_job_by_its_current_state(molq: Molq) -> None:
     marker = molq.cwd / "second"
-    job = molq.submit("--profile", molq.fast_retry_profile(), "--retries", "2",
-                      "--command", f"[ -e {marker} ] || {{ touch {marker}; exit 1; }}")
+    job = molq.submit(
+        "--profile",
+        molq.fast_retry_profile(),
+        "--retries",
+        "2",
+        "--command",
+        f"[ -e {marker} ] || {{ touch {marker}; exit 1; }}",
+    )
     settle(molq, job, 2)
     assert molq.record(job)["state"] == "succeeded"
     assert molq.ok("list", "--state", "failed", "--json").json() == []  # its first attempt failed

@@ -54,8 +54,12 @@ def start_original_job(work: Path, job_id: str, script: str) -> tuple[Path, int]
     job_dir.mkdir(parents=True)
     (job_dir / "run.sh").write_text(script)
     (job_dir / "_wrapper.sh").write_text(WRAPPER.format(dir=job_dir))
-    subprocess.Popen(["nohup", "bash", str(job_dir / "_wrapper.sh")], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.Popen(
+        ["nohup", "bash", str(job_dir / "_wrapper.sh")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while not (job_dir / ".pid").exists() or not (job_dir / ".pid").read_text().strip():
         assert time.monotonic() < deadline, "the wrapper did not start"
@@ -71,8 +75,16 @@ def imported_store(tmp_path: Path, job_id: str, job_dir: Path, pid: int) -> Path
             "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, retry_group_id, scheduler_job_id, "
             "state, command_type, command_display, cwd, submitted_at, started_at, metadata) "
             "VALUES (?, 'dev', 'local', ?, ?, ?, 'running', 'command', 'job', ?, ?, ?, ?)",
-            (job_id, job_id, job_id, str(pid), str(job_dir.parent), time.time() - 1, time.time() - 1,
-             json.dumps({"molq.job_dir": str(job_dir)})),
+            (
+                job_id,
+                job_id,
+                job_id,
+                str(pid),
+                str(job_dir.parent),
+                time.time() - 1,
+                time.time() - 1,
+                json.dumps({"molq.job_dir": str(job_dir)}),
+            ),
         )
     conn.close()
     target = tmp_path / "molq.db"

@@ -28,9 +28,23 @@ from molq.store import JobStore, default_jobs_db_path
 FIXTURES = Path(__file__).parent / "fixtures"
 VERSIONS = sorted(p.name for p in FIXTURES.iterdir() if (p / "jobs.db").is_file())
 JOB_FIELDS = (
-    "cluster_name", "scheduler", "scheduler_job_id", "submitted_at", "started_at", "finished_at",
-    "exit_code", "failure_reason", "cwd", "command_type", "command_display", "root_job_id", "attempt",
-    "previous_attempt_job_id", "retry_group_id", "profile_name", "cleaned_at",
+    "cluster_name",
+    "scheduler",
+    "scheduler_job_id",
+    "submitted_at",
+    "started_at",
+    "finished_at",
+    "exit_code",
+    "failure_reason",
+    "cwd",
+    "command_type",
+    "command_display",
+    "root_job_id",
+    "attempt",
+    "previous_attempt_job_id",
+    "retry_group_id",
+    "profile_name",
+    "cleaned_at",
 )
 
 
@@ -71,10 +85,13 @@ def check_every_row(store: JobStore, version: str) -> None:
             assert getattr(rec, field) == job[field], (job["job_id"], field)
         assert dict(rec.metadata) == job["metadata"]
         assert store.get_request_json(job["job_id"]) == exp["request_json"][job["job_id"]]
-        got = [(t.old_state and str(t.old_state.value), str(t.new_state.value), t.timestamp, t.reason)
-               for t in store.get_transitions(job["job_id"])]
-        want = [(t["old_state"], t["new_state"], t["timestamp"], t["reason"])
-                for t in exp["transitions"][job["job_id"]]]
+        got = [
+            (t.old_state and str(t.old_state.value), str(t.new_state.value), t.timestamp, t.reason)
+            for t in store.get_transitions(job["job_id"])
+        ]
+        want = [
+            (t["old_state"], t["new_state"], t["timestamp"], t["reason"]) for t in exp["transitions"][job["job_id"]]
+        ]
         assert got == want, job["job_id"]
         deps = sorted(dataclasses.astuple(d) for d in store.get_dependencies(job["job_id"]))
         want_deps = sorted(
@@ -85,13 +102,23 @@ def check_every_row(store: JobStore, version: str) -> None:
     n_transitions = sum(len(v) for v in exp["transitions"].values())
     assert n_transitions == exp["table_counts"]["status_transitions"]
     with sqlite3.connect(f"file:{store.path}?mode=ro", uri=True) as conn:
-        allocations = sorted(conn.execute(
-            "SELECT cluster_name, partition, account, qos, reservation, label, last_used, use_count FROM allocations"
-        ))
+        allocations = sorted(
+            conn.execute(
+                "SELECT cluster_name, partition, account, qos, reservation, label, last_used, use_count FROM allocations"
+            )
+        )
         transition_ids = [r[0] for r in conn.execute("SELECT id FROM status_transitions ORDER BY id")]
     want_allocations = sorted(
-        (a["cluster_name"], a["partition"] or "", a["account"] or "", a["qos"] or "", a["reservation"] or "",
-         a["label"], a["last_used"], a["use_count"])
+        (
+            a["cluster_name"],
+            a["partition"] or "",
+            a["account"] or "",
+            a["qos"] or "",
+            a["reservation"] or "",
+            a["label"],
+            a["last_used"],
+            a["use_count"],
+        )
         for a in exp["allocations"]
     )
     assert allocations == want_allocations
@@ -219,8 +246,9 @@ def test_errors_are_molq_errors(tmp_path: Path) -> None:
 
 
 def molq_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "molq.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "molq.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_cli_import_store_says_what_it_imported(homes: Path) -> None:
@@ -229,8 +257,14 @@ def test_cli_import_store_says_what_it_imported(homes: Path) -> None:
     env = dict(os.environ)
     first = molq_cli("import-store", str(source), env=env)
     assert first.returncode == 0, first.stderr
-    for line in ("jobs          9", "transitions   28", "dependencies  3", "allocations   2",
-                 "1 job still active", "left unchanged"):
+    for line in (
+        "jobs          9",
+        "transitions   28",
+        "dependencies  3",
+        "allocations   2",
+        "1 job still active",
+        "left unchanged",
+    ):
         assert line in first.stdout
     again = molq_cli("import-store", str(source), "--json", env=env)
     assert again.returncode == 0, again.stderr
@@ -320,8 +354,10 @@ def test_processes_opening_molq_at_once_import_once(homes: Path) -> None:
         "with JobStore(default_jobs_db_path()) as s:\n"
         "    print(len(s.list_all_records(include_terminal=True)))\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", opener], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(6)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", opener], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
     results = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in results]
     assert [out.strip() for out, _ in results] == ["9"] * 6

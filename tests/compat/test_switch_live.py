@@ -91,7 +91,11 @@ def test_molq_tracks_and_cancels_jobs_the_original_started(
     env = {k: v for k, v in os.environ.items() if k not in ("MOLQ_HOME", "MOLCRAFTS_HOME")}
     env["HOME"] = str(home)
     done = subprocess.run(
-        [reference_python, "-c", SUBMIT_WITH_ORIGINAL], cwd=work, env=env, capture_output=True, text=True,
+        [reference_python, "-c", SUBMIT_WITH_ORIGINAL],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
@@ -117,8 +121,11 @@ def test_molq_tracks_and_cancels_jobs_the_original_started(
             assert ended.finished_at is not None and ended.finished_at >= ended.started_at
             # Its output, where the original's wrapper wrote it.
             logs = subprocess.run(
-                [sys.executable, "-m", "molq.cli", "logs", ids["ends"]], capture_output=True, text=True,
-                env={**os.environ, "HOME": str(home)}, timeout=60,
+                [sys.executable, "-m", "molq.cli", "logs", ids["ends"]],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "HOME": str(home)},
+                timeout=60,
             )
             assert logs.returncode == 0, logs.stderr
             assert "from-the-original" in logs.stdout
@@ -157,8 +164,9 @@ def test_a_job_that_ended_before_the_switch_reads_its_real_outcome(
         "    h = s.submit_job(argv=['sh', '-c', 'exit 0'])\n"
         "    print(json.dumps(h.job_id))\n"
     )
-    done = subprocess.run([reference_python, "-c", script], cwd=work, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [reference_python, "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     job_id = json.loads(done.stdout.strip().splitlines()[-1])
     job_dir = work / ".molq" / "jobs" / job_id
@@ -192,8 +200,9 @@ def test_a_retry_policy_given_to_the_original_is_honoured_by_molq(
         "    h = s.submit_job(argv=['sh', '-c', 'sleep 1; exit 9'], retry=policy)\n"
         "    print(json.dumps(h.job_id))\n"
     )
-    done = subprocess.run([reference_python, "-c", script], cwd=work, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [reference_python, "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     root = json.loads(done.stdout.strip().splitlines()[-1])
     monkeypatch.setenv("HOME", str(home))

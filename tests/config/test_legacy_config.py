@@ -60,14 +60,22 @@ def test_molq_reads_what_the_original_read(name: str) -> None:
 def test_the_full_profile_in_molqs_own_terms() -> None:
     config = load_config(FILES / "full-0.8.yaml")
     gpu = config.profiles["gpu"]
-    assert gpu.defaults.resources == mq.JobResources(cpu_count=8, memory=mq.Memory.gb(32), gpu_count=1,
-                                                     time_limit=mq.Duration.hours(4))
+    assert gpu.defaults.resources == mq.JobResources(
+        cpu_count=8, memory=mq.Memory.gb(32), gpu_count=1, time_limit=mq.Duration.hours(4)
+    )
     assert gpu.defaults.scheduling == mq.JobScheduling(partition="gpu", account="project123", qos="normal")
     assert gpu.retry is not None and gpu.retry.max_attempts == 3
     assert gpu.retry.retry_on_exit_codes == (1, 137)
     assert gpu.retention.keep_job_dirs_for_days == 14
-    assert config.plugins == {"nerve": {"enabled": True, "expand_threshold": 8, "debounce_seconds": 0.3,
-                                        "ingest_url": "http://127.0.0.1:17890", "show_members": "attention"}}
+    assert config.plugins == {
+        "nerve": {
+            "enabled": True,
+            "expand_threshold": 8,
+            "debounce_seconds": 0.3,
+            "ingest_url": "http://127.0.0.1:17890",
+            "show_members": "attention",
+        }
+    }
     assert mq.enabled_plugin_names(config.plugins) == ["nerve"]
 
 
@@ -163,9 +171,15 @@ def test_the_command_line_submits_with_a_profile_of_the_originals_yaml(tmp_path:
     (legacy / "config.yaml").write_text(LAPTOP_YAML)
     env = {k: v for k, v in os.environ.items() if k not in ("MOLQ_HOME", "MOLCRAFTS_HOME")}
     env.update(MOLQ_HOME=str(tmp_path / "own"), MOLCRAFTS_HOME=str(tmp_path / "molcrafts"))
-    result = subprocess.run([sys.executable, "-m", "molq.cli", "--profile", "laptop", "submit", "--wait",
-                             "--json", "--", "true"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "molq.cli", "--profile", "laptop", "submit", "--wait", "--json", "--", "true"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["cluster"] == "laptop-08" and record["state"] == "succeeded"
@@ -177,10 +191,18 @@ def test_the_command_line_names_an_unknown_key_in_one_warning_line(tmp_path: Pat
     (own / "config.toml").write_text('[profiles.a]\nscheduler = "local"\ncluster_name = "a"\ncolour = "x"\n')
     env = {k: v for k, v in os.environ.items() if k not in ("MOLQ_HOME", "MOLCRAFTS_HOME")}
     env.update(MOLQ_HOME=str(own), MOLCRAFTS_HOME=str(tmp_path / "none"))
-    result = subprocess.run([sys.executable, "-m", "molq.cli", "clusters", "list"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "molq.cli", "clusters", "list"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
         f"molq: warning: {own / 'config.toml'}: profiles.a.colour: unknown key, ignored (known keys here: "
-        "scheduler, cluster_name, jobs_dir, host, scheduler_options, defaults, retry, retention)"]
+        "scheduler, cluster_name, jobs_dir, host, scheduler_options, defaults, retry, retention)"
+    ]
     assert result.stdout.split()[4:6] == ["a", "profile:a"]

@@ -16,10 +16,21 @@ from molq.testing import FakeScheduler
 def _register(store: JobStore, job_id: str, sid: str, at: float) -> None:
     store.register_job(
         {
-            "job_id": job_id, "cluster_name": "c", "scheduler": "slurm", "root_job_id": job_id,
-            "attempt": 1, "previous_attempt_job_id": None, "retry_group_id": job_id,
-            "command_type": "argv", "command_display": "x", "cwd": "/", "job_dir": f"/jobs/{job_id}",
-            "metadata": {}, "request_json": "{}", "retry_json": None, "profile_name": None,
+            "job_id": job_id,
+            "cluster_name": "c",
+            "scheduler": "slurm",
+            "root_job_id": job_id,
+            "attempt": 1,
+            "previous_attempt_job_id": None,
+            "retry_group_id": job_id,
+            "command_type": "argv",
+            "command_display": "x",
+            "cwd": "/",
+            "job_dir": f"/jobs/{job_id}",
+            "metadata": {},
+            "request_json": "{}",
+            "retry_json": None,
+            "profile_name": None,
         },
         [],
         at,
@@ -85,11 +96,36 @@ def test_a_refresh_makes_the_same_native_calls_whatever_the_job_count(tmp_path: 
     counts = []
     for jobs in (3, 300):
         fake = FakeScheduler(job_duration=3600.0)
-        sub = mq.Submitor(mq.Cluster("c", "local", _scheduler_impl=fake), store=JobStore(tmp_path / f"{jobs}.db"),
-                          jobs_dir=tmp_path / f"jobs-{jobs}", min_poll_interval=0.0)
+        sub = mq.Submitor(
+            mq.Cluster("c", "local", _scheduler_impl=fake),
+            store=JobStore(tmp_path / f"{jobs}.db"),
+            jobs_dir=tmp_path / f"jobs-{jobs}",
+            min_poll_interval=0.0,
+        )
         for i in range(jobs):
             sub.submit_job(argv=["true", str(i)])
         sub.refresh_jobs(force=True)  # submitted -> queued
         counts.append(_native_calls(sub))
         sub.close()
     assert counts[0] == counts[1], counts
+
+
+def test_array_tasks_and_poll_status_are_named_values_that_read_as_the_old_tuples(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.db")
+    _register(store, "arr", "34", 1.0)
+    queue = _core.parse_queue("slurm", b"34_1|RUNNING|u|p|100|101|None|a\n34_2|PENDING|u|p|100|N/A|Priority|a\n")
+    store.reconcile("c", queue, None, 102.0)
+    first, second = store.get_array_tasks("arr")
+    assert (first.task_id, first.state, first.started_at) == ("1", mq.JobState.RUNNING, 101.0)
+    assert second.state is mq.JobState.QUEUED and second.exit_code is None and second.exit_signal is None
+    task_id, state, exit_code, exit_signal, started_at, finished_at = first
+    assert (task_id, state, finished_at) == ("1", mq.JobState.RUNNING, None)
+    assert first[1] is mq.JobState.RUNNING and first == ("1", mq.JobState.RUNNING, None, None, 101.0, None)
+    assert store.poll_status("c") is None
+    assert store.begin_poll("c", "me", 10.0, 0.0, 60.0, False)
+    status = store.poll_status("c")
+    assert status is not None and status.holder == "me" and status.failures == 0 and status.lease_until == 70.0
+    assert status[0] == "me" and status == ("me", 70.0, 10.0, None, 0, None)
+    store.end_poll("c", "me", "squeue timed out")
+    status = store.poll_status("c")
+    assert status is not None and (status.holder, status.failures, status.last_error) == (None, 1, "squeue timed out")

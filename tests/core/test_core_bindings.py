@@ -70,9 +70,20 @@ def test_job_record_constructor_defaults_and_equality() -> None:
     assert r.state is JobState.RUNNING
     assert (r.cwd, r.command_type, r.command_display, r.root_job_id, r.job_dir) == ("",) * 5
     assert r.attempt == 1 and r.metadata == {} and r.scheduler_job_id is None
-    for name in ("submitted_at", "started_at", "finished_at", "exit_code", "exit_signal",
-                 "failure_reason", "previous_attempt_job_id", "retry_group_id", "profile_name",
-                 "cleaned_at", "retry_due_at", "retry_state"):
+    for name in (
+        "submitted_at",
+        "started_at",
+        "finished_at",
+        "exit_code",
+        "exit_signal",
+        "failure_reason",
+        "previous_attempt_job_id",
+        "retry_group_id",
+        "profile_name",
+        "cleaned_at",
+        "retry_due_at",
+        "retry_state",
+    ):
         assert getattr(r, name) is None, name
     same = _core.JobRecord("j", "c", "slurm", JobState.RUNNING)
     assert r == same and hash(r) == hash(same) and len({r, same}) == 1
@@ -92,11 +103,30 @@ def test_job_record_metadata_is_a_fresh_dict() -> None:
     d = r.to_dict()
     assert d["state"] is JobState.CREATED and d["metadata"] == {"b": "2", "a": "1"}
     assert set(d) == {
-        "job_id", "cluster_name", "scheduler", "state", "scheduler_job_id", "submitted_at",
-        "started_at", "finished_at", "exit_code", "failure_reason", "cwd", "command_type",
-        "command_display", "metadata", "root_job_id", "attempt", "previous_attempt_job_id",
-        "retry_group_id", "profile_name", "cleaned_at", "job_dir", "exit_signal",
-        "retry_due_at", "retry_state",
+        "job_id",
+        "cluster_name",
+        "scheduler",
+        "state",
+        "scheduler_job_id",
+        "submitted_at",
+        "started_at",
+        "finished_at",
+        "exit_code",
+        "failure_reason",
+        "cwd",
+        "command_type",
+        "command_display",
+        "metadata",
+        "root_job_id",
+        "attempt",
+        "previous_attempt_job_id",
+        "retry_group_id",
+        "profile_name",
+        "cleaned_at",
+        "job_dir",
+        "exit_signal",
+        "retry_due_at",
+        "retry_state",
     }
     with pytest.raises(TypeError):
         _core.JobRecord("j", "c", "s", "created", metadata={"n": 1})
@@ -116,10 +146,18 @@ def test_status_transition_and_queue_entry() -> None:
     assert t == _core.StatusTransition("j", None, JobState.CREATED, 1.5) and t != u
     q = _core.QueueEntry("7")
     assert q.scheduler_job_id == "7" and q.state is JobState.QUEUED and q.raw_state == ""
-    q = _core.QueueEntry("8", name="n", user="u", state="running", raw_state="R", partition="p",
-                         submit_time=1.0, start_time=2.0)
+    q = _core.QueueEntry(
+        "8", name="n", user="u", state="running", raw_state="R", partition="p", submit_time=1.0, start_time=2.0
+    )
     assert (q.name, q.user, q.state, q.raw_state, q.partition, q.submit_time, q.start_time) == (
-        "n", "u", JobState.RUNNING, "R", "p", 1.0, 2.0)
+        "n",
+        "u",
+        JobState.RUNNING,
+        "R",
+        "p",
+        1.0,
+        2.0,
+    )
 
 
 # -- parsers ---------------------------------------------------------------------------
@@ -134,7 +172,10 @@ def test_parse_queue_shell() -> None:
     assert len(snap) == 4
     assert "11" in snap and "15" not in snap and 11 not in snap
     assert snap.states() == {
-        "11": JobState.RUNNING, "12": JobState.SUCCEEDED, "13": JobState.FAILED, "14": JobState.LOST,
+        "11": JobState.RUNNING,
+        "12": JobState.SUCCEEDED,
+        "13": JobState.FAILED,
+        "14": JobState.LOST,
     }
     assert all(type(s) is JobState for s in snap.states().values())
     assert [line for line, _ in snap.skipped] == ["garbage line", "15|exited|x||"]
@@ -158,8 +199,9 @@ def test_parse_errors() -> None:
 
 
 def test_snapshot_from_observations_and_merge() -> None:
-    a = _core.Snapshot.from_observations([("1", "running", None, None, 5.0, None),
-                                          ("2", JobState.QUEUED, None, None, None, None)])
+    a = _core.Snapshot.from_observations(
+        [("1", "running", None, None, 5.0, None), ("2", JobState.QUEUED, None, None, None, None)]
+    )
     b = _core.Snapshot.from_observations([("2", "failed", 3, "boom", None, 9.0)])
     m = a.merged(b)
     assert len(a) == 2 and len(m) == 2
@@ -212,10 +254,17 @@ def test_locked_store_is_a_store_error(tmp_path: Path) -> None:
     # Another process holds the write lock (SQLite locks are per process, so
     # a second SQLite library in this process would not conflict).
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-         "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()", str(p)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+            "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()",
+            str(p),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         s = _core.JobStore(str(p), busy_timeout_ms=50)
@@ -293,8 +342,12 @@ def test_single_job_writes_are_compare_and_set(store: _core.JobStore) -> None:
     store.register_job(job("b"), [], 1.0)
     t = store.mark_failed("b", "submission failed: sbatch not found", 2.0)
     assert t is not None and t.old_state is JobState.CREATED and t.new_state is JobState.FAILED
-    for call in (lambda: store.mark_submitted("zz", "1", 0.0), lambda: store.mark_failed("zz", "r", 0.0),
-                 lambda: store.cancel("zz", "r", 0.0), lambda: store.finish_retry("zz")):
+    for call in (
+        lambda: store.mark_submitted("zz", "1", 0.0),
+        lambda: store.mark_failed("zz", "r", 0.0),
+        lambda: store.cancel("zz", "r", 0.0),
+        lambda: store.finish_retry("zz"),
+    ):
         with pytest.raises(JobNotFoundError) as e:
             call()
         assert e.value.job_id == "zz"
@@ -308,7 +361,11 @@ def test_reconcile_with_shell_status_lines(store: _core.JobStore) -> None:
     submitted(store, "b", "102", 2.0)
     submitted(store, "c", "103", 3.0)
     submitted(store, "x", "101", 4.0, cluster="elsewhere")
-    assert [job[:3] for job in store.active_jobs(CLUSTER)] == [("a", "101", "/jobs/a"), ("b", "102", "/jobs/b"), ("c", "103", "/jobs/c")]
+    assert [job[:3] for job in store.active_jobs(CLUSTER)] == [
+        ("a", "101", "/jobs/a"),
+        ("b", "102", "/jobs/b"),
+        ("c", "103", "/jobs/c"),
+    ]
     assert all(isinstance(job[3], float) and job[3] > 0 for job in store.active_jobs(CLUSTER))
     snap = _core.parse_queue("shell", b"101|running||10|\n102|exited|0|11|12\n103|vanished|||\n")
     out = store.reconcile(CLUSTER, snap, None, 20.0)
@@ -326,7 +383,11 @@ def test_reconcile_with_shell_status_lines(store: _core.JobStore) -> None:
     assert store.get_job("x").state is JobState.SUBMITTED, "other cluster untouched"
     assert store.reconcile(CLUSTER, snap, None, 21.0).transitions == [], "idempotent"
     assert [t.new_state for t in store.get_transitions("b")] == [
-        JobState.CREATED, JobState.SUBMITTED, JobState.RUNNING, JobState.SUCCEEDED]
+        JobState.CREATED,
+        JobState.SUBMITTED,
+        JobState.RUNNING,
+        JobState.SUCCEEDED,
+    ]
 
 
 def test_missing_jobs_need_accounting_polls_and_time(store: _core.JobStore) -> None:
@@ -344,8 +405,10 @@ def test_missing_jobs_need_accounting_polls_and_time(store: _core.JobStore) -> N
 def test_retry_is_scheduled_claimed_once_and_finished(tmp_path: Path) -> None:
     path = str(tmp_path / "jobs.db")
     a, b = _core.JobStore(path), _core.JobStore(path)
-    policy = ('{"max_attempts": 2, "retry_on_states": ["failed"], "retry_on_exit_codes": null, '
-              '"backoff": {"mode": "exponential", "initial_seconds": 5, "maximum_seconds": 60, "factor": 2}}')
+    policy = (
+        '{"max_attempts": 2, "retry_on_states": ["failed"], "retry_on_exit_codes": null, '
+        '"backoff": {"mode": "exponential", "initial_seconds": 5, "maximum_seconds": 60, "factor": 2}}'
+    )
     a.register_job(job("r", retry_json=policy), [], 1.0)
     a.mark_submitted("r", "9", 1.0)
     snap = _core.Snapshot.from_observations([("9", "failed", 1, None, None, 50.0)])
@@ -416,10 +479,14 @@ def test_delete_many_ids_with_edges(tmp_path: Path) -> None:
     with c:
         c.executemany(
             "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, state, submitted_at) "
-            "VALUES (?, 'c', 'local', ?, 'succeeded', 1.0)", [(i, i) for i in ids])
+            "VALUES (?, 'c', 'local', ?, 'succeeded', 1.0)",
+            [(i, i) for i in ids],
+        )
         c.executemany(
             "INSERT INTO job_dependencies (job_id, dependency_job_id, dependency_type, scheduler_dependency) "
-            "VALUES (?, ?, 'after', '')", list(zip(ids[1:], ids[:-1])))
+            "VALUES (?, ?, 'after', '')",
+            list(zip(ids[1:], ids[:-1])),
+        )
     c.close()
     store = _core.JobStore(str(path))
     store.register_job(job("keep", "c"), [("j0", "after", "")], 2.0)
@@ -438,8 +505,11 @@ def test_list_100k_records_is_fast(tmp_path: Path) -> None:
             "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, state, submitted_at, "
             "scheduler_job_id, command_type, command_display, cwd, job_dir, metadata, request_json) "
             "VALUES (?, 'big', 'local', ?, 'running', ?, ?, 'argv', 'python train.py', '/home/u/p', ?, ?, '{}')",
-            [(f"job-{i:06}", f"job-{i:06}", float(i), str(i), f"/jobs/{i}", f'{{"molq.job_dir": "/jobs/{i}"}}')
-             for i in range(100_000)])
+            [
+                (f"job-{i:06}", f"job-{i:06}", float(i), str(i), f"/jobs/{i}", f'{{"molq.job_dir": "/jobs/{i}"}}')
+                for i in range(100_000)
+            ],
+        )
     c.close()
     s = _core.JobStore(str(path))
     s.list_jobs("big", True)  # warm the page cache

@@ -122,9 +122,7 @@ def test_needs_accounting_asks_for_missing_and_for_finished_without_exit_code() 
 def test_array_in_the_store(tmp_path: Path) -> None:
     store = _core.JobStore(str(tmp_path / "jobs.db"))
     assert store.schema_version() == _core.SCHEMA_VERSION >= 2
-    store.register_job(
-        {"job_id": "arr", "cluster_name": "c", "scheduler": "slurm", "job_dir": "/jobs/arr"}, [], 100.0
-    )
+    store.register_job({"job_id": "arr", "cluster_name": "c", "scheduler": "slurm", "job_dir": "/jobs/arr"}, [], 100.0)
     store.mark_submitted("arr", "34", 101.0)
     assert store.active_jobs("c") == [("arr", "34", "/jobs/arr", 101.0)]
     queue = _core.parse_queue("slurm", b"")

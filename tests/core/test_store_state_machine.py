@@ -72,7 +72,17 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(data=st.data(), with_accounting=st.booleans())
     def observe(self, data: st.DataObject, with_accounting: bool) -> None:
         chosen = data.draw(st.lists(st.sampled_from(sorted(self.sid)), unique=True))
-        rows = [(self.sid[j], data.draw(st.sampled_from(STATES)), data.draw(st.none() | st.integers(0, 255)), None, None, None) for j in chosen]
+        rows = [
+            (
+                self.sid[j],
+                data.draw(st.sampled_from(STATES)),
+                data.draw(st.none() | st.integers(0, 255)),
+                None,
+                None,
+                None,
+            )
+            for j in chosen
+        ]
         queue = _core.Snapshot.from_observations(rows)
         accounting = _core.Snapshot.from_observations([]) if with_accounting else None
         outcome = self.store.reconcile("c", queue, accounting, self.tick(), 0.0, 2)

@@ -20,8 +20,10 @@ from molq.store import JobStore
 def db(tmp_path: Path) -> Path:
     """A store with a finished job, a failed one and one still running."""
     path = tmp_path / "jobs.db"
-    with JobStore(path) as store, mq.Submitor(mq.Cluster("box", "local"), store=store,
-                                              jobs_dir=tmp_path / "jobs") as sub:
+    with (
+        JobStore(path) as store,
+        mq.Submitor(mq.Cluster("box", "local"), store=store, jobs_dir=tmp_path / "jobs") as sub,
+    ):
         sub.submit_job(argv=["true"]).wait(timeout=20)
         sub.submit_job(argv=["sh", "-c", "exit 3"]).wait(timeout=20)
         running = sub.submit_job(argv=["sleep", "30"])
@@ -51,19 +53,21 @@ def _read_until(fd: int, needle: bytes, timeout: float = 10.0) -> bytes:
 
 
 def test_monitor_in_a_terminal_navigates_to_detail_and_quits_on_q(db: Path) -> None:
-    import pty
-
     import fcntl
+    import pty
     import struct
     import termios
 
     parent, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 110, 0, 0))  # 30 rows, 110 columns
-    code = (f"from molq.dashboard import MolqMonitor; "
-            f"MolqMonitor(db_path={str(db)!r}, include_terminal=True, refresh_interval=0.2).watch()")
+    code = (
+        f"from molq.dashboard import MolqMonitor; "
+        f"MolqMonitor(db_path={str(db)!r}, include_terminal=True, refresh_interval=0.2).watch()"
+    )
     env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=child, stdout=child, stderr=child,
-                            env=env, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=child, stdout=child, stderr=child, env=env, close_fds=True
+    )
     os.close(child)
     try:
         screen = _read_until(parent, b"enter open detail")

@@ -21,8 +21,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 Job = dict[str, Any]
 
@@ -152,18 +153,24 @@ def run_job(state: State, job_id: str) -> None:
             if verdict == "go":
                 break
             if verdict == "never" and job.get("never_satisfied") == "delete":
-                state.update(job_id, lambda j: (finish(j, None, deleted=True),
-                                                log(j, "S", "Job deleted as result of dependency on job")))
+                state.update(
+                    job_id,
+                    lambda j: (
+                        finish(j, None, deleted=True),
+                        log(j, "S", "Job deleted as result of dependency on job"),
+                    ),
+                )
                 return
         time.sleep(0.2)
     env = dict(os.environ, **job.get("env", {}))
     with open(job["out"], "ab") as out, open(job["err"], "ab") as err:
-        proc = subprocess.Popen(["bash", job["script"]], cwd=job["cwd"], env=env, stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            ["bash", job["script"]], cwd=job["cwd"], env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL
+        )
 
     def started(j: Job) -> None:
         j["state"], j["start"], j["pid"] = "running", time.time(), proc.pid
-        log(j, "S", f"Job Run at request of Scheduler on exec_vnode (localhost:ncpus=1)")
+        log(j, "S", "Job Run at request of Scheduler on exec_vnode (localhost:ncpus=1)")
 
     if state.update(job_id, started) is None:
         proc.kill()

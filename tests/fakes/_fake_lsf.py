@@ -19,7 +19,7 @@ import shlex
 import sys
 import time
 
-from _engine import Job, State, delete, log, start_runner
+from _engine import Job, State, delete, start_runner
 
 _CONDITION = {"done": "ok", "exit": "notok", "ended": "any", "started": "started"}
 
@@ -62,17 +62,33 @@ def bsub(argv: list[str]) -> int:
             deps.append([_CONDITION[cond], dep])
     home = os.path.expanduser("~")
     base: Job = {
-        "owner": getpass.getuser(), "queue": queue, "script": str(path), "cwd": home, "state": "queued",
-        "held": "-H" in opts, "submit": time.time(), "start": None, "end": None, "exit": None, "deps": deps,
+        "owner": getpass.getuser(),
+        "queue": queue,
+        "script": str(path),
+        "cwd": home,
+        "state": "queued",
+        "held": "-H" in opts,
+        "submit": time.time(),
+        "start": None,
+        "end": None,
+        "exit": None,
+        "deps": deps,
         # LSF keeps a job whose dependency can never be met pending
         "never_satisfied": "wait",
-        "walltime_limit": int(opts["-W"]) * 60 if "-W" in opts else None, "log": [],
+        "walltime_limit": int(opts["-W"]) * 60 if "-W" in opts else None,
+        "log": [],
     }
     out, err = opts.get("-o", "/dev/null"), opts.get("-e", "/dev/null")
     array = re.fullmatch(r"(.*)\[([0-9,:\-]+)\](%\d+)?", name)
     if array is None:
-        job = dict(base, id=str(n), name=name, out=out.replace("%J", str(n)), err=err.replace("%J", str(n)),
-                   env={"LSB_JOBID": str(n), "LSB_JOBNAME": name})
+        job = dict(
+            base,
+            id=str(n),
+            name=name,
+            out=out.replace("%J", str(n)),
+            err=err.replace("%J", str(n)),
+            env={"LSB_JOBID": str(n), "LSB_JOBNAME": name},
+        )
         with state.locked():
             state.put(job)
         start_runner(state, job["id"])
@@ -85,9 +101,19 @@ def bsub(argv: list[str]) -> int:
         with state.locked():
             for i in indices:
                 env = {"LSB_JOBID": str(n), "LSB_JOBINDEX": str(i), "LSB_JOBNAME": f"{array.group(1)}[{i}]"}
-                sub = lambda p: p.replace("%J", str(n)).replace("%I", str(i))  # noqa: E731
-                state.put(dict(base, id=f"{n}[{i}]", index=i, array=str(n), name=f"{array.group(1)}[{i}]",
-                               out=sub(out), err=sub(err), env=env))
+                sub = lambda p, i=i: p.replace("%J", str(n)).replace("%I", str(i))  # noqa: E731
+                state.put(
+                    dict(
+                        base,
+                        id=f"{n}[{i}]",
+                        index=i,
+                        array=str(n),
+                        name=f"{array.group(1)}[{i}]",
+                        out=sub(out),
+                        err=sub(err),
+                        env=env,
+                    )
+                )
         for i in indices:
             start_runner(state, f"{n}[{i}]")
     print(f"Job <{n}> is submitted to queue <{queue}>.")
@@ -127,9 +153,15 @@ def _exit_code(job: Job) -> str:
 def _field(job: Job, name: str) -> str:
     jobid = job["array"] if job.get("array") else job["id"]
     return {
-        "jobid": jobid, "stat": _stat(job), "exit_code": _exit_code(job), "user": job["owner"],
-        "queue": job["queue"], "submit_time": _when(job["submit"]), "start_time": _when(job["start"]),
-        "finish_time": _when(job["end"]), "job_name": job["name"],
+        "jobid": jobid,
+        "stat": _stat(job),
+        "exit_code": _exit_code(job),
+        "user": job["owner"],
+        "queue": job["queue"],
+        "submit_time": _when(job["submit"]),
+        "start_time": _when(job["start"]),
+        "finish_time": _when(job["end"]),
+        "job_name": job["name"],
     }[name]
 
 
@@ -220,8 +252,12 @@ def bhist(argv: list[str]) -> int:
         print()
         at = lambda t: time.strftime(fmt, time.localtime(t))  # noqa: E731
         jobid = f"{job['array']}[{job['index']}]" if job.get("array") else job["id"]
-        lines = [f"Job <{jobid}>, Job Name <{job['name']}>, User <{job['owner']}>, Project <default>, Command <{job['script']}>"]
-        lines.append(f"{at(job['submit'])}: Submitted from host <localhost>, to Queue <{job['queue']}>, CWD <{job['cwd']}>;")
+        lines = [
+            f"Job <{jobid}>, Job Name <{job['name']}>, User <{job['owner']}>, Project <default>, Command <{job['script']}>"
+        ]
+        lines.append(
+            f"{at(job['submit'])}: Submitted from host <localhost>, to Queue <{job['queue']}>, CWD <{job['cwd']}>;"
+        )
         if job.get("start"):
             lines.append(f"{at(job['start'])}: Starting (Pid {job.get('pid', 0)});")
         if job["state"] == "done":
@@ -232,14 +268,18 @@ def bhist(argv: list[str]) -> int:
                 lines.append(f"{at(job['end'])}: Completed <exit>; TERM_OWNER: job killed by owner.")
             elif job.get("walltime"):
                 lines.append(f"{at(job['end'])}: Exited with exit code 140. The CPU time used is 0.0 seconds;")
-                lines.append(f"{at(job['end'])}: Completed <exit>; TERM_RUNLIMIT: job killed after reaching LSF run time limit.")
+                lines.append(
+                    f"{at(job['end'])}: Completed <exit>; TERM_RUNLIMIT: job killed after reaching LSF run time limit."
+                )
             elif job.get("signal"):
                 lines.append(f"{at(job['end'])}: Exited by signal {job['signal']}. The CPU time used is 0.0 seconds;")
                 lines.append(f"{at(job['end'])}: Completed <exit>.")
             elif job.get("exit") == 0:
                 lines.append(f"{at(job['end'])}: Done successfully. The CPU time used is 0.0 seconds;")
             else:
-                lines.append(f"{at(job['end'])}: Exited with exit code {job['exit']}. The CPU time used is 0.0 seconds;")
+                lines.append(
+                    f"{at(job['end'])}: Exited with exit code {job['exit']}. The CPU time used is 0.0 seconds;"
+                )
                 lines.append(f"{at(job['end'])}: Completed <exit>.")
         for line in lines:
             print("\n".join(_wrap(line)))

@@ -83,23 +83,38 @@ def qsub(argv: list[str]) -> int:
     deps = []
     for v in opts.get("-W", []):
         if v.startswith("depend="):
-            for group in v[len("depend="):].split(","):
+            for group in v[len("depend=") :].split(","):
                 kind, *ids = group.split(":")
                 cond = {"afterok": "ok", "afternotok": "notok", "afterany": "any", "after": "started"}[kind]
                 deps += [[cond, _bare(i)] for i in ids]
     home = os.path.expanduser("~")
     base: Job = {
-        "name": name, "owner": f"{getpass.getuser()}@localhost", "queue": opts.get("-q", ["workq"])[-1],
-        "script": script, "cwd": home, "state": "queued", "held": "-h" in opts, "submit": time.time(),
-        "start": None, "end": None, "exit": None, "deps": deps, "never_satisfied": "delete",
-        "walltime_limit": walltime, "log": [],
+        "name": name,
+        "owner": f"{getpass.getuser()}@localhost",
+        "queue": opts.get("-q", ["workq"])[-1],
+        "script": script,
+        "cwd": home,
+        "state": "queued",
+        "held": "-h" in opts,
+        "submit": time.time(),
+        "start": None,
+        "end": None,
+        "exit": None,
+        "deps": deps,
+        "never_satisfied": "delete",
+        "walltime_limit": walltime,
+        "log": [],
     }
     out = opts.get("-o", [f"{home}/{name}.o{n}"])[-1]
     err = opts.get("-e", [f"{home}/{name}.e{n}"])[-1]
     array = opts.get("-J", [None])[-1]
     if array is None:
         job = dict(base, id=str(n), out=out, err=err, env={"PBS_JOBID": f"{n}.{SERVER}", "PBS_JOBNAME": name})
-        log(job, "S", f"Job Queued at request of {job['owner']}, owner = {job['owner']}, job name = {name}, queue = {job['queue']}")
+        log(
+            job,
+            "S",
+            f"Job Queued at request of {job['owner']}, owner = {job['owner']}, job name = {name}, queue = {job['queue']}",
+        )
         with state.locked():
             state.put(job)
         start_runner(state, job["id"])
@@ -112,8 +127,15 @@ def qsub(argv: list[str]) -> int:
         state.put(dict(base, id=f"{n}[]", parent=True, indices=indices, out=out, err=err))
         for i in indices:
             env = {"PBS_JOBID": f"{n}[{i}].{SERVER}", "PBS_ARRAY_INDEX": str(i), "PBS_JOBNAME": name}
-            sub = dict(base, id=f"{n}[{i}]", index=i, array=f"{n}[]", env=env,
-                       out=out.replace("^array_index^", str(i)), err=err.replace("^array_index^", str(i)))
+            sub = dict(
+                base,
+                id=f"{n}[{i}]",
+                index=i,
+                array=f"{n}[]",
+                env=env,
+                out=out.replace("^array_index^", str(i)),
+                err=err.replace("^array_index^", str(i)),
+            )
             state.put(sub)
     for i in indices:
         start_runner(state, f"{n}[{i}]")
@@ -151,11 +173,19 @@ def _letter(state: State, job: Job) -> str:
 
 def _attributes(state: State, job: Job) -> dict:
     letter = _letter(state, job)
-    a: dict = {"Job_Name": job["name"], "Job_Owner": job["owner"], "job_state": letter, "queue": job["queue"],
-               "server": SERVER, "ctime": _ctime(job["submit"]), "qtime": _ctime(job["submit"]),
-               "mtime": _ctime(job.get("end") or job.get("start") or job["submit"]),
-               "Error_Path": f"localhost:{job['err']}", "Output_Path": f"localhost:{job['out']}",
-               "Resource_List": {"ncpus": 1, "nodect": 1, "select": "1:ncpus=1"}}
+    a: dict = {
+        "Job_Name": job["name"],
+        "Job_Owner": job["owner"],
+        "job_state": letter,
+        "queue": job["queue"],
+        "server": SERVER,
+        "ctime": _ctime(job["submit"]),
+        "qtime": _ctime(job["submit"]),
+        "mtime": _ctime(job.get("end") or job.get("start") or job["submit"]),
+        "Error_Path": f"localhost:{job['err']}",
+        "Output_Path": f"localhost:{job['out']}",
+        "Resource_List": {"ncpus": 1, "nodect": 1, "select": "1:ncpus=1"},
+    }
     if job.get("parent"):
         subs = _subjobs(state, job)
         a["array"] = "True"
@@ -177,7 +207,13 @@ def _attributes(state: State, job: Job) -> dict:
         a["substate"] = 42
     else:
         a["substate"] = 20 if letter == "H" else 10
-        a["comment"] = "Not Running: waiting for dependencies" if job.get("deps") else "Not Running: held" if letter == "H" else "Not Running: no resources"
+        a["comment"] = (
+            "Not Running: waiting for dependencies"
+            if job.get("deps")
+            else "Not Running: held"
+            if letter == "H"
+            else "Not Running: no resources"
+        )
     if job.get("array"):
         a["array_id"] = f"{job['array']}.{SERVER}"
         a["array_index"] = job["index"]
@@ -207,12 +243,18 @@ def qstat(argv: list[str]) -> int:
         for raw in ids:
             job = state.get(_bare(raw))
             finished = job is not None and (_letter(state, job) in ("F", "X"))
-            if job is None or _forgotten(job) or (finished and job.get("parent") and _forgotten(_subjobs(state, job)[-1])):
+            if (
+                job is None
+                or _forgotten(job)
+                or (finished and job.get("parent") and _forgotten(_subjobs(state, job)[-1]))
+            ):
                 sys.stderr.write(f"qstat: Unknown Job Id {_bare(raw)}.{SERVER}\n")
                 rc = UNKNOWN_RC
                 continue
             if finished and not history:
-                sys.stderr.write(f"qstat: {job['id']}.{SERVER} Job has finished, use -x or -H to obtain historical job information\n")
+                sys.stderr.write(
+                    f"qstat: {job['id']}.{SERVER} Job has finished, use -x or -H to obtain historical job information\n"
+                )
                 rc = FINISHED_RC
                 continue
             shown.append(job)
@@ -242,7 +284,9 @@ def qstat(argv: list[str]) -> int:
         print("----------------  ---------------- ----------------  -------- - -----")
         for j in shown:
             name = j["name"] if len(j["name"]) <= 16 else j["name"][:15] + "*"
-            print(f"{j['id'] + '.' + SERVER:<17} {name:<16} {j['owner'].split('@')[0]:<16}  {'0':>8} {_letter(state, j)} {j['queue']}")
+            print(
+                f"{j['id'] + '.' + SERVER:<17} {name:<16} {j['owner'].split('@')[0]:<16}  {'0':>8} {_letter(state, j)} {j['queue']}"
+            )
     return rc
 
 
@@ -277,7 +321,13 @@ def tracejob(argv: list[str]) -> int:
         if job["state"] == "done" and code is not None:
             lines.append((job["end"], "S", f"Exit_status={code} resources_used.cput=00:00:00"))
             start = f"start={int(job['start'])} " if job.get("start") else ""
-            lines.append((job["end"], "A", f"user={job['owner'].split('@')[0]} jobname={job['name']} queue={job['queue']} {start}end={int(job['end'])} Exit_status={code}"))
+            lines.append(
+                (
+                    job["end"],
+                    "A",
+                    f"user={job['owner'].split('@')[0]} jobname={job['name']} queue={job['queue']} {start}end={int(job['end'])} Exit_status={code}",
+                )
+            )
         if job.get("walltime"):
             lines.append((job["end"], "M", "walltime exceeded limit"))
         for t, src, msg in sorted(lines, key=lambda x: x[0]):

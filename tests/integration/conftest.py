@@ -67,9 +67,7 @@ def slurm_testbed() -> SlurmTestbed:
     if not check.is_file():
         _unavailable(f"{check} is missing")
     try:
-        proc = subprocess.run(
-            ["bash", str(check), "--check"], capture_output=True, text=True, timeout=60
-        )
+        proc = subprocess.run(["bash", str(check), "--check"], capture_output=True, text=True, timeout=60)
     except FileNotFoundError:
         _unavailable("bash is not installed")
     except subprocess.TimeoutExpired:
@@ -79,8 +77,5 @@ def slurm_testbed() -> SlurmTestbed:
     if proc.returncode in _CHECK_REASONS:
         _unavailable(f"{_CHECK_REASONS[proc.returncode]}: {detail}")
     if proc.returncode != 0:
-        pytest.fail(
-            f"scripts/slurm-up.sh --check broke (rc {proc.returncode}): "
-            f"{proc.stdout}{proc.stderr}"
-        )
+        pytest.fail(f"scripts/slurm-up.sh --check broke (rc {proc.returncode}): {proc.stdout}{proc.stderr}")
     return SlurmTestbed()

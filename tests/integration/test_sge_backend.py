@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -95,7 +95,9 @@ def test_argv_command_and_script_jobs(sge: mq.Submitor, tmp_path: Path) -> None:
     work.mkdir()
     handles = [
         sge.submit_job(argv=["printf", "%s|", "it's", "two words", "$HOME"]),
-        sge.submit_job(command="echo $((6 * 7))", execution=mq.JobExecution(job_name="a name with spaces/and:odd@chars")),
+        sge.submit_job(
+            command="echo $((6 * 7))", execution=mq.JobExecution(job_name="a name with spaces/and:odd@chars")
+        ),
         sge.submit_job(script=mq.Script.path(script), execution=mq.JobExecution(cwd=work)),
     ]
     records = sge.watch_jobs([h.job_id for h in handles], timeout=120)
@@ -187,7 +189,9 @@ def test_array_tracked_as_a_whole_and_per_task(sge: mq.Submitor, tmp_path: Path)
 def test_get_queue_shows_jobs_from_outside_molq(sge: mq.Submitor) -> None:
     outside = subprocess.run(
         ["qsub", "-terse", "-h", "-N", "not-from-molq", "-b", "y", "true"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     try:
         entries = sge.target.get_queue()

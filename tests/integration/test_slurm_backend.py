@@ -9,8 +9,9 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -226,7 +227,9 @@ def test_sacct_unavailable_never_makes_a_job_lost(slurm_testbed: Any, tmp_path: 
 def test_get_queue_shows_jobs_from_outside_molq(slurm: mq.Submitor) -> None:
     outside = subprocess.run(
         ["sbatch", "--parsable", "--hold", "--job-name=not from molq", "--wrap", "true"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     try:
         entries = slurm.target.get_queue()

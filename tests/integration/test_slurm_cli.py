@@ -8,8 +8,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -25,8 +26,15 @@ class SlurmCli:
 
     def __call__(self, *args: str, slurm: bool = True, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         prefix = ["--scheduler", "slurm", "--cluster", "testbed"] if slurm else []
-        return subprocess.run([sys.executable, "-m", "molq.cli", *prefix, *args], cwd=self.cwd, env=self.env,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "molq.cli", *prefix, *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def json(self, *args: str, **kw: Any) -> Any:
         done = self(args[0], "--json", *args[1:], **kw)  # before any "--" (the job's argv)
@@ -101,14 +109,16 @@ def test_dependencies_by_prefix_and_inspect(cli: SlurmCli) -> None:
     first = cli.submit("--command", "sleep 2")
     second = cli.submit("--after-success", first["job_id"][:8], "--", "true")
     info = cli.json("inspect", second["job_id"][:8])
-    assert info["dependencies"] == [{
-        "job_id": second["job_id"],
-        "dependency_job_id": first["job_id"],
-        "dependency_type": "after_success",
-        "scheduler_dependency": f"afterok:{first['scheduler_job_id']}",
-        "state": info["dependencies"][0]["state"],
-        "relation": info["dependencies"][0]["relation"],
-    }]
+    assert info["dependencies"] == [
+        {
+            "job_id": second["job_id"],
+            "dependency_job_id": first["job_id"],
+            "dependency_type": "after_success",
+            "scheduler_dependency": f"afterok:{first['scheduler_job_id']}",
+            "state": info["dependencies"][0]["state"],
+            "relation": info["dependencies"][0]["relation"],
+        }
+    ]
     assert info["dependencies"][0]["relation"] in ("pending", "satisfied")
     watched = cli("watch", first["job_id"], second["job_id"], "--timeout", "120")
     assert watched.returncode == 0, watched.stdout + watched.stderr

@@ -14,8 +14,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -77,6 +78,7 @@ def cleanup() -> Iterator[list[str]]:
 
 # -- item 2: an accepted job is never lost or doubled ---------------------------------
 
+
 def test_answer_lost_after_sbatch_accepted_the_job_is_tracked_once(slurm_testbed: Any, tmp_path: Path) -> None:
     """sbatch accepts the job, then the caller never hears back (the command
     times out): the job is found by its marker and recorded, not FAILED, and
@@ -100,7 +102,9 @@ def test_lookup_failing_too_leaves_the_job_tracked_not_failed(slurm_testbed: Any
     the next refresh adopts it by its marker."""
     flag = tmp_path / "squeue-down"
     hang = wrapper(tmp_path, "sbatch", 'sbatch "$@"; sleep 30')
-    squeue = wrapper(tmp_path, "squeue", f'[ -e {flag} ] && {{ echo "squeue: error: down" >&2; exit 1; }}; exec squeue "$@"')
+    squeue = wrapper(
+        tmp_path, "squeue", f'[ -e {flag} ] && {{ echo "squeue: error: down" >&2; exit 1; }}; exec squeue "$@"'
+    )
     options = SlurmSchedulerOptions(sbatch_path=hang, squeue_path=squeue, submit_timeout=3)
     with submitor(tmp_path, options, recover_submissions_after=0.0) as sub:
         flag.touch()
@@ -149,7 +153,7 @@ def test_killed_submitter_whose_job_already_ended_and_left_slurm(slurm_testbed: 
         assert len(stale) == 2
         assert wait_for(lambda: all((Path(r.job_dir) / ".slurm_job_id").exists() for r in stale))
         for r in stale:
-            assert wait_for(lambda: not live_states(slurm_jobs_marked(r.job_id)[0]))
+            assert wait_for(lambda r=r: not live_states(slurm_jobs_marked(r.job_id)[0]))
     options = SlurmSchedulerOptions(squeue_path=blind, sacct_path=blind)
     with submitor(tmp_path, options, recover_submissions_after=0.0) as sub:
         sub.refresh_jobs(force=True)
@@ -162,7 +166,9 @@ def test_killed_submitter_whose_job_already_ended_and_left_slurm(slurm_testbed: 
         assert sorted(f.exit_code for f in finals) == [10, 11]
 
 
-def test_cancel_of_an_unrecorded_submission_runs_scancel(slurm_testbed: Any, tmp_path: Path, cleanup: list[str]) -> None:
+def test_cancel_of_an_unrecorded_submission_runs_scancel(
+    slurm_testbed: Any, tmp_path: Path, cleanup: list[str]
+) -> None:
     submit_and_get_killed(tmp_path, "sleep 300")
     with submitor(tmp_path, recover_submissions_after=3600.0) as sub:
         (record,) = sub.list_jobs()
@@ -175,6 +181,7 @@ def test_cancel_of_an_unrecorded_submission_runs_scancel(slurm_testbed: Any, tmp
 
 
 # -- item 4: cancel means gone -------------------------------------------------------
+
 
 def test_a_job_ignoring_sigterm_is_cancelled_only_once_it_is_gone(slurm_testbed: Any, tmp_path: Path) -> None:
     marker = tmp_path / "still-running"
@@ -223,7 +230,9 @@ sub.run_daemon(interval=1.0, run_cleanup=False)
 """
 
 
-def test_a_daemon_killed_mid_poll_does_not_block_the_next(slurm_testbed: Any, tmp_path: Path, cleanup: list[str]) -> None:
+def test_a_daemon_killed_mid_poll_does_not_block_the_next(
+    slurm_testbed: Any, tmp_path: Path, cleanup: list[str]
+) -> None:
     log, stall = tmp_path / "polls.log", tmp_path / "stall"
     squeue = wrapper(tmp_path, "squeue", f'echo "$$" >> {log}; [ -e {stall} ] && sleep 300; exec squeue "$@"')
     with submitor(tmp_path) as sub:
@@ -248,6 +257,7 @@ def test_a_daemon_killed_mid_poll_does_not_block_the_next(slurm_testbed: Any, tm
 
 
 # -- item 6: paths are taken literally -------------------------------------------------
+
 
 def test_percent_and_backslash_in_paths_reach_the_job_literally(slurm_testbed: Any, tmp_path: Path) -> None:
     cwd = tmp_path / "run%j"
@@ -292,6 +302,7 @@ def test_tilde_and_home_in_output_file_are_resolved(slurm_testbed: Any, tmp_path
 
 
 # -- item 8: a refused field leaves nothing behind -------------------------------------
+
 
 def test_refused_directive_value_leaves_no_record_and_no_job_dir(slurm_testbed: Any, tmp_path: Path) -> None:
     with submitor(tmp_path) as sub:

@@ -20,16 +20,24 @@ def run(*args: str) -> str:
 
 
 def sacct_row(job_id: str) -> list[str]:
-    out = run("sacct", "-X", "-n", "-P", "--noconvert", "-o", "JobIDRaw,State,ExitCode",
-              "-j", job_id, "-S", "now-1days")
+    out = run(
+        "sacct", "-X", "-n", "-P", "--noconvert", "-o", "JobIDRaw,State,ExitCode", "-j", job_id, "-S", "now-1days"
+    )
     rows = [line.split("|") for line in out.splitlines() if line.split("|")[0] == job_id]
     return rows[0] if rows else []
 
 
 def test_failing_job_reaches_sacct_as_failed_3(slurm_testbed: Any, tmp_path: Path) -> None:
-    job_id = run("sbatch", "--parsable", "--job-name=molq-testbed-exit3", f"--chdir={tmp_path}",
-                 "--output=/dev/null", f"--partition={slurm_testbed.partition}",
-                 "--wrap", "exit 3").strip()
+    job_id = run(
+        "sbatch",
+        "--parsable",
+        "--job-name=molq-testbed-exit3",
+        f"--chdir={tmp_path}",
+        "--output=/dev/null",
+        f"--partition={slurm_testbed.partition}",
+        "--wrap",
+        "exit 3",
+    ).strip()
     assert job_id.isdigit(), job_id
 
     deadline = time.monotonic() + 60
@@ -43,8 +51,9 @@ def test_failing_job_reaches_sacct_as_failed_3(slurm_testbed: Any, tmp_path: Pat
 
 
 def test_held_job_is_pending_in_squeue_until_cancelled(slurm_testbed: Any) -> None:
-    job_id = run("sbatch", "--parsable", "--hold", "--job-name=molq-testbed-held",
-                 "--output=/dev/null", "--wrap", "true").strip()
+    job_id = run(
+        "sbatch", "--parsable", "--hold", "--job-name=molq-testbed-held", "--output=/dev/null", "--wrap", "true"
+    ).strip()
     try:
         out = run("squeue", "-h", "-o", "%i|%T|%r", "-j", job_id)
         assert out.strip() == f"{job_id}|PENDING|JobHeldUser"

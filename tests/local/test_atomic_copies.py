@@ -26,8 +26,7 @@ def _digest(path: Path) -> str:
 
 def _small_disk(path: Path) -> None:
     path.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)], capture_output=True,
-                          text=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)], capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
 
@@ -36,19 +35,25 @@ def test_a_copy_killed_half_way_leaves_the_old_file(tmp_path: Path) -> None:
     source = tmp_path / "big.bin"
     with open(source, "wb") as fh:
         for _ in range(32):
-            fh.write(os.urandom(8 * 1024 * 1024))   # 256 MiB: long enough to be caught mid-copy
+            fh.write(os.urandom(8 * 1024 * 1024))  # 256 MiB: long enough to be caught mid-copy
     target = tmp_path / "out" / "big.bin"
     target.parent.mkdir()
     target.write_bytes(b"old contents")
-    copier = subprocess.Popen([sys.executable, "-c",
-                               "import sys; from molq.transport import LocalTransport; "
-                               "LocalTransport().upload(sys.argv[1], sys.argv[2])", str(source), str(target)])
+    copier = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from molq.transport import LocalTransport; LocalTransport().upload(sys.argv[1], sys.argv[2])",
+            str(source),
+            str(target),
+        ]
+    )
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:   # until the copy has written something somewhere
+        while time.monotonic() < deadline:  # until the copy has written something somewhere
             try:
                 written = sum(p.stat().st_size for p in target.parent.iterdir())
-            except FileNotFoundError:        # a temporary file renamed meanwhile
+            except FileNotFoundError:  # a temporary file renamed meanwhile
                 continue
             if written != len(b"old contents") or copier.poll() is not None:
                 break
@@ -107,5 +112,6 @@ def test_copies_still_land_where_rsync_would_put_them(tmp_path: Path) -> None:
     assert sorted(str(p.relative_to(tmp_path / "dst")) for p in (tmp_path / "dst").rglob("*")) == ["sub", "sub/a.txt"]
     (tmp_path / "into").mkdir()
     t.download(tmp_path / "src" / "sub" / "a.txt", tmp_path / "into")
-    assert os.listdir(tmp_path / "into") == ["a.txt"] and _digest(tmp_path / "into" / "a.txt") == \
-        _digest(tmp_path / "src" / "sub" / "a.txt")
+    assert os.listdir(tmp_path / "into") == ["a.txt"] and _digest(tmp_path / "into" / "a.txt") == _digest(
+        tmp_path / "src" / "sub" / "a.txt"
+    )

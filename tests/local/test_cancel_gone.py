@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import molq as mq
 from molq.scheduler.base import OneJobQueries
@@ -181,7 +181,8 @@ def test_cancelling_an_interrupted_submission_kills_its_process(tmp_path: Path) 
     db, marker = tmp_path / "jobs.db", tmp_path / "started"
     proc = subprocess.run(
         [sys.executable, "-c", SUBMIT_THEN_DIE, str(db), str(tmp_path / "jobs"), str(marker)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == -signal.SIGKILL
     leader = int(proc.stdout.split()[0])
@@ -286,7 +287,9 @@ def test_a_job_starts_with_default_signal_handling_whatever_its_submitter_ignore
     job must not inherit them (it would survive a SIGTERM, or a closed pipe)."""
     proc = subprocess.run(
         [sys.executable, "-c", SUBMIT_IGNORING_SIGNALS, str(tmp_path / "jobs.db"), str(tmp_path / "jobs")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     lines = dict(line.split(":\t") for line in proc.stdout.splitlines() if line.startswith("Sig"))

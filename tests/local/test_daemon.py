@@ -29,7 +29,9 @@ def test_daemon_stops_cleanly_and_a_second_one_is_refused(tmp_path: Path, signum
     db = tmp_path / "jobs.db"
     sub = mq.Submitor(mq.Cluster("d", "local"), store=JobStore(db), jobs_dir=tmp_path / "jobs")
     handle = sub.submit_job(command="exit 2")
-    first = subprocess.Popen([sys.executable, "-c", DAEMON, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-c", DAEMON, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert first.stdout is not None and first.stdout.readline().strip() == "running"
     second = subprocess.run([sys.executable, "-c", DAEMON, str(db)], capture_output=True, text=True, timeout=60)
     assert second.returncode != 0 and "already refreshes this cluster" in second.stderr

@@ -4,8 +4,8 @@ see only its own jobs unless they ask for the whole cluster (real local jobs).""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -27,8 +27,13 @@ def _settle_unseen(sub: mq.Submitor, job_id: str) -> None:
 @pytest.fixture
 def other(tmp_path: Path, store: JobStore) -> Iterator[mq.Submitor]:
     """A second program's Submitor: same store, same cluster name, its own bus."""
-    sub = mq.Submitor(mq.Cluster("laptop", "local"), store=store, jobs_dir=tmp_path / "jobs",
-                      polling_strategy=FixedStrategy(interval=0.05), min_poll_interval=0)
+    sub = mq.Submitor(
+        mq.Cluster("laptop", "local"),
+        store=store,
+        jobs_dir=tmp_path / "jobs",
+        polling_strategy=FixedStrategy(interval=0.05),
+        min_poll_interval=0,
+    )
     yield sub
     sub.close()
 
@@ -40,8 +45,15 @@ def test_a_job_that_ran_and_ended_in_one_poll_gets_a_running_event_that_says_run
 
     def record(payload: EventPayload) -> None:
         assert payload.record is not None and payload.transition is not None
-        seen.append((payload.event.value, payload.transition.new_state.value, payload.record.state.value,
-                     payload.record.finished_at, payload.record.exit_code))
+        seen.append(
+            (
+                payload.event.value,
+                payload.transition.new_state.value,
+                payload.record.state.value,
+                payload.record.finished_at,
+                payload.record.exit_code,
+            )
+        )
 
     submitor.on_event(EventType.JOB_STARTED, record)
     submitor.on_event(EventType.JOB_COMPLETED, record)
@@ -58,13 +70,18 @@ def test_a_job_that_ran_and_ended_in_one_poll_gets_a_running_event_that_says_run
 
 def test_status_change_events_follow_each_step_of_a_job_in_order(submitor: mq.Submitor) -> None:
     states: list[tuple[str, str]] = []
-    submitor.on_event(EventType.STATUS_CHANGE,
-                      lambda p: states.append((p.transition.new_state.value, p.record.state.value)))
+    submitor.on_event(
+        EventType.STATUS_CHANGE, lambda p: states.append((p.transition.new_state.value, p.record.state.value))
+    )
     handle = submitor.submit_job(argv=["true"])
     _settle_unseen(submitor, handle.job_id)
     submitor.refresh_jobs(force=True)
-    assert states == [("created", "created"), ("submitted", "submitted"),
-                      ("running", "running"), ("succeeded", "succeeded")]
+    assert states == [
+        ("created", "created"),
+        ("submitted", "submitted"),
+        ("running", "running"),
+        ("succeeded", "succeeded"),
+    ]
 
 
 def test_a_submitors_handlers_see_only_its_own_jobs(submitor: mq.Submitor, other: mq.Submitor) -> None:

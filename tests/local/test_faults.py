@@ -7,14 +7,14 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
 import molq as mq
 from molq.errors import TransportError
-from molq.scheduler.shell import ShellScheduler
 from molq.store import JobStore
 from molq.transport import CommandResult, LocalTransport
 
@@ -38,8 +38,14 @@ def tampered(tmp_path: Path) -> Iterator[tuple[mq.Submitor, Tampering, list[Any]
     transport = Tampering()
     cluster = mq.Cluster("faulty", "local", transport=transport)
     # every refresh polls here (no shared interval, no backoff): each call is a probe
-    sub = mq.Submitor(cluster, store=JobStore(tmp_path / "jobs.db"), jobs_dir=tmp_path / "jobs",
-                      lost_after_seconds=0.0, lost_after_polls=1, min_poll_interval=0.0)
+    sub = mq.Submitor(
+        cluster,
+        store=JobStore(tmp_path / "jobs.db"),
+        jobs_dir=tmp_path / "jobs",
+        lost_after_seconds=0.0,
+        lost_after_polls=1,
+        min_poll_interval=0.0,
+    )
     events: list[Any] = []
     sub.on_event(mq.EventType.POLL_FAILED, events.append)
     yield sub, transport, events
@@ -109,7 +115,9 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small file
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "small"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:

@@ -13,8 +13,8 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -25,15 +25,15 @@ from molq.store import JobStore
 OTHER = "molqother"
 SECRET = "s3cr3t-token-value-42"
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("useradd") is None,
-                                reason="needs root to create a second user")
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("useradd") is None, reason="needs root to create a second user"
+)
 
 
 @pytest.fixture(scope="module")
 def other_user() -> str:
     if subprocess.run(["id", OTHER], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER],
-                       capture_output=True)
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER], capture_output=True)
     assert subprocess.run(["id", OTHER], capture_output=True).returncode == 0
     return OTHER
 
@@ -69,8 +69,13 @@ def test_home_store_and_job_dirs_are_private_whatever_the_umask(open_base: Path,
     home, jobs, work = open_base / "home", open_base / "jobs", open_base / "work"
     work.mkdir(mode=0o700)
     env = {**os.environ, "MOLQ_HOME": str(home)}
-    done = subprocess.run([sys.executable, "-c", SUBMIT_WITH_UMASK, umask, str(jobs), SECRET, str(work)],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", SUBMIT_WITH_UMASK, umask, str(jobs), SECRET, str(work)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and done.stdout.strip() == "succeeded", done.stderr
     assert _mode(home) == 0o700
     for name in ("jobs.db", "jobs.db-wal", "jobs.db-shm"):
@@ -82,12 +87,15 @@ def test_home_store_and_job_dirs_are_private_whatever_the_umask(open_base: Path,
     # The other user finds the secret nowhere molq wrote it (store rows,
     # scripts, wrapper files), though the secret is in all of them.
     assert subprocess.run(["grep", "-rl", SECRET, str(home), str(jobs)], capture_output=True).stdout
-    seen = subprocess.run(["runuser", "-u", other_user, "--", "grep", "-rl", SECRET, str(home), str(jobs)],
-                          capture_output=True, text=True)
+    seen = subprocess.run(
+        ["runuser", "-u", other_user, "--", "grep", "-rl", SECRET, str(home), str(jobs)], capture_output=True, text=True
+    )
     assert seen.stdout == "", f"readable by {other_user}: {seen.stdout}"
 
 
-def test_a_store_and_home_left_readable_by_an_older_molq_are_made_private(open_base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_store_and_home_left_readable_by_an_older_molq_are_made_private(
+    open_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = open_base / "home"
     home.mkdir(mode=0o755)
     home.chmod(0o755)
@@ -137,7 +145,9 @@ def test_a_job_root_others_can_write_is_refused(tmp_path: Path, mode: int) -> No
         _submitor(tmp_path, root).submit_job(argv=["true"])
 
 
-def test_a_job_root_in_a_sticky_shared_folder_is_fine_but_not_without_the_sticky_bit(tmp_path: Path, open_base: Path) -> None:
+def test_a_job_root_in_a_sticky_shared_folder_is_fine_but_not_without_the_sticky_bit(
+    tmp_path: Path, open_base: Path
+) -> None:
     shared = open_base / "shared"
     shared.mkdir()
     shared.chmod(0o1777)  # like /tmp
@@ -149,7 +159,9 @@ def test_a_job_root_in_a_sticky_shared_folder_is_fine_but_not_without_the_sticky
         _submitor(tmp_path, shared / "mine").submit_job(argv=["true"])
 
 
-def test_molq_home_owned_by_another_user_is_refused(open_base: Path, other_user: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_molq_home_owned_by_another_user_is_refused(
+    open_base: Path, other_user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = open_base / "home"
     home.mkdir(mode=0o700)
     shutil.chown(home, other_user, other_user)

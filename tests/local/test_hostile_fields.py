@@ -25,7 +25,7 @@ HOSTILE_NAMES = [
     "pipe|and|bars",
     " spaces ",
     "cr\rreturn",
-    "quote's \"both\" $(id) `id`",
+    'quote\'s "both" $(id) `id`',
     "\\backslash\\n",
     "unicode ✓ 日本",
 ]
@@ -128,10 +128,21 @@ def test_an_output_file_that_cannot_be_opened_when_the_job_starts_says_why(
     (job_dir / "run.sh").write_text(f"touch {tmp_path / 'ran'}\n")
     store.register_job(
         {
-            "job_id": "j", "cluster_name": "laptop", "scheduler": "local", "root_job_id": "j",
-            "attempt": 1, "previous_attempt_job_id": None, "retry_group_id": "j",
-            "command_type": "argv", "command_display": "true", "cwd": str(tmp_path), "job_dir": str(job_dir),
-            "metadata": {}, "request_json": "{}", "retry_json": None, "profile_name": None,
+            "job_id": "j",
+            "cluster_name": "laptop",
+            "scheduler": "local",
+            "root_job_id": "j",
+            "attempt": 1,
+            "previous_attempt_job_id": None,
+            "retry_group_id": "j",
+            "command_type": "argv",
+            "command_display": "true",
+            "cwd": str(tmp_path),
+            "job_dir": str(job_dir),
+            "metadata": {},
+            "request_json": "{}",
+            "retry_json": None,
+            "profile_name": None,
         },
         [],
         time.time(),
@@ -150,7 +161,9 @@ def test_an_output_file_that_cannot_be_opened_when_the_job_starts_says_why(
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGSEGV, signal.SIGTERM])
 def test_a_job_killed_by_a_signal_records_the_signal(submitor: mq.Submitor, tmp_path: Path, signum: int) -> None:
     pid_file = tmp_path / "pid"
-    handle = submitor.submit_job(argv=["bash", "-c", 'echo $$ > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 60', "job", str(pid_file)])
+    handle = submitor.submit_job(
+        argv=["bash", "-c", 'echo $$ > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 60', "job", str(pid_file)]
+    )
     deadline = time.time() + 10
     while not pid_file.exists() and time.time() < deadline:
         time.sleep(0.02)

@@ -79,8 +79,11 @@ def test_a_wait_goes_on_after_the_poller_of_its_cluster_is_killed(tmp_path: Path
     db = tmp_path / "jobs.db"
     cluster = mq.Cluster("c", "local")
     sub = mq.Submitor(
-        cluster, store=JobStore(db), jobs_dir=tmp_path / "jobs",
-        polling_strategy=FixedStrategy(interval=0.05), min_poll_interval=INTERVAL,
+        cluster,
+        store=JobStore(db),
+        jobs_dir=tmp_path / "jobs",
+        polling_strategy=FixedStrategy(interval=0.05),
+        min_poll_interval=INTERVAL,
     )
     handle = sub.submit_job(command="sleep 0.3")
     # A poller stuck in the middle of a poll of "c", killed there.
@@ -115,8 +118,11 @@ def _failing_job(sub: mq.Submitor, attempts: int, backoff: float) -> mq.JobHandl
 def _submitor(tmp_path: Path, db: Path, scheduler: ShellScheduler | None = None) -> mq.Submitor:
     extra = {} if scheduler is None else {"_scheduler_impl": scheduler}
     return mq.Submitor(
-        mq.Cluster("c", "local", **extra), store=JobStore(db), jobs_dir=tmp_path / "jobs",
-        polling_strategy=FixedStrategy(interval=0.05), min_poll_interval=0.05,
+        mq.Cluster("c", "local", **extra),
+        store=JobStore(db),
+        jobs_dir=tmp_path / "jobs",
+        polling_strategy=FixedStrategy(interval=0.05),
+        min_poll_interval=0.05,
     )
 
 
@@ -186,7 +192,8 @@ def test_a_retrier_killed_after_submitting_the_next_attempt_does_not_submit_it_t
     # The child submits the retry, then dies before recording the claim as done.
     child = subprocess.run(
         [
-            sys.executable, "-c",
+            sys.executable,
+            "-c",
             r"""
 import os, signal, sys
 import molq as mq
@@ -197,9 +204,12 @@ sub = mq.Submitor(mq.Cluster("c", "local"), store=store, jobs_dir=sys.argv[2])
 from molq._engine.retries import resubmit_due_retries
 resubmit_due_retries(sub._engine.ctx)
 """,
-            str(db), str(tmp_path / "jobs"),
+            str(db),
+            str(tmp_path / "jobs"),
         ],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert sub.get_job(handle.job_id).retry_state == "claimed"
@@ -228,9 +238,10 @@ def test_a_passing_failure_to_submit_a_retry_is_scheduled_not_slept(tmp_path: Pa
     handle = _failing_job(sub, attempts=3, backoff=backoff)
     longest = 0.0
     deadline = time.monotonic() + 30
-    while sub.get_job(handle.job_id, latest_attempt=True).attempt < 2 or not sub.get_job(
-        handle.job_id, latest_attempt=True
-    ).state.is_terminal:
+    while (
+        sub.get_job(handle.job_id, latest_attempt=True).attempt < 2
+        or not sub.get_job(handle.job_id, latest_attempt=True).state.is_terminal
+    ):
         started = time.monotonic()
         sub.refresh_jobs(force=True)
         longest = max(longest, time.monotonic() - started)

@@ -45,9 +45,9 @@ def test_retry_until_success_keeps_cwd_and_dir_name(submitor: mq.Submitor, tmp_p
 
 
 def test_retry_policy_exhausted_and_exit_code_filter(submitor: mq.Submitor) -> None:
-    record = submitor.submit_job(
-        command="exit 2", retry=mq.RetryPolicy(max_attempts=2, backoff=FAST_RETRY)
-    ).wait(timeout=60)
+    record = submitor.submit_job(command="exit 2", retry=mq.RetryPolicy(max_attempts=2, backoff=FAST_RETRY)).wait(
+        timeout=60
+    )
     assert (record.state, record.attempt, record.exit_code) == (mq.JobState.FAILED, 2, 2)
     record = submitor.submit_job(
         command="exit 2",
@@ -59,7 +59,9 @@ def test_retry_policy_exhausted_and_exit_code_filter(submitor: mq.Submitor) -> N
 def test_script_retry_uses_the_copy_made_at_submit(submitor: mq.Submitor, tmp_path: Path) -> None:
     script = tmp_path / "job.sh"
     script.write_text("echo v1; exit 1\n")
-    handle = submitor.submit_job(script=mq.Script.path(script), retry=mq.RetryPolicy(max_attempts=2, backoff=FAST_RETRY))
+    handle = submitor.submit_job(
+        script=mq.Script.path(script), retry=mq.RetryPolicy(max_attempts=2, backoff=FAST_RETRY)
+    )
     script.unlink()  # the original may be edited or gone by the time the retry runs
     record = handle.wait(timeout=60)
     assert record.attempt == 2

@@ -71,8 +71,8 @@ def test_argv_runs_exactly_as_written(submitor: mq.Submitor, word: str) -> None:
 def test_script_path_with_quotes_and_spaces(submitor: mq.Submitor, tmp_path: Path) -> None:
     odd = tmp_path / "dir with 'quote' and $dollar"
     odd.mkdir()
-    script = odd / "my script \"v2\".sh"
-    script.write_text("#!/bin/bash\necho \"from script: $1$MOLQ_TEST_VAR\"\n")
+    script = odd / 'my script "v2".sh'
+    script.write_text('#!/bin/bash\necho "from script: $1$MOLQ_TEST_VAR"\n')
     record = submitor.submit_job(
         script=mq.Script.path(script),
         execution=mq.JobExecution(cwd=odd, env={"MOLQ_TEST_VAR": "it's $set"}),
@@ -85,9 +85,9 @@ def test_script_path_with_quotes_and_spaces(submitor: mq.Submitor, tmp_path: Pat
 def test_inline_script_and_cwd(submitor: mq.Submitor, tmp_path: Path) -> None:
     work = tmp_path / "work dir"
     work.mkdir()
-    record = submitor.submit_job(
-        script=mq.Script.inline("pwd\necho two"), execution=mq.JobExecution(cwd=work)
-    ).wait(timeout=30)
+    record = submitor.submit_job(script=mq.Script.inline("pwd\necho two"), execution=mq.JobExecution(cwd=work)).wait(
+        timeout=30
+    )
     assert read(record.metadata["molq.stdout_path"]) == f"{work}\ntwo\n"
 
 
@@ -97,7 +97,7 @@ def test_job_survives_the_submitting_process(tmp_path: Path) -> None:
     code = f"""
 import molq as mq
 from molq.store import JobStore
-sub = mq.Submitor(mq.Cluster("laptop", "local"), store=JobStore({str(db)!r}), jobs_dir={str(tmp_path / 'jobs')!r})
+sub = mq.Submitor(mq.Cluster("laptop", "local"), store=JobStore({str(db)!r}), jobs_dir={str(tmp_path / "jobs")!r})
 h = sub.submit_job(command="sleep 1; echo survived > {marker}")
 print(h.job_id)
 """
@@ -181,7 +181,7 @@ def test_many_jobs_watch_all(submitor: mq.Submitor) -> None:
 
 
 def test_logs_relative_to_cwd(submitor: mq.Submitor, tmp_path: Path) -> None:
-    record = submitor.submit_job(
+    submitor.submit_job(
         command="echo out; echo err >&2",
         execution=mq.JobExecution(cwd=tmp_path, output_file="o.txt", error_file="logs-e.txt"),
     ).wait(timeout=30)

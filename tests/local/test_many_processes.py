@@ -74,7 +74,9 @@ def test_fresh_store_file_opened_by_many_processes_at_once(tmp_path: Path) -> No
     db = tmp_path / "fresh.db"
     code = "import sys; from molq.store import JobStore; s = JobStore(sys.argv[1]); print(s.schema_version())"
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(12)
     ]
     versions = set()

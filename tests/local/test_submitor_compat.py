@@ -26,8 +26,9 @@ def sub(tmp_path: Path) -> mq.Submitor:
 def test_fetch_artifacts_and_logs_default_under_the_local_jobs_dir(sub: mq.Submitor, tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    record = sub.submit_job(command="echo out; echo err >&2",
-                            execution=mq.JobExecution(cwd=work, output_file="o.log", error_file="e.log")).wait(timeout=30)
+    record = sub.submit_job(
+        command="echo out; echo err >&2", execution=mq.JobExecution(cwd=work, output_file="o.log", error_file="e.log")
+    ).wait(timeout=30)
     assert record.state is mq.JobState.SUCCEEDED
     logs = sub.fetch_logs(record.job_id)
     assert {k: v.read_text() for k, v in logs.items()} == {"stdout": "out\n", "stderr": "err\n"}
@@ -43,7 +44,9 @@ def test_fetch_artifacts_and_logs_default_under_the_local_jobs_dir(sub: mq.Submi
         sub.fetch_artifacts("no-such-job")
 
 
-def test_fetch_on_a_remote_cluster_defaults_to_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_on_a_remote_cluster_defaults_to_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from molq.options import SshTransportOptions
     from molq.transport.ssh import SshTransport
 
@@ -56,8 +59,9 @@ def test_fetch_on_a_remote_cluster_defaults_to_the_current_directory(tmp_path: P
 def test_dependency_preview_and_remembered_allocations(tmp_path: Path) -> None:
     with make_submitor("dev", store=JobStore(tmp_path / "jobs.db"), job_duration=0.0) as sub:
         parent = sub.submit_job(argv=["true"], scheduling=mq.JobScheduling(partition="gpu", account="a1"))
-        child = sub.submit_job(argv=["true"], after_success=[parent.job_id],
-                               scheduling=mq.JobScheduling(partition="gpu", account="a1"))
+        child = sub.submit_job(
+            argv=["true"], after_success=[parent.job_id], scheduling=mq.JobScheduling(partition="gpu", account="a1")
+        )
         sub.submit_job(argv=["true"], scheduling=mq.JobScheduling(qos="high"))
         sub.submit_job(argv=["true"])  # nothing to remember
         preview = sub.get_dependency_preview(child.job_id)
@@ -69,7 +73,9 @@ def test_dependency_preview_and_remembered_allocations(tmp_path: Path) -> None:
         remembered = sub.remembered_allocations()
         assert all(isinstance(r, RememberedAllocation) for r in remembered)
         assert [(r.partition, r.account, r.qos, r.use_count) for r in remembered] == [
-            (None, None, "high", 1), ("gpu", "a1", None, 2)]
+            (None, None, "high", 1),
+            ("gpu", "a1", None, 2),
+        ]
         assert len(sub.remembered_allocations(limit=1)) == 1
 
 
@@ -83,8 +89,13 @@ class OldStyleScheduler:
         self.fail_with: Exception | None = None
 
     def capabilities(self) -> mq.SchedulerCapabilities:
-        return mq.SchedulerCapabilities(supports_cwd=True, supports_env=True, supports_output_file=True,
-                                        supports_error_file=True, supports_job_name=True)
+        return mq.SchedulerCapabilities(
+            supports_cwd=True,
+            supports_env=True,
+            supports_output_file=True,
+            supports_error_file=True,
+            supports_job_name=True,
+        )
 
     def submit(self, spec: object, job_dir: object) -> str:
         if self.fail_with is not None:

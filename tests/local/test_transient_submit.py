@@ -62,9 +62,9 @@ def test_a_try_that_went_through_is_not_made_twice(tmp_path: Path) -> None:
     flaky = Flaky(1, after_launch=True)
     sub = make(tmp_path, flaky)
     marker = tmp_path / "ran"
-    record = sub.submit_job(
-        command=f"echo x >> {marker}", retry=mq.RetryPolicy(max_attempts=3, backoff=FAST)
-    ).wait(timeout=30)
+    record = sub.submit_job(command=f"echo x >> {marker}", retry=mq.RetryPolicy(max_attempts=3, backoff=FAST)).wait(
+        timeout=30
+    )
     assert record.state is mq.JobState.SUCCEEDED
     assert flaky.calls == 1  # found by its marker; never submitted again
     assert marker.read_text() == "x\n"

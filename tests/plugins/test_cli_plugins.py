@@ -16,8 +16,15 @@ import pytest
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MOLQ_HOME", "MOLCRAFTS_HOME")}
     env.update(MOLQ_HOME=str(home / ".molq"), MOLCRAFTS_HOME=str(home / ".molcrafts"), HOME=str(home))
-    return subprocess.run([sys.executable, "-m", "molq.cli", *args], cwd=home, env=env, capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "molq.cli", *args],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -36,13 +43,20 @@ def test_list_without_a_plugins_table_names_the_daemon_default(home: Path) -> No
 
 def test_list_reads_the_plugins_table_and_names_missing_ones(home: Path) -> None:
     (home / ".molq" / "config.toml").write_text(
-        '[plugins.nerve]\nenabled = true\nexpand_threshold = 4\n[plugins.not_installed]\n')
+        "[plugins.nerve]\nenabled = true\nexpand_threshold = 4\n[plugins.not_installed]\n"
+    )
     rows = json.loads(run(home, "plugins", "list", "--json").stdout)
     by_name = {r["name"]: r for r in rows}
     assert by_name["nerve"]["state"] == "enabled" and by_name["nerve"]["settings"] == {"expand_threshold": 4}
     assert by_name["nerve"]["factory"] == "molq.plugins.nerve:create_plugin"
-    assert by_name["not_installed"] == {"name": "not_installed", "source": "not installed", "factory": None,
-                                        "group": None, "state": "missing", "settings": {}}
+    assert by_name["not_installed"] == {
+        "name": "not_installed",
+        "source": "not installed",
+        "factory": None,
+        "group": None,
+        "state": "missing",
+        "settings": {},
+    }
 
 
 def test_list_reads_the_original_molqs_yaml_when_molq_has_no_config(home: Path) -> None:
@@ -55,7 +69,8 @@ def test_list_reads_the_original_molqs_yaml_when_molq_has_no_config(home: Path) 
 
 def test_a_cli_submit_posts_to_the_configured_hub(home: Path, hub: Any) -> None:
     (home / ".molq" / "config.toml").write_text(
-        f'[plugins.nerve]\ningest_url = "{hub.url}"\ndebounce_seconds = 0.05\nalias = "cli-box"\n')
+        f'[plugins.nerve]\ningest_url = "{hub.url}"\ndebounce_seconds = 0.05\nalias = "cli-box"\n'
+    )
     result = run(home, "submit", "--wait", "--", "echo", "hi")
     assert result.returncode == 0, result.stderr
     seen = hub.wait_for(lambda rs: bool(rs))

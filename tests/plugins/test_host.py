@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -117,10 +117,17 @@ def store(tmp_path: Path) -> Iterator[JobStore]:
     s.close()
 
 
-def make(tmp_path: Path, store: JobStore, plugins: list[str], configs: dict | None = None,
-         name: str = "laptop") -> mq.Submitor:
-    return mq.Submitor(mq.Cluster(name, "local"), store=store, jobs_dir=tmp_path / "jobs",
-                       polling_strategy=FixedStrategy(interval=0.05), plugins=plugins, plugin_configs=configs)
+def make(
+    tmp_path: Path, store: JobStore, plugins: list[str], configs: dict | None = None, name: str = "laptop"
+) -> mq.Submitor:
+    return mq.Submitor(
+        mq.Cluster(name, "local"),
+        store=store,
+        jobs_dir=tmp_path / "jobs",
+        polling_strategy=FixedStrategy(interval=0.05),
+        plugins=plugins,
+        plugin_configs=configs,
+    )
 
 
 def test_entry_points_are_listed_beside_the_builtins(installed: object) -> None:
@@ -174,8 +181,9 @@ def test_a_plugin_sees_only_its_own_clusters_records(tmp_path: Path, store: JobS
         assert ctx.list_records() == []
 
 
-def test_plugins_that_fail_never_break_molq(tmp_path: Path, store: JobStore, installed,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_plugins_that_fail_never_break_molq(
+    tmp_path: Path, store: JobStore, installed, caplog: pytest.LogCaptureFixture
+) -> None:
     sub = make(tmp_path, store, ["raising", "cannot_attach", "nope", "probe"])
     with sub:
         handle = sub.submit_job(argv=["true"])
@@ -199,8 +207,9 @@ def test_manager_skips_disabled_and_detaches_newest_first(installed) -> None:
         return PluginContext(bus, "c", config, lambda job_id: None, list, list)
 
     manager = PluginManager()
-    assert manager.load(["probe", "probe", "raising"], ctx_factory=context,
-                        configs={"raising": {"enabled": False}}) == ["probe", "probe"]
+    assert manager.load(
+        ["probe", "probe", "raising"], ctx_factory=context, configs={"raising": {"enabled": False}}
+    ) == ["probe", "probe"]
     assert len(manager.attached) == 2
     manager.detach_all()
     manager.detach_all()  # twice is harmless
@@ -212,7 +221,14 @@ def test_the_root_package_exports_the_plugin_api() -> None:
     import molq
     import molq.plugin as host
 
-    for name in ("MolqPlugin", "PluginContext", "PluginManager", "available_plugins", "create_plugin",
-                 "enabled_plugin_names", "BUILTIN_PLUGIN_FACTORIES"):
+    for name in (
+        "MolqPlugin",
+        "PluginContext",
+        "PluginManager",
+        "available_plugins",
+        "create_plugin",
+        "enabled_plugin_names",
+        "BUILTIN_PLUGIN_FACTORIES",
+    ):
         assert getattr(molq, name) is getattr(host, name)
         assert name in molq.__all__

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -81,8 +82,11 @@ def test_a_burst_of_events_is_one_post_after_the_quiet_period(tmp_path: Path, st
 
 
 def test_many_jobs_roll_up_into_one_group(tmp_path: Path, store: JobStore, hub: Hub) -> None:
-    sub = submitor(tmp_path, store, {"ingest_url": hub.url, "debounce_seconds": 0.8, "expand_threshold": 3,
-                                     "show_members": "never"})
+    sub = submitor(
+        tmp_path,
+        store,
+        {"ingest_url": hub.url, "debounce_seconds": 0.8, "expand_threshold": 3, "show_members": "never"},
+    )
     with sub:
         handles = [sub.submit_job(argv=["sleep", "3"]) for _ in range(5)]
         first = hub.wait_for(lambda rs: len(rs) >= 1)[0]
@@ -136,8 +140,9 @@ def test_events_that_never_pause_still_get_a_snapshot_out(hub: Hub) -> None:
     bus = EventBus()
     record = JobRecord(job_id="j", cluster_name="c", scheduler="local", state=mq.JobState.RUNNING)
     plugin = create_plugin("nerve")
-    plugin.attach(PluginContext(bus, "c", {"ingest_url": hub.url, "debounce_seconds": 0.1},
-                                lambda job_id: None, list, list))
+    plugin.attach(
+        PluginContext(bus, "c", {"ingest_url": hub.url, "debounce_seconds": 0.1}, lambda job_id: None, list, list)
+    )
     try:
         started = time.monotonic()
         while time.monotonic() - started < 2.0 and not hub.requests:  # an event every 20 ms, never 100 ms apart

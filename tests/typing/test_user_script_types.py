@@ -16,7 +16,10 @@ def _mypy(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     pytest.importorskip("mypy")
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file", "/dev/null", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=600,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 

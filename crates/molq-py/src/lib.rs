@@ -12,6 +12,7 @@ mod parse;
 mod store;
 mod store_compat;
 mod types;
+mod values;
 
 use pyo3::prelude::*;
 
@@ -38,6 +39,8 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_class::<active::PyActiveJob>()?;
     m.add_class::<active::PyActiveJobs>()?;
+    m.add_class::<values::PyArrayTask>()?;
+    m.add_class::<values::PyPollStatus>()?;
     m.add_class::<types::PyJobRecord>()?;
     m.add_class::<types::PyStatusTransition>()?;
     m.add_class::<types::PyQueueEntry>()?;

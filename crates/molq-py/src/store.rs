@@ -14,18 +14,11 @@ use crate::detach::detached;
 use crate::parse::PySnapshot;
 use crate::store_compat;
 use crate::types::{
-    extract_state, metadata_json, state_obj, PyJobRecord, PyReconcileOutcome, PyStatusTransition,
+    extract_state, metadata_json, PyJobRecord, PyReconcileOutcome, PyStatusTransition,
 };
+use crate::values::{PyArrayTask, PyPollStatus};
 
 type Edge = (String, String, String, String);
-type ArrayTaskRow<'py> = (
-    String,
-    Bound<'py, PyAny>,
-    Option<i64>,
-    Option<i64>,
-    Option<f64>,
-    Option<f64>,
-);
 
 #[pyclass(frozen, module = "molq._core", name = "JobStore")]
 pub struct PyJobStore {
@@ -177,26 +170,10 @@ impl PyJobStore {
         Bound::new(py, PyActiveJobs(set))
     }
 
-    /// (task_id, state, exit_code, exit_signal, started_at, finished_at) by task number.
-    fn get_array_tasks<'py>(
-        &self,
-        py: Python<'py>,
-        job_id: &str,
-    ) -> PyResult<Vec<ArrayTaskRow<'py>>> {
+    /// The tasks of array job `job_id` as last observed, by task number.
+    fn get_array_tasks(&self, py: Python<'_>, job_id: &str) -> PyResult<Vec<PyArrayTask>> {
         let tasks = self.run(py, |s| s.get_array_tasks(job_id))?;
-        tasks
-            .into_iter()
-            .map(|t| {
-                Ok((
-                    t.task_id,
-                    state_obj(py, t.state)?,
-                    t.exit_code,
-                    t.exit_signal,
-                    t.started_at,
-                    t.finished_at,
-                ))
-            })
-            .collect()
+        Ok(tasks.into_iter().map(PyArrayTask).collect())
     }
 
     /// One reconcile transaction. `active`, the set this cycle polled (from
@@ -311,31 +288,10 @@ impl PyJobStore {
 
     /// (holder, lease_until, last_attempt_at, last_poll_at, failures, last_error) or None.
     #[allow(clippy::type_complexity)]
-    fn poll_status(
-        &self,
-        py: Python<'_>,
-        cluster_name: &str,
-    ) -> PyResult<
-        Option<(
-            Option<String>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            i64,
-            Option<String>,
-        )>,
-    > {
-        let status = self.run(py, |s| s.poll_status(cluster_name))?;
-        Ok(status.map(|p| {
-            (
-                p.holder,
-                p.lease_until,
-                p.last_attempt_at,
-                p.last_poll_at,
-                p.failures,
-                p.last_error,
-            )
-        }))
+    fn poll_status(&self, py: Python<'_>, cluster_name: &str) -> PyResult<Option<PyPollStatus>> {
+        Ok(self
+            .run(py, |s| s.poll_status(cluster_name))?
+            .map(PyPollStatus))
     }
 
     #[pyo3(signature = (prefix, cluster_name = None, limit = 50))]

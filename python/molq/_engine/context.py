@@ -24,8 +24,17 @@ class EngineContext:
     """
 
     __slots__ = (
-        "cluster_name", "scheduler_kind", "scheduler", "transport", "is_remote", "store", "events",
-        "defaults", "jobs_dir", "default_retry_policy", "profile_name",
+        "cluster_name",
+        "scheduler_kind",
+        "scheduler",
+        "transport",
+        "is_remote",
+        "store",
+        "events",
+        "defaults",
+        "jobs_dir",
+        "default_retry_policy",
+        "profile_name",
     )
 
     def __init__(

@@ -7,7 +7,8 @@ import os
 import signal
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from molq._log import get_logger
 from molq.errors import ConfigError
@@ -34,8 +35,7 @@ class DaemonLock:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
             os.close(fd)
             raise ConfigError(
-                f"a molq daemon (pid {holder}) already refreshes this cluster with this store; "
-                f"lock file: {self.path}"
+                f"a molq daemon (pid {holder}) already refreshes this cluster with this store; lock file: {self.path}"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)

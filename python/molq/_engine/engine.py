@@ -9,7 +9,8 @@ of interrupted submissions.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from molq._engine.context import EngineContext
 from molq._engine.events import JobEvents
@@ -18,12 +19,12 @@ from molq.errors import JobNotFoundError
 
 if TYPE_CHECKING:
     from molq._core import JobRecord, StatusTransition
+    from molq._engine.refresh import JobReconciler
     from molq._engine.requests import SubmitRequest
     from molq._engine.submit import Submitted
+    from molq._engine.waits import JobMonitor
     from molq.callbacks import EventBus
     from molq.models import RetentionPolicy, RetryPolicy, SubmitorDefaults
-    from molq._engine.waits import JobMonitor
-    from molq._engine.refresh import JobReconciler
     from molq.scheduler.base import Scheduler
     from molq.store import JobStore
     from molq.strategies import PollingStrategy
@@ -219,9 +220,7 @@ class Engine:
         if self._monitor is None:
             from molq._engine.waits import JobMonitor  # loaded with the first wait
 
-            self._monitor = JobMonitor(
-                self.refresh, self.ctx.store, self._strategy, cluster_name=self.ctx.cluster_name
-            )
+            self._monitor = JobMonitor(self.refresh, self.ctx.store, self._strategy, cluster_name=self.ctx.cluster_name)
         return self._monitor
 
     def wait(self, job_ids: Sequence[str] | None, *, timeout: float | None) -> list[JobRecord]:

@@ -12,7 +12,8 @@ to go in: otherwise the job would fail before its command ran.
 from __future__ import annotations
 
 import posixpath
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from molq.errors import CommandError, ConfigError
 

@@ -73,7 +73,11 @@ def hand_to_scheduler(scheduler: Scheduler, spec: JobSpec, retry: RetryPolicy | 
             delay = retry.backoff.delay(attempt)
             get_logger(__name__).warning(
                 "submission of job %s failed (%s); trying again in %.1f s (%d of %d)",
-                spec.job_id, exc, delay, attempt + 1, tries,
+                spec.job_id,
+                exc,
+                delay,
+                attempt + 1,
+                tries,
             )
             time.sleep(delay)
             found = submitted_after_all(scheduler, spec)

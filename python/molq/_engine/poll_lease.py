@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from molq._liveness import is_dead, this_process
 
@@ -58,7 +59,7 @@ class SharedPoller:
         """Take the lease if its holder died mid-poll (killed, crashed): its
         lease would otherwise stall every waiter of the cluster until it ran out."""
         status = self._store.poll_status(self._cluster)
-        current = None if status is None else status[0]
+        current = None if status is None else status.holder
         if current is None or current == holder or not is_dead(current):
             return False
         return self._store.take_over_poll(self._cluster, current, holder, time.time(), self._lease_seconds)

@@ -5,7 +5,8 @@ and stopping them when they are cancelled."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from molq._log import get_logger
 from molq.errors import MolqError

@@ -14,8 +14,9 @@ same evidence as a backend's, and the same rules apply.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from molq._log import get_logger
 from molq.errors import ParseError, SchedulerError, TransportError

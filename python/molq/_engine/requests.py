@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from molq._engine.field_checks import check_request_fields, check_resolved
 from molq.errors import ConfigError, JobNotFoundError, ScriptError
@@ -293,10 +294,13 @@ _CAPABILITY_CHECKS: tuple[tuple[str, str, Any], ...] = (
 )
 
 
-def _check_capabilities(scheduler: Scheduler, request: SubmitRequest, scheduling: JobScheduling, execution: JobExecution) -> None:
+def _check_capabilities(
+    scheduler: Scheduler, request: SubmitRequest, scheduling: JobScheduling, execution: JobExecution
+) -> None:
     caps = scheduler.capabilities()
     unsupported = [
-        name for name, attr, requested in _CAPABILITY_CHECKS
+        name
+        for name, attr, requested in _CAPABILITY_CHECKS
         if requested(request, scheduling, execution) and not getattr(caps, attr, False)
     ]
     if unsupported:
@@ -309,5 +313,6 @@ def _check_capabilities(scheduler: Scheduler, request: SubmitRequest, scheduling
         )
 
 
-_REQUEST_GROUP = {name: "resources" for name in
-                  ("cpu_count", "task_count", "memory", "gpu_count", "gpu_type", "time_limit")}
+_REQUEST_GROUP = {
+    name: "resources" for name in ("cpu_count", "task_count", "memory", "gpu_count", "gpu_type", "time_limit")
+}

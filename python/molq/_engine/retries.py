@@ -95,7 +95,9 @@ def _retry_request(ctx: EngineContext, job_id: str) -> SubmitRequest:
         refs=tuple(stored["dependencies"]),
         dir_name=f"{base_name}.attempt{attempt}",
         base_dir_name=base_name,
-        lineage=Lineage(previous.root_job_id, attempt, previous.job_id, previous.retry_group_id or previous.root_job_id),
+        lineage=Lineage(
+            previous.root_job_id, attempt, previous.job_id, previous.retry_group_id or previous.root_job_id
+        ),
         script_bytes=script_bytes,
         profile_name=stored["profile_name"],
     )

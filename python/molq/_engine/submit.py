@@ -74,7 +74,8 @@ def submit(ctx: EngineContext, request: SubmitRequest) -> Submitted:
             raise SchedulerError(
                 f"job {spec.job_id} may have been submitted to {ctx.cluster_name!r} ({exc}); "
                 "molq keeps tracking it and records it once the scheduler shows it; do not submit it again",
-                job_id=spec.job_id, outcome_unknown=True,
+                job_id=spec.job_id,
+                outcome_unknown=True,
             ) from exc
         ctx.events.emit(store.mark_failed(spec.job_id, f"submission failed: {exc}", time.time()))
         # a scheduler of the caller's own keeps its exceptions; molq's backends'

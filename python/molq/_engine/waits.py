@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from molq.errors import JobNotFoundError, MolqTimeoutError
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from molq.strategies import PollingStrategy
 
 __all__ = ["JobMonitor", "is_settled"]
+
 
 def is_settled(record: JobRecord) -> bool:
     """Terminal, with no retry about to replace it."""

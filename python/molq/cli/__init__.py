@@ -14,7 +14,8 @@ Exit codes (also in docs/cli.md):
 from __future__ import annotations
 
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "CliError", "UsageError", "main"]
 
@@ -75,7 +76,7 @@ def _run(args: object) -> int:
         SubmitError,
     )
 
-    module_name, _, func_name = getattr(args, "handler").partition(":")
+    module_name, _, func_name = getattr(args, "handler").partition(":")  # noqa: B009 - args is typed object
     handler = getattr(importlib.import_module(module_name), func_name)
     from molq.cli._session import Session
 
@@ -100,4 +101,3 @@ def _run(args: object) -> int:
         return EXIT_FAILED
     finally:
         session.close()
-

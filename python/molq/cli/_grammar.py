@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-from typing import Any
 
 #: The scheduler kinds a command line may name: molq.scheduler.SCHEDULER_KINDS
 #: (a test keeps them equal), spelled out so that --help loads no backend.
@@ -104,8 +103,9 @@ def _apply(args: argparse.Namespace, target: str) -> None:
     args.namespace_form = True
 
 
-def check_short_options_after_command(submit: argparse.ArgumentParser, words: list[str], prefix: list[str],
-                                      config: str | None) -> None:
+def check_short_options_after_command(
+    submit: argparse.ArgumentParser, words: list[str], prefix: list[str], config: str | None
+) -> None:
     """``molq submit python3 -c CODE``: after the command's first word, a short
     option such as ``-c`` is far more likely the command's than molq's (molq's
     ``-c`` is --cluster), so it is refused with the fixed command line rather
@@ -128,9 +128,13 @@ def check_short_options_after_command(submit: argparse.ArgumentParser, words: li
         elif word.startswith("-") and not word.startswith("--") and word != "-":
             fixed = shlex.join(["molq", *prefix, "submit", *words[:start], "--", *words[start:]])
             known = {s for a in submit._actions for s in a.option_strings}
-            why = "is ambiguous: molq has an option" if word.split("=")[0] in known else "is not an option of molq submit"
-            raise GrammarError(f"{word} after the command {why}. If it is an option of the command, "
-                               f"put the command after '--': {fixed}")
+            why = (
+                "is ambiguous: molq has an option" if word.split("=")[0] in known else "is not an option of molq submit"
+            )
+            raise GrammarError(
+                f"{word} after the command {why}. If it is an option of the command, "
+                f"put the command after '--': {fixed}"
+            )
         i += 1
 
 
@@ -162,8 +166,10 @@ def unknown_options_message(args: argparse.Namespace, argv: list[str], extras: l
         start = _index(words, args.submit_target, 0) + 1
     first = _index(words, args.argv[0], start)
     suggestion = shlex.join([*argv[: at + 1], *words[:first], "--", *words[first:]])
-    return (f"unknown option {unknown[0]} for molq submit. If it is an option of the command, "
-            f"put the command after '--': molq {suggestion}")
+    return (
+        f"unknown option {unknown[0]} for molq submit. If it is an option of the command, "
+        f"put the command after '--': molq {suggestion}"
+    )
 
 
 def _index(words: list[str], word: str, start: int) -> int:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from molq._core import JobRecord, QueueEntry, StatusTransition
@@ -98,7 +99,11 @@ def elapsed(record: JobRecord, now: float | None = None) -> float | None:
 
 def exit_text(record: JobRecord) -> str:
     if record.exit_signal:
-        return f"sig{record.exit_signal}" if record.exit_code in (None, 0) else f"{record.exit_code}/sig{record.exit_signal}"
+        return (
+            f"sig{record.exit_signal}"
+            if record.exit_code in (None, 0)
+            else f"{record.exit_code}/sig{record.exit_signal}"
+        )
     return "-" if record.exit_code is None else str(record.exit_code)
 
 

@@ -74,27 +74,59 @@ def _destination_options(parser: argparse.ArgumentParser, suppress: bool, short_
     with SUPPRESS defaults so a sub-command never resets a value given before it."""
     default: Any = argparse.SUPPRESS if suppress else None
     group = parser.add_argument_group("destination and store")
-    group.add_argument("--cluster", "-c", metavar="NAME", default=default,
-                       help="cluster name (a namespace in the store); an ~/.ssh/config Host alias is "
-                            "reached over SSH; default: the host, or 'local' ('cli_KIND' after a KIND positional)")
-    group.add_argument(*(("--profile", "-p") if short_profile else ("--profile",)), metavar="NAME",
-                       default=default, help="a [profiles.NAME] table of config.toml")
-    group.add_argument("--host", metavar="HOST", default=default,
-                       help="SSH target (user@host or a ~/.ssh/config alias); default: this machine")
-    group.add_argument("--scheduler", "-s", choices=SCHEDULERS, default=default,
-                       help="scheduler kind (default: local, or the profile's)")
-    group.add_argument("--ssh-config", metavar="PATH", default=default,
-                       help="ssh client config to read --host from (default: ssh's own, ~/.ssh/config)")
-    group.add_argument("--db", metavar="PATH", default=default,
-                       help="job store file (default: $MOLQ_HOME/jobs.db, ~/.molq/jobs.db)")
-    group.add_argument("--config", metavar="PATH", default=default,
-                       help="config file (default: $MOLQ_HOME/config.toml; if absent, the original molq's "
-                            "~/.molcrafts/molq/config/config.yaml; docs/configuration.md)")
+    group.add_argument(
+        "--cluster",
+        "-c",
+        metavar="NAME",
+        default=default,
+        help="cluster name (a namespace in the store); an ~/.ssh/config Host alias is "
+        "reached over SSH; default: the host, or 'local' ('cli_KIND' after a KIND positional)",
+    )
+    group.add_argument(
+        *(("--profile", "-p") if short_profile else ("--profile",)),
+        metavar="NAME",
+        default=default,
+        help="a [profiles.NAME] table of config.toml",
+    )
+    group.add_argument(
+        "--host",
+        metavar="HOST",
+        default=default,
+        help="SSH target (user@host or a ~/.ssh/config alias); default: this machine",
+    )
+    group.add_argument(
+        "--scheduler",
+        "-s",
+        choices=SCHEDULERS,
+        default=default,
+        help="scheduler kind (default: local, or the profile's)",
+    )
+    group.add_argument(
+        "--ssh-config",
+        metavar="PATH",
+        default=default,
+        help="ssh client config to read --host from (default: ssh's own, ~/.ssh/config)",
+    )
+    group.add_argument(
+        "--db", metavar="PATH", default=default, help="job store file (default: $MOLQ_HOME/jobs.db, ~/.molq/jobs.db)"
+    )
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help="config file (default: $MOLQ_HOME/config.toml; if absent, the original molq's "
+        "~/.molcrafts/molq/config/config.yaml; docs/configuration.md)",
+    )
 
 
 def _target(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", nargs="?", metavar="SCHEDULER|PROFILE", default=None,
-                        help="a scheduler kind or profile name (the original molq's grammar)")
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="SCHEDULER|PROFILE",
+        default=None,
+        help="a scheduler kind or profile name (the original molq's grammar)",
+    )
 
 
 def _json(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -106,16 +138,22 @@ class _Builder:
         self.subparsers = subparsers
         self.made: list[argparse.ArgumentParser] = []
 
-    def add(self, name: str, handler: str, help: str, *, parent: Any = None, target: bool = False,
-            **kw: Any) -> argparse.ArgumentParser:
+    def add(
+        self, name: str, handler: str, help: str, *, parent: Any = None, target: bool = False, **kw: Any
+    ) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = (parent or self.subparsers).add_parser(name, help=help, description=help, **kw)
         sub.set_defaults(handler=handler, command_name=name)
         self.made.append(sub)
         if target:
             # The original molq's grammar: `molq list slurm`, `molq status JOB slurm`.
-            sub.add_argument("target", nargs="?", metavar="SCHEDULER|PROFILE", default=None,
-                             help=f"a scheduler kind ({', '.join(SCHEDULERS)}) or a profile name; "
-                                  "a kind alone names the cluster 'cli_KIND', as the original molq did")
+            sub.add_argument(
+                "target",
+                nargs="?",
+                metavar="SCHEDULER|PROFILE",
+                default=None,
+                help=f"a scheduler kind ({', '.join(SCHEDULERS)}) or a profile name; "
+                "a kind alone names the cluster 'cli_KIND', as the original molq did",
+            )
         return sub
 
     def finish(self) -> None:
@@ -130,19 +168,27 @@ _SUBMIT: list[argparse.ArgumentParser] = []
 
 
 def _submit(b: _Builder) -> None:
-    p = b.add("submit", "molq.cli.jobs:cmd_submit", "submit a job",
-              usage="molq submit [SCHEDULER|PROFILE] [options] PROGRAM [ARG...]\n"
-                    "       molq submit [SCHEDULER|PROFILE] [options] -- PROGRAM [ARG...]\n"
-                    "       molq submit [options] --command 'SHELL LINE'\n"
-                    "       molq submit [options] --script FILE|-",
-              epilog="A first word that is a scheduler kind (local, slurm, pbs, lsf, sge) or a profile\n"
-                     "name picks the destination (molq submit local echo hello); the rest is the\n"
-                     "command. Put the command after -- when it has options of its own.",
-              formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
+    p = b.add(
+        "submit",
+        "molq.cli.jobs:cmd_submit",
+        "submit a job",
+        usage="molq submit [SCHEDULER|PROFILE] [options] PROGRAM [ARG...]\n"
+        "       molq submit [SCHEDULER|PROFILE] [options] -- PROGRAM [ARG...]\n"
+        "       molq submit [options] --command 'SHELL LINE'\n"
+        "       molq submit [options] --script FILE|-",
+        epilog="A first word that is a scheduler kind (local, slurm, pbs, lsf, sge) or a profile\n"
+        "name picks the destination (molq submit local echo hello); the rest is the\n"
+        "command. Put the command after -- when it has options of its own.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
     what = p.add_argument_group("what to run (one of)")
-    what.add_argument("argv", nargs="*", metavar="PROGRAM ARG",
-                      help="[SCHEDULER|PROFILE] program and arguments; put the program after -- "
-                           "when an argument starts with '-'")
+    what.add_argument(
+        "argv",
+        nargs="*",
+        metavar="PROGRAM ARG",
+        help="[SCHEDULER|PROFILE] program and arguments; put the program after -- when an argument starts with '-'",
+    )
     what.add_argument("--command", metavar="LINE", help="a shell command line")
     what.add_argument("--script", metavar="FILE", help="a script file on this machine ('-': read it from stdin)")
     res = p.add_argument_group("resources")
@@ -163,10 +209,19 @@ def _submit(b: _Builder) -> None:
     sch.add_argument("--exclusive", action="store_true", help="whole nodes, not shared")
     sch.add_argument("--array", metavar="SPEC", help="array spec, e.g. 0-9 or 1-100%%10")
     sch.add_argument("--email", metavar="ADDRESS")
-    for flag, condition in (("--after", "after"), ("--after-started", "after_started"),
-                            ("--after-success", "after_success"), ("--after-failure", "after_failure")):
-        sch.add_argument(flag, action="append", metavar="JOB", dest=condition,
-                         help=f"run {condition.replace('_', ' ')} molq job JOB (repeatable; prefixes ok)")
+    for flag, condition in (
+        ("--after", "after"),
+        ("--after-started", "after_started"),
+        ("--after-success", "after_success"),
+        ("--after-failure", "after_failure"),
+    ):
+        sch.add_argument(
+            flag,
+            action="append",
+            metavar="JOB",
+            dest=condition,
+            help=f"run {condition.replace('_', ' ')} molq job JOB (repeatable; prefixes ok)",
+        )
     ex = p.add_argument_group("execution")
     ex.add_argument("--name", metavar="NAME", help="job name")
     ex.add_argument("--workdir", metavar="DIR", help="working directory (on the cluster)")
@@ -176,14 +231,26 @@ def _submit(b: _Builder) -> None:
     ex.add_argument("--job-dir-name", metavar="NAME", help="name of the job directory (default: the job id)")
     ex.add_argument("--metadata", type=_pair, action="append", metavar="K=V", help="metadata (repeatable)")
     rt = p.add_argument_group("retry")
-    rt.add_argument("--retries", "--max-attempts", dest="retries", type=_count, metavar="N",
-                    help="run a failing job at most N times in all (as in the original molq: "
-                         "--retries 3 = 2 retries; 0 or 1: no retry, even if the profile has one)")
-    rt.add_argument("--retry-on-exit-code", type=_exit_code, action="append", metavar="CODE",
-                    help="retry only on this exit code (repeatable; needs --retries)")
+    rt.add_argument(
+        "--retries",
+        "--max-attempts",
+        dest="retries",
+        type=_count,
+        metavar="N",
+        help="run a failing job at most N times in all (as in the original molq: "
+        "--retries 3 = 2 retries; 0 or 1: no retry, even if the profile has one)",
+    )
+    rt.add_argument(
+        "--retry-on-exit-code",
+        type=_exit_code,
+        action="append",
+        metavar="CODE",
+        help="retry only on this exit code (repeatable; needs --retries)",
+    )
     out = p.add_argument_group("output")
-    out.add_argument("--wait", "-w", "--block", dest="wait", action="store_true",
-                     help="block until the job ends, with progress")
+    out.add_argument(
+        "--wait", "-w", "--block", dest="wait", action="store_true", help="block until the job ends, with progress"
+    )
     out.add_argument("--no-block", dest="wait", action="store_false", help=argparse.SUPPRESS)
     out.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="with --wait: give up after this long")
     out.add_argument("--quiet", "-q", action="store_true", help="print only the job id")
@@ -192,11 +259,17 @@ def _submit(b: _Builder) -> None:
 
 
 def _jobs(b: _Builder) -> None:
-    p = b.add("list", "molq.cli.jobs:cmd_list", "list the newest jobs from the store (no refresh)",
-              aliases=["ls"], target=True)
+    p = b.add(
+        "list",
+        "molq.cli.jobs:cmd_list",
+        "list the newest jobs from the store (no refresh)",
+        aliases=["ls"],
+        target=True,
+    )
     p.add_argument("--limit", "-n", type=_positive, default=50, metavar="N", help="newest N (default 50)")
-    p.add_argument("--all", "-a", action="store_true",
-                   help="every job, no limit (after a SCHEDULER|PROFILE: finished jobs too)")
+    p.add_argument(
+        "--all", "-a", action="store_true", help="every job, no limit (after a SCHEDULER|PROFILE: finished jobs too)"
+    )
     p.add_argument("--active", action="store_true", help="only jobs that have not ended")
     p.add_argument("--state", action="append", metavar="STATE", help="only this state (repeatable)")
     p.add_argument("--refresh", "-r", action="store_true", help="poll the scheduler first")
@@ -215,21 +288,34 @@ def _jobs(b: _Builder) -> None:
     p.add_argument("--stream", choices=("stdout", "stderr", "both"), default="stdout")
     p.add_argument("--tail", "-t", type=_count, metavar="N", help="only the last N lines")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
-    p.add_argument("--interval", type=_seconds, metavar="SECONDS",
-                   help="--follow poll interval (default 0.2 locally, 1 remotely)")
+    p.add_argument(
+        "--interval", type=_seconds, metavar="SECONDS", help="--follow poll interval (default 0.2 locally, 1 remotely)"
+    )
 
     p = b.add("cancel", "molq.cli.jobs:cmd_cancel", "cancel jobs (the newest attempt and any pending retry)")
-    p.add_argument("jobs", nargs="+", metavar="JOB", help="job ids (a scheduler kind or profile among them "
-                                                             "picks the destination, as in the original molq)")
+    p.add_argument(
+        "jobs",
+        nargs="+",
+        metavar="JOB",
+        help="job ids (a scheduler kind or profile among them picks the destination, as in the original molq)",
+    )
     _json(p)
 
     p = b.add("watch", "molq.cli.watch:cmd_watch", "wait for jobs to end, showing them live")
-    p.add_argument("jobs", nargs="*", metavar="JOB", help="job ids (a scheduler kind or profile among them "
-                                                             "picks the destination, as in the original molq)")
+    p.add_argument(
+        "jobs",
+        nargs="*",
+        metavar="JOB",
+        help="job ids (a scheduler kind or profile among them picks the destination, as in the original molq)",
+    )
     p.add_argument("--all", "-a", action="store_true", help="every job active now")
     p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="give up after this long (exit 3)")
-    p.add_argument("--interval", type=_seconds, metavar="SECONDS",
-                   help="refresh interval (default 1 s locally, 5 s for batch schedulers)")
+    p.add_argument(
+        "--interval",
+        type=_seconds,
+        metavar="SECONDS",
+        help="refresh interval (default 1 s locally, 5 s for batch schedulers)",
+    )
     p.add_argument("--plain", action="store_true", help="one line per change, even on a terminal")
     _json(p)
 
@@ -250,10 +336,21 @@ def _jobs(b: _Builder) -> None:
 def _live_and_setup(b: _Builder) -> None:
     p = b.add("monitor", "molq.cli.watch:cmd_monitor", "full-screen live view of the newest jobs (q quits)")
     p.add_argument("--limit", "-n", type=_positive, default=200, metavar="N", help="newest N jobs (default 200)")
-    p.add_argument("--interval", "--refresh", "-r", dest="interval", type=_seconds, metavar="SECONDS",
-                   help="refresh interval (default 1 s locally, 5 s for batch schedulers)")
-    p.add_argument("--all", "-a", action="store_true",
-                   help="finished jobs too (the default here; kept for the original molq's command line)")
+    p.add_argument(
+        "--interval",
+        "--refresh",
+        "-r",
+        dest="interval",
+        type=_seconds,
+        metavar="SECONDS",
+        help="refresh interval (default 1 s locally, 5 s for batch schedulers)",
+    )
+    p.add_argument(
+        "--all",
+        "-a",
+        action="store_true",
+        help="finished jobs too (the default here; kept for the original molq's command line)",
+    )
     p.add_argument("--no-refresh", action="store_true", help="only read the store (a daemon refreshes it)")
     p.add_argument("--plain", action="store_true", help="one line per change, even on a terminal")
 
@@ -272,22 +369,33 @@ def _live_and_setup(b: _Builder) -> None:
     p.add_argument("--interval", type=_seconds, default=5.0, metavar="SECONDS", help="default 5")
     p.add_argument("--skip-cleanup", action="store_true", help="do not apply the retention policy")
 
-    clusters = b.subparsers.add_parser("clusters", help="profiles and SSH hosts you can submit to",
-                                       description="profiles and SSH hosts you can submit to")
+    clusters = b.subparsers.add_parser(
+        "clusters",
+        help="profiles and SSH hosts you can submit to",
+        description="profiles and SSH hosts you can submit to",
+    )
     csub = clusters.add_subparsers(dest="clusters_command", metavar="COMMAND", required=True)
     p = b.add("list", "molq.cli.admin:cmd_clusters_list", "profiles, then ~/.ssh/config hosts", parent=csub)
     p.add_argument("--resolve", action="store_true", help="ask ssh -G for each host's target")
     _json(p)
-    p = b.add("show", "molq.cli.admin:cmd_clusters_show", "one profile (by name or cluster name) or SSH host",
-              parent=csub)
+    p = b.add(
+        "show", "molq.cli.admin:cmd_clusters_show", "one profile (by name or cluster name) or SSH host", parent=csub
+    )
     p.add_argument("name", metavar="NAME")
     _json(p)
 
-    ws = b.subparsers.add_parser("workspace", help="copy a local directory to or from the cluster",
-                                 description="copy a local directory to or from the cluster")
+    ws = b.subparsers.add_parser(
+        "workspace",
+        help="copy a local directory to or from the cluster",
+        description="copy a local directory to or from the cluster",
+    )
     wsub = ws.add_subparsers(dest="workspace_command", metavar="COMMAND", required=True)
-    p = b.add("sync", "molq.cli.admin:cmd_workspace_sync",
-              "push LOCAL's contents to --path on the cluster (or --pull them back)", parent=wsub)
+    p = b.add(
+        "sync",
+        "molq.cli.admin:cmd_workspace_sync",
+        "push LOCAL's contents to --path on the cluster (or --pull them back)",
+        parent=wsub,
+    )
     p.add_argument("local", metavar="LOCAL")
     p.add_argument("--path", "-p", default=".", metavar="DIR", help="directory on the cluster (default: .)")
     p.add_argument("--pull", action="store_true", help="copy from the cluster into LOCAL")
@@ -299,17 +407,31 @@ def _live_and_setup(b: _Builder) -> None:
     p.add_argument("--path", "-p", default=".", metavar="DIR", help="directory on the cluster (default: .)")
     _json(p)
 
-    plugins = b.subparsers.add_parser("plugins", help="plugins molq attaches (built-in and installed)",
-                                      description="plugins molq attaches (built-in and installed)")
+    plugins = b.subparsers.add_parser(
+        "plugins",
+        help="plugins molq attaches (built-in and installed)",
+        description="plugins molq attaches (built-in and installed)",
+    )
     psub = plugins.add_subparsers(dest="plugins_command", metavar="COMMAND", required=True)
-    p = b.add("list", "molq.cli.plugins:cmd_plugins_list",
-              "each plugin, where it comes from, and whether the config enables it", parent=psub)
+    p = b.add(
+        "list",
+        "molq.cli.plugins:cmd_plugins_list",
+        "each plugin, where it comes from, and whether the config enables it",
+        parent=psub,
+    )
     _json(p)
 
-    p = b.add("import-store", "molq.cli.import_store:cmd_import_store",
-              "import the original molq's job store (jobs, history, dependencies) into molq's store")
-    p.add_argument("path", nargs="?", metavar="PATH",
-                   help="the original's jobs.db (default: $MOLCRAFTS_HOME or ~/.molcrafts, then molq/config/jobs.db)")
+    p = b.add(
+        "import-store",
+        "molq.cli.import_store:cmd_import_store",
+        "import the original molq's job store (jobs, history, dependencies) into molq's store",
+    )
+    p.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="the original's jobs.db (default: $MOLCRAFTS_HOME or ~/.molcrafts, then molq/config/jobs.db)",
+    )
     _json(p)
 
 

@@ -112,11 +112,11 @@ class Session:
             profile = self.profile(profile_name)
             if scheduler and scheduler != profile.scheduler:
                 raise UsageError(
-                    f"--scheduler {scheduler} contradicts profile {profile_name!r} "
-                    f"(scheduler {profile.scheduler!r})"
+                    f"--scheduler {scheduler} contradicts profile {profile_name!r} (scheduler {profile.scheduler!r})"
                 )
-            return Destination(cluster or profile.cluster_name, profile.scheduler,
-                               host or profile.host, profile.name, ssh_config)
+            return Destination(
+                cluster or profile.cluster_name, profile.scheduler, host or profile.host, profile.name, ssh_config
+            )
         if cluster and not host and not scheduler:
             found = self._known(cluster)
             if found is not None:
@@ -150,8 +150,9 @@ class Session:
             return Destination(cluster_name, profile.scheduler, profile.host, profile.name)
         entry = _read_registry(self._registry_path()).get(cluster_name)
         if entry is not None:
-            return Destination(cluster_name, entry.get("scheduler", "local"), entry.get("host"),
-                               ssh_config=entry.get("ssh_config"))
+            return Destination(
+                cluster_name, entry.get("scheduler", "local"), entry.get("host"), ssh_config=entry.get("ssh_config")
+            )
         kind = cluster_name[4:] if cluster_name.startswith("cli_") else None
         if kind in SCHEDULERS and not self.ssh_alias(cluster_name):
             # The original molq's default namespace for that scheduler, on this machine.
@@ -193,8 +194,13 @@ class Session:
         options = profile.scheduler_options if profile else None
         try:
             if dest.host and dest.ssh_config:
-                cluster = Cluster.from_ssh_alias(dest.host, scheduler=dest.scheduler, name=dest.name,
-                                                 scheduler_options=options, config_path=dest.ssh_config)
+                cluster = Cluster.from_ssh_alias(
+                    dest.host,
+                    scheduler=dest.scheduler,
+                    name=dest.name,
+                    scheduler_options=options,
+                    config_path=dest.ssh_config,
+                )
             else:
                 cluster = Cluster(dest.name, dest.scheduler, host=dest.host, scheduler_options=options)
         except ImportError as exc:
@@ -202,9 +208,13 @@ class Session:
         except (OSError, ValueError) as exc:  # ssh -G could not resolve the alias
             raise CliError(f"cannot reach {dest.host!r}: {exc}") from None
         if profile is not None:
-            sub = Submitor.from_profile(profile.name, target=cluster,
-                                        config_path=getattr(self.args, "config", None), store=self.store,
-                                        **self.plugins())
+            sub = Submitor.from_profile(
+                profile.name,
+                target=cluster,
+                config_path=getattr(self.args, "config", None),
+                store=self.store,
+                **self.plugins(),
+            )
         else:
             sub = Submitor(cluster, store=self.store, **self.plugins())
         self._submitors[dest.name] = sub
@@ -241,14 +251,15 @@ class Session:
         """Poll ``record``'s cluster once; a message when that was not possible."""
         dest = self.destination_of(record)
         if dest is None:
-            return (f"cluster {record.cluster_name!r} not polled: its destination is unknown "
-                    f"(give --profile, or --host and --scheduler)")
+            return (
+                f"cluster {record.cluster_name!r} not polled: its destination is unknown "
+                f"(give --profile, or --host and --scheduler)"
+            )
         return self.refresh(dest, record.scheduler)
 
     def refresh(self, dest: Destination, scheduler: str | None = None) -> str | None:
         if scheduler is not None and scheduler != dest.scheduler:
-            return (f"cluster {dest.name!r} not polled: its jobs use scheduler {scheduler!r}, "
-                    f"not {dest.scheduler!r}")
+            return f"cluster {dest.name!r} not polled: its jobs use scheduler {scheduler!r}, not {dest.scheduler!r}"
         from molq.errors import MolqError
 
         sub = self.submitor(dest)

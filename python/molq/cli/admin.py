@@ -49,8 +49,14 @@ def cmd_cleanup(session: Session, args: Any) -> int:
 
     sub = session.submitor()
     policy = None
-    overrides = {k: v for k, v in (("keep_job_dirs_for_days", args.keep_dirs_days),
-                                   ("keep_terminal_records_for_days", args.keep_records_days)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (
+            ("keep_job_dirs_for_days", args.keep_dirs_days),
+            ("keep_terminal_records_for_days", args.keep_records_days),
+        )
+        if v is not None
+    }
     if overrides:
         from molq.models import RetentionPolicy
 
@@ -80,8 +86,10 @@ def cmd_daemon(session: Session, args: Any) -> int:
     dest = session.destination()
     sub = session.submitor(dest)
     if not args.once:
-        sys.stderr.write(f"molq daemon: refreshing cluster {dest.name!r} ({dest.scheduler} on {dest.where}) "
-                         f"every {args.interval:g} s; Ctrl-C or SIGTERM stops it\n")
+        sys.stderr.write(
+            f"molq daemon: refreshing cluster {dest.name!r} ({dest.scheduler} on {dest.where}) "
+            f"every {args.interval:g} s; Ctrl-C or SIGTERM stops it\n"
+        )
     import logging
 
     # The daemon's own warnings (a scheduler that does not answer) are its output.
@@ -96,8 +104,14 @@ def _cluster_rows(session: Session, args: Any) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     for name, profile in sorted(session.config.profiles.items()):
-        rows.append({"name": profile.cluster_name, "source": f"profile:{name}", "scheduler": profile.scheduler,
-                     "target": profile.host or "(local)"})
+        rows.append(
+            {
+                "name": profile.cluster_name,
+                "source": f"profile:{name}",
+                "scheduler": profile.scheduler,
+                "target": profile.host or "(local)",
+            }
+        )
     if args.resolve:
         for host in list_ssh_hosts(getattr(args, "ssh_config", None)):
             rows.append({"name": host.alias, "source": "ssh_config", "scheduler": None, "target": host.target})
@@ -122,8 +136,7 @@ def cmd_clusters_list(session: Session, args: Any) -> int:
 
 def cmd_clusters_show(session: Session, args: Any) -> int:
     profiles = session.config.profiles
-    profile = profiles.get(args.name) or next(
-        (p for p in profiles.values() if p.cluster_name == args.name), None)
+    profile = profiles.get(args.name) or next((p for p in profiles.values() if p.cluster_name == args.name), None)
     if profile is not None:
         info: dict[str, Any] = {
             "source": f"profile:{profile.name}",
@@ -146,9 +159,17 @@ def cmd_clusters_show(session: Session, args: Any) -> int:
             host = resolve_ssh_host(args.name, config_path=getattr(args, "ssh_config", None))
         except (OSError, ValueError) as exc:
             raise CliError(f"cannot resolve ssh host {args.name!r}: {exc}") from None
-        info = {"source": "ssh_config", "alias": host.alias, "hostname": host.hostname, "user": host.user,
-                "port": host.port, "identity_file": host.identity_file, "proxy_jump": host.proxy_jump,
-                "forward_agent": host.forward_agent, "target": host.target}
+        info = {
+            "source": "ssh_config",
+            "alias": host.alias,
+            "hostname": host.hostname,
+            "user": host.user,
+            "port": host.port,
+            "identity_file": host.identity_file,
+            "proxy_jump": host.proxy_jump,
+            "forward_agent": host.forward_agent,
+            "target": host.target,
+        }
     if args.json:
         out.print_json(info)
         return EXIT_OK
@@ -166,10 +187,21 @@ def cmd_clusters_show(session: Session, args: Any) -> int:
 
 #: clusters show: field -> label (the original molq's labels where it had the field).
 _LABELS = {
-    "cluster": "Cluster", "scheduler": "Scheduler", "host": "Host", "jobs_dir": "Jobs dir",
-    "scheduler_options": "Options", "defaults": "Defaults", "retry": "Retry", "retention": "Retention",
-    "hostname": "Hostname", "user": "User", "port": "Port", "identity_file": "IdentityFile",
-    "proxy_jump": "ProxyJump", "forward_agent": "ForwardAgent", "target": "Target",
+    "cluster": "Cluster",
+    "scheduler": "Scheduler",
+    "host": "Host",
+    "jobs_dir": "Jobs dir",
+    "scheduler_options": "Options",
+    "defaults": "Defaults",
+    "retry": "Retry",
+    "retention": "Retention",
+    "hostname": "Hostname",
+    "user": "User",
+    "port": "Port",
+    "identity_file": "IdentityFile",
+    "proxy_jump": "ProxyJump",
+    "forward_agent": "ForwardAgent",
+    "target": "Target",
 }
 
 
@@ -185,8 +217,9 @@ def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if type(value).__name__ in ("Memory", "Duration"):
             return str(value)
-        items = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                 if not f.name.startswith("_")}
+        items = {
+            f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not f.name.startswith("_")
+        }
         return {k: v for k, v in items.items() if v not in (None, (), [], {})}
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -197,8 +230,9 @@ def _plain(value: Any) -> Any:
 
 def _flat(value: Any, prefix: str = "") -> str:
     if isinstance(value, dict):
-        return ", ".join(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else f"{prefix}{k}={_flat(v)}"
-                         for k, v in value.items())
+        return ", ".join(
+            _flat(v, f"{prefix}{k}.") if isinstance(v, dict) else f"{prefix}{k}={_flat(v)}" for k, v in value.items()
+        )
     if isinstance(value, list):
         return "[" + ", ".join(_flat(v) for v in value) + "]"
     return str(value)
@@ -207,14 +241,20 @@ def _flat(value: Any, prefix: str = "") -> str:
 # -- workspace --------------------------------------------------------------------------
 def _workspace(session: Session, path: str) -> Any:
     cluster_name = getattr(session.args, "cluster", None)
-    if cluster_name and not session.explicit_host and session.destination_known(cluster_name) is None \
-            and not session.ssh_alias(cluster_name):
+    if (
+        cluster_name
+        and not session.explicit_host
+        and session.destination_known(cluster_name) is None
+        and not session.ssh_alias(cluster_name)
+    ):
         # A workspace lives on a machine: a bare name must say which (the original molq's rule).
         from molq.ssh_config import ssh_alias_names
 
         known = ", ".join(ssh_alias_names(getattr(session.args, "ssh_config", None))) or "none"
-        raise UsageError(f"--cluster {cluster_name!r} is not a Host alias in ~/.ssh/config, nor a profile's "
-                         f"cluster_name. Known aliases: {known}")
+        raise UsageError(
+            f"--cluster {cluster_name!r} is not a Host alias in ~/.ssh/config, nor a profile's "
+            f"cluster_name. Known aliases: {known}"
+        )
     dest = session.destination()
     cluster = session.submitor(dest).target
     return dest, cluster.get_workspace(dest.name, path=path)
@@ -232,8 +272,15 @@ def cmd_workspace_sync(session: Session, args: Any) -> int:
     if args.delete:
         # The original molq accepted --delete and removed nothing; so does this one, saying so.
         sys.stderr.write("molq: warning: --delete is ignored: files the source lacks are left in place\n")
-    info = {"direction": direction, "local": local, "cluster": dest.name, "host": dest.host, "path": ws.path,
-            "dry_run": args.dry_run, "exclude": list(exclude)}
+    info = {
+        "direction": direction,
+        "local": local,
+        "cluster": dest.name,
+        "host": dest.host,
+        "path": ws.path,
+        "dry_run": args.dry_run,
+        "exclude": list(exclude),
+    }
     if not args.dry_run:
         if args.pull:
             if not ws.exists():

@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from molq.cli import _output as out
 from molq.cli._attempts import newest_attempts
 from molq.cli._errors import EXIT_OK, UsageError
-from molq.cli import _output as out
 
 if TYPE_CHECKING:
     from molq._core import JobRecord
-    from molq.models import JobDependency
     from molq.cli._session import Session
+    from molq.models import JobDependency
 
 _SHORT_ID = 8
 #: inspect's label column: the same layout as the original molq's (``Scheduler ID:   123``).
@@ -38,12 +38,29 @@ def _given(**fields: Any) -> dict[str, Any]:
 
 #: The flag a user typed for each request field: errors name what they typed.
 FLAGS = {
-    "cpu_count": "--cpus", "task_count": "--tasks", "memory": "--mem", "time_limit": "--time",
-    "gpu_count": "--gpus", "gpu_type": "--gpu-type", "partition": "--partition", "account": "--account",
-    "qos": "--qos", "reservation": "--reservation", "priority": "--priority", "node_count": "--nodes",
-    "exclusive_node": "--exclusive", "array_spec": "--array", "email": "--email", "env": "--env",
-    "cwd": "--workdir", "job_name": "--name", "output_file": "--output", "error_file": "--error",
-    "dependency": "--after...", "max_attempts": "--retries", "retry_on_exit_codes": "--retry-on-exit-code",
+    "cpu_count": "--cpus",
+    "task_count": "--tasks",
+    "memory": "--mem",
+    "time_limit": "--time",
+    "gpu_count": "--gpus",
+    "gpu_type": "--gpu-type",
+    "partition": "--partition",
+    "account": "--account",
+    "qos": "--qos",
+    "reservation": "--reservation",
+    "priority": "--priority",
+    "node_count": "--nodes",
+    "exclusive_node": "--exclusive",
+    "array_spec": "--array",
+    "email": "--email",
+    "env": "--env",
+    "cwd": "--workdir",
+    "job_name": "--name",
+    "output_file": "--output",
+    "error_file": "--error",
+    "dependency": "--after...",
+    "max_attempts": "--retries",
+    "retry_on_exit_codes": "--retry-on-exit-code",
 }
 
 
@@ -76,18 +93,38 @@ def _submit_kwargs(session: Session, args: Any) -> dict[str, Any]:
             kwargs["script"] = Script.inline(text) if text is not None else Script.path(args.script)
         except ValueError as exc:
             raise UsageError(f"--script: {exc}") from None
-    kwargs["resources"] = _build(JobResources, _given(
-        cpu_count=args.cpus, task_count=args.tasks, memory=args.mem, time_limit=args.time,
-        gpu_count=args.gpus, gpu_type=args.gpu_type))
+    kwargs["resources"] = _build(
+        JobResources,
+        _given(
+            cpu_count=args.cpus,
+            task_count=args.tasks,
+            memory=args.mem,
+            time_limit=args.time,
+            gpu_count=args.gpus,
+            gpu_type=args.gpu_type,
+        ),
+    )
     if args.partition and args.queue and args.partition != args.queue:
         raise UsageError("--partition and --queue name the same thing: give one (they are mutually exclusive)")
-    kwargs["scheduling"] = _build(JobScheduling, _given(
-        partition=args.partition or args.queue, account=args.account, qos=args.qos, reservation=args.reservation,
-        priority=args.priority, node_count=args.nodes, exclusive_node=args.exclusive or None,
-        array_spec=args.array, email=args.email))
+    kwargs["scheduling"] = _build(
+        JobScheduling,
+        _given(
+            partition=args.partition or args.queue,
+            account=args.account,
+            qos=args.qos,
+            reservation=args.reservation,
+            priority=args.priority,
+            node_count=args.nodes,
+            exclusive_node=args.exclusive or None,
+            array_spec=args.array,
+            email=args.email,
+        ),
+    )
     env = dict(args.env) if args.env else None
-    kwargs["execution"] = _build(JobExecution, _given(
-        env=env, cwd=args.workdir, job_name=args.name, output_file=args.output, error_file=args.error))
+    kwargs["execution"] = _build(
+        JobExecution,
+        _given(env=env, cwd=args.workdir, job_name=args.name, output_file=args.output, error_file=args.error),
+    )
     if args.metadata:
         kwargs["metadata"] = dict(args.metadata)
     if args.job_dir_name is not None:
@@ -127,19 +164,25 @@ def cmd_submit(session: Session, args: Any) -> int:
     from molq.errors import ConfigError
 
     if not (args.argv or args.command is not None or args.script is not None):
-        message = ("nothing to run: give the command (molq submit [SCHEDULER] PROGRAM ARG..., "
-                   "or after '--'), or --command 'LINE', or --script FILE")
+        message = (
+            "nothing to run: give the command (molq submit [SCHEDULER] PROGRAM ARG..., "
+            "or after '--'), or --command 'LINE', or --script FILE"
+        )
         # `molq submit local` with no command exits 1, as in the original molq; a bare
         # `molq submit` is a usage error there and here.
         raise CliError(message) if args.namespace_form else UsageError(message)
-    if args.command is not None and args.script is not None or args.argv and (
-            args.command is not None or args.script is not None):
-        given = [n for n, v in (("a command", args.argv), ("--command", args.command),
-                                ("--script", args.script)) if v]
+    if (
+        args.command is not None
+        and args.script is not None
+        or args.argv
+        and (args.command is not None or args.script is not None)
+    ):
+        given = [n for n, v in (("a command", args.argv), ("--command", args.command), ("--script", args.script)) if v]
         raise UsageError(f"give only one of a command, --command or --script (got {' and '.join(given)})")
     if args.command is not None and "\n" in args.command:
-        raise UsageError("--command takes one line; for several lines use --script FILE, "
-                         "or --script - to read the script from stdin")
+        raise UsageError(
+            "--command takes one line; for several lines use --script FILE, or --script - to read the script from stdin"
+        )
     dest = session.destination()
     kwargs = _submit_kwargs(session, args)
     sub = session.submitor(dest)
@@ -151,8 +194,10 @@ def cmd_submit(session: Session, args: Any) -> int:
             raise
         flags = ", ".join(FLAGS.get(name.rpartition(".")[2], name) for name in fields)  # resources.memory
         hint = " (it runs jobs on this machine, without resource controls)" if dest.scheduler == "local" else ""
-        raise UsageError(f"the {dest.scheduler!r} scheduler cannot honour {flags}{hint}; "
-                         f"leave {'it' if len(fields) == 1 else 'them'} out") from None
+        raise UsageError(
+            f"the {dest.scheduler!r} scheduler cannot honour {flags}{hint}; "
+            f"leave {'it' if len(fields) == 1 else 'them'} out"
+        ) from None
     session.remember(dest)
     record = sub.get_job(handle.job_id)
     if args.wait:
@@ -161,8 +206,9 @@ def cmd_submit(session: Session, args: Any) -> int:
         if not args.json and not args.quiet:
             # The id first: a person who stops waiting still knows which job it was.
             _print_submitted(record)
-        return wait_and_report(session, [handle.job_id], timeout=args.timeout, as_json=args.json,
-                               quiet=args.quiet, interrupt_hint=True)
+        return wait_and_report(
+            session, [handle.job_id], timeout=args.timeout, as_json=args.json, quiet=args.quiet, interrupt_hint=True
+        )
     if args.json:
         out.print_json(out.record_json(record))
     elif args.quiet:
@@ -173,8 +219,11 @@ def cmd_submit(session: Session, args: Any) -> int:
 
 
 def _print_submitted(record: JobRecord) -> None:
-    print(f"Job submitted: {record.job_id} to cluster {record.cluster_name!r} "
-          f"({record.scheduler}, scheduler id {record.scheduler_job_id or '-'})", flush=True)
+    print(
+        f"Job submitted: {record.job_id} to cluster {record.cluster_name!r} "
+        f"({record.scheduler}, scheduler id {record.scheduler_job_id or '-'})",
+        flush=True,
+    )
 
 
 # -- list and history --------------------------------------------------------------
@@ -349,8 +398,10 @@ def cmd_cancel(session: Session, args: Any) -> int:
     for record in records:
         dest = session.destination_of(record)
         if dest is None:
-            raise CliError(f"cannot cancel {record.job_id}: where cluster {record.cluster_name!r} lives is "
-                           f"unknown (give --profile, or --host and --scheduler)")
+            raise CliError(
+                f"cannot cancel {record.job_id}: where cluster {record.cluster_name!r} lives is "
+                f"unknown (give --profile, or --host and --scheduler)"
+            )
         before = session.store.get_latest_attempt_record(record.job_id) or record
         session.submitor(dest).cancel_job(record.job_id)
         after = session.store.get_latest_attempt_record(record.job_id) or record
@@ -377,19 +428,24 @@ def _edges(session: Session, rows: list[JobDependency], *, upstream: bool) -> li
     edges = []
     for row in rows:
         job_id, dep_id, dep_type, sched_dep = (
-            row.job_id, row.dependency_job_id, row.dependency_type, row.scheduler_dependency
+            row.job_id,
+            row.dependency_job_id,
+            row.dependency_type,
+            row.scheduler_dependency,
         )
         parent = records.get(dep_id)
         other = parent if upstream else records.get(job_id)
         relation = None if parent is None else dependency_relation_state(dep_type, parent.state, parent.started_at)
-        edges.append({
-            "job_id": job_id,
-            "dependency_job_id": dep_id,
-            "dependency_type": dep_type,
-            "scheduler_dependency": sched_dep or None,
-            "state": None if other is None else other.state.value,
-            "relation": relation,
-        })
+        edges.append(
+            {
+                "job_id": job_id,
+                "dependency_job_id": dep_id,
+                "dependency_type": dep_type,
+                "scheduler_dependency": sched_dep or None,
+                "state": None if other is None else other.state.value,
+                "relation": relation,
+            }
+        )
     return edges
 
 
@@ -404,13 +460,15 @@ def cmd_inspect(session: Session, args: Any) -> int:
     upstream = _edges(session, store.get_dependencies(record.job_id), upstream=True)
     downstream = _edges(session, store.get_dependents(record.job_id), upstream=False)
     if args.json:
-        out.print_json({
-            "job": out.record_json(record),
-            "transitions": [out.transition_json(t) for t in transitions],
-            "retry_family": [out.record_json(r) for r in family],
-            "dependencies": upstream,
-            "dependents": downstream,
-        })
+        out.print_json(
+            {
+                "job": out.record_json(record),
+                "transitions": [out.transition_json(t) for t in transitions],
+                "retry_family": [out.record_json(r) for r in family],
+                "dependencies": upstream,
+                "dependents": downstream,
+            }
+        )
         return EXIT_OK
     color = out.use_color()
     fields = _fields(record, color)
@@ -435,8 +493,10 @@ def cmd_inspect(session: Session, args: Any) -> int:
     lines.append("  Upstream:" + ("" if upstream else " -"))
     for e in upstream:
         sched = f"  scheduler={e['scheduler_dependency']}" if e["scheduler_dependency"] else ""
-        lines.append(f"    [{marks[e['relation']]}] waits for {e['dependency_job_id']}  {e['dependency_type']}  "
-                     f"{e['state'] or '?'}{sched}")
+        lines.append(
+            f"    [{marks[e['relation']]}] waits for {e['dependency_job_id']}  {e['dependency_type']}  "
+            f"{e['state'] or '?'}{sched}"
+        )
     lines.append("  Downstream:" + ("" if downstream else " -"))
     for e in downstream:
         lines.append(f"    needed by {e['job_id']}  {e['dependency_type']}  {e['state'] or '?'}")

@@ -7,21 +7,38 @@ can be tested by value. ``molq.cli.watch`` feeds it and ``_terminal`` draws it.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from molq.cli._output import STATE_STYLE, duration, fit, one_line, style
 
 if TYPE_CHECKING:
     from molq._core import JobRecord
 
-__all__ = ["LiveRow", "LiveState", "Counts", "row_from_record", "count", "order", "render", "change_line",
-           "summary_line"]
+__all__ = [
+    "LiveRow",
+    "LiveState",
+    "Counts",
+    "row_from_record",
+    "count",
+    "order",
+    "render",
+    "change_line",
+    "summary_line",
+]
 
 #: Failures sort first: they are what a person must act on.
 _GROUP = {
-    "failed": 0, "timed_out": 0, "lost": 0, "cancelled": 1,
-    "running": 2, "queued": 3, "submitted": 3, "created": 3, "succeeded": 4,
+    "failed": 0,
+    "timed_out": 0,
+    "lost": 0,
+    "cancelled": 1,
+    "running": 2,
+    "queued": 3,
+    "submitted": 3,
+    "created": 3,
+    "succeeded": 4,
 }
 _FAILED = ("failed", "timed_out", "lost")
 _PENDING = ("created", "submitted", "queued")
@@ -151,8 +168,10 @@ def render(state: LiveState, width: int, height: int, *, color: bool = False, un
     left, right = f"molq {state.title}", f"updated {stamp}"
     gap = width - len(left) - len(right)
     lines.append((fit(left + " " * gap + right if gap >= 1 else left, width), "bold"))
-    summary = (f"{c.total} jobs   running {c.running}   pending {c.pending}   succeeded {c.succeeded}"
-               f"   failed {c.failed}   cancelled {c.cancelled}")
+    summary = (
+        f"{c.total} jobs   running {c.running}   pending {c.pending}   succeeded {c.succeeded}"
+        f"   failed {c.failed}   cancelled {c.cancelled}"
+    )
     lines.append((fit(summary, width), None))
     percent = 0 if c.total == 0 else 100 * c.finished // c.total
     tail = f" {c.finished}/{c.total} finished {percent:3d}%"
@@ -169,8 +188,17 @@ def render(state: LiveState, width: int, height: int, *, color: bool = False, un
     sched_w = min(12, max([8] + [len(r.scheduler_job_id or "-") for r in ordered]))
     fixed = 9 + id_w + cluster_w + sched_w + 7 + 3 + 6 * 2
     rest = max(0, width - fixed)
-    head = "  ".join([_pad("STATE", 9), _pad("JOB ID", id_w), _pad("CLUSTER", cluster_w),
-                      _pad("SCHED ID", sched_w), _pad("ELAPSED", 7), _pad("ATT", 3), "COMMAND / NOTE"])
+    head = "  ".join(
+        [
+            _pad("STATE", 9),
+            _pad("JOB ID", id_w),
+            _pad("CLUSTER", cluster_w),
+            _pad("SCHED ID", sched_w),
+            _pad("ELAPSED", 7),
+            _pad("ATT", 3),
+            "COMMAND / NOTE",
+        ]
+    )
     lines.append((fit(head, width), "bold"))
 
     room = height - header_count - 2  # the column header and the footer
@@ -189,13 +217,18 @@ def render(state: LiveState, width: int, height: int, *, color: bool = False, un
         ]
         plain = fit("  ".join(cells).rstrip(), width)
         if color and plain.startswith(cells[0]):
-            plain = style(cells[0], STATE_STYLE.get(r.state), True) + plain[len(cells[0]):]
+            plain = style(cells[0], STATE_STYLE.get(r.state), True) + plain[len(cells[0]) :]
         body.append(plain)
     if len(shown) < len(ordered):
-        hidden = ordered[len(shown):]
+        hidden = ordered[len(shown) :]
         hc = count(hidden)
-        body.append(fit(f"... {len(hidden)} more ({hc.running} running, {hc.pending} pending, "
-                        f"{hc.succeeded} succeeded, {hc.failed} failed)", width))
+        body.append(
+            fit(
+                f"... {len(hidden)} more ({hc.running} running, {hc.pending} pending, "
+                f"{hc.succeeded} succeeded, {hc.failed} failed)",
+                width,
+            )
+        )
 
     frame = [style(text, name, color) for text, name in lines]
     frame += body

@@ -100,8 +100,10 @@ def cmd_logs(session: Session, args: Any) -> int:
     given = session.find(args.job)
     dest = session.destination_of(given)
     if dest is None:
-        raise CliError(f"cannot read the logs of {given.job_id}: where cluster {given.cluster_name!r} "
-                       f"lives is unknown (give --profile, or --host and --scheduler)")
+        raise CliError(
+            f"cannot read the logs of {given.job_id}: where cluster {given.cluster_name!r} "
+            f"lives is unknown (give --profile, or --host and --scheduler)"
+        )
     cluster = session.submitor(dest).target
     record = _attempt(session, given)
     streams = _streams(args)
@@ -118,15 +120,17 @@ def cmd_logs(session: Session, args: Any) -> int:
         missing = [log.path for log in logs if log.missing]
         if missing:
             where = dest.where
-            raise CliError(f"{', '.join(missing)} does not exist on {where}"
-                           + (" (the job has not started yet)" if not record.started_at
-                              and not record.state.is_terminal else ""))
+            raise CliError(
+                f"{', '.join(missing)} does not exist on {where}"
+                + (" (the job has not started yet)" if not record.started_at and not record.state.is_terminal else "")
+            )
         return EXIT_OK
     return _follow(session, given, record, logs, args, cluster)
 
 
-def _follow(session: Session, given: JobRecord, record: JobRecord, logs: list[_Log], args: Any,
-            cluster: Cluster) -> int:
+def _follow(
+    session: Session, given: JobRecord, record: JobRecord, logs: list[_Log], args: Any, cluster: Cluster
+) -> int:
     """Print new bytes as they arrive; stop once the job settled and nothing new came."""
 
     interval = args.interval or (1.0 if cluster.is_remote else 0.2)

@@ -9,7 +9,7 @@ command, or call ``app`` directly.)
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from molq.cli import main
 

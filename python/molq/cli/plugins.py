@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from molq.cli._errors import EXIT_OK
 from molq.cli import _output as out
+from molq.cli._errors import EXIT_OK
 
 if TYPE_CHECKING:
     from molq.cli._session import Session
@@ -31,19 +31,28 @@ def _rows(session: Session) -> tuple[list[dict[str, Any]], bool]:
             state = "daemon default"
         else:
             state = "off"
-        rows.append({
-            "name": name,
-            "source": "builtin" if kind == "builtin" else "entry point",
-            "factory": where if kind == "builtin" else None,
-            "group": where if kind != "builtin" else None,
-            "state": state,
-            "settings": {k: v for k, v in settings.get(name, {}).items() if k != "enabled"},
-        })
+        rows.append(
+            {
+                "name": name,
+                "source": "builtin" if kind == "builtin" else "entry point",
+                "factory": where if kind == "builtin" else None,
+                "group": where if kind != "builtin" else None,
+                "state": state,
+                "settings": {k: v for k, v in settings.get(name, {}).items() if k != "enabled"},
+            }
+        )
     # A plugin the config names that is not installed: shown, so the typo or missing package is seen.
     for name in sorted(set(settings) - {r["name"] for r in rows}):
-        rows.append({"name": name, "source": "not installed", "factory": None, "group": None,
-                     "state": "missing" if name in enabled else "disabled",
-                     "settings": {k: v for k, v in settings[name].items() if k != "enabled"}})
+        rows.append(
+            {
+                "name": name,
+                "source": "not installed",
+                "factory": None,
+                "group": None,
+                "state": "missing" if name in enabled else "disabled",
+                "settings": {k: v for k, v in settings[name].items() if k != "enabled"},
+            }
+        )
     return rows, daemon_default
 
 
@@ -55,12 +64,18 @@ def cmd_plugins_list(session: Session, args: Any) -> int:
     if not rows:
         print("No plugins discovered.")
         return EXIT_OK
-    notes = {"builtin": "ships with molq", "entry point": "installed package (molq.plugins entry point)",
-             "not installed": "named in the config, but no such plugin is installed"}
+    notes = {
+        "builtin": "ships with molq",
+        "entry point": "installed package (molq.plugins entry point)",
+        "not installed": "named in the config, but no such plugin is installed",
+    }
     table = [(r["name"], r["source"], r["state"], notes[r["source"]]) for r in rows]
-    out.print_lines(out.table(("NAME", "SOURCE", "STATE", "NOTE"), table, color=out.use_color(),
-                              width=out.terminal_width()))
+    out.print_lines(
+        out.table(("NAME", "SOURCE", "STATE", "NOTE"), table, color=out.use_color(), width=out.terminal_width())
+    )
     if daemon_default:
-        print(f"\n'daemon default': the config has no plugins table, so 'molq daemon' attaches "
-              f"{DAEMON_DEFAULT};\nset plugins.{DAEMON_DEFAULT}.enabled = false to turn it off.")
+        print(
+            f"\n'daemon default': the config has no plugins table, so 'molq daemon' attaches "
+            f"{DAEMON_DEFAULT};\nset plugins.{DAEMON_DEFAULT}.enabled = false to turn it off."
+        )
     return EXIT_OK

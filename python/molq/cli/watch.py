@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from molq.cli._errors import EXIT_FAILED, EXIT_OK, UsageError
 from molq.cli import _output as out
+from molq.cli._errors import EXIT_FAILED, EXIT_OK, UsageError
 from molq.cli.live import LiveRow, LiveState, change_line, order, render, row_from_record, summary_line
 
 if TYPE_CHECKING:
@@ -239,12 +240,25 @@ def _final_table(rows: tuple[LiveRow, ...]) -> None:
     color = out.use_color()
     now = time.time()
     body = [
-        (r.job_id[:8], r.cluster, (r.state, out.STATE_STYLE.get(r.state)), str(r.attempt),
-         out.duration(r.elapsed(now)), r.note or "-", r.command)
+        (
+            r.job_id[:8],
+            r.cluster,
+            (r.state, out.STATE_STYLE.get(r.state)),
+            str(r.attempt),
+            out.duration(r.elapsed(now)),
+            r.note or "-",
+            r.command,
+        )
         for r in order(rows)
     ]
-    out.print_lines(out.table(("JOB ID", "CLUSTER", "STATE", "ATT", "ELAPSED", "NOTE", "COMMAND"), body,
-                              color=color, width=out.terminal_width()))
+    out.print_lines(
+        out.table(
+            ("JOB ID", "CLUSTER", "STATE", "ATT", "ELAPSED", "NOTE", "COMMAND"),
+            body,
+            color=color,
+            width=out.terminal_width(),
+        )
+    )
 
 
 def wait_and_report(
@@ -262,18 +276,22 @@ def wait_and_report(
     """Follow ``keys`` until they settle; 0 if every one succeeded, else 1.
     ``interrupt_hint``: on Ctrl-C, say the jobs go on and how to cancel them."""
     if not interrupt_hint:
-        return _wait_and_report(session, keys, timeout=timeout, as_json=as_json, quiet=quiet, single=single,
-                                plain=plain, interval=interval)
+        return _wait_and_report(
+            session, keys, timeout=timeout, as_json=as_json, quiet=quiet, single=single, plain=plain, interval=interval
+        )
     try:
-        return _wait_and_report(session, keys, timeout=timeout, as_json=as_json, quiet=quiet, single=single,
-                                plain=plain, interval=interval)
+        return _wait_and_report(
+            session, keys, timeout=timeout, as_json=as_json, quiet=quiet, single=single, plain=plain, interval=interval
+        )
     except KeyboardInterrupt:
         from molq.cli._errors import EXIT_INTERRUPTED
 
         ids = " ".join(keys)
-        sys.stderr.write(f"\nmolq: interrupted; stopped waiting, but job {ids} is still running "
-                         f"(it was not cancelled).\n  molq cancel {ids}   cancels it\n"
-                         f"  molq watch {ids}    waits for it again\n")
+        sys.stderr.write(
+            f"\nmolq: interrupted; stopped waiting, but job {ids} is still running "
+            f"(it was not cancelled).\n  molq cancel {ids}   cancels it\n"
+            f"  molq watch {ids}    waits for it again\n"
+        )
         sys.stderr.flush()
         return EXIT_INTERRUPTED
 
@@ -339,15 +357,22 @@ def cmd_watch(session: Session, args: Any) -> int:
         keys = [session.find(text).job_id for text in args.jobs]
     else:
         raise UsageError("give job ids to watch, or --all")
-    return wait_and_report(session, keys, timeout=args.timeout, as_json=args.json, single=False,
-                           plain=args.plain, interval=args.interval)
+    return wait_and_report(
+        session, keys, timeout=args.timeout, as_json=args.json, single=False, plain=args.plain, interval=args.interval
+    )
 
 
 def cmd_monitor(session: Session, args: Any) -> int:
     cluster = session.destination().name if session.explicit else None
     where = f"cluster {cluster}" if cluster else "all clusters"
-    source = Source(session, title=f"monitor - {where}", cluster=cluster, limit=args.limit,
-                    refresh=not args.no_refresh, interval=args.interval)
+    source = Source(
+        session,
+        title=f"monitor - {where}",
+        cluster=cluster,
+        limit=args.limit,
+        refresh=not args.no_refresh,
+        interval=args.interval,
+    )
     if sys.stdout.isatty() and not args.plain:
         try:
             _run_screen(source, until_settled=False, timeout=None)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from molq.scheduler.base import DependencyEdge, Scheduler, TerminalStatus
 from molq.scheduler.shell import ShellScheduler
@@ -43,9 +44,7 @@ def _backend_class(kind: str) -> Callable[..., Scheduler]:
 def create_scheduler(scheduler_name: str, options: Any = None, *, transport: Transport | None = None) -> Scheduler:
     """The backend for scheduler kind ``scheduler_name`` driving ``transport``."""
     if scheduler_name not in _BACKENDS:
-        raise ValueError(
-            f"Unknown scheduler kind {scheduler_name!r}; expected one of: {', '.join(SCHEDULER_KINDS)}"
-        )
+        raise ValueError(f"Unknown scheduler kind {scheduler_name!r}; expected one of: {', '.join(SCHEDULER_KINDS)}")
     if transport is None:
         from molq.transport.local import LocalTransport
 

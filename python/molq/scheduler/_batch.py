@@ -10,7 +10,8 @@ command kind, not one merge per chunk.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from molq import _core
 from molq.errors import ConfigError, SchedulerError, TransportError

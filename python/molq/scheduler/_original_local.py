@@ -60,7 +60,9 @@ molq_orig_mtime() {
 
 #: ``molq_orig_status <scheduler id> <job dir>``: print the status line of an
 #: original job (``sid|status|code|started|finished``) and return 0, or return 1.
-ORIGINAL_STATUS_FN = _COMMON + r"""
+ORIGINAL_STATUS_FN = (
+    _COMMON
+    + r"""
 molq_orig_status() {
   molq_orig_layout "$2" || return 1
   local started rc
@@ -82,12 +84,15 @@ molq_orig_status() {
   return 0
 }
 """
+)
 
 #: ``molq_orig_cancel <job dir> <grace seconds>``: stop an original job (TERM,
 #: then KILL after the grace) with every process under its job shell, print
 #: ``cancelled <pid>``, ``finished <pid>`` or ``survived <pid>`` (as molq's own
 #: cancel does) and return 0; return 1 for any other layout.
-ORIGINAL_CANCEL_FN = _COMMON + r"""
+ORIGINAL_CANCEL_FN = (
+    _COMMON
+    + r"""
 molq_orig_tree() {
   ps -A -o pid= -o ppid= 2>/dev/null | awk -v root="$1" '
     { parent[$1] = $2; pids[NR] = $1 }
@@ -123,3 +128,4 @@ molq_orig_cancel() {
   return 0
 }
 """
+)

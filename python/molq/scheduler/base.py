@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, cast, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from molq.status import JobState
 
@@ -13,8 +14,15 @@ if TYPE_CHECKING:
     from molq.submission import JobSpec
     from molq.transport.base import Transport
 
-__all__ = ["Scheduler", "TerminalStatus", "scheduler_ids", "DependencyEdge", "OneJobQueries", "OriginalProtocolScheduler", "adapt_scheduler"]
-
+__all__ = [
+    "Scheduler",
+    "TerminalStatus",
+    "scheduler_ids",
+    "DependencyEdge",
+    "OneJobQueries",
+    "OriginalProtocolScheduler",
+    "adapt_scheduler",
+]
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,7 @@ class OneJobQueries:
     kind: str
 
     if TYPE_CHECKING:  # provided by each backend
+
         def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot: ...
         def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot | None: ...
         def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool: ...
@@ -146,10 +155,21 @@ def _terminal_from(
     try:
         store.register_job(
             {
-                "job_id": "probe", "cluster_name": "probe", "scheduler": kind, "root_job_id": "probe",
-                "attempt": 1, "previous_attempt_job_id": None, "retry_group_id": None,
-                "command_type": "argv", "command_display": "", "cwd": "/", "job_dir": "/",
-                "metadata": {}, "request_json": "{}", "retry_json": None, "profile_name": None,
+                "job_id": "probe",
+                "cluster_name": "probe",
+                "scheduler": kind,
+                "root_job_id": "probe",
+                "attempt": 1,
+                "previous_attempt_job_id": None,
+                "retry_group_id": None,
+                "command_type": "argv",
+                "command_display": "",
+                "cwd": "/",
+                "job_dir": "/",
+                "metadata": {},
+                "request_json": "{}",
+                "retry_json": None,
+                "profile_name": None,
                 "array": False,
             },
             [],
@@ -164,7 +184,6 @@ def _terminal_from(
     if record is None or not record.state.is_terminal:
         return None
     return TerminalStatus(state=record.state, exit_code=record.exit_code, failure_reason=record.failure_reason)
-
 
 
 class OriginalProtocolScheduler:

@@ -10,10 +10,11 @@ chunk of ids). The native core reads every byte of it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from molq import _core
-from molq.errors import ConfigError, SchedulerError
+from molq.errors import ConfigError
 from molq.scheduler._batch import (
     chunks,
     directive_value,
@@ -140,7 +141,7 @@ class PBSScheduler(OneJobQueries):
             transport = LocalTransport()
         self.options = options if isinstance(options, PBSSchedulerOptions) else PBSSchedulerOptions()
         self._transport = transport
-        self._caller: str | None = None   # the login name there, once asked ("" = unknown)
+        self._caller: str | None = None  # the login name there, once asked ("" = unknown)
 
     @property
     def transport(self) -> Transport:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from molq import _core
 from molq.errors import ConfigError
@@ -147,8 +148,11 @@ class SGEScheduler(OneJobQueries):
 
         # No per-node placement, GPUs, QOS or exclusive hosts in a stock Grid Engine.
         unsupported = {
-            "supports_gpu_count", "supports_gpu_type", "supports_qos",
-            "supports_node_count", "supports_exclusive_node",
+            "supports_gpu_count",
+            "supports_gpu_type",
+            "supports_qos",
+            "supports_node_count",
+            "supports_exclusive_node",
         }
         return SchedulerCapabilities(
             **{name: name not in unsupported for name in SchedulerCapabilities.__dataclass_fields__}

@@ -27,7 +27,8 @@ backend drives this machine or a remote workstation over SSH.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from molq import _core
 from molq.errors import ConfigError, SchedulerError, TransportError
@@ -155,7 +156,9 @@ molq_signal() {
 # script in a subshell (a fork, not an exec), ends what it left behind, and
 # records how it ended. .exit_code is "<status> <finished-at>[ <cause>]"; a
 # cause says the job did not run: "stdout"/"stderr" (that file would not open).
-_WRAPPER = _PROCS + r"""
+_WRAPPER = (
+    _PROCS
+    + r"""
 molq_dir=$1 molq_out=$2 molq_err=$3 molq_grace=${4:-3}
 cd -- "$molq_dir" || exit 97
 molq_st $$ && printf '%s %s\n' "$$" "$ST" > "$molq_dir/.pid"
@@ -191,6 +194,7 @@ while molq_members $$ $$; [ -n "$MOLQ_PIDS" ]; do
 done
 molq_end "$molq_rc"
 """
+)
 
 # $1 job dir, $2 stdout, $3 stderr, $4 grace seconds, $5 the wrapper. Starts
 # the wrapper in a new session and prints its pid.
@@ -210,7 +214,10 @@ echo "$!"
 # "shell" parser reads, then "#end <count>" so truncated output is
 # recognised. Only molq's own words and numbers are printed, never a path.
 # Bash builtins only (Linux): no fork per job.
-_POLL = _PROCS + ORIGINAL_STATUS_FN + r"""
+_POLL = (
+    _PROCS
+    + ORIGINAL_STATUS_FN
+    + r"""
 n=0 MOLQ_LIVE=
 while IFS= read -r -d '' sid && IFS= read -r -d '' dir; do
   # a job the original molq started (imported from its store)
@@ -237,6 +244,7 @@ while IFS= read -r -d '' sid && IFS= read -r -d '' dir; do
 done
 echo "#end $n"
 """
+)
 
 # $1 job dir ("" when unknown: then the pid alone must do), $2 grace seconds,
 # $3 the scheduler id (the wrapper's pid), or "" for a job whose submitter
@@ -246,7 +254,10 @@ echo "#end $n"
 # "finished <pid>" when the job had already ended, "unstarted" when no
 # wrapper had started (none will run the job now: it sees the marker), and
 # "survived <pid>" when processes outlived SIGKILL for 10 s (stuck in the kernel).
-_CANCEL = _PROCS + ORIGINAL_CANCEL_FN + r"""
+_CANCEL = (
+    _PROCS
+    + ORIGINAL_CANCEL_FN
+    + r"""
 dir=$1 grace=$2 pid=$3 start= unrecorded=
 [ -n "$pid" ] && molq_orig_cancel "$dir" "$grace" && exit 0
 if [ -z "$pid" ]; then
@@ -278,6 +289,7 @@ while MOLQ_LIVE=; molq_alive "$pid" "$start"; do
 done
 echo "cancelled $pid"
 """
+)
 
 
 # stdin: NUL-terminated pairs "<job id>" "<job dir>"; prints "<job id>\t<pid>"
@@ -314,8 +326,10 @@ def _log_paths(spec: JobSpec) -> tuple[str, str]:
     execution = getattr(spec, "execution", None)
     cwd = str(getattr(execution, "cwd", None) or spec.cwd or "")
     paths = []
-    for resolved, given in ((spec.stdout_path, getattr(execution, "output_file", None)),
-                            (spec.stderr_path, getattr(execution, "error_file", None))):
+    for resolved, given in (
+        (spec.stdout_path, getattr(execution, "output_file", None)),
+        (spec.stderr_path, getattr(execution, "error_file", None)),
+    ):
         path = resolved or (str(given) if given else "/dev/null")
         paths.append(path if path.startswith("/") or not cwd else f"{cwd.rstrip('/')}/{path}")
     return paths[0], paths[1]
@@ -372,8 +386,7 @@ class ShellScheduler(OneJobQueries):
             return self._spawn_here(spawn, spec, job_dir)
         try:
             result = self._transport.run(
-                ["bash", "-c", _LAUNCH, "molq-launch", job_dir, *_log_paths(spec),
-                 str(self._cancel_grace), _WRAPPER],
+                ["bash", "-c", _LAUNCH, "molq-launch", job_dir, *_log_paths(spec), str(self._cancel_grace), _WRAPPER],
                 timeout=self._submit_timeout,
             )
         except TransportError as exc:
@@ -392,8 +405,7 @@ class ShellScheduler(OneJobQueries):
     def _spawn_here(self, spawn: Any, spec: JobSpec, job_dir: str) -> str:
         """This machine: start the wrapper directly, no launcher shell to wait for."""
         try:
-            pid = spawn(["bash", "-c", _WRAPPER, "molq-job", job_dir, *_log_paths(spec),
-                         str(self._cancel_grace)])
+            pid = spawn(["bash", "-c", _WRAPPER, "molq-job", job_dir, *_log_paths(spec), str(self._cancel_grace)])
         except (OSError, TransportError) as exc:
             raise SchedulerError(f"could not start the local job: {exc}") from exc
         return str(pid)
@@ -401,9 +413,7 @@ class ShellScheduler(OneJobQueries):
     def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
         """One status line per (job_id, scheduler id, job dir, submitted_at); raises on a failed poll."""
         feed, fed = _frame((job[1], job[2]) for job in jobs)
-        result = self._transport.run(
-            ["bash", "-c", _POLL, "molq-poll"], input=feed, timeout=self._poll_timeout
-        )
+        result = self._transport.run(["bash", "-c", _POLL, "molq-poll"], input=feed, timeout=self._poll_timeout)
         if result.returncode != 0:
             raise SchedulerError(
                 f"local job status check failed (exit {result.returncode}): {result.stderr.strip()}",

@@ -9,7 +9,8 @@ whatever the cluster's time zone.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from molq import _core
 from molq.errors import ConfigError, MolqError, SchedulerError, TransportError
@@ -148,6 +149,7 @@ done
 exit 0
 """
 
+
 class SlurmScheduler(OneJobQueries):
     """The ``slurm`` backend."""
 
@@ -179,9 +181,7 @@ class SlurmScheduler(OneJobQueries):
         try:
             return self._transport.run(argv, env=_ENV, timeout=timeout, input=input)
         except TransportError as exc:
-            raise SchedulerError(
-                f"{what} failed: {exc}", command=argv, stderr=exc.stderr
-            ) from exc
+            raise SchedulerError(f"{what} failed: {exc}", command=argv, stderr=exc.stderr) from exc
 
     def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
         start = _start_lines(spec) if spec.job_dir else []
@@ -203,8 +203,11 @@ class SlurmScheduler(OneJobQueries):
             # the job by its marker instead)
             started = getattr(exc, "may_have_run", True) and exc.returncode != 127
             raise SchedulerError(
-                f"sbatch did not complete{hint}: {exc}", command=argv, stderr=exc.stderr,
-                outcome_unknown=started, transient=not started,
+                f"sbatch did not complete{hint}: {exc}",
+                command=argv,
+                stderr=exc.stderr,
+                outcome_unknown=started,
+                transient=not started,
             ) from exc
         if result.returncode != 0:
             raise SchedulerError(
@@ -220,7 +223,9 @@ class SlurmScheduler(OneJobQueries):
             # sbatch said yes, but not in words molq can read
             raise SchedulerError(
                 f"sbatch accepted the job but its answer could not be read: {exc}",
-                command=argv, stderr=result.stderr, outcome_unknown=True,
+                command=argv,
+                stderr=result.stderr,
+                outcome_unknown=True,
             ) from exc
 
     def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -297,8 +302,17 @@ class SlurmScheduler(OneJobQueries):
         outputs = []
         for chunk in chunks(scheduler_ids(jobs), opts.poll_chunk_size):
             argv = [
-                opts.sacct_path, "-X", "-n", "-P", "--noconvert",
-                "-o", _core.SACCT_FIELDS, "-S", start, "-j", ",".join(chunk),
+                opts.sacct_path,
+                "-X",
+                "-n",
+                "-P",
+                "--noconvert",
+                "-o",
+                _core.SACCT_FIELDS,
+                "-S",
+                start,
+                "-j",
+                ",".join(chunk),
             ]
             result = self._run(argv, "sacct", timeout=opts.poll_timeout)
             if result.returncode != 0:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from molq import _core
 from molq._home import default_jobs_db_path, molq_home
 from molq.errors import StoreError
 
 if TYPE_CHECKING:
-    from molq._core import ActiveJobs, JobRecord, ReconcileOutcome, Snapshot, StatusTransition
+    from molq._core import ActiveJobs, ArrayTask, JobRecord, PollStatus, ReconcileOutcome, Snapshot, StatusTransition
     from molq.models import DependencyPreview, JobDependency, JobSpec, RememberedAllocation
     from molq.status import JobState
     from molq.types import JobScheduling
@@ -195,9 +196,7 @@ class JobStore:
         """The jobs of ``cluster_name`` not yet in a terminal state."""
         return self._native.list_jobs(cluster_name, False, None)
 
-    def get_dependency_previews(
-        self, job_ids: Sequence[str], *, max_items: int = 8
-    ) -> dict[str, DependencyPreview]:
+    def get_dependency_previews(self, job_ids: Sequence[str], *, max_items: int = 8) -> dict[str, DependencyPreview]:
         """Each job's direct upstream and downstream jobs, at most ``max_items``
         of each (the totals count them all)."""
         from molq._dependency_preview import dependency_previews
@@ -217,9 +216,8 @@ class JobStore:
         row was written since it was read."""
         return self._native.active_jobs(cluster_name, reuse)
 
-    def get_array_tasks(
-        self, job_id: str
-    ) -> list[tuple[str, JobState, int | None, int | None, float | None, float | None]]:
+    def get_array_tasks(self, job_id: str) -> list[ArrayTask]:
+        """The tasks of array job ``job_id`` as last observed, by task number."""
         return self._native.get_array_tasks(job_id)
 
     def count_active(self, cluster_name: str) -> int:
@@ -286,9 +284,7 @@ class JobStore:
     ) -> tuple[list[JobRecord], list[JobRecord]]:
         """(jobs whose directory may go, jobs whose record may go): finished at
         or before the cutoffs; directories already cleaned are not listed again."""
-        return self._native.cleanup_candidates(
-            cluster_name, job_dir_cutoff, record_cutoff, not include_failed_job_dirs
-        )
+        return self._native.cleanup_candidates(cluster_name, job_dir_cutoff, record_cutoff, not include_failed_job_dirs)
 
     # -- the original molq's writes ------------------------------------------------
     # Programs written for the pure-Python molq drive the store directly with
@@ -429,10 +425,8 @@ class JobStore:
     def end_poll(self, cluster_name: str, holder: str, error: str | None) -> None:
         self._native.end_poll(cluster_name, holder, error)
 
-    def poll_status(
-        self, cluster_name: str
-    ) -> tuple[str | None, float | None, float | None, float | None, int, str | None] | None:
-        """(holder, lease_until, last_attempt_at, last_poll_at, failures, last_error) of the cluster's lease."""
+    def poll_status(self, cluster_name: str) -> PollStatus | None:
+        """The cluster's shared polling state (None: never polled through this store)."""
         return self._native.poll_status(cluster_name)
 
     def take_over_poll(self, cluster_name: str, current: str, holder: str, now: float, lease_seconds: float) -> bool:

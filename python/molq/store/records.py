@@ -8,7 +8,8 @@ programs and importers that read a store file with ``sqlite3``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from molq.status import JobState
 from molq.types import dependency_relation_state

@@ -17,8 +17,9 @@ import hashlib
 import os
 import re
 import shlex
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from molq.errors import (
     ConfigError,
@@ -73,9 +74,7 @@ def _word(word: str) -> str:
     return quote_path(word) if isinstance(word, RemotePath) else shlex.quote(word)
 
 
-def build_command(
-    argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None
-) -> str:
+def build_command(argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """The one string the remote login shell runs for ``argv``.
 
     It execs ``/bin/sh`` on a script that prints the begin markers, does
@@ -87,20 +86,22 @@ def build_command(
         raise ValueError("cannot run an empty argv")
     parts: list[str] = [_PRINT_BEGIN]
     if cwd is not None:
-        parts.append(f"cd -- {quote_path(str(cwd))} 2>/dev/null || {{ printf '\\036molq-exit nocwd\\n' >&2; exit 1; }}; ")
+        parts.append(
+            f"cd -- {quote_path(str(cwd))} 2>/dev/null || {{ printf '\\036molq-exit nocwd\\n' >&2; exit 1; }}; "
+        )
     for key, value in (env or {}).items():
         if not _NAME_RE.match(key):
             raise ValueError(f"not a valid environment variable name for a remote command: {key!r}")
         parts.append(f"{key}={shlex.quote(str(value))} ")
     parts.append(" ".join(_word(w) for w in argv))
-    parts.append("; s=$?; printf '\\036molq-exit %d\\n' \"$s\" >&2; exit \"$s\"")
+    parts.append('; s=$?; printf \'\\036molq-exit %d\\n\' "$s" >&2; exit "$s"')
     return "\\exec /bin/sh -c " + shlex.quote("".join(parts))
 
 
 def split_output(stdout: bytes) -> bytes:
     """The command's own stdout: what follows the first begin marker."""
     at = stdout.find(_BEGIN)
-    return stdout if at < 0 else stdout[at + len(_BEGIN):]
+    return stdout if at < 0 else stdout[at + len(_BEGIN) :]
 
 
 def split_status(stderr: bytes) -> tuple[int | None, bytes]:
@@ -121,16 +122,30 @@ def split_status(stderr: bytes) -> tuple[int | None, bytes]:
 
 # ---------------------------------------------------------------- classifying ssh failures
 # OpenSSH's messages (9.x; stable for many releases). Order matters: first match wins.
-_AUTH = ("Permission denied (", "Too many authentication failures", "no such identity",
-         "Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED",
-         "host key is known for", "No matching host key")
-_UNREACHABLE = ("Connection refused", "Connection timed out", "No route to host",
-                "Could not resolve hostname", "Network is unreachable", "Name or service not known",
-                "Temporary failure in name resolution", "kex_exchange_identification",
-                "Connection closed by ", "Connection reset by ", "Operation timed out")
+_AUTH = (
+    "Permission denied (",
+    "Too many authentication failures",
+    "no such identity",
+    "Host key verification failed",
+    "REMOTE HOST IDENTIFICATION HAS CHANGED",
+    "host key is known for",
+    "No matching host key",
+)
+_UNREACHABLE = (
+    "Connection refused",
+    "Connection timed out",
+    "No route to host",
+    "Could not resolve hostname",
+    "Network is unreachable",
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "kex_exchange_identification",
+    "Connection closed by ",
+    "Connection reset by ",
+    "Operation timed out",
+)
 # refused by a live master before a session existed: the command never started
-_NOT_STARTED = ("Session open refused", "session request failed", "mux_client_hello_exchange",
-                "Control socket connect")
+_NOT_STARTED = ("Session open refused", "session request failed", "mux_client_hello_exchange", "Control socket connect")
 
 
 def _first_line(text: str, *needles: str) -> str:
@@ -150,35 +165,44 @@ def connection_error(
     # the pre-authentication "Connection closed by <addr> port N".
     if "closed by remote host" in stderr or "Broken pipe" in stderr or "client_loop" in stderr:
         line = _first_line(stderr, "closed", "Broken pipe", "client_loop")
-        return SshConnectionError(f"ssh connection to {host} dropped during the {what}: {line}",
-                                  may_have_run=True, **ctx)
+        return SshConnectionError(
+            f"ssh connection to {host} dropped during the {what}: {line}", may_have_run=True, **ctx
+        )
     if any(n in stderr for n in _AUTH):
         line = _first_line(stderr, *_AUTH)
         if "host key" in line.lower() or "IDENTIFICATION" in line:
-            hint = ("the host key of this host is unknown or has changed; check it and add it to "
-                    "known_hosts (log in once with plain ssh)")
+            hint = (
+                "the host key of this host is unknown or has changed; check it and add it to "
+                "known_hosts (log in once with plain ssh)"
+            )
         else:
-            hint = ("no key was accepted; check identity_file / ssh-agent and the host's "
-                    "authorized_keys (molq runs ssh with BatchMode=yes: no password or "
-                    "passphrase prompts)")
+            hint = (
+                "no key was accepted; check identity_file / ssh-agent and the host's "
+                "authorized_keys (molq runs ssh with BatchMode=yes: no password or "
+                "passphrase prompts)"
+            )
         return SshAuthError(f"ssh to {host}: authentication refused: {line} ({hint})", **ctx)
     if any(n in stderr for n in _UNREACHABLE):
         line = _first_line(stderr, *_UNREACHABLE)
         return SshUnreachableError(f"ssh to {host}: host unreachable: {line}", **ctx)
     if any(n in stderr for n in _NOT_STARTED):
         line = _first_line(stderr, *_NOT_STARTED)
-        return SshConnectionError(f"ssh to {host}: the shared connection refused a new session: {line}",
-                                  may_have_run=False, **ctx)
+        return SshConnectionError(
+            f"ssh to {host}: the shared connection refused a new session: {line}", may_have_run=False, **ctx
+        )
     if returncode == 255:
         line = _first_line(stderr)
         return SshConnectionError(
             f"ssh to {host} failed (exit 255) during the {what}: {line} (the connection was lost "
             f"or the remote shell was killed; the {what} may have run)",
-            may_have_run=True, **ctx)
+            may_have_run=True,
+            **ctx,
+        )
     return TransportError(
         f"ssh to {host}: the remote shell did not report the {what}'s exit status (exit "
         f"{returncode}: {_first_line(stderr)}); molq needs a POSIX login shell (sh, bash, zsh, ksh)",
-        **ctx)
+        **ctx,
+    )
 
 
 # ---------------------------------------------------------------- what ssh -G says
@@ -189,7 +213,7 @@ class SshSettings:
     user: str = ""
     hostname: str = ""
     port: str = "22"
-    control_path: str | None = None   # the user's own, already expanded by ssh -G
+    control_path: str | None = None  # the user's own, already expanded by ssh -G
     control_persist: str = "no"
     server_alive_interval: str = "0"
     strict_host_key_checking: str = "ask"
@@ -200,8 +224,14 @@ def read_settings(ssh_bin: str, args: Sequence[str], host: str) -> SshSettings:
     import subprocess
 
     try:
-        done = subprocess.run([ssh_bin, "-G", *args, host], stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=10, check=False)
+        done = subprocess.run(
+            [ssh_bin, "-G", *args, host],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return SshSettings()
     if done.returncode != 0:
@@ -269,7 +299,7 @@ def relayed(ssh_argv: Sequence[str]) -> list[str]:
     frames rsync's remote command (a greeting on stdout would break rsync's protocol)."""
     import sys
 
-    if not sys.executable:   # an embedding interpreter with no program to run: plain ssh
+    if not sys.executable:  # an embedding interpreter with no program to run: plain ssh
         return list(ssh_argv)
     relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ssh_relay.py")
     return [sys.executable, "-I", relay, str(len(ssh_argv)), *ssh_argv]

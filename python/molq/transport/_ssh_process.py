@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import time
-from typing import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from molq.errors import TransportError
 from molq.transport.base import _describe
@@ -15,8 +15,9 @@ from molq.transport.base import _describe
 __all__ = ["run_process", "socket_lock"]
 
 
-def run_process(argv: Sequence[str], *, input: bytes | None, timeout: float,
-                env: Mapping[str, str] | None = None) -> tuple[int, bytes, bytes]:
+def run_process(
+    argv: Sequence[str], *, input: bytes | None, timeout: float, env: Mapping[str, str] | None = None
+) -> tuple[int, bytes, bytes]:
     """(return code, stdout, stderr) of ``argv``; ``TransportError`` on timeout or when
     the program is missing.
 
@@ -35,8 +36,9 @@ def run_process(argv: Sequence[str], *, input: bytes | None, timeout: float,
             env=env,
         )
     except FileNotFoundError as exc:
-        raise TransportError(f"command not found: {argv[0]} (needed for {_describe(argv)})",
-                             command=list(argv), returncode=127) from exc
+        raise TransportError(
+            f"command not found: {argv[0]} (needed for {_describe(argv)})", command=list(argv), returncode=127
+        ) from exc
     except OSError as exc:
         raise TransportError(f"cannot run {_describe(argv)}: {exc}", command=list(argv)) from exc
     try:
@@ -75,7 +77,7 @@ def socket_lock(socket_path: str | None, timeout: float) -> Iterator[None]:
     """
     try:
         import fcntl
-    except ImportError:   # no flock (Windows): no ControlMaster there either
+    except ImportError:  # no flock (Windows): no ControlMaster there either
         yield
         return
     fd = -1
@@ -99,4 +101,4 @@ def socket_lock(socket_path: str | None, timeout: float) -> Iterator[None]:
         yield
     finally:
         if fd >= 0:
-            os.close(fd)   # releases the lock
+            os.close(fd)  # releases the lock

@@ -35,7 +35,7 @@ def split_tail(words: list[str]) -> tuple[list[str], str, list[str]]:
         i += 1
     if i >= len(words):
         raise SystemExit("molq ssh relay: no destination in the arguments rsync passed")
-    return words[:i], words[i], words[i + 1:]
+    return words[:i], words[i], words[i + 1 :]
 
 
 def _write(fd: int, data: bytes) -> None:
@@ -44,8 +44,8 @@ def _write(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         try:
-            view = view[os.write(fd, view):]
-        except BlockingIOError:   # rsync sets its end of the pipe non-blocking: wait until it reads
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:  # rsync sets its end of the pipe non-blocking: wait until it reads
             select.select([], [fd], [])
 
 
@@ -66,31 +66,29 @@ def relay(src: int, dst: int, *, keep_unframed: bool) -> None:
             at = head.find(BEGIN)
             if at >= 0:
                 framed = True
-                _write(dst, head[at + len(BEGIN):])
+                _write(dst, head[at + len(BEGIN) :])
                 head = b""
         if not framed and keep_unframed:
             _write(dst, head)
     except BrokenPipeError:
-        pass   # rsync stopped reading: it has ended or is ending
+        pass  # rsync stopped reading: it has ended or is ending
 
 
 def main(argv: list[str]) -> int:
     count = int(argv[0])
-    ssh, tail = argv[1:1 + count], argv[1 + count:]
+    ssh, tail = argv[1 : 1 + count], argv[1 + count :]
     options, destination, command = split_tail(tail)
     # ssh itself would join the command words with blanks for the remote shell
     remote = "\\exec /bin/sh -c " + shlex.quote(PRINT_BEGIN + " ".join(command))
-    proc = subprocess.Popen([*ssh, *options, "--", destination, remote],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*ssh, *options, "--", destination, remote], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
-    errors = threading.Thread(target=relay, args=(proc.stderr.fileno(), 2), kwargs={"keep_unframed": True},
-                              daemon=True)
+    errors = threading.Thread(target=relay, args=(proc.stderr.fileno(), 2), kwargs={"keep_unframed": True}, daemon=True)
     errors.start()
     relay(proc.stdout.fileno(), 1, keep_unframed=False)
-    proc.stdout.close()   # after a broken pipe to rsync, ssh must not block on writing to us
+    proc.stdout.close()  # after a broken pipe to rsync, ssh must not block on writing to us
     status = proc.wait()
     errors.join()
-    return status if status >= 0 else 255   # killed: what ssh itself says when it fails
+    return status if status >= 0 else 255  # killed: what ssh itself says when it fails
 
 
 if __name__ == "__main__":

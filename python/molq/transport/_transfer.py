@@ -40,8 +40,9 @@ import re
 import secrets
 import shlex
 import shutil
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from molq.errors import (
     DiskFullError,
@@ -54,8 +55,16 @@ from molq.errors import (
 if TYPE_CHECKING:
     from molq.transport.ssh import SshTransport
 
-__all__ = ["TEMP_PREFIX", "classify_text", "local_copy", "local_copytree", "os_error", "rsync_download", "rsync_options",
-           "rsync_upload"]
+__all__ = [
+    "TEMP_PREFIX",
+    "classify_text",
+    "local_copy",
+    "local_copytree",
+    "os_error",
+    "rsync_download",
+    "rsync_options",
+    "rsync_upload",
+]
 
 #: names of the per-transfer folders (never sent, at any depth; never deleted by ``--delete``)
 TEMP_PREFIX = ".molq-transfer-"
@@ -92,7 +101,7 @@ def rsync_options(user_opts: Iterable[str]) -> list[str]:
         if word.startswith(tuple(f"{name}=" for name in _DROPPED_WITH_VALUE)):
             continue
         if re.fullmatch(r"-[A-Za-z]+", word) and "P" in word:
-            word = word.replace("P", "")   # -aP: keep -a, drop --partial --progress
+            word = word.replace("P", "")  # -aP: keep -a, drop --partial --progress
             if word == "-":
                 continue
         opts.append(word)
@@ -133,21 +142,35 @@ def _base_argv(t: SshTransport, exclude: Iterable[str]) -> list[str]:
     o = t.options
     # -s: names travel inside the rsync protocol, never through a remote shell, so
     # spaces, quotes and non-ASCII need no escaping
-    return [t._rsync_bin, *rsync_options(o.rsync_opts), "-s", f"--timeout={int(max(1, o.command_timeout))}",
-            *(f"--exclude={pattern}" for pattern in exclude), f"--exclude={TEMP_PREFIX}*/",
-            "-e", rsync_shell(relayed(t._ssh_argv()))]
+    return [
+        t._rsync_bin,
+        *rsync_options(o.rsync_opts),
+        "-s",
+        f"--timeout={int(max(1, o.command_timeout))}",
+        *(f"--exclude={pattern}" for pattern in exclude),
+        f"--exclude={TEMP_PREFIX}*/",
+        "-e",
+        rsync_shell(relayed(t._ssh_argv())),
+    ]
 
 
-def rsync_upload(t: SshTransport, source: str, dst: str, make: str, *, exclude: Iterable[str],
-                 timeout: float | None) -> None:
+def rsync_upload(
+    t: SshTransport, source: str, dst: str, make: str, *, exclude: Iterable[str], timeout: float | None
+) -> None:
     """rsync ``source`` to ``host:dst`` through a remote transfer folder; ``make`` is
     the remote folder to create first."""
     base = _base_argv(t, exclude)
 
     def attempt() -> list[str]:
-        temp = _temp_name()   # a new one each time: a cut attempt's receiver may still clean up its own
-        return [*base, f"--temp-dir={temp}", f"--rsync-path={_receiver_command(dst, make, temp)}",
-                "--", source, f"{t.options.host}:{dst}"]
+        temp = _temp_name()  # a new one each time: a cut attempt's receiver may still clean up its own
+        return [
+            *base,
+            f"--temp-dir={temp}",
+            f"--rsync-path={_receiver_command(dst, make, temp)}",
+            "--",
+            source,
+            f"{t.options.host}:{dst}",
+        ]
 
     try:
         _run(t, attempt, source=source, dst=dst, receiver=t.options.host, sender=None, timeout=timeout)
@@ -156,8 +179,15 @@ def rsync_upload(t: SshTransport, source: str, dst: str, make: str, *, exclude: 
             raise
         # rsync's own report can be lost when its receiver ends first: ask the disk
         if _remote_free_bytes(t, make) < _size_of(source):
-            raise os_error(errno.ENOSPC, "copy to", dst, t.options.host, command=exc.command,
-                           returncode=exc.returncode, stderr=exc.stderr) from exc
+            raise os_error(
+                errno.ENOSPC,
+                "copy to",
+                dst,
+                t.options.host,
+                command=exc.command,
+                returncode=exc.returncode,
+                stderr=exc.stderr,
+            ) from exc
         raise
 
 
@@ -178,8 +208,9 @@ def _remote_free_bytes(t: SshTransport, folder: str) -> int:
         return 1 << 62
 
 
-def rsync_download(t: SshTransport, src: str, dst: Path, *, src_is_dir: bool, exclude: Iterable[str],
-                   timeout: float | None) -> None:
+def rsync_download(
+    t: SshTransport, src: str, dst: Path, *, src_is_dir: bool, exclude: Iterable[str], timeout: float | None
+) -> None:
     """rsync ``host:src`` to the local ``dst`` through a local transfer folder."""
     where = dst if src_is_dir or dst.is_dir() else dst.parent
     temp = _local_temp_dir(where, dst)
@@ -194,13 +225,21 @@ def _local_temp_dir(where: Path, dst: Path) -> str:
     import tempfile
 
     try:
-        return tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=where)   # 0700
+        return tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=where)  # 0700
     except OSError as exc:
         raise os_error(exc.errno or 0, "download to", str(dst), None, detail=str(exc)) from exc
 
 
-def _run(t: SshTransport, make_argv: Callable[[], list[str]], *, source: str, dst: str, receiver: str | None,
-         sender: str | None, timeout: float | None) -> None:
+def _run(
+    t: SshTransport,
+    make_argv: Callable[[], list[str]],
+    *,
+    source: str,
+    dst: str,
+    receiver: str | None,
+    sender: str | None,
+    timeout: float | None,
+) -> None:
     """Run rsync once, and once more on a new connection when the connection broke."""
     from molq.transport._ssh_command import connection_error
 
@@ -210,32 +249,42 @@ def _run(t: SshTransport, make_argv: Callable[[], list[str]], *, source: str, ds
     for attempt in (1, 2):
         argv = make_argv()
         rc, _, err_bytes = t._process(argv, input=None, timeout=limit)
-        if rc in (0, 24):   # 24: some source files vanished while copying
+        if rc in (0, 24):  # 24: some source files vanished while copying
             return
         err = err_bytes.decode("utf-8", "replace")
         if re.search(r"rsync: (command )?not found", err):
-            raise TransportError(f"rsync is not installed on {o.host} (it is needed there too)",
-                                 command=argv, returncode=rc, stderr=err)
-        named = _classify_rsync(err, source=source, dst=dst, receiver=receiver, sender=sender,
-                                command=argv, returncode=rc)
+            raise TransportError(
+                f"rsync is not installed on {o.host} (it is needed there too)", command=argv, returncode=rc, stderr=err
+            )
+        named = _classify_rsync(
+            err, source=source, dst=dst, receiver=receiver, sender=sender, command=argv, returncode=rc
+        )
         if named is not None:
             raise named
-        if rc in (10, 12, 255) or "connection unexpectedly closed" in err:   # 10: socket I/O
+        if rc in (10, 12, 255) or "connection unexpectedly closed" in err:  # 10: socket I/O
             exc = connection_error(o.host, 255, err, argv, what="rsync copy")
             if attempt == 1 and isinstance(exc, SshConnectionError) and not isinstance(exc, SshAuthError):
                 try:
                     t._ensure_master(force=True)
                 except TransportError as again:
                     raise again from exc
-                continue   # copies are idempotent: once more on the new connection
+                continue  # copies are idempotent: once more on the new connection
             raise exc
         if rc == 23 and "No such file or directory" in err:
             raise FileNotFoundError(errno.ENOENT, f"rsync: {err.strip().splitlines()[0]}", source)
         if rc == 30:
-            raise TransportError(f"rsync stalled: no data for {o.command_timeout:g} s ({source} -> {dst})",
-                                 command=argv, returncode=rc, stderr=err)
-        raise TransportError(f"rsync {source} -> {dst} failed (exit {rc}): {err.strip() or 'no error output'}",
-                             command=argv, returncode=rc, stderr=err)
+            raise TransportError(
+                f"rsync stalled: no data for {o.command_timeout:g} s ({source} -> {dst})",
+                command=argv,
+                returncode=rc,
+                stderr=err,
+            )
+        raise TransportError(
+            f"rsync {source} -> {dst} failed (exit {rc}): {err.strip() or 'no error output'}",
+            command=argv,
+            returncode=rc,
+            stderr=err,
+        )
 
 
 # -- telling failures apart ----------------------------------------------------------
@@ -247,35 +296,47 @@ def classify_text(text: str) -> int | None:
     return None
 
 
-def os_error(code: int, op: str, path: str, host: str | None, *, detail: str = "",
-             **context: Any) -> OSError:
+def os_error(code: int, op: str, path: str, host: str | None, *, detail: str = "", **context: Any) -> OSError:
     """The exception for ``code`` met while doing ``op`` on ``path``: molq's own for a
     full disk or a refused permission, the builtin ``OSError`` kind for the rest."""
     where = f" on {host}" if host else ""
     tail = f" ({detail.strip()})" if detail.strip() else ""
     if code in _FULL:
         what = "no space left" if code == errno.ENOSPC else "disk quota exceeded"
-        return DiskFullError(f"{op} {path}{where}: {what} on its disk; nothing half-written was left "
-                             f"in its place{tail}", path=path, host=host, errno=code, **context)
+        return DiskFullError(
+            f"{op} {path}{where}: {what} on its disk; nothing half-written was left in its place{tail}",
+            path=path,
+            host=host,
+            errno=code,
+            **context,
+        )
     if code in _DENIED:
         what = "read-only file system" if code == errno.EROFS else "permission denied"
-        return PermissionDeniedError(f"{op} {path}{where}: {what}{tail}", path=path, host=host, errno=code,
-                                     **context)
+        return PermissionDeniedError(f"{op} {path}{where}: {what}{tail}", path=path, host=host, errno=code, **context)
     return OSError(code, f"{os.strerror(code)}{where}", path)
 
 
-def _classify_rsync(err: str, *, source: str, dst: str, receiver: str | None, sender: str | None,
-                    command: Sequence[str], returncode: int) -> Exception | None:
+def _classify_rsync(
+    err: str,
+    *,
+    source: str,
+    dst: str,
+    receiver: str | None,
+    sender: str | None,
+    command: Sequence[str],
+    returncode: int,
+) -> Exception | None:
     """A full disk or a refused permission in rsync's or the receiver script's report."""
     context: dict[str, Any] = {"command": list(command), "returncode": returncode, "stderr": err}
-    if _FAILED_MARK in err:   # the remote receiver could not create its folders
-        lines = [line for line in err[:err.index(_FAILED_MARK)].splitlines() if line.strip()]
+    if _FAILED_MARK in err:  # the remote receiver could not create its folders
+        lines = [line for line in err[: err.index(_FAILED_MARK)].splitlines() if line.strip()]
         detail = lines[-1] if lines else ""
         code = classify_text(detail)
         if code is not None:
             return os_error(code, "upload to", dst, receiver, detail=detail, **context)
-        return TransportError(f"upload to {dst} on {receiver}: cannot create its folder: "
-                              f"{detail or 'no error output'}", **context)
+        return TransportError(
+            f"upload to {dst} on {receiver}: cannot create its folder: {detail or 'no error output'}", **context
+        )
     found: list[tuple[int, str, str, str]] = []
     for side, _, path, text, number in _RSYNC_LINE.findall(err):
         code = classify_text(text)
@@ -288,7 +349,7 @@ def _classify_rsync(err: str, *, source: str, dst: str, receiver: str | None, se
     # a full disk explains every other failure that follows it
     code, side, path, _ = next((f for f in found if f[0] in _FULL), found[0])
     line = next((x for x in err.splitlines() if x.startswith("rsync") and f"({code})" in x), "")
-    if side == "sender":   # reading the source was refused
+    if side == "sender":  # reading the source was refused
         name = path if path.startswith("/") else source
         return os_error(code, "read", name, sender, detail=line, **context)
     return os_error(code, "copy to", dst, receiver, detail=line, **context)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from molq._dataclass_face import present_as_dataclass
 from molq.errors import TransportError
@@ -34,9 +35,10 @@ class CommandFailedError(TransportError, subprocess.CalledProcessError):  # type
         return (_rebuild_command_failed, (self.message, self.command, self.returncode, self.output, self.stderr))
 
 
-def _rebuild_command_failed(message: str, command: list[str], returncode: int, stdout: str, stderr: str) -> CommandFailedError:
+def _rebuild_command_failed(
+    message: str, command: list[str], returncode: int, stdout: str, stderr: str
+) -> CommandFailedError:
     return CommandFailedError(message, command=command, returncode=returncode, stdout=stdout, stderr=stderr)
-
 
 
 class CommandResult:
@@ -61,7 +63,7 @@ class CommandResult:
         stdout: bytes | str = b"",
         stderr: bytes | str = b"",
     ) -> None:
-        set_field = object.__setattr__   # the class is frozen (see present_as_dataclass below)
+        set_field = object.__setattr__  # the class is frozen (see present_as_dataclass below)
         set_field(self, "argv", tuple(argv))
         set_field(self, "returncode", returncode)
         set_field(self, "_stdout", stdout.encode() if isinstance(stdout, str) else bytes(stdout))
@@ -71,7 +73,11 @@ class CommandResult:
         if not isinstance(other, CommandResult):
             return NotImplemented
         return (self.argv, self.returncode, self._stdout, self._stderr) == (
-            other.argv, other.returncode, other._stdout, other._stderr)
+            other.argv,
+            other.returncode,
+            other._stdout,
+            other._stderr,
+        )
 
     def __hash__(self) -> int:
         return hash((self.argv, self.returncode, self._stdout, self._stderr))
@@ -169,7 +175,11 @@ class Transport(Protocol):
     def touch(self, path: str | Path) -> None: ...
     def stat(self, path: str | Path) -> dict[str, object]: ...
     def getsize(self, path: str | Path) -> int: ...
-    def upload(self, local: str | Path, remote: str | Path, *, recursive: bool = False, exclude: Iterable[str] = ()) -> None: ...
-    def download(self, remote: str | Path, local: str | Path, *, recursive: bool = False, exclude: Iterable[str] = ()) -> None: ...
+    def upload(
+        self, local: str | Path, remote: str | Path, *, recursive: bool = False, exclude: Iterable[str] = ()
+    ) -> None: ...
+    def download(
+        self, remote: str | Path, local: str | Path, *, recursive: bool = False, exclude: Iterable[str] = ()
+    ) -> None: ...
     def home(self) -> str: ...
     def expand_path(self, path: str) -> str: ...

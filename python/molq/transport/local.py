@@ -5,8 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import signal
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from molq.errors import TransportError
 from molq.transport.base import CommandResult, _describe
@@ -14,9 +14,7 @@ from molq.transport.base import CommandResult, _describe
 __all__ = ["LocalTransport"]
 
 #: Every signal a child may have ignored or caught (SIGKILL and SIGSTOP cannot be).
-_RESETTABLE_SIGNALS = tuple(
-    sig for sig in signal.valid_signals() if sig not in (signal.SIGKILL, signal.SIGSTOP)
-)
+_RESETTABLE_SIGNALS = tuple(sig for sig in signal.valid_signals() if sig not in (signal.SIGKILL, signal.SIGSTOP))
 
 
 class LocalTransport:
@@ -56,9 +54,7 @@ class LocalTransport:
             )
         except FileNotFoundError as exc:
             if cwd and not os.path.isdir(cwd):
-                raise TransportError(
-                    f"working directory does not exist: {cwd}", command=argv
-                ) from exc
+                raise TransportError(f"working directory does not exist: {cwd}", command=argv) from exc
             raise TransportError(
                 f"command not found: {argv[0]} (while running {_describe(argv)})",
                 command=argv,
@@ -71,9 +67,7 @@ class LocalTransport:
                 stderr=(exc.stderr or b"").decode("utf-8", "replace"),
             ) from exc
         except OSError as exc:
-            raise TransportError(
-                f"cannot run {_describe(argv)}: {exc}", command=argv
-            ) from exc
+            raise TransportError(f"cannot run {_describe(argv)}: {exc}", command=argv) from exc
         return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
 
     def spawn_detached(self, argv: Sequence[str]) -> int:

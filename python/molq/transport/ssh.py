@@ -13,10 +13,9 @@ import errno
 import os
 import posixpath
 import re
-import shlex
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from molq.errors import ConfigError, SshAuthError, SshConnectionError, TransportError
 from molq.options import SshTransportOptions
@@ -40,7 +39,7 @@ __all__ = ["SshTransport"]
 # paths as positional parameters, never pasted into the script, and the system's tools
 # first in PATH (a login PATH may put other `cat`s or `stat`s first). Exit codes 2, 13,
 # 17, 20 and 21 stand for ENOENT, EACCES, EEXIST, ENOTDIR and EISDIR.
-_SYSTEM_PATH = 'PATH=/usr/bin:/bin${PATH:+:$PATH}; export PATH\n'
+_SYSTEM_PATH = "PATH=/usr/bin:/bin${PATH:+:$PATH}; export PATH\n"
 
 _READ = '[ -e "$1" ] || exit 2; [ -d "$1" ] && exit 21; [ -r "$1" ] || exit 13; exec cat -- "$1"'
 # $1 path $2 temp path $3 size $4 mode $5 parent $6 create parents (1/0). Checks the
@@ -129,8 +128,7 @@ for n do
   printf '%s%s\0' "${s:-0}" "$v"
 done
 """
-_ERRNO = {2: errno.ENOENT, 13: errno.EACCES, 17: errno.EEXIST, 20: errno.ENOTDIR,
-          21: errno.EISDIR, 39: errno.ENOTEMPTY}
+_ERRNO = {2: errno.ENOENT, 13: errno.EACCES, 17: errno.EEXIST, 20: errno.ENOTDIR, 21: errno.EISDIR, 39: errno.ENOTEMPTY}
 _VAR_RE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
 _TILDE_RE = re.compile(r"~([A-Za-z0-9._-]*)(?=/|\Z)")
 _SAFE, _UNSAFE = True, False
@@ -168,9 +166,9 @@ class SshTransport:
         self._master_lock = threading.Lock()
         self._settings: SshSettings | None = None
         self._argv: list[str] | None = None
-        self._control_path: str | None = None   # ours (None: the user's, or no multiplexing)
+        self._control_path: str | None = None  # ours (None: the user's, or no multiplexing)
         self._master_ready = False
-        self._mux = False   # set with the command line: is there a socket to share?
+        self._mux = False  # set with the command line: is there a socket to share?
         self._env: dict[str, str | None] = {}
         #: ssh and rsync processes started so far (benchmarks count round trips with it)
         self.process_count = 0
@@ -191,10 +189,22 @@ class SshTransport:
             o = self.options
             user = self._user_args()
             settings = self._settings = read_settings(self._ssh_bin, user, o.host)
-            argv = [self._ssh_bin, "-T", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={o.connect_timeout}",
-                    # a RemoteCommand, forwardings or LocalCommand in the user's config are for
-                    # interactive logins; they would break or slow down every molq command
-                    "-o", "RemoteCommand=none", "-o", "ClearAllForwardings=yes", "-o", "PermitLocalCommand=no"]
+            argv = [
+                self._ssh_bin,
+                "-T",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                f"ConnectTimeout={o.connect_timeout}",
+                # a RemoteCommand, forwardings or LocalCommand in the user's config are for
+                # interactive logins; they would break or slow down every molq command
+                "-o",
+                "RemoteCommand=none",
+                "-o",
+                "ClearAllForwardings=yes",
+                "-o",
+                "PermitLocalCommand=no",
+            ]
             if settings.strict_host_key_checking == "ask":
                 # "ask" cannot ask under BatchMode; accept a new host's key, as a user answering
                 # "yes" would, and still refuse a changed one
@@ -250,13 +260,21 @@ class SshTransport:
             text = err.decode("utf-8", "replace")
             exc = connection_error(self.options.host, rc, text, [*argv, "-fN", self.options.host], what="connection")
             if isinstance(exc, SshConnectionError):
-                exc.may_have_run = False   # nothing but the connection was attempted
+                exc.may_have_run = False  # nothing but the connection was attempted
             raise exc
         self._master_ready = True
 
-    def _remote(self, words: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None,
-                input: bytes | None = None, timeout: float | None = None, safe: bool,
-                what: str = "command") -> tuple[int, bytes, bytes]:
+    def _remote(
+        self,
+        words: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        input: bytes | None = None,
+        timeout: float | None = None,
+        safe: bool,
+        what: str = "command",
+    ) -> tuple[int, bytes, bytes]:
         """Run ``words`` remotely; (status, stdout, stderr). Raises on ssh failures."""
         command = build_command(words, cwd=cwd, env=env)
         argv = [*self._ssh_argv(), "--", self.options.host, command]
@@ -268,8 +286,11 @@ class SshTransport:
             if status is not None:
                 return status, split_output(out), err
             exc = connection_error(self.options.host, rc, err.decode("utf-8", "replace"), list(words), what=what)
-            retry = isinstance(exc, SshConnectionError) and not isinstance(exc, SshAuthError) \
+            retry = (
+                isinstance(exc, SshConnectionError)
+                and not isinstance(exc, SshAuthError)
                 and (safe or not exc.may_have_run)
+            )
             if attempt == 2 or not retry:
                 raise exc
             try:
@@ -300,30 +321,48 @@ class SshTransport:
         status, out, err = self._remote(words, cwd=cwd, env=env, input=data, timeout=timeout, safe=_UNSAFE)
         text = err.decode("utf-8", "replace")
         if status == NO_CWD:
-            raise TransportError(f"working directory does not exist on {self.options.host}: {cwd}",
-                                 command=words, returncode=1, stderr=text)
+            raise TransportError(
+                f"working directory does not exist on {self.options.host}: {cwd}",
+                command=words,
+                returncode=1,
+                stderr=text,
+            )
         if status == 127 and re.search(rf"{re.escape(words[0])}: (command )?not found", text):
             raise TransportError(
                 f"command not found on {self.options.host}: {words[0]} (while running {_describe(words)})",
-                command=words, returncode=127, stderr=text)
+                command=words,
+                returncode=127,
+                stderr=text,
+            )
         return CommandResult(words, status, out, err)
 
-    def _helper(self, script: str, *args: str, input: bytes | None = None, safe: bool = _SAFE,
-                timeout: float | None = None) -> tuple[int, bytes, str]:
-        status, out, err = self._remote(["/bin/sh", "-c", _SYSTEM_PATH + script, "molq", *args], env={"LC_ALL": "C"},
-                                        input=input, timeout=timeout, safe=safe, what="file operation")
+    def _helper(
+        self, script: str, *args: str, input: bytes | None = None, safe: bool = _SAFE, timeout: float | None = None
+    ) -> tuple[int, bytes, str]:
+        status, out, err = self._remote(
+            ["/bin/sh", "-c", _SYSTEM_PATH + script, "molq", *args],
+            env={"LC_ALL": "C"},
+            input=input,
+            timeout=timeout,
+            safe=safe,
+            what="file operation",
+        )
         return status, out, err.decode("utf-8", "replace")
 
     def _fail(self, op: str, path: str, status: int, stderr: str) -> OSError | TransportError:
         from molq.transport._transfer import classify_text, os_error
 
         code = _ERRNO.get(status) or classify_text(stderr)
-        if code is not None:   # a full disk or a refused permission: molq's own, naming the path
-            return os_error(code, op, path, self.options.host, detail=stderr, command=[op, path],
-                            returncode=status, stderr=stderr)
-        return TransportError(f"{op} {path} on {self.options.host} failed (exit {status}): "
-                              f"{stderr.strip() or 'no error output'}",
-                              command=[op, path], returncode=status, stderr=stderr)
+        if code is not None:  # a full disk or a refused permission: molq's own, naming the path
+            return os_error(
+                code, op, path, self.options.host, detail=stderr, command=[op, path], returncode=status, stderr=stderr
+            )
+        return TransportError(
+            f"{op} {path} on {self.options.host} failed (exit {status}): {stderr.strip() or 'no error output'}",
+            command=[op, path],
+            returncode=status,
+            stderr=stderr,
+        )
 
     # -- files --------------------------------------------------------------------------
     def read_bytes(self, path: str | Path) -> bytes:
@@ -342,9 +381,17 @@ class SshTransport:
         p = str(path)
         parent = posixpath.dirname(p) or "."
         tmp = posixpath.join(parent, f".{posixpath.basename(p)}.molq-{os.urandom(4).hex()}.tmp")
-        status, _, err = self._helper(_WRITE, RemotePath(p), RemotePath(tmp), str(len(data)), f"{mode:o}",
-                                      RemotePath(parent), "1" if parents else "0", input=bytes(data),
-                                      timeout=max(self.options.command_timeout, len(data) / 1e6))
+        status, _, err = self._helper(
+            _WRITE,
+            RemotePath(p),
+            RemotePath(tmp),
+            str(len(data)),
+            f"{mode:o}",
+            RemotePath(parent),
+            "1" if parents else "0",
+            input=bytes(data),
+            timeout=max(self.options.command_timeout, len(data) / 1e6),
+        )
         if status != 0:
             raise self._fail("write", p, status, err)
 
@@ -371,8 +418,15 @@ class SshTransport:
         (molq relies on that to never share a job directory)."""
         p = str(path).rstrip("/") or "/"
         parent = posixpath.dirname(p) or "."
-        status, _, err = self._helper(_MKDIR, RemotePath(p), "1" if parents else "0", "1" if exist_ok else "0",
-                                      f"{mode:o}", RemotePath(parent), safe=exist_ok)
+        status, _, err = self._helper(
+            _MKDIR,
+            RemotePath(p),
+            "1" if parents else "0",
+            "1" if exist_ok else "0",
+            f"{mode:o}",
+            RemotePath(parent),
+            safe=exist_ok,
+        )
         if status != 0:
             raise self._fail("mkdir", p, status, err)
 
@@ -437,8 +491,12 @@ class SshTransport:
             size, mtime, kind = out.decode().split()
             return {"size": int(size), "mtime": float(mtime), "is_dir": kind == "d", "is_file": kind == "f"}
         except ValueError:
-            raise TransportError(f"stat {p} on {self.options.host} gave unreadable output: {out[:200]!r}",
-                                 command=["stat", p], returncode=status, stderr=err) from None
+            raise TransportError(
+                f"stat {p} on {self.options.host} gave unreadable output: {out[:200]!r}",
+                command=["stat", p],
+                returncode=status,
+                stderr=err,
+            ) from None
 
     def getsize(self, path: str | Path) -> int:
         size = self.stat(path)["size"]
@@ -453,8 +511,12 @@ class SshTransport:
             status, out, err = self._helper(_QUERY, *wanted)
             fields = out.split(b"\0")
             if status != 0 or len(fields) < len(wanted):
-                raise TransportError(f"could not read the environment on {self.options.host}: {err.strip()}",
-                                     command=["sh", "-c", "<env query>"], returncode=status, stderr=err)
+                raise TransportError(
+                    f"could not read the environment on {self.options.host}: {err.strip()}",
+                    command=["sh", "-c", "<env query>"],
+                    returncode=status,
+                    stderr=err,
+                )
             for name, field in zip(wanted, fields):
                 text = field.decode("utf-8", "surrogateescape")
                 self._env[name] = text[1:] if text[:1] == "1" else None
@@ -481,7 +543,7 @@ class SshTransport:
         if tilde:
             home = values["HOME"] if not tilde.group(1) else values["~" + tilde.group(1)]
             if home:
-                text = home + text[tilde.end():]
+                text = home + text[tilde.end() :]
         if not text.startswith("/"):
             text = posixpath.join(values["HOME"] or "/", text)
         return text
@@ -493,8 +555,15 @@ class SshTransport:
             raise self._fail("stat", path, status, err)
         return out.decode().strip()
 
-    def upload(self, local: str | Path, remote: str | Path, *, recursive: bool = False,
-               exclude: Iterable[str] = (), timeout: float | None = None) -> None:
+    def upload(
+        self,
+        local: str | Path,
+        remote: str | Path,
+        *,
+        recursive: bool = False,
+        exclude: Iterable[str] = (),
+        timeout: float | None = None,
+    ) -> None:
         """Copy a local file to ``remote`` (or into it, if it is a directory), or with
         ``recursive`` a directory's contents into ``remote``. Missing remote parents
         are created. One rsync call (plus ssh -G and the master on first use)."""
@@ -511,8 +580,15 @@ class SshTransport:
         # atomic per file: see molq.transport._transfer
         rsync_upload(self, source, dst, make, exclude=exclude, timeout=timeout)
 
-    def download(self, remote: str | Path, local: str | Path, *, recursive: bool = False,
-                 exclude: Iterable[str] = (), timeout: float | None = None) -> None:
+    def download(
+        self,
+        remote: str | Path,
+        local: str | Path,
+        *,
+        recursive: bool = False,
+        exclude: Iterable[str] = (),
+        timeout: float | None = None,
+    ) -> None:
         """Copy a remote file to ``local`` (or into it, if it is a directory), or with
         ``recursive`` a remote directory's contents into ``local``."""
         src = self.expand_path(str(remote))
@@ -520,8 +596,9 @@ class SshTransport:
         dst = Path(local)
         if kind == "d":
             if not recursive:
-                raise IsADirectoryError(errno.EISDIR, f"{src} on {self.options.host} is a directory "
-                                        "(pass recursive=True)", src)
+                raise IsADirectoryError(
+                    errno.EISDIR, f"{src} on {self.options.host} is a directory (pass recursive=True)", src
+                )
             dst.mkdir(parents=True, exist_ok=True)
             src += "/"
         else:
@@ -550,12 +627,15 @@ class SshTransport:
     def _login_argv(self) -> list[str]:
         """The master's command line, allowed to prompt (``BatchMode=no``)."""
         if not self.options.control_master:
-            raise ConfigError(f"login to {self.options.host} needs connection sharing, "
-                              "but control_master=False: every later command would log in again")
+            raise ConfigError(
+                f"login to {self.options.host} needs connection sharing, "
+                "but control_master=False: every later command would log in again"
+            )
         argv = [("BatchMode=no" if word == "BatchMode=yes" else word) for word in self._ssh_argv()]
         if not self._mux:
-            raise ConfigError(f"login to {self.options.host}: no private directory for a control "
-                              "socket was found (set control_path)")
+            raise ConfigError(
+                f"login to {self.options.host}: no private directory for a control socket was found (set control_path)"
+            )
         return argv
 
     def login(self, *, force: bool = False, timeout: float | None = None) -> None:
@@ -575,7 +655,8 @@ class SshTransport:
             raise TransportError(
                 f"ssh login to {self.options.host} is interactive (password or verification code) "
                 "but there is no TTY to type it on; use login_with_code(code) instead, "
-                f"or run `ssh {self.options.host}` in a terminal first")
+                f"or run `ssh {self.options.host}` in a terminal first"
+            )
         argv = [*self._login_argv(), "-fN", "--", self.options.host]
         self.process_count += 1
         try:
@@ -584,12 +665,16 @@ class SshTransport:
         except FileNotFoundError as exc:
             raise TransportError(f"command not found: {argv[0]}", command=argv, returncode=127) from exc
         except subprocess.TimeoutExpired:
-            raise TransportError(f"ssh login to {self.options.host} did not finish within {timeout:g} s",
-                                 command=argv) from None
+            raise TransportError(
+                f"ssh login to {self.options.host} did not finish within {timeout:g} s", command=argv
+            ) from None
         if done.returncode != 0:
-            raise SshConnectionError(f"ssh login to {self.options.host} failed (ssh exited {done.returncode}); "
-                                     "ssh's messages above say why", command=argv, returncode=done.returncode,
-                                     may_have_run=False)
+            raise SshConnectionError(
+                f"ssh login to {self.options.host} failed (ssh exited {done.returncode}); ssh's messages above say why",
+                command=argv,
+                returncode=done.returncode,
+                may_have_run=False,
+            )
         self._master_ready = True
 
     def login_with_code(self, code: str, *, force: bool = False, timeout: float | None = 90.0) -> None:
@@ -609,7 +694,7 @@ class SshTransport:
             self._master_ready = True
             return
         argv = [*self._login_argv(), "-o", "NumberOfPasswordPrompts=1", "-fN", "--", self.options.host]
-        helper_dir = tempfile.mkdtemp(prefix="molq-askpass-")   # 0700
+        helper_dir = tempfile.mkdtemp(prefix="molq-askpass-")  # 0700
         try:
             helper = os.path.join(helper_dir, "askpass")
             fd = os.open(helper, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
@@ -619,8 +704,7 @@ class SshTransport:
             # OpenSSH before 8.4 asks the helper only with a DISPLAY and no terminal
             env.setdefault("DISPLAY", ":0")
             self.process_count += 1
-            rc, _, err = run_process(argv, input=None, timeout=timeout if timeout is not None else 3600.0,
-                                     env=env)
+            rc, _, err = run_process(argv, input=None, timeout=timeout if timeout is not None else 3600.0, env=env)
         finally:
             shutil.rmtree(helper_dir, ignore_errors=True)
         if rc != 0:

@@ -60,8 +60,7 @@ class SshTestbed:
         return SshTransport(self.options(alias, **kwargs))
 
     def cluster(self, scheduler: str = "local", *, alias: str | None = None, name: str | None = None) -> mq.Cluster:
-        return mq.Cluster.from_ssh_alias(alias or self.alias, scheduler=scheduler, name=name,
-                                         config_path=self.config)
+        return mq.Cluster.from_ssh_alias(alias or self.alias, scheduler=scheduler, name=name, config_path=self.config)
 
     def script(self, name: str) -> None:
         done = subprocess.run(["bash", str(SCRIPTS / name)], capture_output=True, text=True, timeout=120)
@@ -138,11 +137,17 @@ def ssh_testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshTestbed
     config.chmod(0o600)
     import pwd
 
-    bed = SshTestbed(host=env["HOST"], port=int(env["PORT"]), user=env["USER"], key=Path(env["KEY"]),
-                     known_hosts=Path(env["KNOWN_HOSTS"]), config=config,
-                     home=pwd.getpwnam(env["USER"]).pw_dir)
+    bed = SshTestbed(
+        host=env["HOST"],
+        port=int(env["PORT"]),
+        user=env["USER"],
+        key=Path(env["KEY"]),
+        known_hosts=Path(env["KNOWN_HOSTS"]),
+        config=config,
+        home=pwd.getpwnam(env["USER"]).pw_dir,
+    )
     yield bed
-    for alias in (bed.alias, bed.root_alias):   # stop the masters this session started
+    for alias in (bed.alias, bed.root_alias):  # stop the masters this session started
         bed.transport(alias).close()
 
 

@@ -31,7 +31,7 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small file
 # rsync_opts of the original molq (and of molq before this fix), slowed down so a copy
 # can be cut half-way: --partial and --inplace are what left broken files behind
 SLOW = ("-a", "--partial", "--inplace", "--bwlimit=4000")
-BIG = 12 * 1024 * 1024   # 3 s at the limit above
+BIG = 12 * 1024 * 1024  # 3 s at the limit above
 
 
 def _digest(path: str | Path) -> str:
@@ -47,8 +47,14 @@ def _random_file(path: Path, size: int) -> Path:
 def _leftovers(folder: str | Path) -> list[str]:
     found = []
     for root, dirs, files in os.walk(folder):
-        found += [os.path.join(root, n) for n in dirs + files if n.startswith(".molq-transfer-") or
-                  n.startswith(".") and n.count(".") >= 2 and len(n.rsplit(".", 1)[1]) == 6]
+        found += [
+            os.path.join(root, n)
+            for n in dirs + files
+            if n.startswith(".molq-transfer-")
+            or n.startswith(".")
+            and n.count(".") >= 2
+            and len(n.rsplit(".", 1)[1]) == 6
+        ]
     return found
 
 
@@ -73,8 +79,7 @@ def _tmpfs(path: str | Path, options: str, owner: str | None = None) -> Iterator
     target.mkdir(parents=True, exist_ok=True)
     if owner:
         options += f",uid={owner},gid={owner}"
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)],
-                          capture_output=True, text=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -94,43 +99,46 @@ def test_a_cut_upload_leaves_no_file_under_its_name(slow: SshTransport, remote_d
     source = _random_file(tmp_path / "big.bin", BIG)
     target = f"{remote_dir}/big.bin"
     with pytest.raises(TransportError, match="timed out"):
-        slow.upload(source, target, timeout=1.5)   # rsync and its ssh are killed
+        slow.upload(source, target, timeout=1.5)  # rsync and its ssh are killed
     assert not slow.exists(target)
     assert _remote_clean(remote_dir) == []
 
 
-def test_a_cut_upload_over_an_old_file_leaves_the_old_file(slow: SshTransport, remote: SshTransport,
-                                                          remote_dir: str, tmp_path: Path) -> None:
+def test_a_cut_upload_over_an_old_file_leaves_the_old_file(
+    slow: SshTransport, remote: SshTransport, remote_dir: str, tmp_path: Path
+) -> None:
     old = _random_file(tmp_path / "old.bin", BIG)
-    new = _random_file(tmp_path / "new.bin", BIG)   # same size: a half-overwrite would not show in it
-    os.utime(new, (time.time() + 60, time.time() + 60))   # and another mtime, or rsync sees nothing new
+    new = _random_file(tmp_path / "new.bin", BIG)  # same size: a half-overwrite would not show in it
+    os.utime(new, (time.time() + 60, time.time() + 60))  # and another mtime, or rsync sees nothing new
     target = f"{remote_dir}/data.bin"
     remote.upload(old, target)
     with pytest.raises(TransportError, match="timed out"):
         slow.upload(new, target, timeout=1.5)
     assert _digest(target) == _digest(old)
     assert _remote_clean(remote_dir) == []
-    remote.upload(new, target)                      # and the next try puts the new one in place
+    remote.upload(new, target)  # and the next try puts the new one in place
     assert _digest(target) == _digest(new)
 
 
-def test_a_cut_download_leaves_the_local_file_as_it_was(slow: SshTransport, remote: SshTransport,
-                                                        remote_dir: str, tmp_path: Path) -> None:
+def test_a_cut_download_leaves_the_local_file_as_it_was(
+    slow: SshTransport, remote: SshTransport, remote_dir: str, tmp_path: Path
+) -> None:
     remote.upload(_random_file(tmp_path / "src.bin", BIG), f"{remote_dir}/src.bin")
     fresh = tmp_path / "down" / "fresh.bin"
     with pytest.raises(TransportError, match="timed out"):
-        slow.download(f"{remote_dir}/src.bin", fresh, timeout=1.5)   # the local receiver is killed -9
+        slow.download(f"{remote_dir}/src.bin", fresh, timeout=1.5)  # the local receiver is killed -9
     assert not fresh.exists()
     kept = _random_file(tmp_path / "down" / "kept.bin", 1000)
     before = _digest(kept)
     with pytest.raises(TransportError, match="timed out"):
         slow.download(f"{remote_dir}/src.bin", kept, timeout=1.5)
     assert _digest(kept) == before
-    assert sorted(os.listdir(tmp_path / "down")) == ["kept.bin"]   # no transfer folder left
+    assert sorted(os.listdir(tmp_path / "down")) == ["kept.bin"]  # no transfer folder left
 
 
-def test_a_cut_folder_sync_leaves_every_file_old_or_whole(slow: SshTransport, remote: SshTransport,
-                                                          remote_dir: str, tmp_path: Path) -> None:
+def test_a_cut_folder_sync_leaves_every_file_old_or_whole(
+    slow: SshTransport, remote: SshTransport, remote_dir: str, tmp_path: Path
+) -> None:
     tree = tmp_path / "tree"
     for i in range(4):
         _random_file(tree / f"part{i}" / "data.bin", BIG // 3)
@@ -150,7 +158,8 @@ def test_a_cut_folder_sync_leaves_every_file_old_or_whole(slow: SshTransport, re
 
 
 def test_a_connection_cut_mid_upload_is_retried_and_the_file_arrives_whole(
-        slow: SshTransport, remote_dir: str, tmp_path: Path) -> None:
+    slow: SshTransport, remote_dir: str, tmp_path: Path
+) -> None:
     source = _random_file(tmp_path / "big.bin", BIG // 2)
     target = f"{remote_dir}/big.bin"
     killed: list[int] = []
@@ -176,7 +185,7 @@ def test_a_connection_cut_mid_upload_is_retried_and_the_file_arrives_whole(
                 except (OSError, ValueError, IndexError, StopIteration):
                     continue
                 if str(os.getpid()) in chain and str(target).encode() in b" ".join(argv_of(rsync)):
-                    time.sleep(0.8)   # well into the copy
+                    time.sleep(0.8)  # well into the copy
                     os.kill(int(pid), 9)
                     killed.append(int(pid))
                     return
@@ -194,7 +203,8 @@ def test_a_connection_cut_mid_upload_is_retried_and_the_file_arrives_whole(
 # -- full disks and refused permissions -----------------------------------------------
 @needs_root
 def test_an_upload_to_a_full_remote_disk_is_named_and_leaves_the_old_file(
-        ssh_testbed: Any, remote: SshTransport, remote_dir: str, tmp_path: Path) -> None:
+    ssh_testbed: Any, remote: SshTransport, remote_dir: str, tmp_path: Path
+) -> None:
     with _tmpfs(f"{remote_dir}/small", "size=1m,mode=0700", _uid(ssh_testbed)) as disk:
         old = _random_file(tmp_path / "old.txt", 300_000)
         remote.upload(old, f"{disk}/f.bin")
@@ -206,7 +216,7 @@ def test_an_upload_to_a_full_remote_disk_is_named_and_leaves_the_old_file(
         assert not isinstance(exc, PermissionError)
         assert _digest(f"{disk}/f.bin") == _digest(old)
         assert remote.getsize(f"{disk}/f.bin") == 300_000
-        with pytest.raises(DiskFullError):     # a new name: no file at all (it used to be 0 bytes)
+        with pytest.raises(DiskFullError):  # a new name: no file at all (it used to be 0 bytes)
             remote.upload(tmp_path / "new.bin", f"{disk}/g.bin")
         assert not remote.exists(f"{disk}/g.bin")
         assert _remote_clean(str(disk)) == [] and os.listdir(disk) == ["f.bin"]
@@ -214,7 +224,8 @@ def test_an_upload_to_a_full_remote_disk_is_named_and_leaves_the_old_file(
 
 @needs_root
 def test_a_remote_write_to_a_full_disk_is_disk_full_not_permission_denied(
-        ssh_testbed: Any, remote: SshTransport, remote_dir: str) -> None:
+    ssh_testbed: Any, remote: SshTransport, remote_dir: str
+) -> None:
     with _tmpfs(f"{remote_dir}/small", "size=1m,mode=0700", _uid(ssh_testbed)) as disk:
         with pytest.raises(DiskFullError) as caught:
             remote.write_bytes(f"{disk}/w.bin", os.urandom(2 * 1024 * 1024))
@@ -224,7 +235,8 @@ def test_a_remote_write_to_a_full_disk_is_disk_full_not_permission_denied(
 
 @needs_root
 def test_a_download_to_a_full_local_disk_is_named_and_leaves_no_file(
-        remote: SshTransport, remote_dir: str, tmp_path: Path) -> None:
+    remote: SshTransport, remote_dir: str, tmp_path: Path
+) -> None:
     remote.upload(_random_file(tmp_path / "src.bin", 2 * 1024 * 1024), f"{remote_dir}/src.bin")
     with _tmpfs(tmp_path / "small", "size=1m") as disk:
         with pytest.raises(DiskFullError) as caught:
@@ -235,11 +247,12 @@ def test_a_download_to_a_full_local_disk_is_named_and_leaves_no_file(
 
 @needs_root
 def test_refused_permissions_are_named_and_told_apart_from_a_full_disk(
-        ssh_testbed: Any, remote: SshTransport, remote_dir: str, tmp_path: Path) -> None:
+    ssh_testbed: Any, remote: SshTransport, remote_dir: str, tmp_path: Path
+) -> None:
     source = _random_file(tmp_path / "f.txt", 1000)
-    locked = Path(remote_dir) / "locked"            # root's, 0755: the remote user cannot write in it
+    locked = Path(remote_dir) / "locked"  # root's, 0755: the remote user cannot write in it
     locked.mkdir()
-    secret = Path(remote_dir) / "secret.txt"        # root's, 0600: the remote user cannot read it
+    secret = Path(remote_dir) / "secret.txt"  # root's, 0600: the remote user cannot read it
     secret.write_text("x")
     secret.chmod(0o600)
     try:

@@ -8,8 +8,9 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -55,8 +56,12 @@ def cluster(ssh_testbed: Any) -> Iterator[mq.Cluster]:
 
 @pytest.fixture
 def submitor(cluster: mq.Cluster, tmp_path: Path, remote_dir: str) -> Iterator[mq.Submitor]:
-    sub = mq.Submitor(cluster, store=JobStore(tmp_path / "jobs.db"), jobs_dir=f"{remote_dir}/jobs",
-                      polling_strategy=FixedStrategy(interval=0.1))
+    sub = mq.Submitor(
+        cluster,
+        store=JobStore(tmp_path / "jobs.db"),
+        jobs_dir=f"{remote_dir}/jobs",
+        polling_strategy=FixedStrategy(interval=0.1),
+    )
     yield sub
     for record in sub.list_jobs():
         sub.cancel_job(record.job_id)
@@ -67,12 +72,11 @@ def _started(sub: mq.Submitor, remote_dir: str, name: str) -> Callable[[], bool]
     return lambda: sub.target.transport.exists(f"{remote_dir}/{name}")
 
 
-def test_a_remote_job_that_ignores_sigterm_is_gone_when_cancel_returns(
-    submitor: mq.Submitor, remote_dir: str
-) -> None:
+def test_a_remote_job_that_ignores_sigterm_is_gone_when_cancel_returns(submitor: mq.Submitor, remote_dir: str) -> None:
     marker = f"{remote_dir}/started"
-    handle = submitor.submit_job(argv=["bash", "-c", 'set -m; trap "" TERM; sleep 300 & touch "$1"; wait',
-                                       "job", marker])
+    handle = submitor.submit_job(
+        argv=["bash", "-c", 'set -m; trap "" TERM; sleep 300 & touch "$1"; wait', "job", marker]
+    )
     assert wait_for(_started(submitor, remote_dir, "started"))
     leader = int(handle.scheduler_job_id or "0")
     assert len(job_processes(leader)) >= 2
@@ -108,19 +112,40 @@ def test_cancelling_an_unrecorded_remote_submission_stops_it(submitor: mq.Submit
 
     ctx = submitor._engine.ctx
     request = SubmitRequest.from_user(
-        ctx, argv=["bash", "-c", 'touch "$1"; sleep 300', "job", f"{remote_dir}/started"], command=None,
-        script=None, resources=None, scheduling=None, execution=None, metadata=None, retry=None,
-        dependency_lists=(None, None, None, None), job_dir_name=None,
+        ctx,
+        argv=["bash", "-c", 'touch "$1"; sleep 300', "job", f"{remote_dir}/started"],
+        command=None,
+        script=None,
+        resources=None,
+        scheduling=None,
+        execution=None,
+        metadata=None,
+        retry=None,
+        dependency_lists=(None, None, None, None),
+        job_dir_name=None,
     )
     spec = request.resolve(ctx).spec
     prepare_job_dir(submitor.target.transport, spec, None)
     submitor.store.register_job(
-        {"job_id": spec.job_id, "cluster_name": spec.cluster_name, "scheduler": spec.scheduler,
-         "root_job_id": spec.job_id, "attempt": 1, "previous_attempt_job_id": None,
-         "retry_group_id": spec.job_id, "command_type": "argv", "command_display": spec.command.display,
-         "cwd": spec.cwd, "job_dir": spec.job_dir, "metadata": spec.metadata, "request_json": spec.request_json,
-         "retry_json": None, "profile_name": None},
-        [], time.time(),
+        {
+            "job_id": spec.job_id,
+            "cluster_name": spec.cluster_name,
+            "scheduler": spec.scheduler,
+            "root_job_id": spec.job_id,
+            "attempt": 1,
+            "previous_attempt_job_id": None,
+            "retry_group_id": spec.job_id,
+            "command_type": "argv",
+            "command_display": spec.command.display,
+            "cwd": spec.cwd,
+            "job_dir": spec.job_dir,
+            "metadata": spec.metadata,
+            "request_json": spec.request_json,
+            "retry_json": None,
+            "profile_name": None,
+        },
+        [],
+        time.time(),
     )
     leader = int(submitor.target.scheduler_impl.submit(spec, spec.job_dir))
     assert wait_for(_started(submitor, remote_dir, "started"))
@@ -143,8 +168,9 @@ def test_a_hostile_job_dir_name_over_ssh_freezes_no_other_job(submitor: mq.Submi
 
 def test_a_remote_job_killed_by_a_signal_records_it(submitor: mq.Submitor, remote_dir: str) -> None:
     pid_file = f"{remote_dir}/pid"
-    handle = submitor.submit_job(argv=["bash", "-c", 'echo $$ > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 300',
-                                       "job", pid_file])
+    handle = submitor.submit_job(
+        argv=["bash", "-c", 'echo $$ > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 300', "job", pid_file]
+    )
     assert wait_for(_started(submitor, remote_dir, "pid"))
     os.kill(int(submitor.target.transport.read_text(pid_file)), signal.SIGSEGV)
     record = handle.wait(timeout=60)

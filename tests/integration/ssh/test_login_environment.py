@@ -110,24 +110,33 @@ def login_bed(ssh_testbed: Any) -> Iterator[LoginBed]:
     state.mkdir(mode=0o755)
     (state / "keys").mkdir(mode=0o755)
     shutil.copy(f"{ssh_testbed.key}.pub", state / "keys" / USER)
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(state / "host_key")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(state / "host_key")], check=True, capture_output=True
+    )
     (state / "banner").write_text(BANNER)
     port = _free_port()
     (state / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {state}/host_key\nPidFile {state}/sshd.pid\n"
         f"AuthorizedKeysFile {state}/keys/%u\nPubkeyAuthentication yes\nPasswordAuthentication no\n"
         f"KbdInteractiveAuthentication no\nUsePAM no\nAllowUsers {USER}\nStrictModes no\n"
-        f"UseDNS no\nMaxSessions 100\nMaxStartups 100:30:200\nBanner {state}/banner\nLogLevel VERBOSE\n")
+        f"UseDNS no\nMaxSessions 100\nMaxStartups 100:30:200\nBanner {state}/banner\nLogLevel VERBOSE\n"
+    )
     host_key = (state / "host_key.pub").read_text().split()[:2]
     (state / "known_hosts").write_text(f"[127.0.0.1]:{port} {' '.join(host_key)}\n")
     config = state / "ssh_config"
-    config.write_text(f"Host molq-login\n  HostName 127.0.0.1\n  Port {port}\n  User {USER}\n"
-                      f"  IdentityFile {ssh_testbed.key}\n  IdentitiesOnly yes\n"
-                      f"  UserKnownHostsFile {state}/known_hosts\n  StrictHostKeyChecking yes\n")
+    config.write_text(
+        f"Host molq-login\n  HostName 127.0.0.1\n  Port {port}\n  User {USER}\n"
+        f"  IdentityFile {ssh_testbed.key}\n  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile {state}/known_hosts\n  StrictHostKeyChecking yes\n"
+    )
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    subprocess.run(["/usr/sbin/sshd", "-f", str(state / "sshd_config"), "-E", str(state / "sshd.log")],
-                   check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    subprocess.run(
+        ["/usr/sbin/sshd", "-f", str(state / "sshd_config"), "-E", str(state / "sshd.log")],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=30,
+    )
     bed = LoginBed(port=port, state=state, config=config, home=home)
     deadline = time.monotonic() + 15
     while _sshd_pid(state / "sshd.pid") is None and time.monotonic() < deadline:
@@ -232,7 +241,9 @@ def test_a_changed_path_does_not_change_molqs_own_file_operations(login_bed: Log
 
 def test_aliases_in_startup_files_do_not_change_molqs_commands(login_bed: LoginBed, remote_dir: str) -> None:
     """Aliases for the very tools and builtins molq's framing uses."""
-    login_bed.startup(bashrc="shopt -s expand_aliases\nalias cat='echo aliased'\nalias printf='echo x'\nalias exec='echo x'\n")
+    login_bed.startup(
+        bashrc="shopt -s expand_aliases\nalias cat='echo aliased'\nalias printf='echo x'\nalias exec='echo x'\n"
+    )
     with opened(login_bed) as t:
         _exercise_files(t, remote_dir, login_bed.home)
 
@@ -248,8 +259,9 @@ def test_slurm_over_a_noisy_strict_login_submits_tracks_and_cancels(
     t = login_bed.transport(control_master=control_master)
     cluster = mq.Cluster("login-slurm", "slurm", transport=t)
     jobs_dir = f"{login_bed.home}/molq-login-jobs-{uuid.uuid4().hex[:8]}"
-    sub = mq.Submitor(cluster, store=JobStore(tmp_path / "jobs.db"), jobs_dir=jobs_dir,
-                      polling_strategy=FixedStrategy(interval=0.5))
+    sub = mq.Submitor(
+        cluster, store=JobStore(tmp_path / "jobs.db"), jobs_dir=jobs_dir, polling_strategy=FixedStrategy(interval=0.5)
+    )
     try:
         sched = mq.JobScheduling(partition=slurm_testbed.partition)
         done = sub.submit_job(command="echo hello from $SLURM_JOB_ID", scheduling=sched)

@@ -63,27 +63,37 @@ def test_six_processes_at_once_share_one_master_that_ends_after_control_persist(
     socket_dir = Path(f"/tmp/molq-1m-{uuid.uuid4().hex[:8]}")
     socket_dir.mkdir(mode=0o700)
     control_path = str(socket_dir / "cm")
-    start_at = time.time() + 2.0   # after every child has imported molq
-    children = [subprocess.Popen([sys.executable, "-c", CHILD, str(ssh_testbed.config), control_path,
-                                  repr(start_at), f"{PERSIST_S}s"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for _ in range(PROCESSES)]
+    start_at = time.time() + 2.0  # after every child has imported molq
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(ssh_testbed.config), control_path, repr(start_at), f"{PERSIST_S}s"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
     try:
         results = [child.communicate(timeout=90) for child in children]
         assert [child.returncode for child in children] == [0] * PROCESSES, results
         assert [out.strip() for out, _ in results] == ["ok"] * PROCESSES
         left = ssh_processes(control_path)
-        check = subprocess.run(["ssh", "-F", str(ssh_testbed.config), "-o", f"ControlPath={control_path}",
-                                "-O", "check", "molq-test"], capture_output=True, text=True, timeout=30)
+        check = subprocess.run(
+            ["ssh", "-F", str(ssh_testbed.config), "-o", f"ControlPath={control_path}", "-O", "check", "molq-test"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         master = [pid for pid, _ in left if f"pid={pid})" in check.stderr]
         assert len(left) <= 1, f"more than one ssh process outlives the molq processes: {left}"
         assert [pid for pid, _ in left] == master, f"not the master ({check.stderr.strip()}): {left}"
-        assert wait_for(lambda: not ssh_processes(control_path), PERSIST_S + 10), \
+        assert wait_for(lambda: not ssh_processes(control_path), PERSIST_S + 10), (
             f"ssh processes outlive ControlPersist ({PERSIST_S} s): {ssh_processes(control_path)}"
+        )
     finally:
         for child in children:
             if child.poll() is None:
                 child.kill()
-        for pid, _ in ssh_processes(control_path):   # only ours: they name our socket
+        for pid, _ in ssh_processes(control_path):  # only ours: they name our socket
             os.kill(pid, 9)
         subprocess.run(["rm", "-rf", str(socket_dir)], check=False)

@@ -24,8 +24,15 @@ class Cli:
 
     def __call__(self, *args: str, remote: bool = False) -> subprocess.CompletedProcess[str]:
         prefix = self.remote if remote else []
-        return subprocess.run([sys.executable, "-m", "molq.cli", *prefix, *args], cwd=self.cwd, env=self.env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "molq.cli", *prefix, *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
 
 @pytest.fixture
@@ -36,9 +43,15 @@ def cli(ssh_testbed: Any, tmp_path: Path) -> Cli:
 
 
 def test_remote_job_logs_follow_and_status_by_id(cli: Cli, remote_dir: str, ssh_testbed: Any) -> None:
-    submitted = cli("submit", "-q", "--workdir", remote_dir,
-                    "--command", "for i in 1 2 3; do echo line$i; sleep 0.3; done; echo err >&2; id -un",
-                    remote=True)
+    submitted = cli(
+        "submit",
+        "-q",
+        "--workdir",
+        remote_dir,
+        "--command",
+        "for i in 1 2 3; do echo line$i; sleep 0.3; done; echo err >&2; id -un",
+        remote=True,
+    )
     assert submitted.returncode == 0, submitted.stderr
     job = submitted.stdout.strip()
     # No destination flags from here on: molq remembers where cluster "ws" lives.

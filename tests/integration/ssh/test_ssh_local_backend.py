@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -26,16 +27,21 @@ def cluster(ssh_testbed: Any) -> Iterator[mq.Cluster]:
 
 @pytest.fixture
 def submitor(cluster: mq.Cluster, tmp_path: Path, remote_dir: str) -> Iterator[mq.Submitor]:
-    sub = mq.Submitor(cluster, store=JobStore(tmp_path / "jobs.db"), jobs_dir=f"{remote_dir}/jobs",
-                      polling_strategy=FixedStrategy(interval=0.1))
+    sub = mq.Submitor(
+        cluster,
+        store=JobStore(tmp_path / "jobs.db"),
+        jobs_dir=f"{remote_dir}/jobs",
+        polling_strategy=FixedStrategy(interval=0.1),
+    )
     yield sub
     for record in sub.list_jobs():
         sub.cancel_job(record.job_id)
     sub.close()
 
 
-def test_argv_command_and_script_jobs_run_remotely(submitor: mq.Submitor, ssh_testbed: Any,
-                                                   tmp_path: Path, remote_dir: str) -> None:
+def test_argv_command_and_script_jobs_run_remotely(
+    submitor: mq.Submitor, ssh_testbed: Any, tmp_path: Path, remote_dir: str
+) -> None:
     script = tmp_path / "job 'x'.sh"
     script.write_text("#!/bin/bash\necho script as $(id -un) in $PWD\nexit 3\n")
     handles = [
@@ -45,7 +51,10 @@ def test_argv_command_and_script_jobs_run_remotely(submitor: mq.Submitor, ssh_te
     ]
     records = [h.wait(timeout=60) for h in handles]
     assert [(r.state, r.exit_code) for r in records] == [
-        (mq.JobState.SUCCEEDED, 0), (mq.JobState.FAILED, 5), (mq.JobState.FAILED, 3)]
+        (mq.JobState.SUCCEEDED, 0),
+        (mq.JobState.FAILED, 5),
+        (mq.JobState.FAILED, 3),
+    ]
     t = submitor.target.transport
     assert t.read_text(records[0].metadata["molq.stdout_path"]) == f"it's ✓ {ssh_testbed.user}\n"
     assert t.read_text(records[1].metadata["molq.stderr_path"]) == "to-stderr\n"
@@ -58,7 +67,8 @@ def test_argv_command_and_script_jobs_run_remotely(submitor: mq.Submitor, ssh_te
 
 
 def test_default_cwd_is_the_remote_home_not_this_machines_cwd(
-        cluster: mq.Cluster, ssh_testbed: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster: mq.Cluster, ssh_testbed: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     laptop_dir = tmp_path / "laptop only"
     laptop_dir.mkdir()
     monkeypatch.chdir(laptop_dir)
@@ -73,17 +83,20 @@ def test_default_cwd_is_the_remote_home_not_this_machines_cwd(
             t.remove(record.job_dir, recursive=True)
 
 
-def test_tilde_paths_in_cwd_and_jobs_dir_expand_on_the_cluster(cluster: mq.Cluster, ssh_testbed: Any,
-                                                               tmp_path: Path, remote_dir: str) -> None:
-    rel = remote_dir[len(ssh_testbed.home) + 1:]
-    with mq.Submitor(cluster, store=JobStore(tmp_path / "db"), jobs_dir=f"~/{rel}/jobs",
-                     polling_strategy=FixedStrategy(0.1)) as sub:
+def test_tilde_paths_in_cwd_and_jobs_dir_expand_on_the_cluster(
+    cluster: mq.Cluster, ssh_testbed: Any, tmp_path: Path, remote_dir: str
+) -> None:
+    rel = remote_dir[len(ssh_testbed.home) + 1 :]
+    with mq.Submitor(
+        cluster, store=JobStore(tmp_path / "db"), jobs_dir=f"~/{rel}/jobs", polling_strategy=FixedStrategy(0.1)
+    ) as sub:
         record = sub.submit_job(argv=["pwd"], execution=mq.JobExecution(cwd=f"~/{rel}")).wait(timeout=60)
     assert record.cwd == remote_dir and record.job_dir.startswith(f"{remote_dir}/jobs/")
     assert cluster.transport.read_text(record.metadata["molq.stdout_path"]) == f"{remote_dir}\n"
     with pytest.raises(mq.ConfigError, match="working directory does not exist"):
         mq.Submitor(cluster, store=JobStore(tmp_path / "db2")).submit_job(
-            argv=["true"], execution=mq.JobExecution(cwd="~/no/such/dir"))
+            argv=["true"], execution=mq.JobExecution(cwd="~/no/such/dir")
+        )
 
 
 def test_cancel_kills_the_remote_process_group(submitor: mq.Submitor) -> None:
@@ -94,7 +107,7 @@ def test_cancel_kills_the_remote_process_group(submitor: mq.Submitor) -> None:
         time.sleep(0.1)
     pgid = handle.scheduler_job_id
     live = "ps -o stat= -g \"$1\" | grep -vc '^Z' || true"
-    assert int(t.run(["sh", "-c", live, "sh", pgid]).stdout) >= 3     # wrapper, subshell, sleeps
+    assert int(t.run(["sh", "-c", live, "sh", pgid]).stdout) >= 3  # wrapper, subshell, sleeps
     handle.cancel()
     assert handle.status() is mq.JobState.CANCELLED
     deadline = time.monotonic() + 10

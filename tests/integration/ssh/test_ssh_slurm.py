@@ -5,8 +5,9 @@ Needs both testbeds (scripts/slurm-up.sh and scripts/sshd-up.sh)."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -31,8 +32,12 @@ def submitor(
     t = cluster.transport
     work = f"{t.home()}/molq-ssh-slurm-{tmp_path.name}"
     t.mkdir(work, parents=True)
-    sub = mq.Submitor(cluster, store=JobStore(tmp_path / "jobs.db"), jobs_dir=f"{work}/jobs",
-                      polling_strategy=FixedStrategy(interval=0.5))
+    sub = mq.Submitor(
+        cluster,
+        store=JobStore(tmp_path / "jobs.db"),
+        jobs_dir=f"{work}/jobs",
+        polling_strategy=FixedStrategy(interval=0.5),
+    )
     yield sub
     for record in sub.list_jobs():
         sub.cancel_job(record.job_id)

@@ -14,7 +14,7 @@ from molq.transport.ssh import SshTransport
 
 pytestmark = pytest.mark.ssh
 
-ODD = "it's a $name"   # blanks, a quote and a dollar must survive as they are
+ODD = "it's a $name"  # blanks, a quote and a dollar must survive as they are
 
 
 def test_ssh_transport_satisfies_the_protocol(remote: SshTransport) -> None:
@@ -32,7 +32,7 @@ def test_copy(remote: SshTransport, remote_dir: str) -> None:
     assert remote.read_text(f"{remote_dir}/dir/{ODD}.txt") == "data"
     remote.copy(src, f"{remote_dir}/new/deep/x.txt")
     assert remote.read_text(f"{remote_dir}/new/deep/x.txt") == "data"
-    assert os.stat(f"{remote_dir}/dst.txt").st_mode & 0o777 == 0o640   # same machine: look directly
+    assert os.stat(f"{remote_dir}/dst.txt").st_mode & 0o777 == 0o640  # same machine: look directly
     with pytest.raises(FileNotFoundError):
         remote.copy(f"{remote_dir}/absent", f"{remote_dir}/x")
     with pytest.raises(IsADirectoryError):
@@ -116,9 +116,9 @@ def test_login_with_code_opens_the_master_and_later_commands_share_it(ssh_testbe
         assert t.is_master_alive() is True
         before = t.process_count
         assert t.run(["echo", "hi"]).stdout == "hi\n"
-        assert t.process_count == before + 1   # no new master started
-        t.login_with_code("123456")            # alive: nothing to do
-        assert t.process_count == before + 2   # only the `ssh -O check`
+        assert t.process_count == before + 1  # no new master started
+        t.login_with_code("123456")  # alive: nothing to do
+        assert t.process_count == before + 2  # only the `ssh -O check`
     finally:
         t.close()
 
@@ -128,7 +128,9 @@ def test_login_needs_connection_sharing(ssh_testbed: Any) -> None:
         ssh_testbed.transport(control_master=False).login_with_code("1")
 
 
-def test_login_without_a_terminal_is_refused_with_the_way_out(ssh_testbed: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_without_a_terminal_is_refused_with_the_way_out(
+    ssh_testbed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sys
 
     t = ssh_testbed.transport()

@@ -19,15 +19,24 @@ pytestmark = pytest.mark.ssh
 
 # names that break naive quoting: blanks, both quotes, $, a leading dash, glob
 # characters, non-ASCII, a backslash
-NASTY = ["a b.txt", "it's.txt", 'say "hi".txt', "$HOME.txt", "-dash.txt", "*star?.txt",
-         "ünïcødé ✓.txt", "back\\slash.txt"]
+NASTY = [
+    "a b.txt",
+    "it's.txt",
+    'say "hi".txt',
+    "$HOME.txt",
+    "-dash.txt",
+    "*star?.txt",
+    "ünïcødé ✓.txt",
+    "back\\slash.txt",
+]
 
 
 def test_run_passes_argv_env_cwd_and_stdin_verbatim(remote: SshTransport, remote_dir: str) -> None:
     argv = ["printf", "%s|", *NASTY, "~", "`id`", "$(id)"]
     assert remote.run(argv).stdout == "|".join([*NASTY, "~", "`id`", "$(id)"]) + "|"
-    probe = remote.run(["sh", "-c", 'printf "%s;%s;" "$X" "$PWD"; cat'], cwd=remote_dir,
-                       env={"X": "it's $HOME"}, input="from stdin\n")
+    probe = remote.run(
+        ["sh", "-c", 'printf "%s;%s;" "$X" "$PWD"; cat'], cwd=remote_dir, env={"X": "it's $HOME"}, input="from stdin\n"
+    )
     assert probe.stdout == f"it's $HOME;{remote_dir};from stdin\n"
     assert remote.run(["pwd"], cwd="~").stdout.strip() == remote.home()
 
@@ -66,7 +75,7 @@ def test_file_operations(remote: SshTransport, remote_dir: str) -> None:
     remote.write_bytes(path, data, mode=0o640, parents=True)
     assert remote.read_bytes(path) == data
     assert remote.run(["stat", "-c", "%a", path]).stdout.strip() == "640"
-    assert remote.listdir(f"{remote_dir}/new/deeper") == ["blob.bin"]   # no temp file left behind
+    assert remote.listdir(f"{remote_dir}/new/deeper") == ["blob.bin"]  # no temp file left behind
     for name in NASTY + ["new\nline.txt", ".hidden"]:
         remote.write_text(f"{remote_dir}/{name}", name)
         assert remote.read_text(f"{remote_dir}/{name}") == name
@@ -89,22 +98,22 @@ def test_mkdir_remove_rename_chmod(remote: SshTransport, remote_dir: str) -> Non
         remote.mkdir(job, parents=False, exist_ok=False)
     remote.mkdir(job, parents=True, exist_ok=False, mode=0o700)
     assert remote.run(["stat", "-c", "%a", job]).stdout.strip() == "700"
-    remote.mkdir(f"{remote_dir}/plain")                 # mode 0o777 minus the remote umask
+    remote.mkdir(f"{remote_dir}/plain")  # mode 0o777 minus the remote umask
     umask = int(remote.run(["sh", "-c", "umask"]).stdout, 8)
     assert remote.run(["stat", "-c", "%a", f"{remote_dir}/plain"]).stdout.strip() == f"{0o777 & ~umask:o}"
     with pytest.raises(FileExistsError):
-        remote.mkdir(job, exist_ok=False)          # molq's job directories rely on this
+        remote.mkdir(job, exist_ok=False)  # molq's job directories rely on this
     remote.mkdir(job, exist_ok=True)
     remote.write_text(f"{job}/f", "x")
     with pytest.raises(FileExistsError):
-        remote.mkdir(f"{job}/f", exist_ok=True)     # a file is not a directory
+        remote.mkdir(f"{job}/f", exist_ok=True)  # a file is not a directory
     remote.chmod(f"{job}/f", 0o604)
     assert remote.run(["stat", "-c", "%a", f"{job}/f"]).stdout.strip() == "604"
     remote.rename(f"{job}/f", f"{job}/it's g")
     assert remote.listdir(job) == ["it's g"]
     with pytest.raises(IsADirectoryError):
         remote.remove(job)
-    remote.remove(f"{job}/missing")                 # nothing to do
+    remote.remove(f"{job}/missing")  # nothing to do
     remote.remove(f"{remote_dir}/jobs", recursive=True)
     assert not remote.exists(f"{remote_dir}/jobs")
 
@@ -129,7 +138,7 @@ def test_upload_download_round_trip_of_a_nasty_tree(remote: SshTransport, remote
     src = tmp_path / "src"
     _tree(src)
     target = f"{remote_dir}/up 'loaded' ✓/deep"
-    remote.upload(src, target, recursive=True, exclude=["*.log"])   # missing parents are created
+    remote.upload(src, target, recursive=True, exclude=["*.log"])  # missing parents are created
     assert "skip.log" not in remote.listdir(target)
     assert remote.run(["readlink", f"{target}/link"]).stdout.strip() == "a b.txt"
     back = tmp_path / "back"
@@ -145,7 +154,7 @@ def test_single_files_and_copy_errors(remote: SshTransport, remote_dir: str, tmp
     local.write_text("payload")
     remote.upload(local, f"{remote_dir}/a/b/c d.txt")
     assert remote.read_text(f"{remote_dir}/a/b/c d.txt") == "payload"
-    remote.upload(local, f"{remote_dir}/a")                      # into an existing directory
+    remote.upload(local, f"{remote_dir}/a")  # into an existing directory
     assert remote.read_text(f"{remote_dir}/a/ünï 'q'.txt") == "payload"
     remote.download(f"{remote_dir}/a/b/c d.txt", tmp_path / "x" / "y.txt")
     assert (tmp_path / "x" / "y.txt").read_text() == "payload"
@@ -171,7 +180,7 @@ def test_everything_shares_one_connection(ssh_testbed: Any, remote_dir: str, tmp
             t.write_text(f"{remote_dir}/f{i}", "x")
             t.exists(f"{remote_dir}/f{i}")
             t.upload(tmp_path / "f", f"{remote_dir}/u{i}")
-        assert ssh_testbed.logins() == before      # 40 operations, no new login
+        assert ssh_testbed.logins() == before  # 40 operations, no new login
     finally:
         t.close()
     assert not t.master_running()
@@ -188,10 +197,21 @@ def test_timeout_kills_the_call_and_the_transport_stays_usable(remote: SshTransp
 def test_wrong_key_is_an_auth_error_quickly(ssh_testbed: Any, tmp_path: Path) -> None:
     key = tmp_path / "wrong"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    t = SshTransport(SshTransportOptions(
-        f"{ssh_testbed.user}@{ssh_testbed.host}", port=ssh_testbed.port, identity_file=str(key),
-        ssh_opts=("-F", "/dev/null", "-o", "IdentitiesOnly=yes", "-o", f"UserKnownHostsFile={ssh_testbed.known_hosts}"),
-    ))
+    t = SshTransport(
+        SshTransportOptions(
+            f"{ssh_testbed.user}@{ssh_testbed.host}",
+            port=ssh_testbed.port,
+            identity_file=str(key),
+            ssh_opts=(
+                "-F",
+                "/dev/null",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                f"UserKnownHostsFile={ssh_testbed.known_hosts}",
+            ),
+        )
+    )
     start = time.monotonic()
     with pytest.raises(SshAuthError, match="authentication refused.*Permission denied") as info:
         t.run(["true"])
@@ -202,10 +222,14 @@ def test_wrong_key_is_an_auth_error_quickly(ssh_testbed: Any, tmp_path: Path) ->
 
 
 def test_closed_port_is_unreachable_quickly(ssh_testbed: Any) -> None:
-    t = SshTransport(SshTransportOptions(
-        f"{ssh_testbed.user}@127.0.0.1", port=1, connect_timeout=3,
-        ssh_opts=("-F", "/dev/null", "-o", f"UserKnownHostsFile={ssh_testbed.known_hosts}"),
-    ))
+    t = SshTransport(
+        SshTransportOptions(
+            f"{ssh_testbed.user}@127.0.0.1",
+            port=1,
+            connect_timeout=3,
+            ssh_opts=("-F", "/dev/null", "-o", f"UserKnownHostsFile={ssh_testbed.known_hosts}"),
+        )
+    )
     start = time.monotonic()
     with pytest.raises(SshUnreachableError, match="Connection refused"):
         t.run(["true"])
@@ -222,7 +246,7 @@ def test_proxyjump_from_the_config_is_honoured(ssh_testbed: Any) -> None:
         assert t.read_text("/etc/hostname")
     finally:
         t.close()
-    assert ssh_testbed.logins() - before == 2      # the jump host, then the target through it
+    assert ssh_testbed.logins() - before == 2  # the jump host, then the target through it
 
 
 def test_a_key_held_by_ssh_agent_is_used(ssh_testbed: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

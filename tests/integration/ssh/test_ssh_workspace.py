@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -21,11 +22,10 @@ def cluster(ssh_testbed: Any) -> Iterator[mq.Cluster]:
     c.transport.close()  # type: ignore[attr-defined]
 
 
-def test_workspace_lives_on_the_cluster(cluster: mq.Cluster, ssh_testbed: Any, remote_dir: str,
-                                        tmp_path: Path) -> None:
-    rel = remote_dir[len(ssh_testbed.home) + 1:]
+def test_workspace_lives_on_the_cluster(cluster: mq.Cluster, ssh_testbed: Any, remote_dir: str, tmp_path: Path) -> None:
+    rel = remote_dir[len(ssh_testbed.home) + 1 :]
     ws = cluster.get_workspace("scratch", path=f"~/{rel}/ws of $USER")
-    assert ws.path == f"{remote_dir}/ws of {ssh_testbed.user}"      # expanded on the cluster
+    assert ws.path == f"{remote_dir}/ws of {ssh_testbed.user}"  # expanded on the cluster
     proj = ws.get_project("alpha ✓")
     assert proj.path == f"{ws.path}/alpha ✓"
     assert not proj.exists() and proj.list_files() == []
@@ -57,8 +57,9 @@ def test_project_submit_runs_the_job_in_the_project(cluster: mq.Cluster, remote_
     proj = cluster.get_workspace("w", path=remote_dir).get_project("p q")
     proj.ensure()
     proj.upload(Path(__file__), "input.py")
-    with mq.Submitor(cluster, store=JobStore(tmp_path / "db"), jobs_dir=f"{remote_dir}/jobs",
-                     polling_strategy=FixedStrategy(0.1)) as sub:
+    with mq.Submitor(
+        cluster, store=JobStore(tmp_path / "db"), jobs_dir=f"{remote_dir}/jobs", polling_strategy=FixedStrategy(0.1)
+    ) as sub:
         record = proj.submit_job(sub, command="pwd; ls > listing.txt").wait(timeout=60)
         assert record.state is mq.JobState.SUCCEEDED and record.cwd == proj.path
         assert proj.read_text("listing.txt") == "input.py\nlisting.txt\n"

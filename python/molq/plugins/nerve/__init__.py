@@ -37,8 +37,7 @@ if TYPE_CHECKING:
     from molq._core import JobRecord
     from molq.plugin import PluginContext
 
-__all__ = ["DEFAULT_DEBOUNCE_SECONDS", "DEFAULT_EXPAND_THRESHOLD", "DEFAULT_INGEST", "NervePlugin",
-           "create_plugin"]
+__all__ = ["DEFAULT_DEBOUNCE_SECONDS", "DEFAULT_EXPAND_THRESHOLD", "DEFAULT_INGEST", "NervePlugin", "create_plugin"]
 
 DEFAULT_INGEST = "http://127.0.0.1:17890"
 DEFAULT_EXPAND_THRESHOLD = 8
@@ -132,8 +131,7 @@ class NervePlugin:
         self.ingest_url = url
         show = str(config.get("show_members", "attention")).lower()
         if show not in _SHOW_MEMBERS:
-            raise ValueError(f"plugins.nerve.show_members must be one of {', '.join(_SHOW_MEMBERS)}, "
-                             f"got {show!r}")
+            raise ValueError(f"plugins.nerve.show_members must be one of {', '.join(_SHOW_MEMBERS)}, got {show!r}")
         self.show_members = show
         if config.get("alias"):
             self.alias = str(config["alias"])

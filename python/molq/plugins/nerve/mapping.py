@@ -17,7 +17,8 @@ queue instead of one chain per job.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from molq.status import JobState
 
@@ -52,8 +53,9 @@ def machine_alias() -> str:
         import subprocess
 
         try:
-            name = subprocess.run(["/usr/sbin/scutil", "--get", "LocalHostName"], capture_output=True,
-                                  text=True, timeout=1.0, check=False).stdout.strip()
+            name = subprocess.run(
+                ["/usr/sbin/scutil", "--get", "LocalHostName"], capture_output=True, text=True, timeout=1.0, check=False
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             name = ""
         if name:
@@ -117,11 +119,23 @@ def facets_for_state(state: JobState) -> dict[str, Any]:
     if state in (JobState.CREATED, JobState.SUBMITTED):
         parts = ("pending", {"type": "submitted", "summary": value}, none, "ok", {"kind": "none"}, None)
     elif state is JobState.QUEUED:
-        parts = ("pending", {"type": "queued", "summary": "queued"}, {"level": "none", "reason": "queue"},
-                 "ok", {"kind": "indeterminate", "label": "Queued"}, None)
+        parts = (
+            "pending",
+            {"type": "queued", "summary": "queued"},
+            {"level": "none", "reason": "queue"},
+            "ok",
+            {"kind": "indeterminate", "label": "Queued"},
+            None,
+        )
     elif state is JobState.RUNNING:
-        parts = ("active", {"type": "running", "summary": "running"}, none, "ok",
-                 {"kind": "indeterminate", "label": "Running"}, None)
+        parts = (
+            "active",
+            {"type": "running", "summary": "running"},
+            none,
+            "ok",
+            {"kind": "indeterminate", "label": "Running"},
+            None,
+        )
     elif state is JobState.SUCCEEDED:
         parts = ("ended", {"type": "idle", "summary": "succeeded"}, none, "ok", {"kind": "none"}, "success")
     elif state is JobState.CANCELLED:
@@ -217,32 +231,51 @@ def _group_facets(states: list[JobState]) -> dict[str, Any]:
         "kind": "determinate",
         "ratio": done / total if total else 0.0,
         "label": f"{done}/{total}",
-        "metrics": [{"label": label, "current": float(n)}
-                    for label, n in sorted(by_value.items(), key=lambda item: (-item[1], item[0]))],
+        "metrics": [
+            {"label": label, "current": float(n)}
+            for label, n in sorted(by_value.items(), key=lambda item: (-item[1], item[0]))
+        ],
     }
     none = {"level": "none"}
     if failed:
         lifecycle = "active" if running or waiting else "ended"
         return {
             "lifecycle": lifecycle,
-            "current": {"type": "batch", "summary": f"{failed} failed \u00b7 {running} running \u00b7 "
-                                                    f"{waiting} queued \u00b7 {done}/{total}"},
-            "attention": {"level": "suggested", "reason": "failure", "title": f"{failed} failed",
-                          "summary": f"{failed} of {total} jobs failed"},
+            "current": {
+                "type": "batch",
+                "summary": f"{failed} failed \u00b7 {running} running \u00b7 {waiting} queued \u00b7 {done}/{total}",
+            },
+            "attention": {
+                "level": "suggested",
+                "reason": "failure",
+                "title": f"{failed} failed",
+                "summary": f"{failed} of {total} jobs failed",
+            },
             "health": "degraded",
             "progress": progress,
             "outcome": "failure" if lifecycle == "ended" else None,
         }
     if running:
-        return {"lifecycle": "active",
-                "current": {"type": "batch",
-                            "summary": f"{running} running \u00b7 {waiting} queued \u00b7 {done}/{total} done"},
-                "attention": none, "health": "ok", "progress": progress, "outcome": None}
+        return {
+            "lifecycle": "active",
+            "current": {
+                "type": "batch",
+                "summary": f"{running} running \u00b7 {waiting} queued \u00b7 {done}/{total} done",
+            },
+            "attention": none,
+            "health": "ok",
+            "progress": progress,
+            "outcome": None,
+        }
     if waiting:
-        return {"lifecycle": "pending",
-                "current": {"type": "queued", "summary": f"{waiting} queued \u00b7 {done}/{total} done"},
-                "attention": {"level": "none", "reason": "queue"}, "health": "ok", "progress": progress,
-                "outcome": None}
+        return {
+            "lifecycle": "pending",
+            "current": {"type": "queued", "summary": f"{waiting} queued \u00b7 {done}/{total} done"},
+            "attention": {"level": "none", "reason": "queue"},
+            "health": "ok",
+            "progress": progress,
+            "outcome": None,
+        }
     if cancelled == 0:
         outcome = "success"
     elif succeeded == 0:
@@ -250,8 +283,14 @@ def _group_facets(states: list[JobState]) -> dict[str, Any]:
     else:
         outcome = "partial"
     progress.update(ratio=1.0, label=f"{total}/{total}")
-    return {"lifecycle": "ended", "current": {"type": "idle", "summary": f"{total} jobs \u00b7 {outcome}"},
-            "attention": none, "health": "ok", "progress": progress, "outcome": outcome}
+    return {
+        "lifecycle": "ended",
+        "current": {"type": "idle", "summary": f"{total} jobs \u00b7 {outcome}"},
+        "attention": none,
+        "health": "ok",
+        "progress": progress,
+        "outcome": outcome,
+    }
 
 
 def _stage_order(records: Iterable[JobRecord]) -> list[JobRecord]:
@@ -260,8 +299,10 @@ def _stage_order(records: Iterable[JobRecord]) -> list[JobRecord]:
 
 def _stages(records: list[JobRecord]) -> dict[str, Any]:
     """A chain's stages in order, and the current one: the first not finished, else the last."""
-    stages = [{"index": i, "jobId": r.job_id, "name": _display_name(r), "state": r.state.value}
-              for i, r in enumerate(_stage_order(records), start=1)]
+    stages = [
+        {"index": i, "jobId": r.job_id, "name": _display_name(r), "state": r.state.value}
+        for i, r in enumerate(_stage_order(records), start=1)
+    ]
     current = next((s for s in stages if s["state"] not in _TERMINAL_VALUES), stages[-1] if stages else None)
     if current is None:
         return {"stages": [], "currentIndex": 0, "stageCount": 0, "summary": "empty chain"}
@@ -295,11 +336,11 @@ def group_job_dict(
     if kind == "chain":
         chain = _stages(records)
         facets["current"] = {"type": "pipeline", "name": name, "summary": chain["summary"]}
-        extensions.update(stages=chain["stages"], currentStage=chain["currentIndex"],
-                          stageCount=chain["stageCount"])
+        extensions.update(stages=chain["stages"], currentStage=chain["currentIndex"], stageCount=chain["stageCount"])
     if force_end and facets["lifecycle"] != "ended":
-        facets.update(lifecycle="ended", outcome=facets["outcome"] or "cancelled",
-                      current={"type": "idle", "summary": "detached"})
+        facets.update(
+            lifecycle="ended", outcome=facets["outcome"] or "cancelled", current={"type": "idle", "summary": "detached"}
+        )
     submitted = [r.submitted_at for r in records if r.submitted_at is not None]
     started = [r.started_at for r in records if r.started_at is not None]
     finished = [r.finished_at for r in records if r.finished_at is not None]
@@ -377,14 +418,25 @@ def build_snapshots(
     for key, record in zip(_group_keys(records), records):
         buckets.setdefault(key, []).append(record)
     if len(records) <= expand_threshold and len(buckets) == 1:
-        return [leaf_job_dict(r, alias=alias, version=version, paint_ribbon=True, group_id=None, role="job")
-                for r in records]
+        return [
+            leaf_job_dict(r, alias=alias, version=version, paint_ribbon=True, group_id=None, role="job")
+            for r in records
+        ]
     out: list[dict[str, Any]] = []
     for key, members in buckets.items():
         group_id = f"molq:{cluster_name}:{key}"
         name, kind = _group_identity(key, cluster_name)
-        out.append(group_job_dict(group_id=group_id, name=name, records=members, alias=alias,
-                                  version=version, kind=kind, force_end=force_end))
+        out.append(
+            group_job_dict(
+                group_id=group_id,
+                name=name,
+                records=members,
+                alias=alias,
+                version=version,
+                kind=kind,
+                force_end=force_end,
+            )
+        )
         if kind == "chain":
             ordered = [r.job_id for r in _stage_order(members)]
             shown = members
@@ -395,13 +447,15 @@ def build_snapshots(
         else:
             shown = []
         for record in shown:
-            leaf = leaf_job_dict(record, alias=alias, version=version, paint_ribbon=False,
-                                 group_id=group_id, role="member")
+            leaf = leaf_job_dict(
+                record, alias=alias, version=version, paint_ribbon=False, group_id=group_id, role="member"
+            )
             if kind == "chain":
                 index = ordered.index(record.job_id) + 1
                 leaf["extensions"].update(stageIndex=index, stageCount=len(ordered))
-                leaf["current"]["summary"] = _short(f"stage {index}/{len(ordered)} \u00b7 "
-                                                    f"{leaf['current'].get('summary') or record.state.value}")
+                leaf["current"]["summary"] = _short(
+                    f"stage {index}/{len(ordered)} \u00b7 {leaf['current'].get('summary') or record.state.value}"
+                )
             out.append(leaf)
     return out
 
