@@ -31,7 +31,7 @@ from molq.errors import (
     SubmitError,
     TransportError,
 )
-from molq.status import JobState
+from molq.status import JobState, RetryState
 from molq.submitor import Submitor
 
 if TYPE_CHECKING:
@@ -199,6 +199,7 @@ __all__ = [
     "RetentionPolicy",
     "RetryBackoff",
     "RetryPolicy",
+    "RetryState",
     "RunDashboard",
     "SchedulerCapabilities",
     "SchedulerError",

@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, final
 
-from molq.status import JobState
+from molq.status import JobState, RetryState
 
 __all__ = [
     "__version__",
@@ -238,7 +238,7 @@ class JobRecord:
     def retry_due_at(self) -> float | None:
         """When a scheduled retry of this attempt becomes due (None: no retry pending)."""
     @property
-    def retry_state(self) -> str | None:
+    def retry_state(self) -> RetryState | None:
         """None, "scheduled" (due at retry_due_at), "claimed" (being resubmitted),
         "done" (the next attempt exists) or "cancelled"."""
     @property

@@ -56,6 +56,7 @@ CARRIED: dict[str, dict[str, tuple[str, ...]]] = {
         "molq.types": ("Script",),
     },
     "molq.monitor": {
+        "molq.errors": ("MolqTimeoutError",),
         "molq.models": ("JobRecord",),
         "molq.reconciler": ("JobReconciler",),
         "molq.status": ("JobState",),
@@ -144,6 +145,7 @@ CARRIED: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "molq.scheduler.pbs": {
         "molq": ("QueueEntry",),
+        "molq.errors": ("SchedulerError",),
         "molq.models": (
             "JobSpec",
             "SchedulerCapabilities",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["JobState", "TERMINAL_STATES", "ACTIVE_STATES"]
+__all__ = ["JobState", "RetryState", "TERMINAL_STATES", "ACTIVE_STATES"]
 
 
 class JobState(str, Enum):
@@ -43,3 +43,20 @@ TERMINAL_STATES = frozenset(
     }
 )
 ACTIVE_STATES = frozenset(set(JobState) - TERMINAL_STATES)
+
+
+class RetryState(str, Enum):
+    """Where the retry of a finished attempt stands (``JobRecord.retry_state``;
+    None: no retry was scheduled)."""
+
+    #: Due at ``retry_due_at``; the attempt is not settled yet.
+    SCHEDULED = "scheduled"
+    #: A process is submitting the next attempt now.
+    CLAIMED = "claimed"
+    #: The next attempt exists.
+    DONE = "done"
+    #: Cancelled before it was submitted.
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value

@@ -129,3 +129,25 @@ def test_array_tasks_and_poll_status_are_named_values_that_read_as_the_old_tuple
     store.end_poll("c", "me", "squeue timed out")
     status = store.poll_status("c")
     assert status is not None and (status.holder, status.failures, status.last_error) == (None, 1, "squeue timed out")
+
+
+def test_a_retry_state_is_a_named_value(tmp_path: Path) -> None:
+    from molq.models import RetryBackoff, RetryPolicy
+
+    fake = FakeScheduler(job_duration=0.0, outcomes="failed")
+    sub = mq.Submitor(
+        mq.Cluster("c", "local", _scheduler_impl=fake),
+        store=JobStore(tmp_path / "jobs.db"),
+        jobs_dir=tmp_path / "jobs",
+        min_poll_interval=0.0,
+    )
+    handle = sub.submit_job(
+        argv=["false"],
+        retry=RetryPolicy(max_attempts=2, backoff=RetryBackoff(mode="fixed", initial_seconds=3600.0)),
+    )
+    sub.refresh_jobs(force=True)
+    record = sub.get_job(handle.job_id)
+    assert record.state is mq.JobState.FAILED and record.retry_state is mq.RetryState.SCHEDULED
+    assert record.retry_state == "scheduled" and f"{record.retry_state}" == "scheduled"
+    assert not record.settled and record.to_dict()["retry_state"] is mq.RetryState.SCHEDULED
+    sub.close()

@@ -36,6 +36,27 @@ pub fn extract_state(obj: &Bound<'_, PyAny>) -> PyResult<JobState> {
     py(name.parse())
 }
 
+static RETRY_MEMBERS: PyOnceLock<Vec<(String, Py<PyAny>)>> = PyOnceLock::new();
+
+/// The `molq.status.RetryState` member named `value` (imported once, then
+/// cached); a value this build does not know (a newer molq wrote it) comes
+/// back as the plain string.
+pub fn retry_state_obj<'py>(py: Python<'py>, value: &str) -> PyResult<Bound<'py, PyAny>> {
+    let members = RETRY_MEMBERS.get_or_try_init(py, || -> PyResult<_> {
+        let cls = py.import("molq.status")?.getattr("RetryState")?;
+        cls.try_iter()?
+            .map(|m| {
+                let m = m?;
+                Ok((m.getattr("value")?.extract::<String>()?, m.unbind()))
+            })
+            .collect()
+    })?;
+    match members.iter().find(|(name, _)| name == value) {
+        Some((_, member)) => Ok(member.bind(py).clone()),
+        None => Ok(PyString::new(py, value).into_any()),
+    }
+}
+
 fn opt_state_obj(py: Python<'_>, s: Option<JobState>) -> PyResult<Option<Bound<'_, PyAny>>> {
     s.map(|s| state_obj(py, s)).transpose()
 }
@@ -240,8 +261,11 @@ impl PyJobRecord {
         self.0.retry_due_at()
     }
     #[getter]
-    fn retry_state(&self) -> Option<&str> {
-        self.0.retry_state()
+    fn retry_state<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.0
+            .retry_state()
+            .map(|s| retry_state_obj(py, s))
+            .transpose()
     }
     /// Terminal, with no retry about to replace it.
     #[getter]
@@ -275,7 +299,10 @@ impl PyJobRecord {
         d.set_item("job_dir", r.job_dir())?;
         d.set_item("exit_signal", r.exit_signal())?;
         d.set_item("retry_due_at", r.retry_due_at())?;
-        d.set_item("retry_state", r.retry_state())?;
+        d.set_item(
+            "retry_state",
+            r.retry_state().map(|s| retry_state_obj(py, s)).transpose()?,
+        )?;
         Ok(d)
     }
 

@@ -62,7 +62,15 @@ pub fn parse_cancel(
     };
     match kind {
         SchedulerKind::Slurm => {
-            let text = both.to_lowercase();
+            // scancel's own messages start `scancel: `; anything else on its
+            // stderr (an sshd banner, a greeting from the login shell) is not
+            // its answer, whatever words it holds.
+            let text = both
+                .lines()
+                .filter(|l| l.trim_start().starts_with("scancel:"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .to_lowercase();
             if SLURM_ENDED.iter().any(|m| text.contains(m)) {
                 CancelOutcome::AlreadyEnded
             } else if returncode != 0 || text.contains("error") {
@@ -174,6 +182,31 @@ mod tests {
         ] {
             assert_eq!(outcome_of(kind, dir, name), want, "{dir}/{name}");
         }
+    }
+
+    #[test]
+    fn slurm_reads_only_its_own_lines() {
+        // A login banner or shell greeting on stderr, with "error" in it.
+        let banner = b"Authorized use only: errors are logged\nWelcome to hpc!\n";
+        let mut answer = banner.to_vec();
+        answer.extend_from_slice(b"scancel: Terminating job 3\n");
+        assert_eq!(
+            parse_cancel(SchedulerKind::Slurm, 0, b"", &answer),
+            Cancelled
+        );
+        let mut ended = banner.to_vec();
+        ended.extend_from_slice(
+            b"scancel: error: Kill job error on job id 4: Job/step already completing or completed\n",
+        );
+        assert_eq!(
+            parse_cancel(SchedulerKind::Slurm, 0, b"", &ended),
+            AlreadyEnded
+        );
+        // a failing exit is a refusal whatever was printed
+        assert!(matches!(
+            parse_cancel(SchedulerKind::Slurm, 1, b"", banner),
+            CancelOutcome::Refused { .. }
+        ));
     }
 
     #[test]
