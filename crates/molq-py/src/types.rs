@@ -301,7 +301,9 @@ impl PyJobRecord {
         d.set_item("retry_due_at", r.retry_due_at())?;
         d.set_item(
             "retry_state",
-            r.retry_state().map(|s| retry_state_obj(py, s)).transpose()?,
+            r.retry_state()
+                .map(|s| retry_state_obj(py, s))
+                .transpose()?,
         )?;
         Ok(d)
     }
