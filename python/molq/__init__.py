@@ -12,6 +12,7 @@ options and helpers load on first use, so importing molq stays cheap.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from molq._core import JobRecord, QueueEntry, StatusTransition
@@ -143,7 +144,6 @@ def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'molq' has no attribute {name!r}")
-    import importlib
 
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value

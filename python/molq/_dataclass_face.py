@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from molq import _core
+
 __all__ = ["present_as_dataclass"]
 
 
@@ -34,8 +36,8 @@ class _LazyFields(dict):  # type: ignore[type-arg]
     def _fill(self) -> None:
         if self._filled:
             return
-        import dataclasses
-        import inspect
+        import dataclasses  # deferred: dataclasses (with inspect) is slow to import
+        import inspect  # deferred: inspect is slow to import
 
         for param in inspect.signature(self._owner).parameters.values():
             if param.name in self._factories:
@@ -88,13 +90,13 @@ class _LazyFields(dict):  # type: ignore[type-arg]
 
 
 def _frozen_setattr(self: object, name: str, value: object) -> None:
-    import dataclasses
+    import dataclasses  # deferred: dataclasses (with inspect) is slow to import
 
     raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
 def _frozen_delattr(self: object, name: str) -> None:
-    import dataclasses
+    import dataclasses  # deferred: dataclasses (with inspect) is slow to import
 
     raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
@@ -157,14 +159,13 @@ def _hash(self: object) -> int:
 
 
 def _replace(self: object, **changes: Any) -> object:
-    import dataclasses
+    import dataclasses  # deferred: dataclasses (with inspect) is slow to import
 
     return dataclasses.replace(self, **changes)  # type: ignore[type-var]  # a dataclass by its face
 
 
 def present_native_values() -> None:
     """Make ``JobRecord``, ``StatusTransition`` and ``QueueEntry`` dataclass-like."""
-    from molq import _core
 
     present_as_dataclass(_core.JobRecord, ("job_id", "cluster_name", "scheduler", "state"), {"metadata": dict})
     present_as_dataclass(_core.StatusTransition, ("job_id", "old_state", "new_state", "timestamp", "reason"))

@@ -17,9 +17,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from molq import _core
 from molq._home import default_jobs_db_path
@@ -36,7 +38,7 @@ __all__ = [
 
 def original_store_path() -> Path:
     """Where the original molq 0.5+ keeps its store (``MOLCRAFTS_HOME`` moves it)."""
-    from molq.config import molcrafts_config_dir
+    from molq.config import molcrafts_config_dir  # deferred: molq.config loads only when used
 
     return molcrafts_config_dir() / "jobs.db"
 
@@ -82,8 +84,6 @@ class ImportSummary:
         return lines
 
     def as_dict(self) -> dict[str, object]:
-        from dataclasses import asdict
-
         out = asdict(self)
         out["active_jobs"] = list(self.active_jobs)
         out["unknown_states"] = list(self.unknown_states)
@@ -140,8 +140,7 @@ def import_original_store(
 
 def _is_original_store(path: str) -> bool:
     """Read-only look: does ``path`` hold the original molq's ``molq_meta`` table?"""
-    import sqlite3
-    from urllib.parse import quote
+    import sqlite3  # deferred: sqlite3 only when a store file is opened
 
     try:
         conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
@@ -228,8 +227,6 @@ def _build_from(source: str, path: str) -> ImportSummary | None:
         try:
             counts = _core.import_original_store(staging, source, time.time(), 30_000)
         except StoreError as exc:
-            import warnings
-
             warnings.warn(
                 f"molq: could not import the original molq's job store {source}: {exc}. "
                 f"molq starts with an empty store; run `molq import-store {source}` to import it later.",

@@ -8,6 +8,6 @@ __all__ = ["get_logger"]
 
 
 def get_logger(name: str) -> Any:
-    import logging
+    import logging  # deferred: logging is slow to import; only when it logs
 
     return logging.getLogger(name)

@@ -26,7 +26,7 @@ _PRIVATE_DIR = 0o700
 
 def _user_name(uid: int) -> str:
     try:
-        import pwd
+        import pwd  # deferred: pwd is POSIX only and needed only for the user name
 
         return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
     except (KeyError, ImportError):

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from molq import _original_names
+
 if TYPE_CHECKING:
     from molq.models import JobRecord
     from molq.transport.base import Transport
@@ -80,6 +82,4 @@ def fetch_job_dir(
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -91,7 +91,7 @@ def _log() -> logging.Logger:
     # logging costs a few ms to import; only a failing handler pays for it.
     global _logger
     if _logger is None:
-        import logging
+        import logging  # deferred: logging is slow to import; only when it logs
 
         _logger = logging.getLogger(__name__)
     return _logger
@@ -184,7 +184,6 @@ def record_at(transition: StatusTransition, record: JobRecord) -> JobRecord:
     """``record`` as it stood right after ``transition``, when a later one
     (applied in the same poll or write) has moved it on since: the state of
     the transition, without the outcome fields of a state not reached yet."""
-    from dataclasses import replace  # only a job that moved twice in one poll pays for it
 
     state = JobState(transition.new_state)
     cleared: dict[str, None] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from molq import _original_names
 from molq.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ __all__ = ["Cluster"]
 
 def create_scheduler(name: str, options: Any = None, *, transport: Transport | None = None) -> Scheduler:
     """:func:`molq.scheduler.create_scheduler`, loaded on first use (keeps ``import molq`` cheap)."""
+    # deferred: molq.scheduler stays out of import molq until used
     from molq.scheduler import create_scheduler as create
 
     return create(name, options, transport=transport)
@@ -41,8 +43,8 @@ class Cluster:
         scheduler_options: Any = None,
         _scheduler_impl: Any = None,
     ) -> None:
-        from molq.options import OPTIONS_TYPE_MAP
-        from molq.scheduler import SCHEDULER_KINDS
+        from molq.options import OPTIONS_TYPE_MAP  # deferred: molq.options stays out of import molq until used
+        from molq.scheduler import SCHEDULER_KINDS  # deferred: molq.scheduler stays out of import molq until used
 
         if not isinstance(name, str) or not name:
             raise ConfigError("a Cluster needs a non-empty name", name=name)
@@ -62,11 +64,15 @@ class Cluster:
             )
         if transport is None:
             if host is not None:
+                # deferred: molq.options stays out of import molq until used
                 from molq.options import SshTransportOptions
+
+                # deferred: molq.transport.ssh stays out of import molq until used
                 from molq.transport.ssh import SshTransport
 
                 transport = SshTransport(SshTransportOptions(host=host))
             else:
+                # deferred: molq.transport.local stays out of import molq until used
                 from molq.transport.local import LocalTransport
 
                 transport = LocalTransport()
@@ -76,6 +82,7 @@ class Cluster:
         self._transport = transport
         self._scheduler_options = scheduler_options
         if _scheduler_impl is not None:
+            # deferred: molq.scheduler.base stays out of import molq until used
             from molq.scheduler.base import adapt_scheduler
 
             self._scheduler_impl = adapt_scheduler(_scheduler_impl)
@@ -109,6 +116,7 @@ class Cluster:
 
     @property
     def is_remote(self) -> bool:
+        # deferred: molq.transport.local stays out of import molq until used
         from molq.transport.local import LocalTransport
 
         return not isinstance(self._transport, LocalTransport)
@@ -118,7 +126,7 @@ class Cluster:
         return self._scheduler_impl.list_queue(user=user)
 
     def get_workspace(self, name: str, *, path: str | Path) -> Workspace:
-        from molq.workspace import Workspace
+        from molq.workspace import Workspace  # deferred: molq.workspace stays out of import molq until used
 
         return Workspace(self, name, str(path))
 
@@ -127,7 +135,7 @@ class Cluster:
 
     @classmethod
     def from_profile(cls, profile_name: str, *, config_path: str | Path | None = None) -> Cluster:
-        from molq.config import load_profile
+        from molq.config import load_profile  # deferred: molq.config stays out of import molq until used
 
         profile = load_profile(profile_name, config_path)
         return cls(
@@ -147,11 +155,11 @@ class Cluster:
         scheduler_options: Any = None,
         config_path: str | Path | None = None,
     ) -> Cluster:
-        from pathlib import Path
+        from pathlib import Path  # deferred: pathlib stays out of import molq
 
-        from molq.options import SshTransportOptions
-        from molq.ssh_config import resolve_ssh_host
-        from molq.transport.ssh import SshTransport
+        from molq.options import SshTransportOptions  # deferred: molq.options stays out of import molq until used
+        from molq.ssh_config import resolve_ssh_host  # deferred: molq.ssh_config stays out of import molq until used
+        from molq.transport.ssh import SshTransport  # deferred: molq.transport.ssh stays out of import molq until used
 
         # Checks the alias and that ssh exists (OSError otherwise). Port, user and keys are
         # not copied out of the answer: ssh reads them from the same config itself, and
@@ -169,6 +177,4 @@ class Cluster:
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

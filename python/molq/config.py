@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from molq import _original_names
 from molq._home import molq_home
 from molq.errors import ConfigError
 from molq.models import (
@@ -403,16 +404,17 @@ def _read(path: Path) -> Any:
             )
         return None
     if _is_yaml(path):
-        from molq._yaml import YamlError, loads
+        from molq._yaml import YamlError, loads  # deferred: molq._yaml loads only when used
 
         try:
             return loads(text)
         except YamlError as exc:
             raise ConfigError(f"{path}: not YAML molq can read: {exc}", path=str(path)) from None
+    # deferred: tomllib only when a TOML config is read (the fallback too)
     try:
-        import tomllib  # type: ignore[import-not-found, unused-ignore]  # Python 3.11+
+        import tomllib  # type: ignore[import-not-found, unused-ignore]  # Python 3.11+; deferred (see above)
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef, import-not-found, unused-ignore]
+        import tomli as tomllib  # type: ignore[no-redef, import-not-found, unused-ignore]  # deferred (see above)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -492,6 +494,4 @@ def load_profile(name: str, path: str | os.PathLike[str] | None = None) -> MolqP
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

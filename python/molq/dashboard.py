@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from molq.status import JobState
+
 if TYPE_CHECKING:
     from molq.store import JobStore
 
@@ -149,13 +151,13 @@ _DETAIL_HINT = "q quit   up/down prev/next job   enter/esc back to list"
 
 
 def _styled(text: str, name: str | None, color: bool) -> str:
-    from molq.cli._output import style
+    from molq.cli._output import style  # deferred: molq.cli loads only when the dashboard draws
 
     return style(text, name, color)
 
 
 def _header(state: DashboardState, width: int, color: bool) -> list[Line]:
-    from molq.cli._output import fit
+    from molq.cli._output import fit  # deferred: molq.cli loads only when the dashboard draws
 
     status = state.overall_status
     left = f"{_ICON.get(status, '.')} {state.title}  [{status.upper()}]"
@@ -166,8 +168,8 @@ def _header(state: DashboardState, width: int, color: bool) -> list[Line]:
 
 
 def _overview(state: DashboardState, width: int, unicode: bool, color: bool) -> list[Line]:
-    from molq.cli._output import fit
-    from molq.cli.live import _bar
+    from molq.cli._output import fit  # deferred: molq.cli loads only when the dashboard draws
+    from molq.cli.live import _bar  # deferred: molq.cli loads only when the dashboard draws
 
     counts = (
         f"{state.total} total   {state.running} running   {state.pending} pending   "
@@ -182,7 +184,7 @@ def _overview(state: DashboardState, width: int, unicode: bool, color: bool) -> 
 
 def _job_lines(state: DashboardState, selected: int, width: int, room: int, color: bool) -> list[Line]:
     """The job table, scrolled so the selected row is in view."""
-    from molq.cli._output import STATE_STYLE, fit, table
+    from molq.cli._output import STATE_STYLE, fit, table  # deferred: molq.cli loads only when the dashboard draws
 
     if not state.jobs:
         return [("  STATE      JOB ID", "bold"), ("  -          no jobs", "dim")]
@@ -213,7 +215,7 @@ def _job_lines(state: DashboardState, selected: int, width: int, room: int, colo
 
 
 def _detail_lines(job: JobRow, width: int, color: bool) -> list[Line]:
-    from molq.cli._output import STATE_STYLE, fit
+    from molq.cli._output import STATE_STYLE, fit  # deferred: molq.cli loads only when the dashboard draws
 
     out: list[Line] = [(f"Detail - {job.run_id}", "bold"), ("", None)]
 
@@ -245,7 +247,7 @@ def _detail_lines(job: JobRow, width: int, color: bool) -> list[Line]:
 
 
 def _footer(detail: bool, width: int, color: bool) -> list[Line]:
-    from molq.cli._output import fit
+    from molq.cli._output import fit  # deferred: molq.cli loads only when the dashboard draws
 
     text = fit(_DETAIL_HINT if detail else _LIST_HINT, width)
     return [(_styled(text, "dim", color), "dim")]
@@ -300,7 +302,7 @@ class RunDashboard:
 
         Not on a terminal (a pipe, a log), it prints the list once instead.
         """
-        from molq.cli import _output as out
+        from molq.cli import _output as out  # deferred: molq.cli loads only when the dashboard draws
 
         stream = self._out
         self._unicode = out.unicode_ok(stream)
@@ -316,7 +318,7 @@ class RunDashboard:
             stream.write("\n".join(text.rstrip() for text, _ in frame).rstrip() + "\n")
             stream.flush()
             return
-        from molq.cli._terminal import Screen
+        from molq.cli._terminal import Screen  # deferred: molq.cli loads only when the dashboard draws
 
         color = out.use_color(stream)
         try:
@@ -438,7 +440,7 @@ class MolqMonitor:
 
     def watch(self) -> None:
         """Open the dashboard; returns when the user closes it."""
-        from molq.store import JobStore, default_jobs_db_path
+        from molq.store import JobStore, default_jobs_db_path  # deferred: molq.store loads only when used
 
         store = JobStore(self._db_path if self._db_path is not None else default_jobs_db_path())
         try:
@@ -447,8 +449,6 @@ class MolqMonitor:
             store.close()
 
     def _state(self, store: JobStore) -> DashboardState:
-        from molq.status import JobState
-
         records = store.list_all_records(self._include_terminal, self._limit)
         previews = store.get_dependency_previews([r.job_id for r in records])
         rows: list[JobRow] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from molq import _original_names
 from molq.errors import ConfigError, JobNotFoundError
 from molq.types import DEPENDENCY_CONDITIONS, DependencyRef
 
@@ -62,8 +63,8 @@ def resolve_dependencies(
     its retry family's root); for a retried upstream the newest attempt is
     used. Raises ``JobNotFoundError`` or ``ConfigError`` naming the reference.
     """
-    from molq.models import JobDependency
-    from molq.scheduler.base import DependencyEdge
+    from molq.models import JobDependency  # deferred: molq.models loads only when used
+    from molq.scheduler.base import DependencyEdge  # deferred: molq.scheduler.base loads only when used
 
     if explicit_dependency is not None:
         return explicit_dependency, []
@@ -108,6 +109,4 @@ def resolve_dependencies(
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

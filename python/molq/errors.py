@@ -24,6 +24,7 @@ The native core raises these same classes; this module imports nothing from it.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 __all__ = [
@@ -154,8 +155,6 @@ class _PathOSError(TransportError):
         errno: int | None = None,
         **context: Any,
     ) -> None:
-        import os
-
         super().__init__(message, **context)
         code = self.default_errno if errno is None else errno
         OSError.__init__(self, code, os.strerror(code), path)

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from molq import _original_names
+
 if TYPE_CHECKING:
     from molq.models import JobSpec
     from molq.transport.base import Transport
@@ -101,6 +103,4 @@ def write_manifest(transport: Transport, jobs_dir: Path | None, spec: JobSpec, n
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from molq import _core
 from molq.errors import CommandError as CommandError  # where the original had it
 from molq.status import TERMINAL_STATES, JobState
 from molq.submission import Command, JobSpec
@@ -44,8 +45,6 @@ _NATIVE = ("JobRecord", "StatusTransition")
 
 def __getattr__(name: str) -> Any:
     if name in _NATIVE:
-        from molq import _core
-
         value = getattr(_core, name)
         globals()[name] = value
         return value
@@ -159,7 +158,7 @@ class RetryPolicy:
 
 def retry_policy_to_json(policy: RetryPolicy) -> str:
     """The policy as the JSON object the native store reads."""
-    import json
+    import json  # deferred: json only when JSON is read or written
 
     backoff = policy.backoff
     return json.dumps(

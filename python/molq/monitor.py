@@ -3,6 +3,7 @@ original molq had its ``JobMonitor``."""
 
 from __future__ import annotations
 
+from molq import _original_names
 from molq._engine.waits import JobMonitor, is_settled
 
 __all__ = ["JobMonitor", "is_settled"]
@@ -10,6 +11,4 @@ __all__ = ["JobMonitor", "is_settled"]
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -17,11 +17,13 @@ handler raises, is logged (logger ``molq.plugin``) and skipped; molq goes on.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from molq import _original_names
 from molq._log import get_logger
 
 if TYPE_CHECKING:
@@ -88,7 +90,6 @@ def _log() -> Any:
 
 def _load_spec(spec: str) -> Callable[[], Any]:
     """The callable a ``"module:attribute"`` string names."""
-    import importlib
 
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
@@ -100,6 +101,7 @@ def _load_spec(spec: str) -> Callable[[], Any]:
 
 
 def _entry_points() -> list[Any]:
+    # deferred: importlib.metadata is heavy; only when plugins are looked up
     from importlib.metadata import entry_points
 
     return list(entry_points(group=ENTRY_POINT_GROUP))
@@ -262,6 +264,4 @@ def store_context_factory(event_bus: EventBus, cluster_name: str, store: Any) ->
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from molq import _core, _original_names
 from molq._engine.refresh import CycleResult, JobReconciler
 
 __all__ = ["CycleResult", "JobReconciler", "StatusChange"]  # noqa: F822 - StatusChange comes from __getattr__
@@ -13,10 +14,6 @@ __all__ = ["CycleResult", "JobReconciler", "StatusChange"]  # noqa: F822 - Statu
 def __getattr__(name: str) -> Any:
     # The original's name for the transitions a cycle returns.
     if name == "StatusChange":
-        from molq._core import StatusTransition
-
-        return StatusTransition
+        return _core.StatusTransition
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

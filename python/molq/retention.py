@@ -6,6 +6,7 @@ its public name.
 
 from __future__ import annotations
 
+from molq import _original_names
 from molq._engine.retention import apply_retention
 
 __all__ = ["apply_retention"]
@@ -13,6 +14,4 @@ __all__ = ["apply_retention"]
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve  # the table is read only when such a name is asked for
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from molq import _original_names
+
 if TYPE_CHECKING:
     from molq._core import JobRecord
     from molq.models import RetryPolicy
@@ -39,6 +41,4 @@ def retry_delay_seconds(policy: RetryPolicy, attempt: int) -> float:
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

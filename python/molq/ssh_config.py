@@ -70,7 +70,7 @@ def _config_file(config_path: str | os.PathLike[str] | None) -> Path:
 
 def _split(line: str) -> tuple[str, list[str]]:
     """A config line as (lower-cased keyword, arguments); ``Key=value`` allowed."""
-    import shlex
+    import shlex  # deferred: shlex only when ssh config is parsed
 
     match = re.match(_LINE_RE, line)
     if match is None:
@@ -84,7 +84,7 @@ def _split(line: str) -> tuple[str, list[str]]:
 
 
 def _included_files(pattern: str, base: Path) -> list[Path]:
-    import glob
+    import glob  # deferred: glob only for an Include with wildcards
 
     expanded = os.path.expanduser(pattern)
     if not os.path.isabs(expanded):

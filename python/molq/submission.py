@@ -131,7 +131,7 @@ class JobSpec:
     @staticmethod
     def new_job_id() -> str:
         """A fresh job id: a random UUID in its 36-character text form."""
-        import uuid
+        import uuid  # deferred: uuid is slow to import; only for a new job id
 
         return str(uuid.uuid4())
 
@@ -188,7 +188,7 @@ def request_to_json(
     profile_name: str | None,
     dir_name: str,
 ) -> str:
-    import json
+    import json  # deferred: json only when JSON is read or written
 
     script = command.script
     body = {
@@ -215,7 +215,7 @@ def request_to_json(
 
 def request_from_json(text: str) -> dict[str, Any]:
     """Rebuild the submit arguments of a stored request (for a retry)."""
-    import json
+    import json  # deferred: json only when JSON is read or written
 
     data = json.loads(text)
     script = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from molq import _original_names
 from molq.cluster import Cluster
 from molq.errors import ConfigError
 from molq.status import JobState
@@ -38,13 +39,11 @@ __all__ = ["Submitor", "JobHandle"]
 def __getattr__(name: str) -> object:
     # JobHandle was importable from here in earlier releases.
     if name == "JobHandle":
-        from molq.handle import JobHandle
+        from molq.handle import JobHandle  # deferred: molq.handle stays out of import molq until used
 
         return JobHandle
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)
 
 
 def default_polling_strategy(scheduler_kind: str) -> PollingStrategy:
@@ -85,11 +84,12 @@ class Submitor:
             raise TypeError(f"Submitor target must be a molq.Cluster, got {type(target).__name__}")
         # loaded with the first Submitor, not at import molq
         from molq._engine.engine import Engine
-        from molq.callbacks import EventBus
-        from molq.models import RetentionPolicy
+        from molq.callbacks import EventBus  # deferred: molq.callbacks stays out of import molq until used
+        from molq.models import RetentionPolicy  # deferred: molq.models stays out of import molq until used
 
         self._owns_store = store is None
         if store is None:
+            # deferred: molq.store stays out of import molq until used
             from molq.store import JobStore, default_jobs_db_path
 
             store = JobStore(default_jobs_db_path())
@@ -121,6 +121,7 @@ class Submitor:
         self._plugins: Any = None
         if plugins:
             # Attached last: a plugin sees a fully built Submitor (molq.plugin; they fail open).
+            # deferred: molq.plugin stays out of import molq until used
             from molq.plugin import PluginManager, store_context_factory
 
             self._plugins = PluginManager()
@@ -141,8 +142,8 @@ class Submitor:
         plugins: Sequence[str] | None = None,
         plugin_configs: dict[str, dict[str, Any]] | None = None,
     ) -> Submitor:
-        from molq.config import load_profile
-        from molq.models import SubmitorDefaults
+        from molq.config import load_profile  # deferred: molq.config stays out of import molq until used
+        from molq.models import SubmitorDefaults  # deferred: molq.models stays out of import molq until used
 
         profile = load_profile(profile_name, config_path)
         if target is None:
@@ -261,7 +262,7 @@ class Submitor:
 
     def get_dependency_preview(self, job_id: str) -> DependencyPreview:
         """The job's direct upstream and downstream jobs, with how each edge stands."""
-        from molq.models import DependencyPreview
+        from molq.models import DependencyPreview  # deferred: molq.models stays out of import molq until used
 
         self.get_job(job_id)
         return self._store.get_dependency_previews([job_id]).get(job_id) or DependencyPreview(job_id=job_id)
@@ -319,7 +320,7 @@ class Submitor:
         self._engine.run_daemon(self._retention_policy, once=once, interval=interval, run_cleanup=run_cleanup)
 
     def _scratch_dir(self, job_id: str, kind: str) -> Path:
-        from molq.artifacts import local_scratch_dir
+        from molq.artifacts import local_scratch_dir  # deferred: molq.artifacts stays out of import molq until used
 
         # a remote cluster's jobs_dir names a directory over there, not here
         local_jobs_dir = None if self._target.is_remote else self._jobs_dir
@@ -336,9 +337,9 @@ class Submitor:
         as ``<stream>.log`` in ``dest_dir``; streams without a file are left out.
         By default into ``<jobs_dir>/<job_id>/logs`` for a local cluster, else
         ``./.molq/fetched/<job_id>/logs``."""
-        from pathlib import Path
+        from pathlib import Path  # deferred: pathlib stays out of import molq
 
-        from molq.artifacts import fetch_logs
+        from molq.artifacts import fetch_logs  # deferred: molq.artifacts stays out of import molq until used
 
         record = self.get_job(job_id, latest_attempt=True)
         dest = Path(dest_dir) if dest_dir else self._scratch_dir(record.job_id, "logs")
@@ -354,9 +355,9 @@ class Submitor:
         """Mirror the job directory of the job's latest attempt into ``dest_dir``
         (default ``.../<job_id>/mirror``, as for :meth:`fetch_logs`), leaving
         out names matching ``exclude``; returns the local directory."""
-        from pathlib import Path
+        from pathlib import Path  # deferred: pathlib stays out of import molq
 
-        from molq.artifacts import fetch_job_dir
+        from molq.artifacts import fetch_job_dir  # deferred: molq.artifacts stays out of import molq until used
 
         record = self.get_job(job_id, latest_attempt=True)
         dest = Path(dest_dir) if dest_dir else self._scratch_dir(record.job_id, "mirror")

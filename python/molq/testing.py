@@ -6,6 +6,7 @@ real backends instead.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import threading
 import time
@@ -13,15 +14,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from molq import _core
+from molq.cluster import Cluster
 from molq.scheduler.base import OneJobQueries
 from molq.status import JobState
+from molq.submitor import Submitor
+from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
     from molq.models import SchedulerCapabilities
     from molq.scheduler.base import DependencyEdge
     from molq.store import JobStore
     from molq.submission import JobSpec
-    from molq.submitor import Submitor
 
 __all__ = ["FakeScheduler", "make_submitor"]
 
@@ -38,7 +41,6 @@ def __getattr__(name: str) -> Any:
     module = _REEXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'molq.testing' has no attribute {name!r}")
-    import importlib
 
     return getattr(importlib.import_module(module), name)
 
@@ -68,8 +70,6 @@ class FakeScheduler(OneJobQueries):
             if name not in _OUTCOMES:
                 raise ValueError(f"unknown outcome {name!r}; expected one of {sorted(_OUTCOMES)}")
         if transport is None:
-            from molq.transport.local import LocalTransport
-
             transport = LocalTransport()
         self._outcomes = itertools.cycle(names)
         self._duration = job_duration
@@ -85,7 +85,7 @@ class FakeScheduler(OneJobQueries):
         return self._transport
 
     def capabilities(self) -> SchedulerCapabilities:
-        from molq.models import SchedulerCapabilities
+        from molq.models import SchedulerCapabilities  # deferred: molq.models loads only when used
 
         return SchedulerCapabilities(**{name: True for name in SchedulerCapabilities.__dataclass_fields__})
 
@@ -173,12 +173,10 @@ def make_submitor(
     jobs_dir: str | None = None,
 ) -> Submitor:
     """A Submitor on a FakeScheduler with a private in-memory store."""
-    import tempfile
+    import tempfile  # deferred: tempfile (shutil, random) only when a temp dir is made
 
-    from molq.cluster import Cluster
-    from molq.store import JobStore
-    from molq.strategies import FixedStrategy
-    from molq.submitor import Submitor
+    from molq.store import JobStore  # deferred: molq.store loads only when used
+    from molq.strategies import FixedStrategy  # deferred: molq.strategies loads only when used
 
     fake = FakeScheduler(outcomes=outcomes, job_duration=job_duration)
     cluster = Cluster(cluster_name, "local", _scheduler_impl=fake)

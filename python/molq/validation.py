@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from molq import _original_names
 from molq.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -54,9 +55,9 @@ _CHECKS: tuple[tuple[str, str, Callable[[Any, Any], bool]], ...] = (
 
 def default_capabilities() -> SchedulerCapabilities:
     """Capabilities with every flag set: for a scheduler that declares none."""
-    import dataclasses
+    import dataclasses  # deferred: dataclasses (with inspect) is slow to import
 
-    from molq.models import SchedulerCapabilities
+    from molq.models import SchedulerCapabilities  # deferred: molq.models loads only when used
 
     return SchedulerCapabilities(**{f.name: True for f in dataclasses.fields(SchedulerCapabilities)})
 
@@ -93,6 +94,4 @@ def validate_spec(
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

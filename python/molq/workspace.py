@@ -99,7 +99,7 @@ class Project(_RemoteDir):
 
     def submit_job(self, submitor: Submitor, **kwargs: Any) -> JobHandle:
         """``submitor.submit_job`` with the working directory set to this project."""
-        from molq.types import JobExecution
+        from molq.types import JobExecution  # deferred: molq.types loads only when used
 
         if submitor.target is not self.cluster:
             raise ValueError(

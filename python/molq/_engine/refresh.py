@@ -18,13 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from molq import _core
+from molq._core import Snapshot
 from molq._log import get_logger
 from molq.errors import ParseError, SchedulerError, TransportError
+from molq.status import JobState
 
 if TYPE_CHECKING:
-    from molq._core import ActiveJobs, JobRecord, Snapshot, StatusTransition
+    from molq._core import ActiveJobs, JobRecord, StatusTransition
     from molq.callbacks import EventBus
-    from molq.status import JobState
     from molq.store import JobStore
 
 __all__ = ["CycleResult", "JobReconciler"]
@@ -45,7 +47,6 @@ def _defines(scheduler: Any, method: str) -> bool:
 def _evidence(value: Any) -> tuple[str, int | None, str | None] | None:
     """(state name, exit code, reason) from what an original-style scheduler
     returns: a ``JobState``, its name, or a ``TerminalStatus``-like object."""
-    from molq.status import JobState
 
     state = getattr(value, "state", value)
     if isinstance(state, str):
@@ -72,8 +73,6 @@ class _PollManyScheduler:
         self._jobs_dir = jobs_dir
 
     def poll(self, jobs: ActiveJobs) -> Snapshot:
-        from molq._core import Snapshot
-
         answer = self._scheduler.poll_many(jobs.scheduler_job_ids()) or {}
         rows: list[Observation] = []
         for scheduler_job_id, value in dict(answer).items():
@@ -83,8 +82,6 @@ class _PollManyScheduler:
         return Snapshot.from_observations(rows)
 
     def resolve_terminal_many(self, jobs: ActiveJobs) -> Snapshot:
-        from molq._core import Snapshot
-
         with_dir = _defines(self._scheduler, "resolve_terminal_with_dir")
         rows: list[Observation] = []
         for job in jobs:
@@ -110,7 +107,6 @@ class CycleResult(NamedTuple):
 
 def _unsettled(active: ActiveJobs, queue: Snapshot) -> ActiveJobs:
     """The active jobs accounting should be asked about after ``queue``."""
-    from molq import _core
 
     if isinstance(active, _core.ActiveJobs):
         return active.unsettled_by(queue)  # stays native: no object per job
@@ -206,7 +202,7 @@ class JobReconciler:
             self._emit(transitions)
             self._report_terminal(transitions)
             if self._bus is not None and self._store.count_active(self._cluster_name) == 0:
-                from molq.callbacks import EventType
+                from molq.callbacks import EventType  # deferred: molq.callbacks loads only when used
 
                 self._bus.emit(EventType.ALL_COMPLETED, {"cluster_name": self._cluster_name})
         return CycleResult(transitions, error)
@@ -236,7 +232,7 @@ class JobReconciler:
     def _emit(self, transitions: list[StatusTransition]) -> None:
         if self._bus is None or not self._bus.has_any_handlers():
             return
-        from molq.callbacks import emit_transition
+        from molq.callbacks import emit_transition  # deferred: molq.callbacks loads only when used
 
         records = {r.job_id: r for r in self._store.get_records(sorted({t.job_id for t in transitions}))}
         for transition in transitions:
@@ -249,7 +245,7 @@ class JobReconciler:
         )
         get_logger(__name__).warning(message)
         if self._bus is not None:
-            from molq.callbacks import EventType
+            from molq.callbacks import EventType  # deferred: molq.callbacks loads only when used
 
             self._bus.emit(
                 EventType.POLL_FAILED,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from molq._engine.field_checks import check_request_fields, check_resolved
 from molq.errors import ConfigError, JobNotFoundError, ScriptError
 from molq.merge import merge_defaults
+from molq.models import retry_policy_to_json
 from molq.scheduler.base import DependencyEdge
 from molq.submission import Command, JobSpec, request_to_json
 from molq.types import DependencyRef, JobExecution, JobResources, JobScheduling
@@ -129,8 +130,6 @@ class SubmitRequest:
         check_resolved(ctx.transport, self, cwd, stdout_path, stderr_path, script_bytes)
         retry_json = None
         if self.retry is not None and self.retry.max_attempts > 1:
-            from molq.models import retry_policy_to_json  # molq.models loads the config layer
-
             retry_json = retry_policy_to_json(self.retry)
         metadata = dict(self.metadata)
         metadata.update({"molq.job_dir": job_dir, "molq.stdout_path": stdout_path, "molq.stderr_path": stderr_path})

@@ -40,7 +40,7 @@ class JobMonitor:
         cluster_name: str | None = None,
     ) -> None:
         if strategy is None:
-            from molq.strategies import ExponentialBackoffStrategy
+            from molq.strategies import ExponentialBackoffStrategy  # deferred: molq.strategies loads only when used
 
             strategy = ExponentialBackoffStrategy()
         # A JobReconciler is accepted too, as in earlier molq releases.

@@ -19,6 +19,10 @@ from typing import Any
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "CliError", "UsageError", "main"]
 
+import importlib
+import os
+import warnings
+
 from molq.cli._errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -28,6 +32,7 @@ from molq.cli._errors import (
     CliError,
     UsageError,
 )
+from molq.errors import CommandError, ConfigError, JobNotFoundError, MolqError, MolqTimeoutError, SubmitError
 
 
 def _error(message: str) -> None:
@@ -42,10 +47,9 @@ def _warning(message: Any, category: Any, filename: str, lineno: int, file: Any 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``molq`` command; returns the exit code."""
-    import warnings
 
     warnings.showwarning = _warning
-    from molq.cli._parser import parse
+    from molq.cli._parser import parse  # deferred: argparse loads when main runs, not with every molq.cli module
 
     args = parse(list(sys.argv[1:] if argv is None else argv))
     if args is None:  # --version, or help printed
@@ -54,8 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except BrokenPipeError:
         # `molq list | head`: the reader left; say nothing more.
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
@@ -65,20 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: object) -> int:
-    import importlib
-
-    from molq.errors import (
-        CommandError,
-        ConfigError,
-        JobNotFoundError,
-        MolqError,
-        MolqTimeoutError,
-        SubmitError,
-    )
-
     module_name, _, func_name = getattr(args, "handler").partition(":")  # noqa: B009 - args is typed object
     handler = getattr(importlib.import_module(module_name), func_name)
-    from molq.cli._session import Session
+    from molq.cli._session import Session  # deferred: molq.cli._session stays out of molq --help until used
 
     session = Session(args)
     try:

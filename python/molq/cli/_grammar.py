@@ -36,7 +36,7 @@ def _profile_names(args: argparse.Namespace) -> set[str]:
     # Read only when a word is not a scheduler kind; a broken config file is
     # reported by the command that needs it, with the file and the key.
     try:
-        from molq.config import load_config
+        from molq.config import load_config  # deferred: molq.config stays out of molq --help until used
 
         return set(load_config(getattr(args, "config", None)).profiles)
     except Exception:  # noqa: BLE001 - any unreadable config simply has no profiles here

@@ -238,7 +238,7 @@ def queue_json(entry: QueueEntry, job_id: str | None) -> dict[str, Any]:
 
 
 def print_json(value: Any) -> None:
-    import json
+    import json  # deferred: json only when JSON is read or written
 
     sys.stdout.write(json.dumps(value, indent=2) + "\n")
     sys.stdout.flush()

@@ -7,6 +7,8 @@ import argparse
 import sys
 from typing import Any
 
+from molq import __version__
+from molq.cli import _grammar
 from molq.cli._grammar import SCHEDULERS
 
 _DESCRIPTION = """\
@@ -462,8 +464,6 @@ def parse(argv: list[str]) -> argparse.Namespace | None:
         argv, job_argv = argv[:cut], argv[cut + 1 :]
     parser = build_parser()
     if "submit" in argv:
-        from molq.cli import _grammar
-
         at = argv.index("submit")
         config = next((argv[i + 1] for i in range(len(argv) - 1) if argv[i] == "--config"), None)
         try:
@@ -472,14 +472,11 @@ def parse(argv: list[str]) -> argparse.Namespace | None:
             parser.error(str(exc))
     args, extras = parser.parse_known_args(argv)
     if args.version:
-        from molq import __version__
-
         print(f"molq {__version__}")
         return None
     if args.subcommand is None:
         parser.print_help(sys.stderr)
         parser.exit(2)
-    from molq.cli import _grammar
 
     extras = _grammar.gather_command_words(args, extras)
     try:

@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from molq.cli._errors import CliError, UsageError
 from molq.cli._grammar import SCHEDULERS
+from molq.cluster import Cluster
+from molq.errors import JobNotFoundError, MolqError
+from molq.submitor import Submitor
 
 if TYPE_CHECKING:
     from molq._core import JobRecord
     from molq.config import MolqConfig, MolqProfile
     from molq.store import JobStore
-    from molq.submitor import Submitor
 
 #: How many candidates an ambiguous prefix error lists.
 _MAX_CANDIDATES = 10
@@ -56,14 +58,14 @@ class Session:
     def db_path(self) -> Path:
         if getattr(self.args, "db", None):
             return Path(self.args.db).expanduser()
-        from molq.store import default_jobs_db_path
+        from molq.store import default_jobs_db_path  # deferred: molq.store loads only when used
 
         return default_jobs_db_path()
 
     @property
     def store(self) -> JobStore:
         if self._store is None:
-            from molq.store import JobStore
+            from molq.store import JobStore  # deferred: molq.store loads only when used
 
             self._store = JobStore(self.db_path)
         return self._store
@@ -71,7 +73,7 @@ class Session:
     @property
     def config(self) -> MolqConfig:
         if self._config is None:
-            from molq.config import load_config
+            from molq.config import load_config  # deferred: molq.config loads only when used
 
             self._config = load_config(getattr(self.args, "config", None))
         return self._config
@@ -89,7 +91,7 @@ class Session:
         return any(getattr(self.args, k, None) for k in ("cluster", "profile", "host", "scheduler"))
 
     def profile(self, name: str) -> MolqProfile:
-        from molq.config import load_profile
+        from molq.config import load_profile  # deferred: molq.config loads only when used
 
         profile = load_profile(name, getattr(self.args, "config", None))
         return profile
@@ -139,7 +141,7 @@ class Session:
 
     def ssh_alias(self, name: str) -> bool:
         """Whether ``name`` is a concrete ``Host`` alias of the ssh client config."""
-        from molq.ssh_config import ssh_alias_names
+        from molq.ssh_config import ssh_alias_names  # deferred: molq.ssh_config loads only when used
 
         return name in ssh_alias_names(getattr(self.args, "ssh_config", None))
 
@@ -187,8 +189,6 @@ class Session:
         sub = self._submitors.get(dest.name)
         if sub is not None:
             return sub
-        from molq.cluster import Cluster
-        from molq.submitor import Submitor
 
         profile = self.profile(dest.profile) if dest.profile else None
         options = profile.scheduler_options if profile else None
@@ -223,7 +223,7 @@ class Session:
     def plugins(self) -> dict[str, Any]:
         """The config's enabled plugins and their settings, as Submitor takes them;
         ``molq daemon`` attaches nerve when the config has no plugins table (molq.cli.plugins)."""
-        from molq.plugin import enabled_plugin_names
+        from molq.plugin import enabled_plugin_names  # deferred: molq.plugin loads only when used
 
         settings = self.config.plugins
         default = ["nerve"] if getattr(self.args, "command_name", None) == "daemon" else None
@@ -260,7 +260,6 @@ class Session:
     def refresh(self, dest: Destination, scheduler: str | None = None) -> str | None:
         if scheduler is not None and scheduler != dest.scheduler:
             return f"cluster {dest.name!r} not polled: its jobs use scheduler {scheduler!r}, not {dest.scheduler!r}"
-        from molq.errors import MolqError
 
         sub = self.submitor(dest)
         _quiet_molq_logs()
@@ -286,8 +285,6 @@ class Session:
             return record
         matches = _ids_with_prefix(store, text, scope)
         if not matches:
-            from molq.errors import JobNotFoundError
-
             raise JobNotFoundError(text, scope)
         if len(matches) > 1:
             shown = "\n  ".join(matches[:_MAX_CANDIDATES])
@@ -301,7 +298,7 @@ class Session:
 def _quiet_molq_logs() -> None:
     """The reconciler logs a failed poll; the CLI reports it itself (and a log
     line on stderr would tear through the live view), so silence molq's logger."""
-    import logging
+    import logging  # deferred: logging is slow to import; only when it logs
 
     logger = logging.getLogger("molq")
     if not logger.handlers:
@@ -316,7 +313,7 @@ def _ids_with_prefix(store: JobStore, prefix: str, cluster: str | None) -> list[
 
 
 def _read_registry(path: Path) -> dict[str, dict[str, Any]]:
-    import json
+    import json  # deferred: json only when JSON is read or written
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -326,7 +323,7 @@ def _read_registry(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _write_registry(path: Path, entries: dict[str, dict[str, Any]]) -> None:
-    import json
+    import json  # deferred: json only when JSON is read or written
 
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:

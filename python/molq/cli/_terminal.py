@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from typing import Any, TextIO
 
 _ENTER = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J"  # alternate screen, hide cursor, clear
@@ -37,7 +38,7 @@ class Screen:
     def __enter__(self) -> Screen:
         try:
             if self.inp.isatty():
-                import termios
+                import termios  # deferred: terminal control only for a live screen
 
                 self._fd = self.inp.fileno()
                 self._saved = termios.tcgetattr(self._fd)
@@ -64,7 +65,7 @@ class Screen:
 
     def _take(self) -> None:
         if self._fd is not None:
-            import tty
+            import tty  # deferred: terminal control only for a live screen
 
             tty.setcbreak(self._fd)
         self.out.write(_ENTER)
@@ -76,7 +77,7 @@ class Screen:
             self.out.flush()
         finally:
             if self._saved is not None and self._fd is not None:
-                import termios
+                import termios  # deferred: terminal control only for a live screen
 
                 termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
 
@@ -110,8 +111,7 @@ class Screen:
 
     def key(self, timeout: float) -> str | None:
         """A key pressed within ``timeout`` seconds (None: no key, or no keyboard)."""
-        import select
-        import time
+        import select  # deferred: terminal control only for a live screen
 
         if self._fd is None:
             time.sleep(max(0.0, timeout))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +47,7 @@ def cmd_queue(session: Session, args: Any) -> int:
 
 
 def cmd_cleanup(session: Session, args: Any) -> int:
-    from dataclasses import replace
+    from dataclasses import replace  # deferred: dataclasses (with inspect) is slow to import
 
     sub = session.submitor()
     policy = None
@@ -58,7 +60,7 @@ def cmd_cleanup(session: Session, args: Any) -> int:
         if v is not None
     }
     if overrides:
-        from molq.models import RetentionPolicy
+        from molq.models import RetentionPolicy  # deferred: molq.models loads only when used
 
         dest = session.destination()
         base = session.profile(dest.profile).retention if dest.profile else RetentionPolicy()
@@ -90,7 +92,7 @@ def cmd_daemon(session: Session, args: Any) -> int:
             f"molq daemon: refreshing cluster {dest.name!r} ({dest.scheduler} on {dest.where}) "
             f"every {args.interval:g} s; Ctrl-C or SIGTERM stops it\n"
         )
-    import logging
+    import logging  # deferred: logging is slow to import; only when it logs
 
     # The daemon's own warnings (a scheduler that does not answer) are its output.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s molq daemon: %(message)s")
@@ -100,7 +102,7 @@ def cmd_daemon(session: Session, args: Any) -> int:
 
 # -- clusters ---------------------------------------------------------------------------
 def _cluster_rows(session: Session, args: Any) -> list[dict[str, Any]]:
-    from molq.ssh_config import list_ssh_hosts, ssh_alias_names
+    from molq.ssh_config import list_ssh_hosts, ssh_alias_names  # deferred: molq.ssh_config loads only when used
 
     rows: list[dict[str, Any]] = []
     for name, profile in sorted(session.config.profiles.items()):
@@ -151,7 +153,7 @@ def cmd_clusters_show(session: Session, args: Any) -> int:
             "retention": _plain(profile.retention),
         }
     else:
-        from molq.ssh_config import resolve_ssh_host, ssh_alias_names
+        from molq.ssh_config import resolve_ssh_host, ssh_alias_names  # deferred: molq.ssh_config loads only when used
 
         if args.name not in ssh_alias_names(getattr(args, "ssh_config", None)):
             raise CliError(f"no profile or ~/.ssh/config host named {args.name!r} (see 'molq clusters list')")
@@ -207,8 +209,7 @@ _LABELS = {
 
 def _plain(value: Any) -> Any:
     """A dataclass tree as JSON-ready data (Memory/Duration as text, None dropped)."""
-    import dataclasses
-    import enum
+    import dataclasses  # deferred: dataclasses (with inspect) is slow to import
 
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
@@ -248,7 +249,7 @@ def _workspace(session: Session, path: str) -> Any:
         and not session.ssh_alias(cluster_name)
     ):
         # A workspace lives on a machine: a bare name must say which (the original molq's rule).
-        from molq.ssh_config import ssh_alias_names
+        from molq.ssh_config import ssh_alias_names  # deferred: molq.ssh_config loads only when used
 
         known = ", ".join(ssh_alias_names(getattr(session.args, "ssh_config", None))) or "none"
         raise UsageError(
@@ -261,8 +262,6 @@ def _workspace(session: Session, path: str) -> Any:
 
 
 def cmd_workspace_sync(session: Session, args: Any) -> int:
-    import os
-
     local = os.path.abspath(os.path.expanduser(args.local))
     dest, ws = _workspace(session, args.path)
     exclude = tuple(args.exclude or ())

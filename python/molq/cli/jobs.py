@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from molq.cli import _output as out
 from molq.cli._attempts import newest_attempts
-from molq.cli._errors import EXIT_OK, UsageError
+from molq.cli._errors import EXIT_OK, CliError, UsageError
+from molq.errors import ConfigError
 
 if TYPE_CHECKING:
     from molq._core import JobRecord
@@ -80,6 +82,7 @@ def _build(cls: Any, fields: dict[str, Any]) -> Any:
 
 
 def _submit_kwargs(session: Session, args: Any) -> dict[str, Any]:
+    # deferred: molq.types loads only when used
     from molq.types import JobExecution, JobResources, JobScheduling, Script
 
     kwargs: dict[str, Any] = {}
@@ -143,9 +146,9 @@ def _submit_kwargs(session: Session, args: Any) -> dict[str, Any]:
 
 
 def _retry_policy(session: Session, args: Any) -> Any:
-    from dataclasses import replace
+    from dataclasses import replace  # deferred: dataclasses (with inspect) is slow to import
 
-    from molq.models import RetryPolicy
+    from molq.models import RetryPolicy  # deferred: molq.models loads only when used
 
     dest = session.destination()
     base = session.profile(dest.profile).retry if dest.profile else None
@@ -160,9 +163,6 @@ def _retry_policy(session: Session, args: Any) -> Any:
 
 
 def cmd_submit(session: Session, args: Any) -> int:
-    from molq.cli._errors import CliError
-    from molq.errors import ConfigError
-
     if not (args.argv or args.command is not None or args.script is not None):
         message = (
             "nothing to run: give the command (molq submit [SCHEDULER] PROGRAM ARG..., "
@@ -201,7 +201,7 @@ def cmd_submit(session: Session, args: Any) -> int:
     session.remember(dest)
     record = sub.get_job(handle.job_id)
     if args.wait:
-        from molq.cli.watch import wait_and_report
+        from molq.cli.watch import wait_and_report  # deferred: molq.cli.watch loads only when used
 
         if not args.json and not args.quiet:
             # The id first: a person who stops waiting still knows which job it was.
@@ -290,7 +290,6 @@ def cmd_list(session: Session, args: Any) -> int:
     if not records:
         print("No jobs.")
         return EXIT_OK
-    import time
 
     color = out.use_color()
     now = time.time()
@@ -347,8 +346,6 @@ def cmd_history(session: Session, args: Any) -> int:
 
 # -- one job ---------------------------------------------------------------------------
 def _fields(record: JobRecord, color: bool) -> list[tuple[str, str]]:
-    import time
-
     fields = [
         ("Job", record.job_id),
         ("Cluster", f"{record.cluster_name} ({record.scheduler})"),
@@ -391,8 +388,6 @@ def cmd_status(session: Session, args: Any) -> int:
 
 
 def cmd_cancel(session: Session, args: Any) -> int:
-    from molq.cli._errors import CliError
-
     records = [session.find(text) for text in args.jobs]  # every id checked before any cancel
     results = []
     for record in records:
@@ -421,7 +416,7 @@ def cmd_cancel(session: Session, args: Any) -> int:
 def _edges(session: Session, rows: list[JobDependency], *, upstream: bool) -> list[dict[str, Any]]:
     """Edges (job_id waits for dependency_job_id) with the state of the job on
     the other side, and whether the parent's state satisfies the edge."""
-    from molq.types import dependency_relation_state
+    from molq.types import dependency_relation_state  # deferred: molq.types loads only when used
 
     ids = {row.dependency_job_id for row in rows} | {row.job_id for row in rows}
     records = {r.job_id: r for r in session.store.get_records(sorted(ids))}

@@ -15,7 +15,7 @@ DAEMON_DEFAULT = "nerve"
 
 
 def _rows(session: Session) -> tuple[list[dict[str, Any]], bool]:
-    from molq.plugin import available_plugins, enabled_plugin_names
+    from molq.plugin import available_plugins, enabled_plugin_names  # deferred: molq.plugin loads only when used
 
     settings = session.config.plugins
     enabled = set(enabled_plugin_names(settings))

@@ -12,11 +12,14 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from molq.cli import _output as out
-from molq.cli._errors import EXIT_FAILED, EXIT_OK, UsageError
+from molq.cli._errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from molq.cli.live import LiveRow, LiveState, change_line, order, render, row_from_record, summary_line
+from molq.errors import MolqTimeoutError
+from molq.submitor import default_polling_strategy
 
 if TYPE_CHECKING:
     from molq._core import JobRecord
@@ -70,7 +73,7 @@ class Source:
             records = store.list_all_records(True, self.limit)
         else:
             records = store.list_records(self.cluster, True, self.limit)
-        from molq.cli._attempts import newest_attempts
+        from molq.cli._attempts import newest_attempts  # deferred: molq.cli._attempts loads only when used
 
         # A retried job is one row (its newest attempt; ATT says which), keyed by the job's id.
         return [(r.root_job_id or r.job_id, r) for r in newest_attempts(records)]
@@ -105,7 +108,6 @@ class Source:
         cap = max(_MAX_INTERVAL.get(kind, _MAX_INTERVAL_BATCH) for kind in kinds)
         if elapsed is None:
             return cap
-        from molq.submitor import default_polling_strategy
 
         kind = "local" if kinds == {"local"} else "slurm"
         return min(cap, default_polling_strategy(kind).next_interval(elapsed, polls))
@@ -120,7 +122,6 @@ def _drive(
     pause: Callable[[LiveState, float], bool],
 ) -> tuple[LiveState, bool]:
     """Poll, show, pause; until every watched job settled (True) or the user quit (False)."""
-    from molq.errors import MolqTimeoutError
 
     started = time.monotonic()
     polls = 0
@@ -145,9 +146,7 @@ def _drive(
 
 # -- the three displays ---------------------------------------------------------------
 def _run_screen(source: Source, *, until_settled: bool, timeout: float | None) -> tuple[LiveState, bool]:
-    from dataclasses import replace
-
-    from molq.cli._terminal import Screen
+    from molq.cli._terminal import Screen  # deferred: molq.cli._terminal loads only when used
 
     color, uni = out.use_color(), out.unicode_ok()
     with Screen() as screen:
@@ -284,8 +283,6 @@ def wait_and_report(
             session, keys, timeout=timeout, as_json=as_json, quiet=quiet, single=single, plain=plain, interval=interval
         )
     except KeyboardInterrupt:
-        from molq.cli._errors import EXIT_INTERRUPTED
-
         ids = " ".join(keys)
         sys.stderr.write(
             f"\nmolq: interrupted; stopped waiting, but job {ids} is still running "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from molq import _core, _original_names
 from molq.scheduler.base import DependencyEdge, Scheduler, TerminalStatus
 from molq.scheduler.shell import ShellScheduler
+from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
     from molq.transport.base import Transport
@@ -34,8 +37,6 @@ SCHEDULER_KINDS = tuple(_BACKENDS)
 
 
 def _backend_class(kind: str) -> Callable[..., Scheduler]:
-    import importlib
-
     module, _, cls = _BACKENDS[kind].partition(":")
     backend: Callable[..., Scheduler] = getattr(importlib.import_module(module), cls)
     return backend
@@ -46,8 +47,6 @@ def create_scheduler(scheduler_name: str, options: Any = None, *, transport: Tra
     if scheduler_name not in _BACKENDS:
         raise ValueError(f"Unknown scheduler kind {scheduler_name!r}; expected one of: {', '.join(SCHEDULER_KINDS)}")
     if transport is None:
-        from molq.transport.local import LocalTransport
-
         transport = LocalTransport()
     return _backend_class(scheduler_name)(options, transport=transport)
 
@@ -60,17 +59,13 @@ def __dir__() -> list[str]:
 def __getattr__(name: str) -> Any:
     # The value classes live with the other models; the original exported them here.
     if name == "SchedulerCapabilities":
-        from molq.models import SchedulerCapabilities
+        from molq.models import SchedulerCapabilities  # deferred: molq.models loads only when used
 
         return SchedulerCapabilities
     if name == "QueueEntry":
-        from molq._core import QueueEntry
-
-        return QueueEntry
+        return _core.QueueEntry
     for kind, target in _BACKENDS.items():
         if target.endswith(":" + name):
             return _backend_class(kind)
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
+from molq import _core, _original_names
 from molq.status import JobState
 
 if TYPE_CHECKING:
-    from molq import _core
     from molq.models import SchedulerCapabilities
     from molq.submission import JobSpec
     from molq.transport.base import Transport
@@ -75,7 +75,6 @@ class Scheduler(Protocol):
 def scheduler_ids(jobs: _core.ActiveJobs) -> list[str]:
     """The scheduler ids of ``jobs``; also takes a plain sequence of
     ``(job_id, scheduler_job_id, job_dir, submitted_at)`` tuples."""
-    from molq import _core
 
     if isinstance(jobs, _core.ActiveJobs):
         return jobs.scheduler_job_ids()  # one native call, no object per job
@@ -84,7 +83,6 @@ def scheduler_ids(jobs: _core.ActiveJobs) -> list[str]:
 
 def oldest_submitted(jobs: _core.ActiveJobs) -> float | None:
     """The earliest known submit time of ``jobs`` (None: none is known)."""
-    from molq import _core
 
     if isinstance(jobs, _core.ActiveJobs):
         return jobs.oldest_submitted_at()
@@ -126,7 +124,6 @@ class OneJobQueries:
         ids = [str(i) for i in scheduler_job_ids]
         if not ids:
             return {}
-        from molq import _core
 
         states = self.poll(_core.ActiveJobs([("", sid, "", 0.0) for sid in ids])).states()
         return {sid: states[sid] for sid in ids if sid in states}
@@ -134,7 +131,6 @@ class OneJobQueries:
     def resolve_terminal(self, scheduler_job_id: str) -> TerminalStatus | None:
         """How a job that left the queue ended, from accounting; None when that is not known."""
         sid = str(scheduler_job_id)
-        from molq import _core
 
         accounting = self.resolve_terminal_many(_core.ActiveJobs([("", sid, "", 0.0)]))
         if accounting is None:
@@ -147,7 +143,6 @@ def _terminal_from(
 ) -> TerminalStatus | None:
     """Read one job's end from snapshots, with the store's own rules: the
     snapshots are applied to a throwaway in-memory store holding just that job."""
-    from molq import _core
 
     if sid not in (queue or ()) and sid not in (accounting or ()):
         return None
@@ -208,8 +203,6 @@ class OriginalProtocolScheduler:
         return kind if isinstance(kind, str) else "custom"
 
     def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
-        from molq import _core
-
         states = self.wrapped.poll_many([job[1] for job in jobs])  # type: ignore[attr-defined]
         return _core.Snapshot.from_observations(
             [(str(sid), JobState(state).value, None, None, None, None) for sid, state in dict(states).items()]
@@ -217,7 +210,6 @@ class OriginalProtocolScheduler:
 
     def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot | None:
         """Asks per job; None (no evidence, jobs stay as they are) when nothing is known."""
-        from molq import _core
 
         rows: list[tuple[str, str, int | None, str | None, float | None, float | None]] = []
         for job in jobs:
@@ -264,6 +256,4 @@ def adapt_scheduler(impl: object) -> Scheduler:
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -14,8 +14,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from molq import _core
+from molq import _core, _original_names
 from molq.errors import ConfigError
+from molq.options import LSFSchedulerOptions
 from molq.scheduler._batch import (
     QUERY_ENV,
     chunks,
@@ -28,10 +29,10 @@ from molq.scheduler._batch import (
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
 from molq.transport.base import Transport
+from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
     from molq.models import SchedulerCapabilities
-    from molq.options import LSFSchedulerOptions
     from molq.scheduler.base import DependencyEdge
     from molq.submission import JobSpec
 
@@ -122,11 +123,7 @@ class LSFScheduler(OneJobQueries):
     kind = "lsf"
 
     def __init__(self, options: LSFSchedulerOptions | None = None, *, transport: Transport | None = None) -> None:
-        from molq.options import LSFSchedulerOptions
-
         if transport is None:
-            from molq.transport.local import LocalTransport
-
             transport = LocalTransport()
         self.options = options if isinstance(options, LSFSchedulerOptions) else LSFSchedulerOptions()
         self._transport = transport
@@ -136,7 +133,7 @@ class LSFScheduler(OneJobQueries):
         return self._transport
 
     def capabilities(self) -> SchedulerCapabilities:
-        from molq.models import SchedulerCapabilities
+        from molq.models import SchedulerCapabilities  # deferred: molq.models loads only when used
 
         return SchedulerCapabilities(
             **{name: name != "supports_qos" for name in SchedulerCapabilities.__dataclass_fields__}
@@ -215,6 +212,4 @@ class LSFScheduler(OneJobQueries):
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

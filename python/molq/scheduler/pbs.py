@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from molq import _core
+from molq import _core, _original_names
 from molq.errors import ConfigError
+from molq.options import PBSSchedulerOptions
 from molq.scheduler._batch import (
     chunks,
     directive_value,
@@ -27,10 +28,10 @@ from molq.scheduler._batch import (
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
 from molq.transport.base import Transport
+from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
     from molq.models import SchedulerCapabilities
-    from molq.options import PBSSchedulerOptions
     from molq.scheduler.base import DependencyEdge
     from molq.submission import JobSpec
 
@@ -102,7 +103,7 @@ def render_pbs_directives(spec: JobSpec, flavor: str = "pbspro", extra: Sequence
             add("-l", f"nodes={nodes}:ppn={cpus}{gpus}")
         if r.memory is not None:
             # Torque's mem is the whole job's; molq's memory is per node, as Slurm's --mem.
-            from molq.types import Memory
+            from molq.types import Memory  # deferred: molq.types loads only when used
 
             add("-l", f"mem={Memory(r.memory.bytes * nodes).to_pbs()}")
         if s.exclusive_node:
@@ -133,11 +134,7 @@ class PBSScheduler(OneJobQueries):
     kind = "pbs"
 
     def __init__(self, options: PBSSchedulerOptions | None = None, *, transport: Transport | None = None) -> None:
-        from molq.options import PBSSchedulerOptions
-
         if transport is None:
-            from molq.transport.local import LocalTransport
-
             transport = LocalTransport()
         self.options = options if isinstance(options, PBSSchedulerOptions) else PBSSchedulerOptions()
         self._transport = transport
@@ -152,7 +149,7 @@ class PBSScheduler(OneJobQueries):
         return self.options.flavor == "pbspro"
 
     def capabilities(self) -> SchedulerCapabilities:
-        from molq.models import SchedulerCapabilities
+        from molq.models import SchedulerCapabilities  # deferred: molq.models loads only when used
 
         unsupported = {"supports_gpu_type", "supports_qos", "supports_reservation"}
         return SchedulerCapabilities(
@@ -266,6 +263,4 @@ class PBSScheduler(OneJobQueries):
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -7,9 +7,9 @@ gets molq's classes, resolved on first use.
 
 from __future__ import annotations
 
+from molq import _original_names
+
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

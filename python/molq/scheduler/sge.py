@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from molq import _core
 from molq.errors import ConfigError
+from molq.options import SGESchedulerOptions
 from molq.scheduler._batch import (
     QUERY_ENV,
     directive_value,
@@ -28,10 +29,10 @@ from molq.scheduler._batch import (
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, oldest_submitted
 from molq.transport.base import Transport
+from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
     from molq.models import SchedulerCapabilities
-    from molq.options import SGESchedulerOptions
     from molq.scheduler.base import DependencyEdge
     from molq.submission import JobSpec
 
@@ -71,7 +72,6 @@ def render_sge_directives(
     spec: JobSpec, options: SGESchedulerOptions | None = None, extra: Sequence[str] = ()
 ) -> list[str]:
     """The ``#$`` lines for a spec, one option per line."""
-    from molq.options import SGESchedulerOptions
 
     opts = options or SGESchedulerOptions()
     r, s, e = spec.resources, spec.scheduling, spec.execution
@@ -130,11 +130,7 @@ class SGEScheduler(OneJobQueries):
     kind = "sge"
 
     def __init__(self, options: SGESchedulerOptions | None = None, *, transport: Transport | None = None) -> None:
-        from molq.options import SGESchedulerOptions
-
         if transport is None:
-            from molq.transport.local import LocalTransport
-
             transport = LocalTransport()
         self.options = options if isinstance(options, SGESchedulerOptions) else SGESchedulerOptions()
         self._transport = transport
@@ -144,7 +140,7 @@ class SGEScheduler(OneJobQueries):
         return self._transport
 
     def capabilities(self) -> SchedulerCapabilities:
-        from molq.models import SchedulerCapabilities
+        from molq.models import SchedulerCapabilities  # deferred: molq.models loads only when used
 
         # No per-node placement, GPUs, QOS or exclusive hosts in a stock Grid Engine.
         unsupported = {

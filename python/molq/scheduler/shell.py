@@ -30,12 +30,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from molq import _core
+from molq import _core, _original_names
 from molq.errors import ConfigError, SchedulerError, TransportError
 from molq.scheduler._original_local import ORIGINAL_CANCEL_FN, ORIGINAL_STATUS_FN
 from molq.scheduler._script import render_script
-from molq.scheduler.base import OneJobQueries
+from molq.scheduler.base import OneJobQueries, _terminal_from
 from molq.transport.base import Transport
+from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -351,8 +352,6 @@ class ShellScheduler(OneJobQueries):
         cancel_grace: int = 3,
     ) -> None:
         if transport is None:
-            from molq.transport.local import LocalTransport
-
             transport = LocalTransport()
         self.options = options
         self._transport = transport
@@ -365,7 +364,7 @@ class ShellScheduler(OneJobQueries):
         return self._transport
 
     def capabilities(self) -> SchedulerCapabilities:
-        from molq.models import SchedulerCapabilities
+        from molq.models import SchedulerCapabilities  # deferred: molq.models loads only when used
 
         return SchedulerCapabilities(
             supports_cwd=True,
@@ -459,7 +458,6 @@ class ShellScheduler(OneJobQueries):
 
     def resolve_terminal_with_dir(self, scheduler_job_id: str, job_dir: str | Path) -> TerminalStatus | None:
         """How the job of ``job_dir`` ended (from its wrapper's files); None while it runs."""
-        from molq.scheduler.base import _terminal_from
 
         sid = str(scheduler_job_id)
         snapshot = self.poll(_core.ActiveJobs([("", sid, str(job_dir), 0.0)]))
@@ -538,6 +536,4 @@ class ShellScheduler(OneJobQueries):
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -12,16 +12,17 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from molq import _core
+from molq import _core, _original_names
 from molq.errors import ConfigError, MolqError, SchedulerError, TransportError
+from molq.options import SlurmSchedulerOptions
 from molq.scheduler._batch import chunks, directive_value, parse_joined
 from molq.scheduler._script import render_script, shell_quote
 from molq.scheduler.base import OneJobQueries, oldest_submitted, scheduler_ids
 from molq.transport.base import CommandResult, Transport
+from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
     from molq.models import SchedulerCapabilities
-    from molq.options import SlurmSchedulerOptions
     from molq.scheduler.base import DependencyEdge
     from molq.submission import JobSpec
 
@@ -156,11 +157,7 @@ class SlurmScheduler(OneJobQueries):
     kind = "slurm"
 
     def __init__(self, options: SlurmSchedulerOptions | None = None, *, transport: Transport | None = None) -> None:
-        from molq.options import SlurmSchedulerOptions
-
         if transport is None:
-            from molq.transport.local import LocalTransport
-
             transport = LocalTransport()
         self.options = options or SlurmSchedulerOptions()
         self._transport = transport
@@ -170,7 +167,7 @@ class SlurmScheduler(OneJobQueries):
         return self._transport
 
     def capabilities(self) -> SchedulerCapabilities:
-        from molq.models import SchedulerCapabilities
+        from molq.models import SchedulerCapabilities  # deferred: molq.models loads only when used
 
         return SchedulerCapabilities(
             **{name: True for name in SchedulerCapabilities.__dataclass_fields__ if name != "supports_priority"}
@@ -409,6 +406,4 @@ class SlurmScheduler(OneJobQueries):
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -28,7 +28,7 @@ __all__ = ["JobStore", "default_jobs_db_path", "dependency_relation_state"]
 
 def __getattr__(name: str) -> object:
     if name == "dependency_relation_state":
-        from molq.types import dependency_relation_state
+        from molq.types import dependency_relation_state  # deferred: molq.types loads only when used
 
         return dependency_relation_state
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -43,7 +43,7 @@ def _duplicate_job_error() -> type[StoreError]:
     Made on first use, so that loading the store does not load ``sqlite3``."""
     global _duplicate_error
     if _duplicate_error is None:
-        import sqlite3
+        import sqlite3  # deferred: sqlite3 only when a store file is opened
 
         class DuplicateJobError(StoreError, sqlite3.IntegrityError):
             """A job id that is already in the store was inserted again."""
@@ -72,7 +72,7 @@ def _prepare_folder(db_path: Path) -> None:
     """The store's folder, created 0700 if missing: MOLQ_HOME must be private
     (an older molq made it 0755); another folder may be shared the safe way
     (root's, or sticky like /tmp), the store's own files being 0600."""
-    from molq._paths import ensure_private_dir
+    from molq._paths import ensure_private_dir  # deferred: molq._paths loads only when used
 
     folder = db_path.parent
     if folder == molq_home():
@@ -94,6 +94,7 @@ class JobStore:
             path = str(resolved)
             if not resolved.exists():
                 # First open of the default store: adopt the original molq's.
+                # deferred: molq._import_original loads only when used
                 from molq._import_original import adopt_original_store
 
                 adopt_original_store(path)
@@ -102,12 +103,13 @@ class JobStore:
             self._native = _core.JobStore(path, timeout_ms)
         except StoreError as exc:
             if path != ":memory:" and os.path.isfile(path):
-                from molq.store import _original_layout as original
+                from molq.store import _original_layout as original  # deferred: only for a store the original molq made
 
                 if original.is_first_layout(path):
                     original.set_aside_first_layout(path)
                     self._native = _core.JobStore(path, timeout_ms)
                     return
+                # deferred: molq._import_original loads only when used
                 from molq._import_original import adopt_original_in_place
 
                 if adopt_original_in_place(path):  # molq 0.4's store at ~/.molq/jobs.db
@@ -178,13 +180,13 @@ class JobStore:
 
     def get_dependencies(self, job_id: str) -> list[JobDependency]:
         """The edges ``job_id`` waits on."""
-        from molq.models import JobDependency
+        from molq.models import JobDependency  # deferred: molq.models loads only when used
 
         return [JobDependency(*row) for row in self._native.get_dependencies(job_id)]
 
     def get_dependents(self, job_id: str) -> list[JobDependency]:
         """The edges of the jobs that wait on ``job_id``."""
-        from molq.models import JobDependency
+        from molq.models import JobDependency  # deferred: molq.models loads only when used
 
         return [JobDependency(*row) for row in self._native.get_dependents(job_id)]
 
@@ -199,6 +201,7 @@ class JobStore:
     def get_dependency_previews(self, job_ids: Sequence[str], *, max_items: int = 8) -> dict[str, DependencyPreview]:
         """Each job's direct upstream and downstream jobs, at most ``max_items``
         of each (the totals count them all)."""
+        # deferred: molq._dependency_preview loads only when used
         from molq._dependency_preview import dependency_previews
 
         return dependency_previews(self, job_ids, max_items=max_items)
@@ -206,7 +209,7 @@ class JobStore:
     def list_allocations(self, cluster_name: str, *, limit: int | None = None) -> list[RememberedAllocation]:
         """The partition/account/qos/reservation combinations used on
         ``cluster_name``, most recently used first."""
-        from molq.models import RememberedAllocation
+        from molq.models import RememberedAllocation  # deferred: molq.models loads only when used
 
         return [RememberedAllocation(*row) for row in self._native.list_allocations(cluster_name, limit)]
 
@@ -255,7 +258,7 @@ class JobStore:
 
     def claim_due_retries(self, cluster_name: str, now: float) -> list[str]:
         """Claim the due retries for this process, taking back those of dead claimants."""
-        from molq._liveness import is_dead, this_process
+        from molq._liveness import is_dead, this_process  # deferred: molq._liveness loads only when used
 
         dead = [h for h in self._native.retry_claim_holders(cluster_name) if is_dead(h)]
         return self._native.claim_due_retries(cluster_name, now, this_process(), dead)

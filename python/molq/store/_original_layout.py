@@ -23,14 +23,14 @@ ORIGINAL_SCHEMA_VERSION = 8
 
 
 def _read_only(path: str):  # type: ignore[no-untyped-def]
-    import sqlite3
+    import sqlite3  # deferred: sqlite3 only when a store file is opened
 
     return sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
 
 
 def _layout(path: str) -> tuple[set[str], str | None, set[str]]:
     """(table names, molq_meta schema_version or None, columns of jobs)."""
-    import sqlite3
+    import sqlite3  # deferred: sqlite3 only when a store file is opened
 
     try:
         conn = _read_only(path)

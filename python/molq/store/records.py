@@ -9,13 +9,12 @@ programs and importers that read a store file with ``sqlite3``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from molq import _original_names
+from molq._core import JobRecord
 from molq.status import JobState
 from molq.types import dependency_relation_state
-
-if TYPE_CHECKING:
-    from molq._core import JobRecord
 
 __all__ = ["coerce_job_state", "dependency_relation_state", "row_to_record"]
 
@@ -62,7 +61,7 @@ def _metadata(raw: Any) -> dict[str, str]:
         return {}
     if isinstance(raw, Mapping):
         return {str(k): str(v) for k, v in raw.items()}
-    import json
+    import json  # deferred: json only when JSON is read or written
 
     try:
         value = json.loads(raw)
@@ -78,7 +77,6 @@ def row_to_record(row: Any) -> JobRecord:
     a blank ``root_job_id`` means the job is its own root, and a missing
     ``attempt`` is the first.
     """
-    from molq._core import JobRecord
 
     job_id = row["job_id"]
     values: dict[str, Any] = {name: _column(row, name) for name in _OPTIONAL}
@@ -97,6 +95,4 @@ def row_to_record(row: Any) -> JobRecord:
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

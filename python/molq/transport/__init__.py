@@ -5,6 +5,7 @@
 import subprocess  # noqa: F401
 import sys  # noqa: F401
 
+from molq import _original_names
 from molq.errors import TransportError
 from molq.transport.base import CommandFailedError, CommandResult, Transport
 from molq.transport.local import LocalTransport
@@ -15,10 +16,8 @@ __all__ = ["CommandFailedError", "CommandResult", "LocalTransport", "SshTranspor
 def __getattr__(name: str) -> object:
     # SshTransport pulls in more machinery; load it only when asked for.
     if name == "SshTransport":
-        from molq.transport.ssh import SshTransport
+        from molq.transport.ssh import SshTransport  # deferred: molq.transport.ssh loads only when used
 
         return SshTransport
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -17,6 +17,9 @@ import hashlib
 import os
 import re
 import shlex
+import stat
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -221,7 +224,6 @@ class SshSettings:
 
 def read_settings(ssh_bin: str, args: Sequence[str], host: str) -> SshSettings:
     """``ssh -G`` with molq's arguments; defaults when ssh cannot answer."""
-    import subprocess
 
     try:
         done = subprocess.run(
@@ -277,8 +279,6 @@ def private_socket(settings: SshSettings, base_argv: Iterable[str]) -> str | Non
 
 
 def _private_dir(directory: str, uid: int) -> bool:
-    import stat
-
     try:
         os.makedirs(os.path.dirname(directory), mode=0o700, exist_ok=True)
         os.mkdir(directory, 0o700)
@@ -297,7 +297,6 @@ def _private_dir(directory: str, uid: int) -> bool:
 def relayed(ssh_argv: Sequence[str]) -> list[str]:
     """The program for ``rsync -e``: ssh through :mod:`molq.transport._ssh_relay`, which
     frames rsync's remote command (a greeting on stdout would break rsync's protocol)."""
-    import sys
 
     if not sys.executable:  # an embedding interpreter with no program to run: plain ssh
         return list(ssh_argv)

@@ -76,7 +76,7 @@ def socket_lock(socket_path: str | None, timeout: float) -> Iterator[None]:
     or after ``timeout`` seconds of waiting, the block runs unlocked.
     """
     try:
-        import fcntl
+        import fcntl  # deferred: fcntl is missing on Windows; guarded here
     except ImportError:  # no flock (Windows): no ControlMaster there either
         yield
         return

@@ -15,6 +15,7 @@ N words> <what rsync appends>``); it imports nothing of molq, so it starts fast.
 from __future__ import annotations
 
 import os
+import select
 import shlex
 import subprocess
 import sys
@@ -39,8 +40,6 @@ def split_tail(words: list[str]) -> tuple[list[str], str, list[str]]:
 
 
 def _write(fd: int, data: bytes) -> None:
-    import select
-
     view = memoryview(data)
     while view:
         try:

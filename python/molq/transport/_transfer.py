@@ -137,6 +137,7 @@ def _receiver_command(dst: str, make: str, temp: str) -> str:
 
 
 def _base_argv(t: SshTransport, exclude: Iterable[str]) -> list[str]:
+    # deferred: molq.transport._ssh_command loads only when used
     from molq.transport._ssh_command import relayed, rsync_shell
 
     o = t.options
@@ -199,7 +200,7 @@ def _size_of(path: str) -> int:
 
 def _remote_free_bytes(t: SshTransport, folder: str) -> int:
     """Free space (bytes) on the remote disk holding ``folder``; a large number when unknown."""
-    from molq.transport._ssh_command import RemotePath
+    from molq.transport._ssh_command import RemotePath  # deferred: molq.transport._ssh_command loads only when used
 
     try:
         status, out, _ = t._helper('df -Pk -- "$1" | tail -n 1', RemotePath(folder))
@@ -222,7 +223,7 @@ def rsync_download(
 
 
 def _local_temp_dir(where: Path, dst: Path) -> str:
-    import tempfile
+    import tempfile  # deferred: tempfile (shutil, random) only when a temp dir is made
 
     try:
         return tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=where)  # 0700
@@ -241,6 +242,7 @@ def _run(
     timeout: float | None,
 ) -> None:
     """Run rsync once, and once more on a new connection when the connection broke."""
+    # deferred: molq.transport._ssh_command loads only when used
     from molq.transport._ssh_command import connection_error
 
     o = t.options

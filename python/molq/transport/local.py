@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import stat as st
+import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -33,8 +35,6 @@ class LocalTransport:
         input: bytes | str | None = None,
         timeout: float | None = None,
     ) -> CommandResult:
-        import subprocess
-
         argv = [str(a) for a in argv]
         full_env = None
         if env:
@@ -77,7 +77,7 @@ class LocalTransport:
         ended are reaped here (only ours: other children's statuses are left
         for their owners).
         """
-        import shutil
+        import shutil  # deferred: shutil loads the compression modules; only when it is needed
 
         for pid in list(self._spawned):
             try:
@@ -177,7 +177,7 @@ class LocalTransport:
         if p.is_dir() and not p.is_symlink():
             if not recursive:
                 raise IsADirectoryError(f"{p} is a directory (pass recursive=True)")
-            import shutil
+            import shutil  # deferred: shutil loads the compression modules; only when it is needed
 
             shutil.rmtree(p)
         else:
@@ -195,7 +195,7 @@ class LocalTransport:
     def copy(self, src: str | Path, dst: str | Path) -> None:
         """Copy a file to ``dst`` (into it, if it is a directory), with its mode and
         times; missing parents of ``dst`` are created."""
-        import shutil
+        import shutil  # deferred: shutil loads the compression modules; only when it is needed
 
         source, target = Path(src), Path(dst)
         if source.is_dir():
@@ -209,7 +209,7 @@ class LocalTransport:
     def copytree(self, src: str | Path, dst: str | Path) -> None:
         """Copy the directory ``src`` to ``dst``, which must not exist yet; symlinks
         inside are copied as symlinks."""
-        import shutil
+        import shutil  # deferred: shutil loads the compression modules; only when it is needed
 
         source, target = Path(src), Path(dst)
         if not source.exists():
@@ -238,7 +238,6 @@ class LocalTransport:
 
     def stat(self, path: str | Path) -> dict[str, object]:
         """``size``, ``mtime``, ``is_dir`` and ``is_file`` of ``path`` (symlinks followed)."""
-        import stat as st
 
         info = os.stat(path)
         return {
@@ -287,6 +286,7 @@ def _copy(src: Path, dst: Path, *, recursive: bool, exclude: tuple[str, ...]) ->
     land in ``dst``; a file lands at ``dst`` (or inside it when it is a directory).
     Each file goes through a temporary name (molq.transport._transfer): a cut copy
     leaves the old file or none."""
+    # deferred: molq.transport._transfer loads only when used
     from molq.transport._transfer import local_copy, local_copytree
 
     if not src.exists():

@@ -13,6 +13,8 @@ import errno
 import os
 import posixpath
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -350,6 +352,7 @@ class SshTransport:
         return status, out, err.decode("utf-8", "replace")
 
     def _fail(self, op: str, path: str, status: int, stderr: str) -> OSError | TransportError:
+        # deferred: molq.transport._transfer loads only when used
         from molq.transport._transfer import classify_text, os_error
 
         code = _ERRNO.get(status) or classify_text(stderr)
@@ -572,7 +575,7 @@ class SshTransport:
             raise FileNotFoundError(errno.ENOENT, "no such file or directory", str(src))
         if src.is_dir() and not recursive:
             raise IsADirectoryError(errno.EISDIR, f"{src} is a directory (pass recursive=True)", str(src))
-        from molq.transport._transfer import rsync_upload
+        from molq.transport._transfer import rsync_upload  # deferred: molq.transport._transfer loads only when used
 
         dst = self.expand_path(str(remote))
         make = dst if src.is_dir() else posixpath.dirname(dst)
@@ -603,7 +606,7 @@ class SshTransport:
             src += "/"
         else:
             dst.parent.mkdir(parents=True, exist_ok=True)
-        from molq.transport._transfer import rsync_download
+        from molq.transport._transfer import rsync_download  # deferred: molq.transport._transfer loads only when used
 
         # atomic per file: see molq.transport._transfer
         rsync_download(self, src, dst, src_is_dir=kind == "d", exclude=exclude, timeout=timeout)
@@ -645,8 +648,6 @@ class SshTransport:
 
         Needs a terminal: without one, use :meth:`login_with_code`.
         """
-        import subprocess
-        import sys
 
         if not force and self.is_master_alive():
             self._master_ready = True
@@ -684,8 +685,8 @@ class SshTransport:
         The code reaches ssh through ``SSH_ASKPASS``: a helper script private to the
         user that reads it from its environment; it is never written to a file or argv.
         """
-        import shutil
-        import tempfile
+        import shutil  # deferred: shutil loads the compression modules; only when it is needed
+        import tempfile  # deferred: tempfile (shutil, random) only when a temp dir is made
 
         code = code.strip()
         if not code:

@@ -30,6 +30,7 @@ import time
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
+from molq import _original_names
 from molq._log import get_logger
 from molq.plugins.nerve.mapping import build_snapshots, machine_alias, machine_kind
 
@@ -87,7 +88,7 @@ class NervePlugin:
         except Exception:
             _log.exception("nerve: could not read the active jobs to start with")
             seeded = []
-        from molq.callbacks import EventType
+        from molq.callbacks import EventType  # deferred: molq.callbacks loads only when used
 
         with self._lock:
             self._stopping = False
@@ -101,7 +102,7 @@ class NervePlugin:
         ctx, worker = self._ctx, self._worker
         if ctx is None:
             return
-        from molq.callbacks import EventType
+        from molq.callbacks import EventType  # deferred: molq.callbacks loads only when used
 
         try:
             ctx.event_bus.off(EventType.STATUS_CHANGE, self._handler)
@@ -208,6 +209,4 @@ class NervePlugin:
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)

@@ -16,10 +16,14 @@ queue instead of one chain per job.
 
 from __future__ import annotations
 
+import socket
+import sys
+import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from molq import _original_names
 from molq.status import JobState
 
 if TYPE_CHECKING:
@@ -47,10 +51,9 @@ _BATCH_KEYS = ("molq.batch_id", "batch_id", "molq.chain_id", "chain_id")
 def machine_alias() -> str:
     """The name Nerve shows for this machine: the macOS LocalHostName (what Nerve's
     settings show there), else the host name up to its first dot."""
-    import sys
 
     if sys.platform == "darwin":
-        import subprocess
+        import subprocess  # deferred: subprocess only when a command runs
 
         try:
             name = subprocess.run(
@@ -60,7 +63,6 @@ def machine_alias() -> str:
             name = ""
         if name:
             return name
-    import socket
 
     host = socket.gethostname() or "local"
     return host.split(".")[0].strip() or host
@@ -68,7 +70,7 @@ def machine_alias() -> str:
 
 def machine_kind() -> str:
     """``darwin``, ``linux``, ``wsl``, ``windows`` or ``unknown``."""
-    import platform
+    import platform  # deferred: platform only when the machine kind is asked
 
     system = platform.system().lower()
     if system == "linux":
@@ -81,14 +83,11 @@ def machine_kind() -> str:
 def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    import time
 
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _now_iso() -> str:
-    import time
-
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
@@ -462,6 +461,4 @@ def build_snapshots(
 
 def __getattr__(name: str) -> object:
     # names the original molq carried here (molq._original_names)
-    from molq._original_names import resolve
-
-    return resolve(__name__, name)
+    return _original_names.resolve(__name__, name)
