@@ -21,6 +21,7 @@ __all__ = [
     "ActiveJob",
     "ActiveJobs",
     "ArrayTask",
+    "NewJob",
     "PollStatus",
     "JobRecord",
     "StatusTransition",
@@ -109,6 +110,42 @@ class ActiveJobs:
         """Those ``queue`` does not show, or shows finished without an exit code."""
     def only(self, scheduler_job_ids: list[str]) -> ActiveJobs:
         """Those whose scheduler id is given."""
+
+@final
+class NewJob:
+    """A job to register (state created), by named fields."""
+
+    def __new__(
+        cls,
+        *,
+        job_id: str,
+        cluster_name: str,
+        scheduler: str,
+        command_type: str = ...,
+        command_display: str = ...,
+        cwd: str = ...,
+        job_dir: str = ...,
+        root_job_id: str = ...,
+        attempt: int = 1,
+        previous_attempt_job_id: str | None = None,
+        retry_group_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        request_json: str | None = None,
+        retry_json: str | None = None,
+        profile_name: str | None = None,
+        array: bool = False,
+    ) -> NewJob: ...
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def cluster_name(self) -> str: ...
+    @property
+    def scheduler(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def array(self) -> bool:
+        """A job array (its scheduler id names the whole array)."""
 
 @final
 class ArrayTask:
@@ -466,7 +503,7 @@ class JobStore:
     # -- submit (each call is one transaction) ---------------------------------
     def register_job(
         self,
-        job: dict[str, object],
+        job: NewJob | dict[str, object],
         dependencies: list[tuple[str, str, str]],
         now: float,
     ) -> None:

@@ -8,6 +8,7 @@ mod answers;
 mod detach;
 mod errors;
 mod import_original;
+mod new_job;
 mod parse;
 mod store;
 mod store_compat;
@@ -39,6 +40,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_class::<active::PyActiveJob>()?;
     m.add_class::<active::PyActiveJobs>()?;
+    m.add_class::<new_job::PyNewJob>()?;
     m.add_class::<values::PyArrayTask>()?;
     m.add_class::<values::PyPollStatus>()?;
     m.add_class::<types::PyJobRecord>()?;

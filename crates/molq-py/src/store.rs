@@ -11,6 +11,7 @@ use pyo3::types::PyDict;
 
 use crate::active::PyActiveJobs;
 use crate::detach::detached;
+use crate::new_job::PyNewJob;
 use crate::parse::PySnapshot;
 use crate::store_compat;
 use crate::types::{
@@ -101,11 +102,19 @@ impl PyJobStore {
     fn register_job(
         &self,
         py: Python<'_>,
-        job: &Bound<'_, PyDict>,
+        job: &Bound<'_, PyAny>,
         dependencies: Vec<(String, String, String)>,
         now: f64,
     ) -> PyResult<()> {
-        let job = new_job(job)?;
+        let job = if let Ok(named) = job.cast::<PyNewJob>() {
+            named.get().0.clone()
+        } else if let Ok(dict) = job.cast::<PyDict>() {
+            new_job(dict)?
+        } else {
+            return Err(PyTypeError::new_err(
+                "register_job takes a NewJob (or the dict of its fields)",
+            ));
+        };
         let deps: Vec<Dependency> = dependencies
             .into_iter()
             .map(|(id, kind, edge)| Dependency {

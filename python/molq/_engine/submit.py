@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from molq import _core
 from molq._engine.handover import hand_to_scheduler, outcome_unknown
 from molq._engine.job_dir import prepare_job_dir
 from molq._engine.recovery import stop_if_cancelled_meanwhile
@@ -43,24 +44,24 @@ def submit(ctx: EngineContext, request: SubmitRequest) -> Submitted:
     prepare_job_dir(ctx.transport, spec, resolved.script_bytes)
     store = ctx.store
     store.register_job(
-        {
-            "job_id": spec.job_id,
-            "cluster_name": spec.cluster_name,
-            "scheduler": spec.scheduler,
-            "root_job_id": spec.root_job_id,
-            "attempt": spec.attempt,
-            "previous_attempt_job_id": spec.previous_attempt_job_id,
-            "retry_group_id": spec.retry_group_id,
-            "command_type": spec.command.command_type,
-            "command_display": spec.command.display,
-            "cwd": spec.cwd,
-            "job_dir": spec.job_dir,
-            "metadata": spec.metadata,
-            "request_json": spec.request_json,
-            "retry_json": resolved.retry_json,
-            "profile_name": spec.profile_name,
-            "array": bool(spec.scheduling.array_spec),
-        },
+        _core.NewJob(
+            job_id=spec.job_id,
+            cluster_name=spec.cluster_name,
+            scheduler=spec.scheduler,
+            root_job_id=spec.root_job_id,
+            attempt=spec.attempt,
+            previous_attempt_job_id=spec.previous_attempt_job_id,
+            retry_group_id=spec.retry_group_id,
+            command_type=spec.command.command_type,
+            command_display=spec.command.display,
+            cwd=spec.cwd,
+            job_dir=spec.job_dir,
+            metadata=spec.metadata,
+            request_json=spec.request_json,
+            retry_json=resolved.retry_json,
+            profile_name=spec.profile_name,
+            array=bool(spec.scheduling.array_spec),
+        ),
         resolved.edges,
         time.time(),
     )

@@ -18,7 +18,16 @@ from molq._home import default_jobs_db_path, molq_home
 from molq.errors import StoreError
 
 if TYPE_CHECKING:
-    from molq._core import ActiveJobs, ArrayTask, JobRecord, PollStatus, ReconcileOutcome, Snapshot, StatusTransition
+    from molq._core import (
+        ActiveJobs,
+        ArrayTask,
+        JobRecord,
+        NewJob,
+        PollStatus,
+        ReconcileOutcome,
+        Snapshot,
+        StatusTransition,
+    )
     from molq.models import DependencyPreview, JobDependency, JobSpec, RememberedAllocation
     from molq.status import JobState
     from molq.types import JobScheduling
@@ -227,7 +236,10 @@ class JobStore:
         return self._native.count_active(cluster_name)
 
     # -- writes (each one transaction) ------------------------------------------
-    def register_job(self, job: dict[str, object], dependencies: list[tuple[str, str, str]], now: float) -> None:
+    def register_job(
+        self, job: NewJob | dict[str, object], dependencies: list[tuple[str, str, str]], now: float
+    ) -> None:
+        """Insert ``job`` (state created) with its dependency edges, in one transaction."""
         self._native.register_job(job, dependencies, now)
 
     def mark_submitted(self, job_id: str, scheduler_job_id: str, now: float) -> StatusTransition | None:
