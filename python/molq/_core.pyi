@@ -108,8 +108,6 @@ class ActiveJobs:
         """The earliest known submit time (None: none is known)."""
     def unsettled_by(self, queue: Snapshot) -> ActiveJobs:
         """Those ``queue`` does not show, or shows finished without an exit code."""
-    def only(self, scheduler_job_ids: list[str]) -> ActiveJobs:
-        """Those whose scheduler id is given."""
 
 @final
 class NewJob:

@@ -60,7 +60,6 @@ def test_the_active_set_reads_oldest_first_and_filters_natively(tmp_path: Path) 
     assert active.oldest_submitted_at() == 10.0
     queue = _core.parse_queue("shell", b"102|running||11|\n")
     assert active.unsettled_by(queue).scheduler_job_ids() == ["103", "101"]
-    assert active.only(["101"]).scheduler_job_ids() == ["101"]
     assert active == [("j2", "102", "/jobs/j2", 10.0), ("j3", "103", "/jobs/j3", 20.0), ("j1", "101", "/jobs/j1", 30.0)]
 
 

@@ -12,6 +12,7 @@ use pyo3::types::{PyIterator, PyList, PyTuple};
 
 use crate::parse::PySnapshot;
 use crate::types::repr_str;
+use crate::values::tuple_eq;
 
 /// One job to poll: its molq id, scheduler id, job directory and submit time.
 #[pyclass(frozen, module = "molq._core", name = "ActiveJob")]
@@ -81,14 +82,12 @@ impl PyActiveJob {
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<bool> {
-        if let Ok(other) = other.cast::<PyActiveJob>() {
-            return Ok(self.0 == other.get().0);
-        }
-        // Equal to the tuple it stands for.
-        if other.cast::<PyTuple>().is_ok() {
-            return self.as_tuple(other.py())?.as_any().eq(other);
-        }
-        Ok(false)
+        let py = other.py();
+        let theirs = match other.cast::<PyActiveJob>() {
+            Ok(o) => Some(o.get().as_tuple(py)?),
+            Err(_) => None,
+        };
+        tuple_eq(self.as_tuple(py)?, other, theirs)
     }
 
     fn __repr__(&self) -> String {
@@ -211,12 +210,6 @@ impl PyActiveJobs {
                 .needs_accounting(std::iter::once(j.scheduler_job_id.as_str()))
                 .is_empty()
         }))
-    }
-
-    /// Those of these jobs whose scheduler id is in `scheduler_job_ids`.
-    fn only(&self, scheduler_job_ids: Vec<String>) -> Self {
-        let wanted: std::collections::HashSet<String> = scheduler_job_ids.into_iter().collect();
-        PyActiveJobs(self.0.subset(|j| wanted.contains(&j.scheduler_job_id)))
     }
 
     fn __repr__(&self) -> String {

@@ -11,7 +11,7 @@ use crate::types::{repr_str, state_obj};
 
 /// `other` equals a value whose tuple is `mine` when it is the same kind of
 /// value with the same tuple, or that very tuple.
-fn tuple_eq<'py>(
+pub(crate) fn tuple_eq<'py>(
     mine: Bound<'py, PyTuple>,
     other: &Bound<'py, PyAny>,
     theirs: Option<Bound<'py, PyTuple>>,

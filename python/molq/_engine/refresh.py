@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from molq import _core
 from molq._core import Snapshot
 from molq._log import get_logger
 from molq.errors import ParseError, SchedulerError, TransportError
@@ -105,15 +104,6 @@ class CycleResult(NamedTuple):
     error: BaseException | None
 
 
-def _unsettled(active: ActiveJobs, queue: Snapshot) -> ActiveJobs:
-    """The active jobs accounting should be asked about after ``queue``."""
-
-    if isinstance(active, _core.ActiveJobs):
-        return active.unsettled_by(queue)  # stays native: no object per job
-    ids = set(queue.needs_accounting([job[1] for job in active]))
-    return _core.ActiveJobs([job for job in active if job[1] in ids])
-
-
 class JobReconciler:
     """Syncs the stored jobs of ``cluster_name`` with what ``scheduler`` reports.
 
@@ -173,7 +163,7 @@ class JobReconciler:
         self._report_skipped(queue)
         # Accounting settles the jobs the queue no longer shows and those it
         # shows finished without an exit code.
-        unresolved: ActiveJobs | None = _unsettled(active, queue)
+        unresolved: ActiveJobs | None = active.unsettled_by(queue)  # stays native: no object per job
         if unresolved and queue.skipped:
             # An unreadable line may be one of the missing jobs: this cycle
             # applies only what was read; a clean poll settles the rest.
