@@ -53,14 +53,26 @@ __all__ = ["ShellScheduler"]
 # whether or not the wrapper still lives. The helpers below use bash
 # builtins only on Linux (no fork per process looked at); elsewhere one ps.
 _PROCS = r"""
+# molq_name_end STAT_LINE: sets MOLQ_AT to the offset of the fields after the
+# command name (state first) in a /proc/PID/stat line, and MOLQ_P to the pid.
+# The name is at most 15 bytes and may itself hold ") ", so it ends at the
+# last ") " of the line's head; looking only there keeps this O(1) (a "##*) "
+# over the whole line costs more than everything else in a scan).
+molq_name_end() {
+  local h=${1:0:48}
+  h=${h%") "*}
+  MOLQ_P=${h%% *}
+  MOLQ_AT=$((${#h} + 2))
+}
 # molq_st PID: sets ST to the start time of PID; fails for a dead or zombie
 # process (a dead wrapper may wait long for its parent to reap it).
 molq_st() {
   ST=
   if [ -r /proc/self/stat ]; then
     local s
-    read -r s < "/proc/$1/stat" 2>/dev/null || return 1
-    s=${s##*) }
+    read -r s 2>/dev/null < "/proc/$1/stat" || return 1
+    molq_name_end "$s"
+    s=${s:MOLQ_AT}
     set -f; set -- $s; set +f
     case $1 in Z|X|x) return 1 ;; esac
     ST=${20}
@@ -79,10 +91,13 @@ molq_members() {
   local leader=$1 except=${2:-} f s p out g st
   MOLQ_PIDS=
   if [ -r /proc/self/stat ]; then
-    for f in /proc/[0-9]*/stat; do
-      read -r s < "$f" 2>/dev/null || continue
-      p=${s%% *}
-      s=${s##*) }
+    for f in /proc/[1-9]*; do
+      read -r s 2>/dev/null < "$f/stat" || continue
+      # Most processes do not name LEADER anywhere: skip them unparsed.
+      case $s in *" $leader "*) ;; *) continue ;; esac
+      molq_name_end "$s"
+      p=$MOLQ_P
+      s=${s:MOLQ_AT:64}
       set -f; set -- $s; set +f
       case $1 in Z|X|x) continue ;; esac
       if [ "$3" = "$leader" ] || [ "$4" = "$leader" ]; then
@@ -107,9 +122,11 @@ molq_scan() {
   local f s out g st
   MOLQ_LIVE=" "
   if [ -r /proc/self/stat ]; then
-    for f in /proc/[0-9]*/stat; do
-      read -r s < "$f" 2>/dev/null || continue
-      s=${s##*) }
+    for f in /proc/[1-9]*; do
+      read -r s 2>/dev/null < "$f/stat" || continue
+      molq_name_end "$s"
+      # state, parent, group and session end within 64 characters
+      s=${s:MOLQ_AT:64}
       set -f; set -- $s; set +f
       case $1 in Z|X|x) continue ;; esac
       MOLQ_LIVE="$MOLQ_LIVE$3 $4 "
@@ -169,8 +186,8 @@ trap 'molq_sig=1' TERM INT HUP
 molq_end() {
   local t=${EPOCHREALTIME:-$(date +%s)}
   printf '%s %s%s\n' "$1" "${t/,/.}" "${2:+ $2}" > "$molq_dir/.exit_code.tmp"
-  mv -f "$molq_dir/.exit_code.tmp" "$molq_dir/.exit_code"
-  exit 0
+  # exec: the wrapper's last act, without one more fork
+  exec mv -f "$molq_dir/.exit_code.tmp" "$molq_dir/.exit_code"
 }
 { : >> "$molq_out"; } 2>/dev/null || molq_end 1 stdout
 { : >> "$molq_err"; } 2>/dev/null || molq_end 1 stderr
