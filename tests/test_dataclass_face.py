@@ -91,3 +91,36 @@ def test_queue_entries_are_equal_by_fields() -> None:
     assert QueueEntry("1", name="a") == QueueEntry("1", name="a")
     assert QueueEntry("1", name="a") != QueueEntry("1", name="b")
     assert len({QueueEntry("1"), QueueEntry("1")}) == 1
+
+
+def test_a_records_fields_are_one_list_the_constructor_the_dataclass_face_and_the_store_share(tmp_path) -> None:
+    import inspect
+    import sqlite3
+
+    from molq.store.records import row_to_record
+
+    assert tuple(inspect.signature(JobRecord).parameters) == JobRecord.FIELDS
+    assert tuple(f.name for f in dataclasses.fields(JobRecord)) == JobRecord.FIELDS
+    # every field is a column of the store, and a row read with sqlite3 gives the native record
+    store = JobStore(tmp_path / "jobs.db")
+    store.register_job(
+        {
+            "job_id": "j1",
+            "cluster_name": "dev",
+            "scheduler": "local",
+            "root_job_id": "j1",
+            "command_type": "argv",
+            "command_display": "echo hi",
+            "cwd": "/tmp",
+            "job_dir": "/tmp/j1",
+            "metadata": {"k": "v"},
+            "request_json": "{}",
+        },
+        [],
+        1.0,
+    )
+    store.mark_submitted("j1", "42", 2.0)
+    con = sqlite3.connect(tmp_path / "jobs.db")
+    con.row_factory = sqlite3.Row
+    row = con.execute(f"SELECT {', '.join(JobRecord.FIELDS)} FROM jobs").fetchone()
+    assert row_to_record(row) == store.get_record("j1")

@@ -197,6 +197,8 @@ class PollStatus:
 class JobRecord:
     """An immutable snapshot of one stored job."""
 
+    FIELDS: ClassVar[tuple[str, ...]]
+
     def __new__(
         cls,
         job_id: str,

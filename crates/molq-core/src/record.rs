@@ -72,6 +72,26 @@ impl JobFields {
     }
 }
 
+/// The names of [`Text`]'s fields, in its order (they are also names in
+/// [`JobRecord::FIELDS`]).
+pub(crate) const TEXT_NAMES: [&str; TEXTS] = [
+    "job_id",
+    "cluster_name",
+    "scheduler",
+    "scheduler_job_id",
+    "failure_reason",
+    "cwd",
+    "command_type",
+    "command_display",
+    "metadata",
+    "root_job_id",
+    "previous_attempt_job_id",
+    "retry_group_id",
+    "profile_name",
+    "job_dir",
+    "retry_state",
+];
+
 /// The text fields of a record, in packing order.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Text {
@@ -121,9 +141,11 @@ pub(crate) struct Packer {
 }
 
 impl Packer {
-    pub(crate) fn new() -> Self {
+    /// A packer for fields of `len` bytes in all (a record is then one
+    /// allocation of exactly its size).
+    pub(crate) fn with_capacity(len: usize) -> Self {
         Packer {
-            text: String::with_capacity(192),
+            text: String::with_capacity(len),
             ends: [0; TEXTS],
             none: 0,
             next: 0,
@@ -178,6 +200,35 @@ macro_rules! opt_text_getters {
 }
 
 impl JobRecord {
+    /// A record's fields: the one list of a job's columns. The store reads
+    /// them in this order, and the Python class takes them in this order.
+    pub const FIELDS: [&'static str; 24] = [
+        "job_id",
+        "cluster_name",
+        "scheduler",
+        "state",
+        "scheduler_job_id",
+        "submitted_at",
+        "started_at",
+        "finished_at",
+        "exit_code",
+        "failure_reason",
+        "cwd",
+        "command_type",
+        "command_display",
+        "metadata",
+        "root_job_id",
+        "attempt",
+        "previous_attempt_job_id",
+        "retry_group_id",
+        "profile_name",
+        "cleaned_at",
+        "job_dir",
+        "exit_signal",
+        "retry_due_at",
+        "retry_state",
+    ];
+
     fn text_at(&self, field: Text) -> &str {
         let i = field as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
@@ -284,7 +335,7 @@ impl JobRecord {
 
 impl From<&JobFields> for JobRecord {
     fn from(f: &JobFields) -> Self {
-        let mut p = Packer::new();
+        let mut p = Packer::with_capacity(192);
         p.push(Some(&f.job_id));
         p.push(Some(&f.cluster_name));
         p.push(Some(&f.scheduler));

@@ -7,7 +7,7 @@ use molq_core::{JobFields, JobRecord, JobState, Observation, Outcome, Transition
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyDict, PyString, PyTuple};
 
 use crate::errors::py;
 
@@ -98,6 +98,13 @@ pub struct PyJobRecord(pub JobRecord);
 
 #[pymethods]
 impl PyJobRecord {
+    /// The record's fields, in the order the constructor takes them.
+    #[classattr]
+    #[pyo3(name = "FIELDS")]
+    fn fields(py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        Ok(PyTuple::new(py, JobRecord::FIELDS)?.unbind())
+    }
+
     #[new]
     #[pyo3(signature = (
         job_id, cluster_name, scheduler, state, scheduler_job_id=None, submitted_at=None,

@@ -18,23 +18,13 @@ from molq.types import dependency_relation_state
 
 __all__ = ["coerce_job_state", "dependency_relation_state", "row_to_record"]
 
-#: Optional columns: read when the row has them, else the record's default.
-_OPTIONAL = (
-    "scheduler_job_id",
-    "submitted_at",
-    "started_at",
-    "finished_at",
-    "exit_code",
-    "failure_reason",
-    "previous_attempt_job_id",
-    "retry_group_id",
-    "profile_name",
-    "cleaned_at",
-    "exit_signal",
-    "retry_due_at",
-    "retry_state",
+#: Columns every row has.
+_REQUIRED = ("job_id", "cluster_name", "scheduler")
+#: Columns read as they are when the row has them (and they are not NULL);
+#: the others need a word of translation below.
+_AS_STORED = tuple(
+    name for name in JobRecord.FIELDS if name not in (*_REQUIRED, "state", "metadata", "root_job_id", "attempt")
 )
-_TEXT = ("cwd", "command_type", "command_display", "job_dir")
 
 
 def coerce_job_state(value: str | None) -> JobState:
@@ -79,8 +69,9 @@ def row_to_record(row: Any) -> JobRecord:
     """
 
     job_id = row["job_id"]
-    values: dict[str, Any] = {name: _column(row, name) for name in _OPTIONAL}
-    values.update({name: _column(row, name) or "" for name in _TEXT})
+    keys = set(row.keys()) if hasattr(row, "keys") else set()
+    # A column the row lacks, or NULL, leaves the record's default ("" or None).
+    values: dict[str, Any] = {name: row[name] for name in _AS_STORED if name in keys and row[name] is not None}
     return JobRecord(
         job_id=job_id,
         cluster_name=row["cluster_name"],

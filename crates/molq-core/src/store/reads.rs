@@ -166,14 +166,26 @@ impl JobStore {
             filters.push("cluster_name = ?1".to_owned());
         }
         if !include_terminal {
-            filters.push(format!("state NOT IN {}", JobState::TERMINAL_SQL));
+            filters.push(rows::ACTIVE.to_owned());
         }
         let filter = if filters.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", filters.join(" AND "))
         };
-        let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        let Some(limit) = limit else {
+            // Every row is read anyway: in table order (no index seek per
+            // row), newest first sorted here. Rows are kept in submission
+            // order, so the sort mostly meets one long run.
+            let sql = format!("SELECT {JOB_COLUMNS} FROM jobs {filter} ORDER BY rowid DESC");
+            let mut records = match cluster {
+                Some(c) => self.records(&sql, params![c])?,
+                None => self.records(&sql, [])?,
+            };
+            records.sort_by(newest_first);
+            return Ok(records);
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let limit_param = if cluster.is_some() { 2 } else { 1 };
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs {filter} \
@@ -189,8 +201,8 @@ impl JobStore {
     pub fn count_active(&self, cluster: &str) -> Result<i64> {
         self.conn
             .prepare_cached(&format!(
-                "SELECT COUNT(*) FROM jobs WHERE cluster_name = ?1 AND state NOT IN {}",
-                JobState::TERMINAL_SQL
+                "SELECT COUNT(*) FROM jobs WHERE cluster_name = ?1 AND {}",
+                rows::ACTIVE
             ))
             .at(&self.path)?
             .query_row([cluster], |r| r.get(0))
@@ -345,5 +357,17 @@ impl JobStore {
             params![cluster, cutoffs.record_cutoff],
         )?;
         Ok((dirs, records))
+    }
+}
+
+/// `ORDER BY submitted_at DESC` as SQLite orders it: never-submitted jobs
+/// (NULL) last. A stable sort, so equal times keep the order they came in.
+fn newest_first(a: &JobRecord, b: &JobRecord) -> std::cmp::Ordering {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    match (a.submitted_at, b.submitted_at) {
+        (Some(x), Some(y)) => y.total_cmp(&x),
+        (Some(_), None) => Less,
+        (None, Some(_)) => Greater,
+        (None, None) => Equal,
     }
 }

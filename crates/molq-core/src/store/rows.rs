@@ -1,18 +1,74 @@
 //! SQL text and row <-> model mapping. Column lists live next to the code that
 //! reads them so the two cannot drift apart.
 
+use std::fmt;
+
 use rusqlite::Row;
 
 use crate::model::{ArrayTask, DependencyEdge, Transition};
 use crate::reconcile::KnownJob;
-use crate::record::{JobRecord, Packer};
+use crate::record::{JobRecord, Packer, TEXT_NAMES};
 use crate::state::JobState;
 
-/// Columns of a [`JobRecord`], in the order [`job_record`] reads them.
-pub(crate) const JOB_COLUMNS: &str = "job_id, cluster_name, scheduler, state, scheduler_job_id, \
-     submitted_at, started_at, finished_at, exit_code, exit_signal, failure_reason, cwd, \
-     command_type, command_display, metadata, root_job_id, attempt, previous_attempt_job_id, \
-     retry_group_id, profile_name, cleaned_at, job_dir, retry_due_at, retry_state";
+/// The store columns of a [`JobRecord`]: its fields ([`JobRecord::FIELDS`]),
+/// which format as a SELECT list.
+pub(crate) const JOB_COLUMNS: ColumnList = ColumnList(&JobRecord::FIELDS);
+
+pub(crate) struct ColumnList(&'static [&'static str]);
+
+impl fmt::Display for ColumnList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, name) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where field `name` is in a row of [`JOB_COLUMNS`] (checked when compiled).
+const fn column(name: &str) -> usize {
+    let mut i = 0;
+    while i < JobRecord::FIELDS.len() {
+        if same(JobRecord::FIELDS[i], name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a field of JobRecord");
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The text columns, in `Text` packing order.
+const TEXT_COLUMNS: [usize; TEXT_NAMES.len()] = {
+    let mut out = [0; TEXT_NAMES.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = column(TEXT_NAMES[i]);
+        i += 1;
+    }
+    out
+};
+
+/// The filter of active (not terminal) jobs, in the words of the partial
+/// index `idx_jobs_active`, so that SQLite uses it.
+pub(crate) const ACTIVE: &str = "is_terminal = 0";
 
 /// A state read back from the database; a name this build does not know reads
 /// as lost (a newer writer's state is at least not one we can act on).
@@ -21,20 +77,25 @@ pub(crate) fn state_of(name: &str) -> JobState {
 }
 
 pub(crate) fn job_record(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
-    // Text columns in `Text` packing order, by their index in JOB_COLUMNS.
-    const TEXT_COLUMNS: [usize; 15] = [0, 1, 2, 4, 10, 11, 12, 13, 14, 15, 17, 18, 19, 21, 23];
-    let mut p = Packer::new();
-    for i in TEXT_COLUMNS {
-        p.push(r.get_ref(i)?.as_str_or_null()?);
+    let mut texts = [None; TEXT_COLUMNS.len()];
+    let mut len = 0;
+    for (text, i) in texts.iter_mut().zip(TEXT_COLUMNS) {
+        *text = r.get_ref(i)?.as_str_or_null()?;
+        len += text.map_or(0, str::len);
     }
-    let mut rec = p.finish(state_of(r.get_ref(3)?.as_str()?), r.get(16)?);
-    rec.submitted_at = r.get(5)?;
-    rec.started_at = r.get(6)?;
-    rec.finished_at = r.get(7)?;
-    rec.exit_code = r.get(8)?;
-    rec.exit_signal = r.get(9)?;
-    rec.cleaned_at = r.get(20)?;
-    rec.retry_due_at = r.get(22)?;
+    let mut p = Packer::with_capacity(len);
+    for text in texts {
+        p.push(text);
+    }
+    let state = state_of(r.get_ref(const { column("state") })?.as_str()?);
+    let mut rec = p.finish(state, r.get(const { column("attempt") })?);
+    rec.submitted_at = r.get(const { column("submitted_at") })?;
+    rec.started_at = r.get(const { column("started_at") })?;
+    rec.finished_at = r.get(const { column("finished_at") })?;
+    rec.exit_code = r.get(const { column("exit_code") })?;
+    rec.exit_signal = r.get(const { column("exit_signal") })?;
+    rec.cleaned_at = r.get(const { column("cleaned_at") })?;
+    rec.retry_due_at = r.get(const { column("retry_due_at") })?;
     Ok(rec)
 }
 
@@ -111,7 +172,7 @@ pub(crate) fn known_jobs_sql() -> String {
          CASE WHEN json_valid(request_json) THEN \
          json_extract(request_json, '$.scheduling.array_spec') END END, \
          job_dir, COALESCE(submitted_at, 0) \
-         FROM jobs WHERE cluster_name = ?1 AND state NOT IN {t} \
+         FROM jobs WHERE cluster_name = ?1 AND {ACTIVE} \
          AND scheduler_job_id IS NOT NULL AND scheduler_job_id != '' \
          ORDER BY submitted_at, rowid",
         t = JobState::TERMINAL_SQL

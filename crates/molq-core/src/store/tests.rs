@@ -677,8 +677,13 @@ fn a_store_of_schema_3_is_migrated_and_keeps_its_claims() {
 
 #[test]
 fn refresh_reads_walk_only_the_active_jobs() {
-    // The partial index's WHERE must be the very text the queries use.
-    assert!(super::MIGRATIONS[5].contains(JobState::TERMINAL_SQL));
+    // The partial index's WHERE must be the very text the queries use, and
+    // its flag is kept by triggers that name the terminal states.
+    assert!(super::MIGRATIONS[6].contains(&format!("WHERE {}", super::rows::ACTIVE)));
+    assert_eq!(
+        super::MIGRATIONS[6].matches(JobState::TERMINAL_SQL).count(),
+        4
+    );
     let s = JobStore::open_in_memory().unwrap();
     let plan_of = |sql: &str| -> String {
         let mut stmt = s
@@ -695,10 +700,11 @@ fn refresh_reads_walk_only_the_active_jobs() {
     for sql in [
         super::rows::known_jobs_sql(),
         format!(
-            "SELECT job_id FROM jobs WHERE cluster_name = ?1 AND state NOT IN {} \
+            "SELECT job_id FROM jobs WHERE cluster_name = ?1 AND {} \
              AND scheduler_job_id IS NOT NULL AND scheduler_job_id != '' ORDER BY submitted_at, rowid",
-            JobState::TERMINAL_SQL
+            super::rows::ACTIVE
         ),
+        format!("SELECT COUNT(*) FROM jobs WHERE cluster_name = ?1 AND {}", super::rows::ACTIVE),
     ] {
         let plan = plan_of(&sql);
         assert!(plan.contains("idx_jobs_active"), "{plan}");
@@ -752,4 +758,66 @@ fn a_stale_active_set_is_planned_from_the_rows_as_they_are_now() {
     assert_eq!(moved, ["j2"]);
     assert_eq!(state(&a, "j1"), Cancelled);
     assert_eq!(state(&a, "j2"), Running);
+}
+
+#[test]
+fn the_terminal_flag_follows_every_writer() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    for (id, sid) in [("runs", "1"), ("ends", "2"), ("cancelled", "3")] {
+        submitted(&mut s, id, "c", sid, 1.0);
+    }
+    s.register_job(&job("refused", "c"), &[], 1.0).unwrap();
+    s.mark_failed("refused", "sbatch refused it", 2.0).unwrap();
+    s.cancel("cancelled", "asked to", 2.0).unwrap();
+    let q = crate::parse::shell::parse_status(b"1|running||10|\n2|exited|0|11|12\n");
+    s.reconcile("c", &q, None, 20.0, LostPolicy::default())
+        .unwrap();
+    // Rows written by another tool, terminal from the start.
+    s.conn
+        .execute_batch(
+            "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, state) \
+             VALUES ('imported', 'c', 'local', 'imported', 'succeeded')",
+        )
+        .unwrap();
+    let out_of_step: i64 = s
+        .conn
+        .query_row(
+            &format!(
+                "SELECT COUNT(*) FROM jobs WHERE is_terminal != (state IN {})",
+                JobState::TERMINAL_SQL
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(out_of_step, 0);
+    assert_eq!(s.count_active("c").unwrap(), 1);
+    let active: Vec<_> = s
+        .list_jobs(Some("c"), false, None)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.job_id().to_owned())
+        .collect();
+    assert_eq!(active, ["runs"]);
+}
+
+#[test]
+fn a_store_of_schema_6_gets_the_terminal_flag_of_its_rows() {
+    let (_d, path) = tmp();
+    let c = Connection::open(&path).unwrap();
+    for (i, sql) in MIGRATIONS.iter().take(6).enumerate() {
+        c.execute_batch(sql).unwrap();
+        c.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+    }
+    c.execute_batch(
+        "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, state, scheduler_job_id) \
+         VALUES ('done', 'c', 'slurm', 'done', 'failed', '7'), \
+                ('live', 'c', 'slurm', 'live', 'running', '8')",
+    )
+    .unwrap();
+    drop(c);
+    let s = JobStore::open(&path, T).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(s.count_active("c").unwrap(), 1);
+    assert_eq!(s.active_set("c").unwrap().jobs.len(), 1);
 }
