@@ -520,8 +520,11 @@ class JobStore:
         """
     def mark_submitted(self, job_id: str, scheduler_job_id: str, now: float) -> StatusTransition | None:
         """CAS created -> submitted, set scheduler id and submitted_at. None if not CREATED."""
-    def mark_failed(self, job_id: str, reason: str, now: float) -> StatusTransition | None:
-        """CAS any non-terminal -> failed with reason and finished_at (submission failure)."""
+    def mark_failed(self, job_id: str, reason: str, now: float, *, retry: bool = False) -> StatusTransition | None:
+        """CAS any non-terminal -> failed with reason and finished_at (submission failure).
+
+        ``retry``: a passing failure; the retry its stored policy gives is
+        scheduled in the same transaction."""
     def cancel(self, job_id: str, reason: str, now: float) -> StatusTransition | None:
         """CAS any non-terminal -> cancelled (finished_at=now). None if already terminal.
         Also drops a pending retry of that job."""

@@ -84,6 +84,44 @@ def test_a_submission_that_never_reached_the_scheduler_is_failed_in_the_end(tmp_
     assert record.state is mq.JobState.FAILED and "interrupted" in record.failure_reason
 
 
+DIE_BEFORE_THE_SCHEDULER = r"""
+import os, signal, sys
+import molq as mq
+from molq.scheduler.shell import ShellScheduler
+from molq.store import JobStore
+
+ShellScheduler.submit = lambda self, spec, job_dir: os.kill(os.getpid(), signal.SIGKILL)
+sub = mq.Submitor(mq.Cluster("crash", "local"), store=JobStore(sys.argv[1]), jobs_dir=sys.argv[2])
+retry = mq.RetryPolicy(max_attempts=2, backoff=mq.RetryBackoff(mode="fixed", initial_seconds=0, maximum_seconds=0))
+sub.submit_job(command=f"echo done > {sys.argv[3]}", retry=retry)
+"""
+
+
+def test_a_submission_interrupted_before_the_scheduler_gets_its_next_attempt(tmp_path: Path) -> None:
+    db, marker = tmp_path / "jobs.db", tmp_path / "marker"
+    args = [str(db), str(tmp_path / "jobs"), str(marker)]
+    proc = subprocess.run([sys.executable, "-c", DIE_BEFORE_THE_SCHEDULER, *args])
+    assert proc.returncode == -signal.SIGKILL
+    store = JobStore(db)
+    sub = mq.Submitor(
+        mq.Cluster("crash", "local"),
+        store=store,
+        jobs_dir=tmp_path / "jobs",
+        recover_submissions_after=0.0,
+        fail_interrupted_submissions_after=0.0,
+    )
+    (first,) = sub.list_jobs()
+    sub.refresh_jobs()
+    failed = sub.get_job(first.job_id)
+    # failed and its retry due in one step: a waiter never sees the family settled
+    assert (failed.state, failed.retry_state) == (mq.JobState.FAILED, mq.RetryState.SCHEDULED)
+    (final,) = sub.watch_jobs([first.job_id], timeout=30)
+    assert [r.attempt for r in sub.get_retry_family(first.job_id)] == [1, 2]
+    assert (final.attempt, final.state) == (2, mq.JobState.SUCCEEDED)
+    assert marker.read_text() == "done\n"
+    store.close()
+
+
 RECONCILE_FOREVER = r"""
 import random, sys, time
 from molq import _core

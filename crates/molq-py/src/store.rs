@@ -137,15 +137,23 @@ impl PyJobStore {
             .map(transition)
     }
 
+    #[pyo3(signature = (job_id, reason, now, *, retry=false))]
     fn mark_failed(
         &self,
         py: Python<'_>,
         job_id: &str,
         reason: &str,
         now: f64,
+        retry: bool,
     ) -> PyResult<Option<PyStatusTransition>> {
-        self.run(py, |s| s.mark_failed(job_id, reason, now))
-            .map(transition)
+        self.run(py, |s| {
+            if retry {
+                s.mark_failed_retrying(job_id, reason, now)
+            } else {
+                s.mark_failed(job_id, reason, now)
+            }
+        })
+        .map(transition)
     }
 
     fn cancel(

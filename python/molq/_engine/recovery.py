@@ -53,10 +53,12 @@ def recover_interrupted_submissions(
                 ctx.events.emit(transition)
         elif now - registered_at >= give_up_after:
             ctx.events.emit(
+                # a passing failure: the job's retry policy gives it its next attempt
                 ctx.store.mark_failed(
                     record.job_id,
                     "submission was interrupted (its submitter stopped) and the scheduler has no such job",
                     time.time(),
+                    retry=True,
                 )
             )
     return adopted

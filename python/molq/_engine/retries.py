@@ -53,11 +53,8 @@ def _try_again_later(ctx: EngineContext, job_id: str, request: SubmitRequest | N
         # Failed before the next attempt was registered (reading the stored
         # request or script): the same retry is due again after a pause.
         return store.schedule_retry(job_id, time.time() + _PAUSE_AFTER_PASSING_FAILURE)
-    policy = request.retry
-    if policy is not None and request.lineage.attempt < policy.max_attempts:
-        # The attempt that could not be submitted is FAILED; its retry is due
-        # after the policy's backoff.
-        store.schedule_retry(request.job_id, time.time() + policy.backoff.delay(request.lineage.attempt))
+    # The attempt that could not be submitted was recorded FAILED with its own
+    # retry scheduled (submit's passing-failure path).
     return False
 
 

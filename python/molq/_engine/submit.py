@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from molq import _core
-from molq._engine.handover import hand_to_scheduler, outcome_unknown
+from molq._engine.handover import hand_to_scheduler, is_transient, outcome_unknown
 from molq._engine.job_dir import prepare_job_dir
 from molq._engine.recovery import stop_if_cancelled_meanwhile
 from molq.errors import MolqError, SchedulerError
@@ -78,7 +78,10 @@ def submit(ctx: EngineContext, request: SubmitRequest) -> Submitted:
                 job_id=spec.job_id,
                 outcome_unknown=True,
             ) from exc
-        ctx.events.emit(store.mark_failed(spec.job_id, f"submission failed: {exc}", time.time()))
+        # A retry that meets a passing failure gets its next attempt scheduled
+        # with the failure (atomically: a waiter never sees the family settled).
+        passing = request.from_refresh and is_transient(exc)
+        ctx.events.emit(store.mark_failed(spec.job_id, f"submission failed: {exc}", time.time(), retry=passing))
         # a scheduler of the caller's own keeps its exceptions; molq's backends'
         # unexpected ones are named as a submission failure
         if isinstance(exc, MolqError) or isinstance(ctx.scheduler, OriginalProtocolScheduler):

@@ -245,8 +245,8 @@ class JobStore:
     def mark_submitted(self, job_id: str, scheduler_job_id: str, now: float) -> StatusTransition | None:
         return self._native.mark_submitted(job_id, scheduler_job_id, now)
 
-    def mark_failed(self, job_id: str, reason: str, now: float) -> StatusTransition | None:
-        return self._native.mark_failed(job_id, reason, now)
+    def mark_failed(self, job_id: str, reason: str, now: float, *, retry: bool = False) -> StatusTransition | None:
+        return self._native.mark_failed(job_id, reason, now, retry=retry)
 
     def cancel(self, job_id: str, reason: str, now: float) -> StatusTransition | None:
         return self._native.cancel(job_id, reason, now)

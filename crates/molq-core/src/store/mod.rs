@@ -30,6 +30,7 @@ use crate::error::{Error, Result, SqlContext};
 use crate::model::{Dependency, NewJob, Timestamp, Transition};
 use crate::parse::Snapshot;
 use crate::reconcile::{self, Action, LostPolicy};
+use crate::retry::RetryPolicy;
 use crate::state::JobState;
 use rows::INSERT_TRANSITION;
 
@@ -268,6 +269,47 @@ impl JobStore {
                 )
                 .at(path)?
                 .execute(params![job_id, now, reason, from.as_str()])
+                .at(path)
+            },
+        )
+    }
+
+    /// [`JobStore::mark_failed`] for a passing reason (the submitter stopped,
+    /// a connection dropped): while the stored retry policy has attempts
+    /// left, the next is scheduled after its backoff, whatever states or
+    /// exit codes the policy retries (the job itself did not fail). In the
+    /// same transaction, so nobody sees the attempt settled in between.
+    pub fn mark_failed_retrying(
+        &mut self,
+        job_id: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Option<Transition>> {
+        self.change_state(
+            job_id,
+            JobState::Failed,
+            now,
+            reason,
+            |s| !s.is_terminal(),
+            |tx, path, from| {
+                let (retry_json, attempt): (Option<String>, i64) = tx
+                    .prepare_cached("SELECT retry_json, attempt FROM jobs WHERE job_id = ?1")
+                    .at(path)?
+                    .query_row([job_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .at(path)?;
+                let due = retry_json
+                    .as_deref()
+                    .and_then(RetryPolicy::from_json)
+                    .filter(|policy| attempt < policy.max_attempts)
+                    .map(|policy| now + policy.backoff.delay(attempt));
+                tx.prepare_cached(
+                    "UPDATE jobs SET state = 'failed', finished_at = ?2, failure_reason = ?3, \
+                     retry_state = CASE WHEN ?5 IS NULL THEN retry_state ELSE 'scheduled' END, \
+                     retry_due_at = COALESCE(?5, retry_due_at) \
+                     WHERE job_id = ?1 AND state = ?4",
+                )
+                .at(path)?
+                .execute(params![job_id, now, reason, from.as_str(), due])
                 .at(path)
             },
         )

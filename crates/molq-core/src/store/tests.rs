@@ -821,3 +821,38 @@ fn a_store_of_schema_6_gets_the_terminal_flag_of_its_rows() {
     assert_eq!(s.count_active("c").unwrap(), 1);
     assert_eq!(s.active_set("c").unwrap().jobs.len(), 1);
 }
+
+#[test]
+fn a_passing_failure_schedules_the_next_attempt_with_the_failure() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    let policy = r#"{"max_attempts": 2, "retry_on_exit_codes": [3],
+        "backoff": {"mode": "fixed", "initial_seconds": 30}}"#;
+    for (id, attempt, retry_json) in [
+        ("left", 1, Some(policy)),
+        ("last", 2, Some(policy)),
+        ("none", 1, None),
+    ] {
+        let mut j = job(id, "c");
+        j.attempt = attempt;
+        j.retry_json = retry_json.map(str::to_owned);
+        s.register_job(&j, &[], 1.0).unwrap();
+        s.mark_failed_retrying(id, "the submitter stopped", 100.0)
+            .unwrap()
+            .unwrap();
+    }
+    let left = s.get_job("left").unwrap().unwrap();
+    // an attempt was left: given, though the policy retries only exit code 3
+    assert_eq!(
+        (left.state, left.retry_state(), left.retry_due_at),
+        (Failed, Some("scheduled"), Some(130.0))
+    );
+    for id in ["last", "none"] {
+        let r = s.get_job(id).unwrap().unwrap();
+        assert_eq!((r.state, r.retry_state()), (Failed, None), "{id}");
+    }
+    // a finished job is left as it is
+    assert_eq!(
+        s.mark_failed_retrying("left", "again", 200.0).unwrap(),
+        None
+    );
+}
