@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from molq._core import Snapshot
 from molq._log import get_logger
 from molq.errors import ParseError, SchedulerError, TransportError
+from molq.scheduler.base import OriginalProtocolScheduler
 from molq.status import JobState
 
 if TYPE_CHECKING:
@@ -31,69 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["CycleResult", "JobReconciler"]
 
 _POLL_ERRORS = (SchedulerError, TransportError, ParseError, OSError)
-
-
-#: (scheduler id, state, exit code, reason, started_at, finished_at), as Snapshot.from_observations takes it
-Observation = tuple[str, str, "int | None", "str | None", "float | None", "float | None"]
-
-
-def _defines(scheduler: Any, method: str) -> bool:
-    """Whether the scheduler's class defines ``method`` (a mock's made-up
-    attributes do not count)."""
-    return callable(getattr(type(scheduler), method, None))
-
-
-def _evidence(value: Any) -> tuple[str, int | None, str | None] | None:
-    """(state name, exit code, reason) from what an original-style scheduler
-    returns: a ``JobState``, its name, or a ``TerminalStatus``-like object."""
-
-    state = getattr(value, "state", value)
-    if isinstance(state, str):
-        try:
-            state = JobState(state)
-        except ValueError:
-            return None
-    if not isinstance(state, JobState):
-        return None
-    exit_code = getattr(value, "exit_code", None)
-    reason = getattr(value, "failure_reason", None)
-    return (
-        state.value,
-        exit_code if isinstance(exit_code, int) and not isinstance(exit_code, bool) else None,
-        reason if isinstance(reason, str) else None,
-    )
-
-
-class _PollManyScheduler:
-    """molq's poll protocol over a scheduler written for the original molq."""
-
-    def __init__(self, scheduler: Any, jobs_dir: Any | None) -> None:
-        self._scheduler = scheduler
-        self._jobs_dir = jobs_dir
-
-    def poll(self, jobs: ActiveJobs) -> Snapshot:
-        answer = self._scheduler.poll_many(jobs.scheduler_job_ids()) or {}
-        rows: list[Observation] = []
-        for scheduler_job_id, value in dict(answer).items():
-            evidence = _evidence(value)
-            if evidence is not None:
-                rows.append((str(scheduler_job_id), *evidence, None, None))
-        return Snapshot.from_observations(rows)
-
-    def resolve_terminal_many(self, jobs: ActiveJobs) -> Snapshot:
-        with_dir = _defines(self._scheduler, "resolve_terminal_with_dir")
-        rows: list[Observation] = []
-        for job in jobs:
-            scheduler_job_id, job_dir = job.scheduler_job_id, job.job_dir
-            folder = job_dir or (str(Path(self._jobs_dir) / job.job_id) if self._jobs_dir else "")
-            if with_dir and folder:
-                value = self._scheduler.resolve_terminal_with_dir(scheduler_job_id, Path(folder))
-            else:
-                value = self._scheduler.resolve_terminal(scheduler_job_id)
-            evidence = None if value is None else _evidence(value)
-            if evidence is not None:
-                rows.append((scheduler_job_id, *evidence, None, None))
-        return Snapshot.from_observations(rows)
 
 
 class CycleResult(NamedTuple):
@@ -125,8 +61,9 @@ class JobReconciler:
         lost_after_seconds: float = 60.0,
         lost_after_polls: int = 3,
     ) -> None:
-        if not _defines(scheduler, "poll") and hasattr(scheduler, "poll_many"):
-            scheduler = _PollManyScheduler(scheduler, jobs_dir)
+        if not callable(getattr(type(scheduler), "poll", None)) and hasattr(scheduler, "poll_many"):
+            # written for the original molq (a mock's made-up "poll" does not count)
+            scheduler = OriginalProtocolScheduler(scheduler, jobs_dir=jobs_dir)
         self._scheduler = scheduler
         self._on_terminal = on_terminal
         self._store = store

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from molq import _core, _original_names
@@ -181,6 +182,36 @@ def _terminal_from(
     return TerminalStatus(state=record.state, exit_code=record.exit_code, failure_reason=record.failure_reason)
 
 
+#: (scheduler id, state, exit code, reason, started_at, finished_at), as Snapshot.from_observations takes it
+_Observation = tuple[str, str, "int | None", "str | None", "float | None", "float | None"]
+
+
+def _defines(obj: object, method: str) -> bool:
+    """Whether ``obj``'s class defines ``method`` (a mock's made-up attributes do not count)."""
+    return callable(getattr(type(obj), method, None))
+
+
+def _evidence(value: object) -> tuple[str, int | None, str | None] | None:
+    """(state name, exit code, reason) from what an original-style scheduler
+    answers: a ``JobState``, its name, or a ``TerminalStatus``-like object;
+    None for anything else (it moves no job)."""
+    state = getattr(value, "state", value)
+    if isinstance(state, str):
+        try:
+            state = JobState(state)
+        except ValueError:
+            return None
+    if not isinstance(state, JobState):
+        return None
+    exit_code = getattr(value, "exit_code", None)
+    reason = getattr(value, "failure_reason", None)
+    return (
+        state.value,
+        exit_code if isinstance(exit_code, int) and not isinstance(exit_code, bool) else None,
+        reason if isinstance(reason, str) else None,
+    )
+
+
 class OriginalProtocolScheduler:
     """Drives a scheduler written for the original molq's protocol from molq's engine.
 
@@ -191,8 +222,10 @@ class OriginalProtocolScheduler:
     straight to the wrapped object, available as ``wrapped``.
     """
 
-    def __init__(self, wrapped: object) -> None:
+    def __init__(self, wrapped: object, *, jobs_dir: str | Path | None = None) -> None:
         self.wrapped = wrapped
+        #: Where a job's folder is when its record names none (rows of the original's stores).
+        self._jobs_dir = jobs_dir
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.wrapped, name)
@@ -203,24 +236,29 @@ class OriginalProtocolScheduler:
         return kind if isinstance(kind, str) else "custom"
 
     def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
-        states = self.wrapped.poll_many([job[1] for job in jobs])  # type: ignore[attr-defined]
-        return _core.Snapshot.from_observations(
-            [(str(sid), JobState(state).value, None, None, None, None) for sid, state in dict(states).items()]
-        )
+        answer = self.wrapped.poll_many(jobs.scheduler_job_ids()) or {}  # type: ignore[attr-defined]
+        rows: list[_Observation] = []
+        for scheduler_job_id, value in dict(answer).items():
+            evidence = _evidence(value)
+            if evidence is not None:
+                rows.append((str(scheduler_job_id), *evidence, None, None))
+        return _core.Snapshot.from_observations(rows)
 
     def resolve_terminal_many(self, jobs: _core.ActiveJobs) -> _core.Snapshot | None:
-        """Asks per job; None (no evidence, jobs stay as they are) when nothing is known."""
-
-        rows: list[tuple[str, str, int | None, str | None, float | None, float | None]] = []
+        """Asks per job (with its folder when the wrapped class takes one);
+        None (no evidence: the jobs stay as they are) when nothing is known."""
+        with_dir = _defines(self.wrapped, "resolve_terminal_with_dir")
+        rows: list[_Observation] = []
         for job in jobs:
-            sid, job_dir = job.scheduler_job_id, job.job_dir
-            with_dir = getattr(self.wrapped, "resolve_terminal_with_dir", None)
-            if job_dir and callable(with_dir) and not callable(getattr(self.wrapped, "resolve_terminal", None)):
-                ended = with_dir(sid, job_dir)
+            scheduler_job_id = job.scheduler_job_id
+            folder = job.job_dir or (str(Path(self._jobs_dir) / job.job_id) if self._jobs_dir else "")
+            if with_dir and folder:
+                value = self.wrapped.resolve_terminal_with_dir(scheduler_job_id, Path(folder))  # type: ignore[attr-defined]
             else:
-                ended = self.wrapped.resolve_terminal(sid)  # type: ignore[attr-defined]
-            if isinstance(ended, TerminalStatus):
-                rows.append((sid, ended.state.value, ended.exit_code, ended.failure_reason, None, None))
+                value = self.wrapped.resolve_terminal(scheduler_job_id)  # type: ignore[attr-defined]
+            evidence = None if value is None else _evidence(value)
+            if evidence is not None:
+                rows.append((scheduler_job_id, *evidence, None, None))
         return _core.Snapshot.from_observations(rows) if rows else None
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
