@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -496,7 +495,8 @@ def test_delete_many_ids_with_edges(tmp_path: Path) -> None:
     assert store.get_dependencies("keep") == []
 
 
-def test_list_100k_records_is_fast(tmp_path: Path) -> None:
+def test_100k_records_are_listed_newest_first(tmp_path: Path) -> None:
+    # How fast is benches/bench_list_jobs.py's business; this is what it returns.
     path = tmp_path / "jobs.db"
     _core.JobStore(str(path)).close()
     c = sqlite3.connect(path)
@@ -512,13 +512,9 @@ def test_list_100k_records_is_fast(tmp_path: Path) -> None:
         )
     c.close()
     s = _core.JobStore(str(path))
-    s.list_jobs("big", True)  # warm the page cache
-    t = time.perf_counter()
     rows = s.list_jobs("big", True)
-    took = time.perf_counter() - t
-    assert len(rows) == 100_000 and rows[0].job_id == "job-099999"
-    # The target is 150 ms on a developer machine; leave room for slow CI boxes.
-    assert took < 1.0, took
+    assert [r.job_id for r in rows] == [f"job-{i:06}" for i in reversed(range(100_000))]
+    assert s.list_jobs("big", True, 3) == rows[:3]
 
 
 # -- concurrency ----------------------------------------------------------------------------

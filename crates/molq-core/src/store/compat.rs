@@ -122,9 +122,15 @@ impl JobStore {
         let tx = self.write()?;
         current_state(&tx, &path, job_id)?;
         if !fields.is_empty() {
-            let sets: Vec<String> = fields.iter().map(|(n, _)| format!("{n} = ?")).collect();
-            let sql = format!("UPDATE jobs SET {} WHERE job_id = ?", sets.join(", "));
+            let mut sets: Vec<String> = fields.iter().map(|(n, _)| format!("{n} = ?")).collect();
             let mut values: Vec<Value> = fields.iter().map(|(_, v)| v.sql()).collect();
+            for (_, value) in fields {
+                if let FieldValue::State(state) = value {
+                    sets.push("is_terminal = ?".to_owned());
+                    values.push(Value::Integer(state.is_terminal().into()));
+                }
+            }
+            let sql = format!("UPDATE jobs SET {} WHERE job_id = ?", sets.join(", "));
             values.push(Value::Text(job_id.to_owned()));
             tx.execute(&sql, rusqlite::params_from_iter(values))
                 .at(&path)?;
@@ -144,8 +150,11 @@ impl JobStore {
         check_fields(fields)?;
         let path = self.path.clone();
         let tx = self.write()?;
-        let mut sets = vec!["state = ?".to_owned()];
-        let mut values = vec![Value::Text(new_state.as_str().to_owned())];
+        let mut sets = vec!["state = ?".to_owned(), "is_terminal = ?".to_owned()];
+        let mut values = vec![
+            Value::Text(new_state.as_str().to_owned()),
+            Value::Integer(new_state.is_terminal().into()),
+        ];
         for (name, value) in fields {
             sets.push(format!("{name} = ?"));
             values.push(value.sql());

@@ -140,9 +140,9 @@ impl JobStore {
                      attempt, previous_attempt_job_id, retry_group_id, scheduler_job_id, state, \
                      command_type, command_display, cwd, submitted_at, started_at, finished_at, \
                      last_polled, exit_code, failure_reason, metadata, request_json, profile_name, \
-                     cleaned_at, job_dir, retry_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-                     ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
-                     ?23, ?24, ?25)",
+                     cleaned_at, job_dir, retry_json, created_at, is_terminal) VALUES (?1, ?2, ?3, \
+                     ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+                     ?21, ?22, ?23, ?24, ?25, ?26)",
                 )
                 .at(&path)?;
             let mut known = tx
@@ -371,6 +371,7 @@ impl OriginalJob {
         v.push(Value::Text(job_dir));
         v.push(retry_json);
         v.push(Value::Real(created));
+        v.push(Value::Integer(state.is_terminal().into()));
         OriginalJob {
             id,
             state,

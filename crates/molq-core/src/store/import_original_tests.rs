@@ -83,6 +83,14 @@ fn imports_every_row_with_its_ids_and_leaves_the_source_as_it_was() {
     assert_eq!(r.orphans, 1);
     assert_eq!(r.active_jobs, ["b"]);
     assert_eq!(r.unknown_states, ["c"]);
+    // what the refresh reads agrees: only b is active
+    let cluster = store
+        .get_job("b")
+        .unwrap()
+        .unwrap()
+        .cluster_name()
+        .to_owned();
+    assert_eq!(store.count_active(&cluster).unwrap(), 1);
 
     let a = store.get_job("a").unwrap().unwrap();
     assert_eq!(a.state(), JobState::Succeeded);

@@ -264,7 +264,7 @@ impl JobStore {
             |s| !s.is_terminal(),
             |tx, path, from| {
                 tx.prepare_cached(
-                    "UPDATE jobs SET state = 'failed', finished_at = ?2, failure_reason = ?3 \
+                    "UPDATE jobs SET state = 'failed', is_terminal = 1, finished_at = ?2, failure_reason = ?3 \
                  WHERE job_id = ?1 AND state = ?4",
                 )
                 .at(path)?
@@ -303,7 +303,7 @@ impl JobStore {
                     .filter(|policy| attempt < policy.max_attempts)
                     .map(|policy| now + policy.backoff.delay(attempt));
                 tx.prepare_cached(
-                    "UPDATE jobs SET state = 'failed', finished_at = ?2, failure_reason = ?3, \
+                    "UPDATE jobs SET state = 'failed', is_terminal = 1, finished_at = ?2, failure_reason = ?3, \
                      retry_state = CASE WHEN ?5 IS NULL THEN retry_state ELSE 'scheduled' END, \
                      retry_due_at = COALESCE(?5, retry_due_at) \
                      WHERE job_id = ?1 AND state = ?4",
@@ -338,7 +338,7 @@ impl JobStore {
         }
         let n = tx
             .prepare_cached(
-                "UPDATE jobs SET state = 'cancelled', finished_at = ?2, failure_reason = ?3, \
+                "UPDATE jobs SET state = 'cancelled', is_terminal = 1, finished_at = ?2, failure_reason = ?3, \
                  retry_state = CASE WHEN retry_state = 'scheduled' THEN 'cancelled' ELSE retry_state END \
                  WHERE job_id = ?1 AND state = ?4",
             )
@@ -532,8 +532,10 @@ fn change_sql(terminal: bool, retry: bool) -> String {
          missing_since = NULL, missing_count = 0, last_polled = ?10",
     );
     if terminal {
+        // Only a job's end sets the flag (an active-to-active change leaves
+        // the active-jobs index alone); the reconcile never revives a job.
         sql.push_str(
-            ", finished_at = COALESCE(?4, finished_at), exit_code = COALESCE(?5, exit_code), \
+            ", is_terminal = 1, finished_at = COALESCE(?4, finished_at), exit_code = COALESCE(?5, exit_code), \
              exit_signal = COALESCE(?6, exit_signal), failure_reason = COALESCE(?7, failure_reason)",
         );
     }

@@ -139,9 +139,10 @@ pub const MIGRATIONS: &[&str] = &[
     // 6 -> 7: the active-jobs index names a flag that changes only when a job
     // ends, not its state: a poll that moves 100,000 jobs from queued to
     // running then leaves the index alone (with `state` in its WHERE, SQLite
-    // deletes and re-inserts every entry). Triggers keep the flag equal to
-    // `state IN (terminal)` for every writer. (cluster_name, state) served
-    // only the active reads, which the partial index answers, so it goes.
+    // deletes and re-inserts every entry). Every statement that sets a state
+    // sets the flag with it (rows::TERMINAL_FLAG); triggers would cost more
+    // than the index did. (cluster_name, state) served only the active
+    // reads, which the partial index answers, so it goes.
     "
     ALTER TABLE jobs ADD COLUMN is_terminal INTEGER NOT NULL DEFAULT 0;
     UPDATE jobs SET is_terminal = 1
@@ -149,17 +150,6 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX idx_jobs_active;
     DROP INDEX idx_jobs_cluster_state;
     CREATE INDEX idx_jobs_active ON jobs(cluster_name, submitted_at) WHERE is_terminal = 0;
-    CREATE TRIGGER jobs_is_terminal_on_update AFTER UPDATE OF state ON jobs
-        WHEN (NEW.state IN ('succeeded','failed','cancelled','timed_out','lost')) != OLD.is_terminal
-        BEGIN
-            UPDATE jobs SET is_terminal = (NEW.state IN ('succeeded','failed','cancelled','timed_out','lost'))
-                WHERE rowid = NEW.rowid;
-        END;
-    CREATE TRIGGER jobs_is_terminal_on_insert AFTER INSERT ON jobs
-        WHEN NEW.state IN ('succeeded','failed','cancelled','timed_out','lost')
-        BEGIN
-            UPDATE jobs SET is_terminal = 1 WHERE rowid = NEW.rowid;
-        END;
     ",
 ];
 
