@@ -32,6 +32,7 @@ __all__ = [
     "SQUEUE_TASKS_FORMAT",
     "SQUEUE_MARKS_FORMAT",
     "SACCT_MARKS_FIELDS",
+    "SGE_MARK_VARIABLE",
     "CancelOutcome",
     "ArrayDirective",
     "classify_store_file",
@@ -44,6 +45,7 @@ __all__ = [
     "only_unknown_ids",
     "parse_slurm_live_tasks",
     "find_slurm_submissions",
+    "find_sge_submissions",
     "array_directive",
 ]
 
@@ -64,6 +66,8 @@ SQUEUE_TASKS_FORMAT: str
 SQUEUE_MARKS_FORMAT: str
 #: The ``sacct -X -n -P -o`` fields ``find_slurm_submissions("sacct", ...)`` reads.
 SACCT_MARKS_FIELDS: str
+#: The ``qsub -ac`` context variable that marks a Grid Engine job as molq's (``molq=<job_id>``).
+SGE_MARK_VARIABLE: str
 
 @final
 class ActiveJob:
@@ -446,6 +450,12 @@ def find_slurm_submissions(source: str, data: bytes, jobs: list[tuple[str, str]]
     comment or their script; ``source`` ``"squeue"`` (``-o SQUEUE_MARKS_FORMAT``:
     the command is the script) or ``"sacct"`` (``-o SACCT_MARKS_FIELDS``: the
     submit line ends with it). The first line naming a job wins."""
+
+def find_sge_submissions(data: bytes, jobs: list[tuple[str, str]]) -> dict[str, str]:
+    """job_id -> Grid Engine job number (an array's own) of the jobs ``jobs``
+    (job_id, path of its job script or ``""``) that ``qstat -j '*'`` shows by
+    their ``molq=<job_id>`` context (``qsub -ac``) or their script. The first
+    block naming a job wins."""
 
 @final
 class ArrayDirective:

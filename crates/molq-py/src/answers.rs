@@ -3,6 +3,7 @@
 //! is the core's; these only carry the results across.
 
 use molq_core::array_spec::{self, Dialect};
+use molq_core::parse::sge;
 use molq_core::parse::slurm::{self, MarksSource};
 use molq_core::{CancelOutcome, SchedulerKind};
 use pyo3::exceptions::PyValueError;
@@ -104,6 +105,21 @@ pub fn find_slurm_submissions<'py>(
     };
     let d = PyDict::new(py_);
     for found in slurm::find_submissions(data, source, &jobs) {
+        d.set_item(found.job_id, found.scheduler_job_id)?;
+    }
+    Ok(d)
+}
+
+/// job_id -> Grid Engine job number of the molq jobs `jobs` (job_id, script
+/// path or "") that `qstat -j '*'` shows.
+#[pyfunction]
+pub fn find_sge_submissions<'py>(
+    py_: Python<'py>,
+    data: &[u8],
+    jobs: Vec<(String, String)>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py_);
+    for found in sge::find_submissions(data, &jobs) {
         d.set_item(found.job_id, found.scheduler_job_id)?;
     }
     Ok(d)

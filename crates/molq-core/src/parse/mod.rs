@@ -15,6 +15,7 @@ pub mod pbs;
 mod pbs_trace;
 pub mod refusal;
 pub mod sge;
+mod sge_marks;
 pub mod shell;
 pub mod slurm;
 mod slurm_lists;
