@@ -15,16 +15,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from molq import _core, _original_names
-from molq.errors import ConfigError
+from molq.errors import ConfigError, MolqError, SchedulerError, TransportError
 from molq.options import LSFSchedulerOptions
 from molq.scheduler._batch import (
     QUERY_ENV,
     chunks,
     directive_value,
+    log_path_parts,
     parse_joined,
     priority_number,
     refused,
     run,
+    submit_failed,
 )
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
@@ -98,9 +100,12 @@ def render_bsub_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[str
         add("-R", f"rusage[mem={kb}KB]")
     if r.time_limit is not None:
         add("-W", r.time_limit.to_lsf_minutes())
-    # %I is an array element's index in LSF file names (Slurm's %a), %J the job id.
-    add("-o", spec.stdout_path.replace("%a", "%I").replace("%A", "%J"))
-    add("-e", spec.stderr_path.replace("%a", "%I").replace("%A", "%J"))
+    # %I is an array element's index in LSF file names (Slurm's %a), %J the job
+    # id: molq's patterns in the user's name only (%J and %I in what molq
+    # adds are refused before submission: LSF cannot escape them).
+    for flag, path, default in (("-o", spec.stdout_path, "stdout.log"), ("-e", spec.stderr_path, "stderr.log")):
+        literal, own = log_path_parts(path, spec.cwd, spec.job_dir, default)
+        add(flag, literal + own.replace("%a", "%I").replace("%A", "%J"))
     if r.gpu_count is not None:
         add("-gpu", f"num={r.gpu_count}" + (f":gmodel={r.gpu_type}" if r.gpu_type else ""))
     if s.exclusive_node:
@@ -148,10 +153,22 @@ class LSFScheduler(OneJobQueries):
         self._transport.write_text(f"{job_dir}/run_lsf.sh", script, mode=0o700)
         opts = self.options
         argv = [opts.bsub_path, *opts.extra_bsub_flags]
-        result = run(self._transport, argv, "bsub", timeout=opts.submit_timeout, env=_ENV, input=script)
+        try:
+            result = self._transport.run(argv, env=_ENV, input=script, timeout=opts.submit_timeout)
+        except TransportError as exc:
+            raise submit_failed("bsub", exc, argv) from exc
         if result.returncode != 0:
             raise refused("LSF submission failed: bsub", result, argv)
-        return _core.parse_submit_id("lsf", result.stdout_bytes)
+        try:
+            return _core.parse_submit_id("lsf", result.stdout_bytes)
+        except MolqError as exc:
+            # bsub said yes, but not in words molq can read
+            raise SchedulerError(
+                f"bsub accepted the job but its answer could not be read: {exc}",
+                command=argv,
+                stderr=result.stderr,
+                outcome_unknown=True,
+            ) from exc
 
     # -- tracking ------------------------------------------------------------------
     def _each_chunk(self, base: list[str], ids: Sequence[str], what: str) -> list[bytes]:

@@ -14,16 +14,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from molq import _core, _original_names
-from molq.errors import ConfigError
+from molq.errors import ConfigError, MolqError, SchedulerError, TransportError
 from molq.options import PBSSchedulerOptions
 from molq.scheduler._batch import (
+    QUERY_ENV,
     chunks,
     directive_value,
     for_user,
+    log_path_parts,
     parse_joined,
     priority_number,
     refused,
     run,
+    submit_failed,
 )
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
@@ -110,12 +113,11 @@ def render_pbs_directives(spec: JobSpec, flavor: str = "pbspro", extra: Sequence
             add("-n")
     if r.time_limit is not None:
         add("-l", f"walltime={r.time_limit.to_pbs()}")
-    # PBS Pro writes each subjob's output where ^array_index^ says.
-    out, err = spec.stdout_path, spec.stderr_path
-    if pro:
-        out, err = out.replace("%a", "^array_index^"), err.replace("%a", "^array_index^")
-    add("-o", out)
-    add("-e", err)
+    # PBS Pro writes each subjob's output where ^array_index^ says: molq's %a,
+    # in the user's name only (what molq adds is taken literally).
+    for flag, path, default in (("-o", spec.stdout_path, "stdout.log"), ("-e", spec.stderr_path, "stderr.log")):
+        literal, own = log_path_parts(path, spec.cwd, spec.job_dir, default)
+        add(flag, literal + (own.replace("%a", "^array_index^") if pro else own))
     if s.dependency:
         add("-W", f"depend={s.dependency}")
     if s.array_spec:
@@ -165,10 +167,22 @@ class PBSScheduler(OneJobQueries):
         opts = self.options
         # Extra flags go before the script: after it, qsub hands them to the script.
         argv = [opts.qsub_path, *opts.extra_qsub_flags, script_path]
-        result = run(self._transport, argv, "qsub", timeout=opts.submit_timeout)
+        try:
+            result = self._transport.run(argv, env=QUERY_ENV, timeout=opts.submit_timeout)
+        except TransportError as exc:
+            raise submit_failed("qsub", exc, argv) from exc
         if result.returncode != 0:
             raise refused("PBS submission failed: qsub", result, argv)
-        return _core.parse_submit_id("pbs", result.stdout_bytes)
+        try:
+            return _core.parse_submit_id("pbs", result.stdout_bytes)
+        except MolqError as exc:
+            # qsub said yes, but not in words molq can read
+            raise SchedulerError(
+                f"qsub accepted the job but its answer could not be read: {exc}",
+                command=argv,
+                stderr=result.stderr,
+                outcome_unknown=True,
+            ) from exc
 
     # -- tracking ------------------------------------------------------------------
     def _qstat(self, ids: Sequence[str], *, history: bool) -> list[bytes]:
