@@ -33,6 +33,9 @@ __all__ = [
     "SQUEUE_MARKS_FORMAT",
     "SACCT_MARKS_FIELDS",
     "SGE_MARK_VARIABLE",
+    "PBS_MARK_VARIABLE",
+    "LSF_MARK",
+    "BJOBS_MARKS_FORMAT",
     "CancelOutcome",
     "ArrayDirective",
     "classify_store_file",
@@ -46,6 +49,8 @@ __all__ = [
     "parse_slurm_live_tasks",
     "find_slurm_submissions",
     "find_sge_submissions",
+    "find_pbs_submissions",
+    "find_lsf_submissions",
     "array_directive",
 ]
 
@@ -68,6 +73,12 @@ SQUEUE_MARKS_FORMAT: str
 SACCT_MARKS_FIELDS: str
 #: The ``qsub -ac`` context variable that marks a Grid Engine job as molq's (``molq=<job_id>``).
 SGE_MARK_VARIABLE: str
+#: The ``qsub -v`` variable that marks a PBS job as molq's (``MOLQ_JOB_ID=<job_id>``).
+PBS_MARK_VARIABLE: str
+#: What precedes the job id in the ``bsub -Jd`` description that marks an LSF job as molq's.
+LSF_MARK: str
+#: The ``bjobs -o`` argument ``find_lsf_submissions`` reads (id, description).
+BJOBS_MARKS_FORMAT: str
 
 @final
 class ActiveJob:
@@ -456,6 +467,15 @@ def find_sge_submissions(data: bytes, jobs: list[tuple[str, str]]) -> dict[str, 
     (job_id, path of its job script or ``""``) that ``qstat -j '*'`` shows by
     their ``molq=<job_id>`` context (``qsub -ac``) or their script. The first
     block naming a job wins."""
+
+def find_pbs_submissions(data: bytes, job_ids: list[str]) -> dict[str, str]:
+    """job_id -> PBS id (``123``; ``123[]`` for an array) of the jobs ``job_ids``
+    that a ``qstat -f`` listing (PBS Pro ``-F json`` or text) shows by their
+    ``MOLQ_JOB_ID`` variable. The first job naming one wins."""
+
+def find_lsf_submissions(data: bytes, job_ids: list[str]) -> dict[str, str]:
+    """job_id -> LSF job id of the jobs ``job_ids`` that ``bjobs -noheader -o
+    BJOBS_MARKS_FORMAT`` shows by their ``molq:<job_id>`` description."""
 
 @final
 class ArrayDirective:

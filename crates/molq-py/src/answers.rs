@@ -3,8 +3,8 @@
 //! is the core's; these only carry the results across.
 
 use molq_core::array_spec::{self, Dialect};
-use molq_core::parse::sge;
 use molq_core::parse::slurm::{self, MarksSource};
+use molq_core::parse::{lsf, pbs, sge};
 use molq_core::{CancelOutcome, SchedulerKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -120,6 +120,36 @@ pub fn find_sge_submissions<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py_);
     for found in sge::find_submissions(data, &jobs) {
+        d.set_item(found.job_id, found.scheduler_job_id)?;
+    }
+    Ok(d)
+}
+
+/// job_id -> PBS id (`123`, `123[]`) of the molq jobs `job_ids` that a
+/// `qstat -f` listing (PBS Pro JSON or text) shows by their MOLQ_JOB_ID variable.
+#[pyfunction]
+pub fn find_pbs_submissions<'py>(
+    py_: Python<'py>,
+    data: &[u8],
+    job_ids: Vec<String>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py_);
+    for found in pbs::find_submissions(data, &job_ids) {
+        d.set_item(found.job_id, found.scheduler_job_id)?;
+    }
+    Ok(d)
+}
+
+/// job_id -> LSF job id of the molq jobs `job_ids` that
+/// `bjobs -o BJOBS_MARKS_FORMAT` shows by their `molq:<job id>` description.
+#[pyfunction]
+pub fn find_lsf_submissions<'py>(
+    py_: Python<'py>,
+    data: &[u8],
+    job_ids: Vec<String>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py_);
+    for found in lsf::find_submissions(data, &job_ids) {
         d.set_item(found.job_id, found.scheduler_job_id)?;
     }
     Ok(d)
