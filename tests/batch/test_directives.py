@@ -48,6 +48,7 @@ def test_pbspro_full_sample() -> None:
         "#PBS -p 10",
         "#PBS -M me@example.org",
         "#PBS -m ae",
+        "#PBS -v MOLQ_JOB_ID=0123456789abcdef",
     ]
 
 
@@ -121,6 +122,7 @@ def test_lsf_full_sample() -> None:
         "#BSUB -U r1",
         "#BSUB -u me@example.org",
         "#BSUB -N",
+        "#BSUB -Jd molq:0123456789abcdef",
     ]
 
 

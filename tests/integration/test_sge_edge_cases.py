@@ -226,7 +226,8 @@ def test_cancelling_a_throttled_array_ends_every_task(sge_testbed: None, tmp_pat
 
 
 def test_dollar_percent_backslash_and_space_in_paths_reach_the_job_literally(sge_testbed: None, tmp_path: Path) -> None:
-    cwd = tmp_path / "run $USER %j \\x"
+    # $USERX: Grid Engine would read $USER then X (unset here, so molq keeps it)
+    cwd = tmp_path / "run $USERX %j \\x"
     cwd.mkdir()
     sub = mq.Submitor(
         mq.Cluster("gridengine", "sge"),

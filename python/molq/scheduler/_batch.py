@@ -108,16 +108,20 @@ exit 0
 
 
 def job_ids_in_dirs(
-    run_command: Callable[[list[str]], CommandResult], name: str, jobs: Sequence[tuple[str, str]]
+    run_command: Callable[[list[str]], CommandResult],
+    name: str,
+    jobs: Sequence[tuple[str, str]],
+    valid: Callable[[str], bool] = str.isdigit,
 ) -> dict[str, str]:
     """job_id -> scheduler id read from the job id file ``name`` of each job
-    (job_id, job_dir) whose script started; one command per 200 jobs."""
+    (job_id, job_dir) whose script started (ids ``valid`` says are ids);
+    one command per 200 jobs."""
     found: dict[str, str] = {}
     for chunk in chunks([job_dir for _, job_dir in jobs], 200):
         result = run_command(["bash", "-c", _READ_JOB_ID_FILES, "molq-find", name, *chunk])
         for line in result.stdout.splitlines():
             index, _, sid = line.partition(" ")
-            if index.isdigit() and sid.isdigit() and int(index) < len(chunk):
+            if index.isdigit() and valid(sid) and int(index) < len(chunk):
                 found[chunk[int(index)]] = sid
     by_dir = {job_dir: job_id for job_id, job_dir in jobs}
     return {by_dir[d]: sid for d, sid in found.items() if d in by_dir}

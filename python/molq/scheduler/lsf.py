@@ -21,16 +21,18 @@ from molq.scheduler._batch import (
     QUERY_ENV,
     chunks,
     directive_value,
+    job_ids_in_dirs,
     log_path_parts,
     parse_joined,
     priority_number,
+    record_job_id_line,
     refused,
     run,
     submit_failed,
 )
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
-from molq.transport.base import Transport
+from molq.transport.base import CommandResult, Transport
 from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
@@ -49,6 +51,12 @@ _CONDITIONS = {
 # bhist -l prints years only when asked; times then read as UTC.
 _ENV = {**QUERY_ENV, "LSB_DISPLAY_YEAR": "Y"}
 _ARRAY_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+#: Written by the job script when it starts: which LSF job runs it, so that a
+#: job whose submitter never heard back is found after bjobs forgot it
+#: (bhist shows no description).
+JOB_ID_FILE = ".lsf_job_id"
 
 
 def _now_line() -> bytes:
@@ -119,6 +127,8 @@ def render_bsub_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[str
     if s.email:
         add("-u", s.email)
         add("-N")
+    # Marks the job as molq's, so a submission whose id was never recorded can be found.
+    add("-Jd", f"{_core.LSF_MARK}{spec.job_id}")
     return lines + [f"#BSUB {x}" for x in extra]
 
 
@@ -145,7 +155,8 @@ class LSFScheduler(OneJobQueries):
         )
 
     def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
-        return render_script(spec, render_bsub_directives(spec), user_script_path)
+        start = ["", record_job_id_line(spec.job_dir, JOB_ID_FILE, '"$LSB_JOBID"')] if spec.job_dir else []
+        return render_script(spec, render_bsub_directives(spec), user_script_path, start_lines=start)
 
     def submit(self, spec: JobSpec, job_dir: str) -> str:
         script = self.render(spec, f"{job_dir}/user_script.sh")
@@ -169,6 +180,27 @@ class LSFScheduler(OneJobQueries):
                 stderr=result.stderr,
                 outcome_unknown=True,
             ) from exc
+
+    def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """job_id -> LSF job id for molq jobs (job_id, job_dir) LSF accepted.
+
+        First ``bjobs -a`` (the caller's jobs, recently finished ones too), by
+        the job's ``molq:<id>`` description; then, for the others, the file
+        the job script writes into its job directory when it starts. Raises
+        when bjobs cannot be read."""
+        argv = [self.options.bjobs_path, "-a", "-noheader", "-o", _core.BJOBS_MARKS_FORMAT]
+        result = run(self._transport, argv, "bjobs", timeout=self.options.poll_timeout, env=_ENV)
+        # "No job found" with nothing to list: an empty answer
+        if result.returncode != 0 and not _core.only_unknown_ids("lsf", result.stderr_bytes):
+            raise refused("bjobs", result, argv)
+        found = _core.find_lsf_submissions(result.stdout_bytes, [job_id for job_id, _ in jobs])
+        missing = [(job_id, job_dir) for job_id, job_dir in jobs if job_id not in found and job_dir]
+        if missing:
+            found.update(job_ids_in_dirs(self._read_files, JOB_ID_FILE, missing))
+        return found
+
+    def _read_files(self, argv: list[str]) -> CommandResult:
+        return run(self._transport, argv, "reading job id files", timeout=self.options.poll_timeout)
 
     # -- tracking ------------------------------------------------------------------
     def _each_chunk(self, base: list[str], ids: Sequence[str], what: str) -> list[bytes]:
