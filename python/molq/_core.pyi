@@ -32,6 +32,10 @@ __all__ = [
     "SQUEUE_TASKS_FORMAT",
     "SQUEUE_MARKS_FORMAT",
     "SACCT_MARKS_FIELDS",
+    "SGE_MARK_VARIABLE",
+    "PBS_MARK_VARIABLE",
+    "LSF_MARK",
+    "BJOBS_MARKS_FORMAT",
     "CancelOutcome",
     "ArrayDirective",
     "classify_store_file",
@@ -44,6 +48,9 @@ __all__ = [
     "only_unknown_ids",
     "parse_slurm_live_tasks",
     "find_slurm_submissions",
+    "find_sge_submissions",
+    "find_pbs_submissions",
+    "find_lsf_submissions",
     "array_directive",
 ]
 
@@ -64,6 +71,14 @@ SQUEUE_TASKS_FORMAT: str
 SQUEUE_MARKS_FORMAT: str
 #: The ``sacct -X -n -P -o`` fields ``find_slurm_submissions("sacct", ...)`` reads.
 SACCT_MARKS_FIELDS: str
+#: The ``qsub -ac`` context variable that marks a Grid Engine job as molq's (``molq=<job_id>``).
+SGE_MARK_VARIABLE: str
+#: The ``qsub -v`` variable that marks a PBS job as molq's (``MOLQ_JOB_ID=<job_id>``).
+PBS_MARK_VARIABLE: str
+#: What precedes the job id in the ``bsub -Jd`` description that marks an LSF job as molq's.
+LSF_MARK: str
+#: The ``bjobs -o`` argument ``find_lsf_submissions`` reads (id, description).
+BJOBS_MARKS_FORMAT: str
 
 @final
 class ActiveJob:
@@ -448,6 +463,21 @@ def find_slurm_submissions(source: str, data: bytes, jobs: list[tuple[str, str]]
     comment or their script; ``source`` ``"squeue"`` (``-o SQUEUE_MARKS_FORMAT``:
     the command is the script) or ``"sacct"`` (``-o SACCT_MARKS_FIELDS``: the
     submit line ends with it). The first line naming a job wins."""
+
+def find_sge_submissions(data: bytes, jobs: list[tuple[str, str]]) -> dict[str, str]:
+    """job_id -> Grid Engine job number (an array's own) of the jobs ``jobs``
+    (job_id, path of its job script or ``""``) that ``qstat -j '*'`` shows by
+    their ``molq=<job_id>`` context (``qsub -ac``) or their script. The first
+    block naming a job wins."""
+
+def find_pbs_submissions(data: bytes, job_ids: list[str]) -> dict[str, str]:
+    """job_id -> PBS id (``123``; ``123[]`` for an array) of the jobs ``job_ids``
+    that a ``qstat -f`` listing (PBS Pro ``-F json`` or text) shows by their
+    ``MOLQ_JOB_ID`` variable. The first job naming one wins."""
+
+def find_lsf_submissions(data: bytes, job_ids: list[str]) -> dict[str, str]:
+    """job_id -> LSF job id of the jobs ``job_ids`` that ``bjobs -noheader -o
+    BJOBS_MARKS_FORMAT`` shows by their ``molq:<job_id>`` description."""
 
 @final
 class ArrayDirective:

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,26 @@ def _kill_leftovers(state: Path) -> None:
             with contextlib.suppress(Exception):
                 if job.get(key):
                     os.killpg(os.getpgid(job[key]), signal.SIGKILL)
+
+
+@pytest.fixture
+def fake_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Path]]:
+    """``use(kind)`` puts that kind's fake commands on PATH, with their state in
+    ``tmp_path/fake-<kind>`` (returned), for tests that make their own Submitors;
+    the runners of jobs left running are stopped afterwards."""
+    states: list[Path] = []
+
+    def use(kind: str) -> Path:
+        state = tmp_path / f"fake-{kind}"
+        state.mkdir()
+        monkeypatch.setenv(f"MOLQ_FAKE_{kind.upper()}_DIR", str(state))
+        monkeypatch.setenv("PATH", f"{FAKES / kind}{os.pathsep}{os.environ['PATH']}")
+        states.append(state)
+        return state
+
+    yield use
+    for state in states:
+        _kill_leftovers(state)
 
 
 @contextlib.contextmanager

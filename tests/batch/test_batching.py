@@ -189,6 +189,8 @@ def test_cancel_reads_the_answer() -> None:
         lsf.cancel("4")
 
     def sge_answer(argv: list[str]) -> CommandResult:
+        if argv[0] == "qstat":  # the cancelled job is gone at once
+            return CommandResult(argv, 1, "", f"Following jobs do not exist: \n{argv[-1]}\n")
         return {
             "1": CommandResult(argv, 0, "root has registered the job 1 for deletion\n"),
             "2": CommandResult(argv, 0, "root has deleted job 2\n"),
@@ -199,3 +201,20 @@ def test_cancel_reads_the_answer() -> None:
     assert [sge.cancel(i) for i in "123"] == [True, True, False]
     with pytest.raises(SchedulerError, match="commlib"):
         sge.cancel("4")
+
+
+def test_sge_cancel_waits_for_qmaster_to_drop_the_job_then_forces_it() -> None:
+    calls: list[list[str]] = []
+
+    def lingering(argv: list[str]) -> CommandResult:
+        calls.append(argv)
+        if argv[0] == "qstat":  # still "dr": its execution host never reports
+            return CommandResult(argv, 0, "job_number:                 5\n")
+        return CommandResult(argv, 0, "root has registered the job 5 for deletion\n")
+
+    sge = SGEScheduler(transport=Canned(lingering))
+    sge.cancel_force_after, sge.cancel_timeout = 0.2, 0.6
+    with pytest.raises(SchedulerError, match="not recorded as cancelled"):
+        sge.cancel("5")
+    assert [c for c in calls if c[0] == "qdel"] == [["qdel", "5"], ["qdel", "-f", "5"]]
+    assert len([c for c in calls if c[0] == "qstat"]) > 2

@@ -48,6 +48,7 @@ def test_pbspro_full_sample() -> None:
         "#PBS -p 10",
         "#PBS -M me@example.org",
         "#PBS -m ae",
+        "#PBS -v MOLQ_JOB_ID=0123456789abcdef",
     ]
 
 
@@ -121,6 +122,7 @@ def test_lsf_full_sample() -> None:
         "#BSUB -U r1",
         "#BSUB -u me@example.org",
         "#BSUB -N",
+        "#BSUB -Jd molq:0123456789abcdef",
     ]
 
 
@@ -182,7 +184,26 @@ def test_sge_full_sample() -> None:
         "#$ -ar 7",
         "#$ -M me@example.org",
         "#$ -m ae",
+        "#$ -ac molq=0123456789abcdef",
     ]
+
+
+def test_sge_paths_molq_adds_are_literal_the_users_name_keeps_patterns() -> None:
+    job = JobSpec(
+        job_id="j",
+        cluster_name="c",
+        scheduler="sge",
+        command=Command(argv=("true",)),
+        cwd="/w/$USER x:1",
+        job_dir="/w/$USER x:1/.molq/jobs/d$HOME",
+        stdout_path="/w/$USER x:1/o-$JOB_ID-%a.log",
+        stderr_path="/w/$USER x:1/.molq/jobs/d$HOME/stderr.log",
+    )
+    lines = render_sge_directives(job)
+    assert '#$ -wd "/w/$$USER x:1"' in lines
+    # molq's part escaped ($$), the user's name keeps Grid Engine's $JOB_ID; a colon gets an empty host
+    assert '#$ -o ":/w/$$USER x:1/o-$JOB_ID-$TASK_ID.log"' in lines
+    assert '#$ -e ":/w/$$USER x:1/.molq/jobs/d$$HOME/stderr.log"' in lines
 
 
 def test_sge_pe_names_and_refusals() -> None:

@@ -76,6 +76,7 @@ def bsub(argv: list[str]) -> int:
         # LSF keeps a job whose dependency can never be met pending
         "never_satisfied": "wait",
         "walltime_limit": int(opts["-W"]) * 60 if "-W" in opts else None,
+        "description": opts.get("-Jd"),
         "log": [],
     }
     out, err = opts.get("-o", "/dev/null"), opts.get("-e", "/dev/null")
@@ -162,6 +163,7 @@ def _field(job: Job, name: str) -> str:
         "start_time": _when(job["start"]),
         "finish_time": _when(job["end"]),
         "job_name": job["name"],
+        "job_description": job.get("description") or "-",
     }[name]
 
 
@@ -194,9 +196,15 @@ def bjobs(argv: list[str]) -> int:
                 rc = 255
             rows += found
     else:
-        rows = [j for j in state.all() if j["state"] != "done" and (user in (None, "all") or j["owner"] == user)]
+        # -a: recently finished jobs too
+        every = "-a" in argv
+        rows = [
+            j
+            for j in state.all()
+            if (j["state"] != "done" or (every and not _cleaned(j))) and (user in (None, "all") or j["owner"] == user)
+        ]
         if not rows:
-            sys.stderr.write("No unfinished job found\n")
+            sys.stderr.write("No job found\n" if every else "No unfinished job found\n")
             return 255
     if as_json:
         records = [{f.upper(): ("" if (v := _field(j, f)) == "-" else v) for f in fields} for j in rows]

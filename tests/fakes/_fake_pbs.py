@@ -88,8 +88,17 @@ def qsub(argv: list[str]) -> int:
                 cond = {"afterok": "ok", "afternotok": "notok", "afterany": "any", "after": "started"}[kind]
                 deps += [[cond, _bare(i)] for i in ids]
     home = os.path.expanduser("~")
+    # -v a=b,c=d: kept in the job's Variable_List and set in its environment
+    variables = dict(
+        pair.split("=", 1) if "=" in pair else (pair, os.environ.get(pair, ""))
+        for value in opts.get("-v", [])
+        for pair in value.split(",")
+        if pair
+    )
+    variables = {"PBS_O_HOME": home, **variables}
     base: Job = {
         "name": name,
+        "variables": variables,
         "owner": f"{getpass.getuser()}@localhost",
         "queue": opts.get("-q", ["workq"])[-1],
         "script": script,
@@ -109,7 +118,8 @@ def qsub(argv: list[str]) -> int:
     err = opts.get("-e", [f"{home}/{name}.e{n}"])[-1]
     array = opts.get("-J", [None])[-1]
     if array is None:
-        job = dict(base, id=str(n), out=out, err=err, env={"PBS_JOBID": f"{n}.{SERVER}", "PBS_JOBNAME": name})
+        env = {**variables, "PBS_JOBID": f"{n}.{SERVER}", "PBS_JOBNAME": name}
+        job = dict(base, id=str(n), out=out, err=err, env=env)
         log(
             job,
             "S",
@@ -126,7 +136,13 @@ def qsub(argv: list[str]) -> int:
     with state.locked():
         state.put(dict(base, id=f"{n}[]", parent=True, indices=indices, out=out, err=err))
         for i in indices:
-            env = {"PBS_JOBID": f"{n}[{i}].{SERVER}", "PBS_ARRAY_INDEX": str(i), "PBS_JOBNAME": name}
+            env = {
+                **variables,
+                "PBS_JOBID": f"{n}[{i}].{SERVER}",
+                "PBS_ARRAY_ID": f"{n}[].{SERVER}",
+                "PBS_ARRAY_INDEX": str(i),
+                "PBS_JOBNAME": name,
+            }
             sub = dict(
                 base,
                 id=f"{n}[{i}]",
@@ -185,6 +201,7 @@ def _attributes(state: State, job: Job) -> dict:
         "Error_Path": f"localhost:{job['err']}",
         "Output_Path": f"localhost:{job['out']}",
         "Resource_List": {"ncpus": 1, "nodect": 1, "select": "1:ncpus=1"},
+        "Variable_List": job.get("variables", {}),
     }
     if job.get("parent"):
         subs = _subjobs(state, job)

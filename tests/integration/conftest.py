@@ -1,4 +1,5 @@
-"""Fixtures for tests that run against the real single-node Slurm testbed.
+"""Fixtures for tests that run against the real single-node Slurm testbed (and,
+at the end, the Grid Engine one: ``sge_testbed``).
 
 Start the testbed with ``scripts/slurm-up.sh`` (as root). Tests that need it take the
 ``slurm_testbed`` fixture and carry ``@pytest.mark.slurm``; when the testbed is not up they
@@ -79,3 +80,31 @@ def slurm_testbed() -> SlurmTestbed:
     if proc.returncode != 0:
         pytest.fail(f"scripts/slurm-up.sh --check broke (rc {proc.returncode}): {proc.stdout}{proc.stderr}")
     return SlurmTestbed()
+
+
+# exit codes of `scripts/sge-up.sh --check`
+_SGE_CHECK_REASONS = {3: "not root", 4: "Grid Engine is not installed", 5: "Grid Engine daemons are down"}
+
+
+def _sge_unavailable(reason: str) -> None:
+    if os.environ.get("MOLQ_REQUIRE_SGE") == "1":
+        pytest.fail(f"MOLQ_REQUIRE_SGE=1 but Grid Engine is not usable: {reason}")
+    pytest.skip(f"Grid Engine not usable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def sge_testbed() -> None:
+    """Skip (or fail, with MOLQ_REQUIRE_SGE=1) unless ``sge-up.sh --check`` says Grid Engine is up."""
+    check = SCRIPTS / "sge-up.sh"
+    if not check.is_file():
+        _sge_unavailable(f"{check} is missing")
+    try:
+        proc = subprocess.run(["bash", str(check), "--check"], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        _sge_unavailable("scripts/sge-up.sh --check did not answer within 60 s")
+    message = (proc.stdout.strip() or proc.stderr.strip()).splitlines()
+    detail = message[-1] if message else "(no output)"
+    if proc.returncode in _SGE_CHECK_REASONS:
+        _sge_unavailable(f"{_SGE_CHECK_REASONS[proc.returncode]}: {detail}")
+    if proc.returncode != 0:
+        pytest.fail(f"scripts/sge-up.sh --check broke (rc {proc.returncode}): {proc.stdout}{proc.stderr}")

@@ -9,7 +9,6 @@ Engine is not up the tests are skipped with the reason; ``MOLQ_REQUIRE_SGE=1``
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,34 +21,6 @@ from molq.store import JobStore
 from molq.strategies import FixedStrategy
 
 pytestmark = pytest.mark.sge
-
-REPO = Path(__file__).resolve().parents[2]
-# exit codes of `scripts/sge-up.sh --check`
-_CHECK_REASONS = {3: "not root", 4: "Grid Engine is not installed", 5: "Grid Engine daemons are down"}
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("MOLQ_REQUIRE_SGE") == "1":
-        pytest.fail(f"MOLQ_REQUIRE_SGE=1 but Grid Engine is not usable: {reason}")
-    pytest.skip(f"Grid Engine not usable: {reason}")
-
-
-@pytest.fixture(scope="session")
-def sge_testbed() -> None:
-    """Skip (or fail, with MOLQ_REQUIRE_SGE=1) unless ``sge-up.sh --check`` says Grid Engine is up."""
-    check = REPO / "scripts" / "sge-up.sh"
-    if not check.is_file():
-        _unavailable(f"{check} is missing")
-    try:
-        proc = subprocess.run(["bash", str(check), "--check"], capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired:
-        _unavailable("scripts/sge-up.sh --check did not answer within 60 s")
-    message = (proc.stdout.strip() or proc.stderr.strip()).splitlines()
-    detail = message[-1] if message else "(no output)"
-    if proc.returncode in _CHECK_REASONS:
-        _unavailable(f"{_CHECK_REASONS[proc.returncode]}: {detail}")
-    if proc.returncode != 0:
-        pytest.fail(f"scripts/sge-up.sh --check broke (rc {proc.returncode}): {proc.stdout}{proc.stderr}")
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@
 
 use molq_core::array_spec::{self, Dialect};
 use molq_core::parse::slurm::{self, MarksSource};
+use molq_core::parse::{lsf, pbs, sge};
 use molq_core::{CancelOutcome, SchedulerKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -104,6 +105,51 @@ pub fn find_slurm_submissions<'py>(
     };
     let d = PyDict::new(py_);
     for found in slurm::find_submissions(data, source, &jobs) {
+        d.set_item(found.job_id, found.scheduler_job_id)?;
+    }
+    Ok(d)
+}
+
+/// job_id -> Grid Engine job number of the molq jobs `jobs` (job_id, script
+/// path or "") that `qstat -j '*'` shows.
+#[pyfunction]
+pub fn find_sge_submissions<'py>(
+    py_: Python<'py>,
+    data: &[u8],
+    jobs: Vec<(String, String)>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py_);
+    for found in sge::find_submissions(data, &jobs) {
+        d.set_item(found.job_id, found.scheduler_job_id)?;
+    }
+    Ok(d)
+}
+
+/// job_id -> PBS id (`123`, `123[]`) of the molq jobs `job_ids` that a
+/// `qstat -f` listing (PBS Pro JSON or text) shows by their MOLQ_JOB_ID variable.
+#[pyfunction]
+pub fn find_pbs_submissions<'py>(
+    py_: Python<'py>,
+    data: &[u8],
+    job_ids: Vec<String>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py_);
+    for found in pbs::find_submissions(data, &job_ids) {
+        d.set_item(found.job_id, found.scheduler_job_id)?;
+    }
+    Ok(d)
+}
+
+/// job_id -> LSF job id of the molq jobs `job_ids` that
+/// `bjobs -o BJOBS_MARKS_FORMAT` shows by their `molq:<job id>` description.
+#[pyfunction]
+pub fn find_lsf_submissions<'py>(
+    py_: Python<'py>,
+    data: &[u8],
+    job_ids: Vec<String>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py_);
+    for found in lsf::find_submissions(data, &job_ids) {
         d.set_item(found.job_id, found.scheduler_job_id)?;
     }
     Ok(d)

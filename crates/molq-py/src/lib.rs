@@ -38,6 +38,13 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "SACCT_MARKS_FIELDS",
         molq_core::parse::slurm::SACCT_MARKS_FIELDS,
     )?;
+    m.add("SGE_MARK_VARIABLE", molq_core::parse::sge::MARK_VARIABLE)?;
+    m.add("PBS_MARK_VARIABLE", molq_core::parse::pbs::MARK_VARIABLE)?;
+    m.add("LSF_MARK", molq_core::parse::lsf::MARK)?;
+    m.add(
+        "BJOBS_MARKS_FORMAT",
+        molq_core::parse::lsf::BJOBS_MARKS_FORMAT,
+    )?;
     m.add_class::<active::PyActiveJob>()?;
     m.add_class::<active::PyActiveJobs>()?;
     m.add_class::<new_job::PyNewJob>()?;
@@ -61,6 +68,9 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(answers::only_unknown_ids, m)?)?;
     m.add_function(wrap_pyfunction!(answers::parse_slurm_live_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(answers::find_slurm_submissions, m)?)?;
+    m.add_function(wrap_pyfunction!(answers::find_sge_submissions, m)?)?;
+    m.add_function(wrap_pyfunction!(answers::find_pbs_submissions, m)?)?;
+    m.add_function(wrap_pyfunction!(answers::find_lsf_submissions, m)?)?;
     m.add_function(wrap_pyfunction!(answers::array_directive, m)?)?;
     Ok(())
 }

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from molq._engine.field_checks import check_request_fields, check_resolved
+from molq._engine.log_path_checks import check_log_patterns
 from molq.errors import ConfigError, JobNotFoundError, ScriptError
 from molq.merge import merge_defaults
 from molq.models import retry_policy_to_json
@@ -114,6 +115,16 @@ class SubmitRequest:
         job_dir = f"{jobs_root.rstrip('/')}/{self.dir_name}"
         stdout_path = _log_path(ctx, self.execution.output_file, cwd, job_dir, "stdout.log")
         stderr_path = _log_path(ctx, self.execution.error_file, cwd, job_dir, "stderr.log")
+        check_log_patterns(
+            ctx.scheduler_kind,
+            self.execution,
+            cwd=cwd,
+            jobs_root=jobs_root,
+            jobs_root_field="jobs_dir" if ctx.jobs_dir else "execution.cwd",
+            dir_name=self.dir_name,
+            stdout_path=stdout_path,
+            stderr_path=stderr_path,
+        )
         dependency, edges = _resolve_dependencies(ctx, self)
         scheduling = self.scheduling
         if self.refs:

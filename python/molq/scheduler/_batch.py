@@ -10,11 +10,12 @@ command kind, not one merge per chunk.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from molq import _core
 from molq.errors import ConfigError, SchedulerError, TransportError
+from molq.scheduler._script import shell_quote
 
 if TYPE_CHECKING:
     from molq.transport.base import CommandResult, Transport
@@ -28,6 +29,10 @@ __all__ = [
     "parse_joined",
     "for_user",
     "priority_number",
+    "submit_failed",
+    "log_path_parts",
+    "record_job_id_line",
+    "job_ids_in_dirs",
 ]
 
 QUERY_ENV = {"TZ": "UTC"}
@@ -55,6 +60,71 @@ def run(
         return transport.run(argv, env=env or QUERY_ENV, timeout=timeout, input=input)
     except TransportError as exc:
         raise SchedulerError(f"{what} failed: {exc}", command=argv, stderr=exc.stderr) from exc
+
+
+def submit_failed(what: str, exc: TransportError, argv: list[str]) -> SchedulerError:
+    """The submit command did not complete (timeout, dropped connection):
+    unless it never started, the scheduler may have accepted the job before
+    the answer was lost, so this is never read as "not submitted" (molq looks
+    for the job by its marker instead)."""
+    started = getattr(exc, "may_have_run", True) and exc.returncode != 127
+    return SchedulerError(
+        f"{what} did not complete: {exc}",
+        command=argv,
+        stderr=exc.stderr,
+        outcome_unknown=started,
+        transient=not started,
+    )
+
+
+def log_path_parts(path: str, cwd: str, job_dir: str, default_name: str) -> tuple[str, str]:
+    """``path`` split into what molq added (its default log in the job
+    directory, or the working directory in front of a relative name), to be
+    taken literally, and the name the user gave, which keeps the scheduler's
+    own filename patterns."""
+    if path == f"{job_dir}/{default_name}":
+        return path, ""
+    prefix = cwd.rstrip("/") + "/"
+    return (prefix, path[len(prefix) :]) if path.startswith(prefix) else ("", path)
+
+
+def record_job_id_line(job_dir: str, name: str, expression: str) -> str:
+    """The job script's first command: write the scheduler's id for this job
+    (``expression``, e.g. ``"$JOB_ID"``) into ``name`` in its job directory, so
+    that a job whose submitter never heard back is found even after the
+    scheduler forgot it. A failure to write must not stop the job."""
+    return f"printf '%s\\n' {expression} > {shell_quote(f'{job_dir}/{name}')} 2>/dev/null || :"
+
+
+# $1 the file name, then job dirs; prints "<index> <id>" for each that has it.
+_READ_JOB_ID_FILES = r"""
+name=$1; shift; i=0
+for dir; do
+  if [ -r "$dir/$name" ] && read -r sid < "$dir/$name"; then printf '%s %s\n' "$i" "$sid"; fi
+  i=$((i + 1))
+done
+exit 0
+"""
+
+
+def job_ids_in_dirs(
+    run_command: Callable[[list[str]], CommandResult],
+    name: str,
+    jobs: Sequence[tuple[str, str]],
+    valid: Callable[[str], bool] = str.isdigit,
+) -> dict[str, str]:
+    """job_id -> scheduler id read from the job id file ``name`` of each job
+    (job_id, job_dir) whose script started (ids ``valid`` says are ids);
+    one command per 200 jobs."""
+    found: dict[str, str] = {}
+    for chunk in chunks([job_dir for _, job_dir in jobs], 200):
+        result = run_command(["bash", "-c", _READ_JOB_ID_FILES, "molq-find", name, *chunk])
+        for line in result.stdout.splitlines():
+            index, _, sid = line.partition(" ")
+            if index.isdigit() and valid(sid) and int(index) < len(chunk):
+                found[chunk[int(index)]] = sid
+    by_dir = {job_dir: job_id for job_id, job_dir in jobs}
+    return {by_dir[d]: sid for d, sid in found.items() if d in by_dir}
 
 
 def refused(what: str, result: CommandResult, argv: list[str]) -> SchedulerError:

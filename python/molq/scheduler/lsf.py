@@ -15,20 +15,24 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from molq import _core, _original_names
-from molq.errors import ConfigError
+from molq.errors import ConfigError, MolqError, SchedulerError, TransportError
 from molq.options import LSFSchedulerOptions
 from molq.scheduler._batch import (
     QUERY_ENV,
     chunks,
     directive_value,
+    job_ids_in_dirs,
+    log_path_parts,
     parse_joined,
     priority_number,
+    record_job_id_line,
     refused,
     run,
+    submit_failed,
 )
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
-from molq.transport.base import Transport
+from molq.transport.base import CommandResult, Transport
 from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
@@ -47,6 +51,12 @@ _CONDITIONS = {
 # bhist -l prints years only when asked; times then read as UTC.
 _ENV = {**QUERY_ENV, "LSB_DISPLAY_YEAR": "Y"}
 _ARRAY_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+#: Written by the job script when it starts: which LSF job runs it, so that a
+#: job whose submitter never heard back is found after bjobs forgot it
+#: (bhist shows no description).
+JOB_ID_FILE = ".lsf_job_id"
 
 
 def _now_line() -> bytes:
@@ -98,9 +108,12 @@ def render_bsub_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[str
         add("-R", f"rusage[mem={kb}KB]")
     if r.time_limit is not None:
         add("-W", r.time_limit.to_lsf_minutes())
-    # %I is an array element's index in LSF file names (Slurm's %a), %J the job id.
-    add("-o", spec.stdout_path.replace("%a", "%I").replace("%A", "%J"))
-    add("-e", spec.stderr_path.replace("%a", "%I").replace("%A", "%J"))
+    # %I is an array element's index in LSF file names (Slurm's %a), %J the job
+    # id: molq's patterns in the user's name only (%J and %I in what molq
+    # adds are refused before submission: LSF cannot escape them).
+    for flag, path, default in (("-o", spec.stdout_path, "stdout.log"), ("-e", spec.stderr_path, "stderr.log")):
+        literal, own = log_path_parts(path, spec.cwd, spec.job_dir, default)
+        add(flag, literal + own.replace("%a", "%I").replace("%A", "%J"))
     if r.gpu_count is not None:
         add("-gpu", f"num={r.gpu_count}" + (f":gmodel={r.gpu_type}" if r.gpu_type else ""))
     if s.exclusive_node:
@@ -114,6 +127,8 @@ def render_bsub_directives(spec: JobSpec, extra: Sequence[str] = ()) -> list[str
     if s.email:
         add("-u", s.email)
         add("-N")
+    # Marks the job as molq's, so a submission whose id was never recorded can be found.
+    add("-Jd", f"{_core.LSF_MARK}{spec.job_id}")
     return lines + [f"#BSUB {x}" for x in extra]
 
 
@@ -140,7 +155,8 @@ class LSFScheduler(OneJobQueries):
         )
 
     def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
-        return render_script(spec, render_bsub_directives(spec), user_script_path)
+        start = ["", record_job_id_line(spec.job_dir, JOB_ID_FILE, '"$LSB_JOBID"')] if spec.job_dir else []
+        return render_script(spec, render_bsub_directives(spec), user_script_path, start_lines=start)
 
     def submit(self, spec: JobSpec, job_dir: str) -> str:
         script = self.render(spec, f"{job_dir}/user_script.sh")
@@ -148,10 +164,43 @@ class LSFScheduler(OneJobQueries):
         self._transport.write_text(f"{job_dir}/run_lsf.sh", script, mode=0o700)
         opts = self.options
         argv = [opts.bsub_path, *opts.extra_bsub_flags]
-        result = run(self._transport, argv, "bsub", timeout=opts.submit_timeout, env=_ENV, input=script)
+        try:
+            result = self._transport.run(argv, env=_ENV, input=script, timeout=opts.submit_timeout)
+        except TransportError as exc:
+            raise submit_failed("bsub", exc, argv) from exc
         if result.returncode != 0:
             raise refused("LSF submission failed: bsub", result, argv)
-        return _core.parse_submit_id("lsf", result.stdout_bytes)
+        try:
+            return _core.parse_submit_id("lsf", result.stdout_bytes)
+        except MolqError as exc:
+            # bsub said yes, but not in words molq can read
+            raise SchedulerError(
+                f"bsub accepted the job but its answer could not be read: {exc}",
+                command=argv,
+                stderr=result.stderr,
+                outcome_unknown=True,
+            ) from exc
+
+    def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """job_id -> LSF job id for molq jobs (job_id, job_dir) LSF accepted.
+
+        First ``bjobs -a`` (the caller's jobs, recently finished ones too), by
+        the job's ``molq:<id>`` description; then, for the others, the file
+        the job script writes into its job directory when it starts. Raises
+        when bjobs cannot be read."""
+        argv = [self.options.bjobs_path, "-a", "-noheader", "-o", _core.BJOBS_MARKS_FORMAT]
+        result = run(self._transport, argv, "bjobs", timeout=self.options.poll_timeout, env=_ENV)
+        # "No job found" with nothing to list: an empty answer
+        if result.returncode != 0 and not _core.only_unknown_ids("lsf", result.stderr_bytes):
+            raise refused("bjobs", result, argv)
+        found = _core.find_lsf_submissions(result.stdout_bytes, [job_id for job_id, _ in jobs])
+        missing = [(job_id, job_dir) for job_id, job_dir in jobs if job_id not in found and job_dir]
+        if missing:
+            found.update(job_ids_in_dirs(self._read_files, JOB_ID_FILE, missing))
+        return found
+
+    def _read_files(self, argv: list[str]) -> CommandResult:
+        return run(self._transport, argv, "reading job id files", timeout=self.options.poll_timeout)
 
     # -- tracking ------------------------------------------------------------------
     def _each_chunk(self, base: list[str], ids: Sequence[str], what: str) -> list[bytes]:

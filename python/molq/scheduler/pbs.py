@@ -14,20 +14,25 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from molq import _core, _original_names
-from molq.errors import ConfigError
+from molq.errors import ConfigError, MolqError, SchedulerError, TransportError
 from molq.options import PBSSchedulerOptions
 from molq.scheduler._batch import (
+    QUERY_ENV,
     chunks,
     directive_value,
     for_user,
+    job_ids_in_dirs,
+    log_path_parts,
     parse_joined,
     priority_number,
+    record_job_id_line,
     refused,
     run,
+    submit_failed,
 )
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
-from molq.transport.base import Transport
+from molq.transport.base import CommandResult, Transport
 from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
@@ -45,6 +50,19 @@ _DEPENDENCY_KEYWORDS = {
 }
 # Runs tracejob for each id of a chunk, one after the other: one command per chunk.
 _TRACEJOB_LOOP = 'p=$1; d=$2; shift 2; for j in "$@"; do "$p" -n "$d" "$j" 2>/dev/null; done; exit 0'
+
+
+#: Written by the job script when it starts: which PBS job runs it (``123``,
+#: ``123[]`` for an array), so that a job whose submitter never heard back is
+#: found after the server forgot it (tracejob shows no marker).
+JOB_ID_FILE = ".pbs_job_id"
+# The id qsub printed, from a job's or subjob's environment (PBS Pro sets
+# PBS_ARRAY_ID for a subjob; Torque's subjob id is 123[4]): no server suffix.
+_OWN_ID = 'molq_id=${PBS_ARRAY_ID:-$PBS_JOBID}; molq_id=${molq_id%%.*}; case $molq_id in *"["*) molq_id="${molq_id%%"["*}[]";; esac'
+
+
+def _pbs_id(text: str) -> bool:
+    return text.isdigit() or (text.endswith("[]") and text[:-2].isdigit())
 
 
 def _job_name(name: str) -> str:
@@ -110,12 +128,11 @@ def render_pbs_directives(spec: JobSpec, flavor: str = "pbspro", extra: Sequence
             add("-n")
     if r.time_limit is not None:
         add("-l", f"walltime={r.time_limit.to_pbs()}")
-    # PBS Pro writes each subjob's output where ^array_index^ says.
-    out, err = spec.stdout_path, spec.stderr_path
-    if pro:
-        out, err = out.replace("%a", "^array_index^"), err.replace("%a", "^array_index^")
-    add("-o", out)
-    add("-e", err)
+    # PBS Pro writes each subjob's output where ^array_index^ says: molq's %a,
+    # in the user's name only (what molq adds is taken literally).
+    for flag, path, default in (("-o", spec.stdout_path, "stdout.log"), ("-e", spec.stderr_path, "stderr.log")):
+        literal, own = log_path_parts(path, spec.cwd, spec.job_dir, default)
+        add(flag, literal + (own.replace("%a", "^array_index^") if pro else own))
     if s.dependency:
         add("-W", f"depend={s.dependency}")
     if s.array_spec:
@@ -125,6 +142,8 @@ def render_pbs_directives(spec: JobSpec, flavor: str = "pbspro", extra: Sequence
     if s.email:
         add("-M", s.email)
         add("-m", "ae")
+    # Marks the job as molq's, so a submission whose id was never recorded can be found.
+    add("-v", f"{_core.PBS_MARK_VARIABLE}={spec.job_id}")
     return lines + [f"#PBS {x}" for x in extra]
 
 
@@ -157,7 +176,9 @@ class PBSScheduler(OneJobQueries):
         )
 
     def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
-        return render_script(spec, render_pbs_directives(spec, self.options.flavor), user_script_path)
+        start = ["", _OWN_ID, record_job_id_line(spec.job_dir, JOB_ID_FILE, '"$molq_id"')] if spec.job_dir else []
+        directives = render_pbs_directives(spec, self.options.flavor)
+        return render_script(spec, directives, user_script_path, start_lines=start)
 
     def submit(self, spec: JobSpec, job_dir: str) -> str:
         script_path = f"{job_dir}/run_pbs.sh"
@@ -165,10 +186,43 @@ class PBSScheduler(OneJobQueries):
         opts = self.options
         # Extra flags go before the script: after it, qsub hands them to the script.
         argv = [opts.qsub_path, *opts.extra_qsub_flags, script_path]
-        result = run(self._transport, argv, "qsub", timeout=opts.submit_timeout)
+        try:
+            result = self._transport.run(argv, env=QUERY_ENV, timeout=opts.submit_timeout)
+        except TransportError as exc:
+            raise submit_failed("qsub", exc, argv) from exc
         if result.returncode != 0:
             raise refused("PBS submission failed: qsub", result, argv)
-        return _core.parse_submit_id("pbs", result.stdout_bytes)
+        try:
+            return _core.parse_submit_id("pbs", result.stdout_bytes)
+        except MolqError as exc:
+            # qsub said yes, but not in words molq can read
+            raise SchedulerError(
+                f"qsub accepted the job but its answer could not be read: {exc}",
+                command=argv,
+                stderr=result.stderr,
+                outcome_unknown=True,
+            ) from exc
+
+    def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """job_id -> PBS id for molq jobs (job_id, job_dir) the server accepted.
+
+        First the server's full listing (PBS Pro: ``qstat -x -f -F json``,
+        history included; Torque: ``qstat -f``), by the job's ``MOLQ_JOB_ID``
+        variable; then, for the others, the file the job script writes into
+        its job directory when it starts. Raises when the listing cannot be read."""
+        opts = self.options
+        argv = [opts.qstat_path, "-x", "-f", "-F", "json"] if self._pro else [opts.qstat_path, "-f"]
+        result = run(self._transport, argv, "qstat", timeout=opts.poll_timeout)
+        if result.returncode != 0:
+            raise refused("qstat", result, argv)
+        found = _core.find_pbs_submissions(result.stdout_bytes, [job_id for job_id, _ in jobs])
+        missing = [(job_id, job_dir) for job_id, job_dir in jobs if job_id not in found and job_dir]
+        if missing:
+            found.update(job_ids_in_dirs(self._read_files, JOB_ID_FILE, missing, _pbs_id))
+        return found
+
+    def _read_files(self, argv: list[str]) -> CommandResult:
+        return run(self._transport, argv, "reading job id files", timeout=self.options.poll_timeout)
 
     # -- tracking ------------------------------------------------------------------
     def _qstat(self, ids: Sequence[str], *, history: bool) -> list[bytes]:

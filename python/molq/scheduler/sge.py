@@ -16,19 +16,23 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from molq import _core
-from molq.errors import ConfigError
+from molq.errors import ConfigError, MolqError, SchedulerError, TransportError
 from molq.options import SGESchedulerOptions
 from molq.scheduler._batch import (
     QUERY_ENV,
     directive_value,
     for_user,
+    job_ids_in_dirs,
+    log_path_parts,
     priority_number,
+    record_job_id_line,
     refused,
     run,
+    submit_failed,
 )
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, oldest_submitted
-from molq.transport.base import Transport
+from molq.transport.base import CommandResult, Transport
 from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
     from molq.scheduler.base import DependencyEdge
     from molq.submission import JobSpec
 
-__all__ = ["SGEScheduler", "render_sge_directives"]
+__all__ = ["SGEScheduler", "render_sge_directives", "literal_path", "log_path"]
 
 # Characters a Grid Engine name may not hold (sge_types(5)), and blanks, which
 # qsub refuses with a misleading "Error reading answer list from qmaster".
@@ -46,6 +50,35 @@ _QSTAT_MINE = 'exec "$0" -xml -u "$(id -un)"'
 _QACCT_MINE = 'exec "$0" -o "$(id -un)" -b "$1" -j'
 # How far before the oldest tracked submission qacct looks (clock skew margin).
 _QACCT_MARGIN = 86400.0
+
+
+#: Written by the job script when it starts: which Grid Engine job runs it, so
+#: that a job whose submitter never heard back is found after it left qmaster
+#: (qacct keeps no marker of it).
+JOB_ID_FILE = ".sge_job_id"
+
+
+def literal_path(path: str) -> str:
+    """``path`` as ``-wd``/``-o``/``-e`` must be given it to name exactly that.
+
+    Grid Engine replaces ``$HOME``, ``$USER``, ``$JOB_ID``, ``$JOB_NAME``,
+    ``$HOSTNAME`` and ``$TASK_ID`` in these paths, even as the start of a
+    longer word (``$USERX`` is the user's name then ``X``); ``$$`` stands for
+    one ``$`` (seen on SGE 8.1.9)."""
+    return path.replace("$", "$$")
+
+
+def log_path(literal: str, own: str) -> str:
+    """The ``-o``/``-e`` value for a log path split by ``log_path_parts``.
+
+    What molq added is taken literally. The name the user gave keeps Grid
+    Engine's variables (``$TASK_ID``, ``$JOB_ID``...; ``$$`` for a ``$``), as
+    qsub documents them, with molq's ``%a`` (the array task) and ``%A`` (the
+    job) read as ``$TASK_ID`` and ``$JOB_ID``. A path with a colon gets an
+    empty host in front (``:path``): qsub reads ``host:path``. (A comma, which
+    separates qsub's path list, is refused before submission.)"""
+    value = literal_path(literal) + own.replace("%a", "$TASK_ID").replace("%A", "$JOB_ID")
+    return f":{value}" if ":" in value else value
 
 
 def _job_name(name: str) -> str:
@@ -83,7 +116,7 @@ def render_sge_directives(
     # -N always: without it some submissions fail in SGE 8.1.
     add("-N", _job_name(e.job_name or f"molq-{spec.job_id[:8]}"))
     add("-S", "/bin/bash")
-    add("-wd", spec.cwd)
+    add("-wd", literal_path(spec.cwd))
     if s.partition:
         add("-q", s.partition)
     if s.account:
@@ -104,9 +137,8 @@ def render_sge_directives(
         add("-l", f"h_vmem={_memory(-(-r.memory.bytes // slots))}")
     if r.time_limit is not None:
         add("-l", f"h_rt={r.time_limit.to_pbs()}")
-    # $TASK_ID is an array task's index in Grid Engine file names (Slurm's %a).
-    add("-o", spec.stdout_path.replace("%a", "$TASK_ID").replace("%A", "$JOB_ID"))
-    add("-e", spec.stderr_path.replace("%a", "$TASK_ID").replace("%A", "$JOB_ID"))
+    add("-o", log_path(*log_path_parts(spec.stdout_path, spec.cwd, spec.job_dir, "stdout.log")))
+    add("-e", log_path(*log_path_parts(spec.stderr_path, spec.cwd, spec.job_dir, "stderr.log")))
     if s.dependency:
         add("-hold_jid", s.dependency)
     if s.array_spec:
@@ -121,6 +153,8 @@ def render_sge_directives(
     if s.email:
         add("-M", s.email)
         add("-m", "ae")
+    # Marks the job as molq's, so a submission whose id was never recorded can be found.
+    add("-ac", f"{_core.SGE_MARK_VARIABLE}={spec.job_id}")
     return lines + [f"#$ {x}" for x in extra]
 
 
@@ -155,17 +189,53 @@ class SGEScheduler(OneJobQueries):
         )
 
     def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
-        return render_script(spec, render_sge_directives(spec, self.options), user_script_path)
+        start = ["", record_job_id_line(spec.job_dir, JOB_ID_FILE, '"$JOB_ID"')] if spec.job_dir else []
+        return render_script(spec, render_sge_directives(spec, self.options), user_script_path, start_lines=start)
 
     def submit(self, spec: JobSpec, job_dir: str) -> str:
         script_path = f"{job_dir}/run_sge.sh"
         self._transport.write_text(script_path, self.render(spec, f"{job_dir}/user_script.sh"), mode=0o700)
         opts = self.options
         argv = [opts.qsub_path, "-terse", *opts.extra_qsub_flags, script_path]
-        result = run(self._transport, argv, "qsub", timeout=opts.submit_timeout)
+        try:
+            result = self._transport.run(argv, env=QUERY_ENV, timeout=opts.submit_timeout)
+        except TransportError as exc:
+            raise submit_failed("qsub", exc, argv) from exc
         if result.returncode != 0:
             raise refused("qsub", result, argv)
-        return _core.parse_submit_id("sge", result.stdout_bytes)
+        try:
+            return _core.parse_submit_id("sge", result.stdout_bytes)
+        except MolqError as exc:
+            # qsub said yes, but not in words molq can read
+            raise SchedulerError(
+                f"qsub accepted the job but its answer could not be read: {exc}",
+                command=argv,
+                stderr=result.stderr,
+                outcome_unknown=True,
+            ) from exc
+
+    def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """job_id -> Grid Engine job number for molq jobs (job_id, job_dir) it accepted.
+
+        First qmaster's full listing (``qstat -j '*'``: the job's ``molq=<id>``
+        context, or its script, which lies in its job directory); then, for
+        the others, the file the job script writes into its job directory when
+        it starts, which outlives qmaster's memory of the job. Raises when the
+        listing cannot be read."""
+        wanted = [(job_id, f"{job_dir}/run_sge.sh" if job_dir else "") for job_id, job_dir in jobs]
+        argv = [self.options.qstat_path, "-j", "*"]
+        result = run(self._transport, argv, "qstat", timeout=self.options.poll_timeout)
+        # with no job at all qstat -j fails saying so: an empty listing
+        if result.returncode != 0 and not _core.only_unknown_ids("sge", result.stderr_bytes):
+            raise refused("qstat", result, argv)
+        found = _core.find_sge_submissions(result.stdout_bytes, wanted)
+        missing = [(job_id, job_dir) for job_id, job_dir in jobs if job_id not in found and job_dir]
+        if missing:
+            found.update(job_ids_in_dirs(self._read_files, JOB_ID_FILE, missing))
+        return found
+
+    def _read_files(self, argv: list[str]) -> CommandResult:
+        return run(self._transport, argv, "reading job id files", timeout=self.options.poll_timeout)
 
     # -- tracking ------------------------------------------------------------------
     def _qstat(self, user: str | None) -> _core.Snapshot:
@@ -196,13 +266,60 @@ class SGEScheduler(OneJobQueries):
         return _core.parse_accounting("sge", result.stdout_bytes)
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        """qdel the job (every task of an array) and return once qmaster no
+        longer holds any of it; False when it had already finished.
+
+        qdel only asks: the job lingers (``dr``) until its execution host
+        reports it killed, or for good if that host is gone. After
+        ``cancel_force_after`` s it is deleted with ``qdel -f`` (allowed to
+        managers, or to all where qmaster_params has ENABLE_FORCED_QDEL).
+        Raises if qmaster still holds it ``cancel_timeout`` s after the qdel:
+        it is then not cancelled."""
+        sid = str(scheduler_job_id)
+        if not self._qdel(sid):
+            return False
+        started = time.monotonic()
+        forced = False
+        pause = 0.1
+        while self._held(sid):
+            waited = time.monotonic() - started
+            if waited >= self.cancel_timeout:
+                raise SchedulerError(
+                    f"Grid Engine job {sid} is still held by qmaster {self.cancel_timeout:g} s after qdel "
+                    "(its execution host may be unreachable); it is not recorded as cancelled",
+                    scheduler_job_id=sid,
+                )
+            if not forced and waited >= self.cancel_force_after:
+                forced = True
+                # refused unless allowed: the wait goes on, then fails as above
+                self._qdel(sid, "-f", check=False)
+            time.sleep(pause)
+            pause = min(pause * 1.5, 1.0)
+        return True
+
+    #: Seconds after qdel before a job qmaster still holds is deleted with ``qdel -f``.
+    cancel_force_after = 30.0
+    #: Seconds to wait for qmaster to drop a cancelled job.
+    cancel_timeout = 120.0
+
+    def _qdel(self, sid: str, *flags: str, check: bool = True) -> bool:
         """qdel; False when Grid Engine no longer has the job (it had finished)."""
-        argv = [self.options.qdel_path, scheduler_job_id]
+        argv = [self.options.qdel_path, *flags, sid]
         result = run(self._transport, argv, "qdel", timeout=self.options.poll_timeout)
         answer = _core.parse_cancel("sge", result.returncode, result.stdout_bytes, result.stderr_bytes)
-        if answer.outcome == "refused":
-            raise refused(f"qdel {scheduler_job_id}", result, argv)
+        if answer.outcome == "refused" and check:
+            raise refused(f"qdel {sid}", result, argv)
         return answer.outcome == "cancelled"
+
+    def _held(self, sid: str) -> bool:
+        """Whether qmaster still holds any part of job ``sid`` (``qstat -j``)."""
+        argv = [self.options.qstat_path, "-j", sid]
+        result = run(self._transport, argv, "qstat", timeout=self.options.poll_timeout)
+        if result.returncode == 0:
+            return True
+        if _core.only_unknown_ids("sge", result.stderr_bytes):
+            return False
+        raise refused("qstat", result, argv)
 
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
         """The jobs of ``user`` (default: whoever the transport runs as)."""

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from molq import _core, _original_names
 from molq.errors import ConfigError, MolqError, SchedulerError, TransportError
 from molq.options import SlurmSchedulerOptions
-from molq.scheduler._batch import chunks, directive_value, parse_joined
-from molq.scheduler._script import render_script, shell_quote
+from molq.scheduler._batch import chunks, directive_value, job_ids_in_dirs, parse_joined, record_job_id_line
+from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, oldest_submitted, scheduler_ids
 from molq.transport.base import CommandResult, Transport
 from molq.transport.local import LocalTransport
@@ -133,22 +133,7 @@ JOB_ID_FILE = ".slurm_job_id"
 
 
 def _start_lines(spec: JobSpec) -> list[str]:
-    target = shell_quote(f"{spec.job_dir}/{JOB_ID_FILE}")
-    return [
-        "",
-        f"printf '%s\\n' \"${{SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}}\" > {target} 2>/dev/null || :",
-    ]
-
-
-# $1 the file name, then job dirs; prints "<index> <id>" for each that has it.
-_READ_JOB_ID_FILES = r"""
-name=$1; shift; i=0
-for dir; do
-  if [ -r "$dir/$name" ] && read -r sid < "$dir/$name"; then printf '%s %s\n' "$i" "$sid"; fi
-  i=$((i + 1))
-done
-exit 0
-"""
+    return ["", record_job_id_line(spec.job_dir, JOB_ID_FILE, '"${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}"')]
 
 
 class SlurmScheduler(OneJobQueries):
@@ -255,16 +240,9 @@ class SlurmScheduler(OneJobQueries):
 
     def _started_here(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]:
         """job_id -> Slurm id from the job id file of each job that started."""
-        found: dict[str, str] = {}
-        for chunk in chunks([job_dir for _, job_dir in jobs], 200):
-            argv = ["bash", "-c", _READ_JOB_ID_FILES, "molq-find", JOB_ID_FILE, *chunk]
-            result = self._run(argv, "reading job id files", timeout=self.options.poll_timeout)
-            for line in result.stdout.splitlines():
-                index, _, sid = line.partition(" ")
-                if index.isdigit() and sid.isdigit() and int(index) < len(chunk):
-                    found[chunk[int(index)]] = sid
-        by_dir = {job_dir: job_id for job_id, job_dir in jobs}
-        return {by_dir[d]: sid for d, sid in found.items() if d in by_dir}
+        return job_ids_in_dirs(
+            lambda argv: self._run(argv, "reading job id files", timeout=self.options.poll_timeout), JOB_ID_FILE, jobs
+        )
 
     def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
         """squeue for the tracked ids (one ``--me`` listing when there are many);

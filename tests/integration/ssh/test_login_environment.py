@@ -28,6 +28,7 @@ import pytest
 
 import molq as mq
 from molq.options import SshTransportOptions
+from molq.scheduler.sge import SGEScheduler
 from molq.store import JobStore
 from molq.strategies import FixedStrategy
 from molq.transport.ssh import SshTransport
@@ -276,6 +277,42 @@ def test_slurm_over_a_noisy_strict_login_submits_tracks_and_cancels(
     finally:
         with contextlib.suppress(Exception):
             subprocess.run(["scancel", "-u", USER], capture_output=True, timeout=30)
+        sub.close()
+        t.close()
+        shutil.rmtree(jobs_dir, ignore_errors=True)
+
+
+@pytest.mark.sge
+@pytest.mark.parametrize("control_master", [True, False], ids=["shared", "per-call"])
+def test_grid_engine_over_a_noisy_strict_login_submits_tracks_and_cancels(
+    login_bed: LoginBed, sge_testbed: None, tmp_path: Path, control_master: bool
+) -> None:
+    """qsub's number, qstat -xml, qstat -j and qacct output and qdel's verdict are read
+    exactly through a login that greets, sets -e/-u and prints to stderr."""
+    login_bed.startup(bashrc=NOISY + STRICT, profile=NOISY)
+    t = login_bed.transport(control_master=control_master)
+    cluster = mq.Cluster("login-sge", "sge", transport=t)
+    jobs_dir = f"{login_bed.home}/molq-login-jobs-{uuid.uuid4().hex[:8]}"
+    sub = mq.Submitor(
+        cluster, store=JobStore(tmp_path / "jobs.db"), jobs_dir=jobs_dir, polling_strategy=FixedStrategy(interval=0.5)
+    )
+    try:
+        done = sub.submit_job(command="echo hello from $JOB_ID")
+        held = sub.submit_job(argv=["sleep", "120"])
+        assert held.scheduler_job_id and held.scheduler_job_id.isdigit()
+        record = done.wait(timeout=120)
+        assert (record.state, record.exit_code) == (mq.JobState.SUCCEEDED, 0), record.failure_reason
+        assert t.read_text(record.metadata["molq.stdout_path"]) == f"hello from {done.scheduler_job_id}\n"
+        # the marker lookup reads qstat -j '*' through the same login
+        found = SGEScheduler(transport=t).find_submissions([(held.job_id, sub.get_job(held.job_id).job_dir)])
+        assert found == {held.job_id: held.scheduler_job_id}
+        held.cancel()
+        assert held.status() is mq.JobState.CANCELLED
+        gone = subprocess.run(["qstat", "-j", held.scheduler_job_id], capture_output=True, timeout=30)
+        assert gone.returncode == 1, "recorded cancelled while qmaster still held the job"
+    finally:
+        with contextlib.suppress(Exception):
+            subprocess.run(["qdel", "-u", USER], capture_output=True, timeout=30)
         sub.close()
         t.close()
         shutil.rmtree(jobs_dir, ignore_errors=True)

@@ -22,6 +22,8 @@
 //! (molq does): a year-less time is then placed in the year that puts it
 //! before that moment. Without it such a time is left out.
 
+pub use super::lsf_marks::{find_submissions, BJOBS_MARKS_FORMAT, MARK};
+
 use super::array::{Arrays, Tasks};
 use super::json::Flex;
 use super::names::Names;

@@ -19,6 +19,8 @@
 //! printed, which molq stores), its subjob 4 is `123[4]`, observed as task `4`
 //! of `123[]`.
 
+pub use super::pbs_marks::{find_submissions, MARK_VARIABLE};
+
 use super::array::{Arrays, Tasks};
 use super::json::{Flex, InOrder};
 use super::names::Names;

@@ -66,15 +66,32 @@ const LSF_UNKNOWN: [&str; 4] = [
 /// ids the scheduler does not know, or no longer lists: then what it printed
 /// on stdout is a complete answer for the others. Slurm: `squeue -j` of one
 /// such id (`slurm_load_jobs error: Invalid job id specified`); PBS and LSF:
-/// every line on stderr names such an id. Grid Engine's queries take no ids.
+/// every line on stderr names such an id. Grid Engine (`qstat -j <ids>`, or
+/// `'*'` with no job at all): `Following jobs do not exist:` then the ids.
 pub fn only_unknown_ids(kind: SchedulerKind, stderr: &[u8]) -> bool {
     let text = String::from_utf8_lossy(stderr);
     match kind {
         SchedulerKind::Slurm => text.contains("Invalid job id specified"),
         SchedulerKind::Pbs => only_mentions(&text, &PBS_UNKNOWN),
         SchedulerKind::Lsf => only_mentions(&text, &LSF_UNKNOWN),
+        SchedulerKind::Sge => sge_only_unknown(&text),
         _ => false,
     }
+}
+
+/// `Following jobs do not exist: ` and nothing after it but job ids (or the
+/// `*` that was asked for), separated by commas and blanks.
+fn sge_only_unknown(text: &str) -> bool {
+    let Some(rest) = text
+        .trim_start()
+        .strip_prefix("Following jobs do not exist:")
+    else {
+        return false;
+    };
+    !rest.trim().is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == ',' || c.is_whitespace())
 }
 
 #[cfg(test)]
@@ -137,6 +154,8 @@ mod tests {
             (SchedulerKind::Lsf, "lsf", "bjobs_o_unknown", true),
             (SchedulerKind::Lsf, "lsf", "bjobs_o_some_unknown", true),
             (SchedulerKind::Lsf, "lsf", "bhist_l_unknown", true),
+            (SchedulerKind::Sge, "sge", "qstat_j_none", true),
+            (SchedulerKind::Sge, "sge", "qstat_j_unknown", true),
         ] {
             let got = only_unknown_ids(kind, &recorded(dir, name).2);
             assert_eq!(got, want, "{dir}/{name}");
@@ -144,5 +163,9 @@ mod tests {
         let mixed = b"qstat: Unknown Job Id 9.srv\nqstat: cannot connect to server srv\n";
         assert!(!only_unknown_ids(SchedulerKind::Pbs, mixed));
         assert!(!only_unknown_ids(SchedulerKind::Sge, b""));
+        let down = b"error: commlib error: got select error (Connection refused)\n";
+        assert!(!only_unknown_ids(SchedulerKind::Sge, down));
+        let more = b"Following jobs do not exist: \n12\nerror: something else\n";
+        assert!(!only_unknown_ids(SchedulerKind::Sge, more));
     }
 }

@@ -17,6 +17,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+pub use super::sge_marks::{find_submissions, MARK_VARIABLE};
+
 use super::array::{task_range, Arrays, Tasks};
 use super::names::Names;
 use super::xml::{self, Event};
