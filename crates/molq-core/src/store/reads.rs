@@ -161,6 +161,9 @@ impl JobStore {
         include_terminal: bool,
         limit: Option<usize>,
     ) -> Result<Vec<JobRecord>> {
+        if limit.is_none() && include_terminal && self.holds_most_rows(cluster)? {
+            return self.all_newest_first(cluster);
+        }
         let mut filters = Vec::with_capacity(2);
         if cluster.is_some() {
             filters.push("cluster_name = ?1".to_owned());
@@ -173,19 +176,7 @@ impl JobStore {
         } else {
             format!("WHERE {}", filters.join(" AND "))
         };
-        let Some(limit) = limit else {
-            // Every row is read anyway: in table order (no index seek per
-            // row), newest first sorted here. Rows are kept in submission
-            // order, so the sort mostly meets one long run.
-            let sql = format!("SELECT {JOB_COLUMNS} FROM jobs {filter} ORDER BY rowid DESC");
-            let mut records = match cluster {
-                Some(c) => self.records(&sql, params![c])?,
-                None => self.records(&sql, [])?,
-            };
-            records.sort_by(newest_first);
-            return Ok(records);
-        };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let limit_param = if cluster.is_some() { 2 } else { 1 };
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs {filter} \
@@ -195,6 +186,47 @@ impl JobStore {
             Some(c) => self.records(&sql, params![c, limit]),
             None => self.records(&sql, params![limit]),
         }
+    }
+
+    /// Whether the jobs of `cluster` (every job for `None`) are at least
+    /// half the table: reading all of it in order then beats an index seek
+    /// per row. (The highest rowid stands for the row count: deleted rows
+    /// only make this answer no more often.)
+    pub(super) fn holds_most_rows(&self, cluster: Option<&str>) -> Result<bool> {
+        let Some(cluster) = cluster else {
+            return Ok(true);
+        };
+        let (mine, last): (i64, Option<i64>) = self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT COUNT(*) FROM jobs WHERE cluster_name = ?1), \
+                 (SELECT MAX(rowid) FROM jobs)",
+            )
+            .at(&self.path)?
+            .query_row([cluster], |r| Ok((r.get(0)?, r.get(1)?)))
+            .at(&self.path)?;
+        Ok(mine * 2 >= last.unwrap_or(0))
+    }
+
+    /// Every job (of `cluster`) in table order, sorted newest first here.
+    /// Rows are kept in submission order, so the sort mostly meets one run.
+    fn all_newest_first(&self, cluster: Option<&str>) -> Result<Vec<JobRecord>> {
+        // `+cluster_name`: not through the cluster's index, which would
+        // mean a seek per row and SQLite sorting whole rows.
+        let mut records = match cluster {
+            Some(c) => self.records(
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM jobs WHERE +cluster_name = ?1 ORDER BY rowid DESC"
+                ),
+                params![c],
+            )?,
+            None => self.records(
+                &format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY rowid DESC"),
+                [],
+            )?,
+        };
+        records.sort_by(newest_first);
+        Ok(records)
     }
 
     /// Number of non-terminal jobs of `cluster`.

@@ -853,3 +853,29 @@ fn a_passing_failure_schedules_the_next_attempt_with_the_failure() {
         None
     );
 }
+
+#[test]
+fn a_whole_listing_is_ordered_as_a_limited_one_whichever_way_it_is_read() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    // "big" holds most rows (read in table order), "small" few (by index);
+    // equal submit times and never-submitted jobs included.
+    for i in 0..30 {
+        let (cluster, id) = if i % 10 == 3 {
+            ("small", format!("s{i}"))
+        } else {
+            ("big", format!("b{i}"))
+        };
+        let at = f64::from(i / 4);
+        s.register_job(&job(&id, cluster), &[], at).unwrap();
+        if i % 7 != 0 {
+            s.mark_submitted(&id, &i.to_string(), at).unwrap();
+        }
+    }
+    for cluster in [Some("big"), Some("small"), None] {
+        let whole = s.list_jobs(cluster, true, None).unwrap();
+        let limited = s.list_jobs(cluster, true, Some(1000)).unwrap();
+        assert_eq!(whole, limited, "{cluster:?}");
+    }
+    assert!(s.holds_most_rows(Some("big")).unwrap());
+    assert!(!s.holds_most_rows(Some("small")).unwrap());
+}
