@@ -29,7 +29,7 @@ def _kill_leftovers(state: Path) -> None:
         job = {}
         with contextlib.suppress(Exception):
             job = json.loads(path.read_text())
-        for key in ("pid", "runner"):
+        for key in ("pid", "runner", "ender"):
             with contextlib.suppress(Exception):
                 if job.get(key):
                     os.killpg(os.getpgid(job[key]), signal.SIGKILL)

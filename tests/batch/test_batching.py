@@ -165,6 +165,8 @@ def test_sge_one_qstat_and_one_qacct_whatever_the_count() -> None:
 
 def test_cancel_reads_the_answer() -> None:
     def pbs_answer(argv: list[str]) -> CommandResult:
+        if argv[0] == "qstat":  # the cancelled job is gone at once
+            return CommandResult(argv, 153, "", f"qstat: Unknown Job Id {argv[-1]}.srv\n")
         return {
             "1": CommandResult(argv, 0),
             "2": CommandResult(argv, 35, "", "qdel: Job has finished 2.srv\n"),
@@ -177,6 +179,8 @@ def test_cancel_reads_the_answer() -> None:
         pbs.cancel("4")
 
     def lsf_answer(argv: list[str]) -> CommandResult:
+        if argv[0] == "bjobs":  # the cancelled job is gone at once
+            return CommandResult(argv, 255, "", f"Job <{argv[-1]}> is not found\n")
         return {
             "1": CommandResult(argv, 0, "Job <1> is being terminated\n"),
             "2": CommandResult(argv, 255, "", "Job <2>: Job has already finished\n"),

@@ -6,7 +6,9 @@ State lives in one directory (``MOLQ_FAKE_PBS_DIR`` / ``MOLQ_FAKE_LSF_DIR``):
 ``<id>[<index>]``). Every read-modify-write holds ``lock`` (flock). Each job
 gets a detached runner process (``python3 _engine.py run <dir> <id>``) that
 waits for its dependencies, runs the script with bash, and records how it
-ended; a delete marks the job and kills the runner's process group.
+ended; a delete marks the job and kills the runner's process group, or, to
+play an execution host slow to report (or gone), leaves it ``exiting`` for a
+while (a detached ``end-later`` process ends it) or for good.
 
 Only the standard library: the fakes run with whatever python3 is on PATH.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import signal
 import subprocess
@@ -184,7 +187,7 @@ def run_job(state: State, job_id: str) -> None:
         code, timed_out = proc.wait(), True
 
     def ended(j: Job) -> None:
-        if j["state"] == "done":  # deleted meanwhile: the delete recorded the end
+        if j["state"] in ("done", "exiting"):  # deleted meanwhile: the delete records the end
             return
         if timed_out:
             finish(j, None, walltime=True)
@@ -197,29 +200,84 @@ def run_job(state: State, job_id: str) -> None:
     state.update(job_id, ended)
 
 
-def delete(state: State, job_id: str, exit_code: int | None) -> str:
-    """'deleted', 'finished' or 'unknown'."""
+def _kill(job: Job) -> None:
+    pid = job.get("pid")
+    if pid:
+        # the runner, bash and whatever bash started share one process group
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+
+
+def delete(state: State, job_id: str, exit_code: int | None, *, linger: float = 0.0) -> str:
+    """'deleted', 'finished' or 'unknown'. A running job given a ``linger``
+    (seconds, ``math.inf`` for good) stays ``exiting`` that long first; a
+    job already exiting ends now when given none (a forced delete)."""
     outcome = "unknown"
+    later = False
 
     def mark(j: Job) -> None:
-        nonlocal outcome
+        nonlocal outcome, later
         if j["state"] == "done":
             outcome = "finished"
             return
         outcome = "deleted"
-        pid = j.get("pid")
-        if pid and j["state"] == "running":
-            # the runner, bash and whatever bash started share one process group
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(os.getpgid(pid), signal.SIGKILL)
+        if j["state"] in ("running", "exiting") and linger > 0:
+            if j["state"] == "running":
+                j["state"] = "exiting"
+                later = not math.isinf(linger)
+                log(j, "S", "Job deleted at request of user; exiting")
+            return
+        if j["state"] in ("running", "exiting"):
+            _kill(j)
             finish(j, exit_code, deleted=True)
         else:
             finish(j, None, deleted=True)
         log(j, "S", "Job deleted at request of user")
 
     state.update(job_id, mark)
+    if later:
+        ender = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "end-later", str(state.root), job_id, str(linger)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+        # recorded so a test's teardown can stop it
+        state.update(job_id, lambda j: j.__setitem__("ender", ender.pid))
     return outcome
+
+
+def linger_for(var: str, forced: bool) -> float:
+    """How long a deleted running job stays exiting, from environment variable
+    ``var``: unset (not at all), ``slow:<seconds>`` (a host slow to report;
+    a forced delete ends it now), ``stubborn`` (only a forced delete ends it)
+    or ``never`` (its host is gone: nothing ends it)."""
+    mode = os.environ.get(var, "")
+    if mode == "never":
+        return math.inf
+    if forced or not mode:
+        return 0.0
+    if mode == "stubborn":
+        return math.inf
+    return float(mode.removeprefix("slow:"))
+
+
+def end_later(state: State, job_id: str, seconds: float) -> None:
+    """The execution host reporting an exiting job's end ``seconds`` from now."""
+    time.sleep(seconds)
+
+    def end(j: Job) -> None:
+        if j["state"] == "exiting":
+            _kill(j)
+            finish(j, None, deleted=True)
+            log(j, "S", "Job deleted at request of user")
+
+    state.update(job_id, end)
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["run"]:
     run_job(State(sys.argv[2]), sys.argv[3])
+elif __name__ == "__main__" and sys.argv[1:2] == ["end-later"]:
+    end_later(State(sys.argv[2]), sys.argv[3], float(sys.argv[4]))

@@ -6,7 +6,9 @@ to queue <normal>.``; ``bjobs -o "... delimiter='|'" -noheader`` (times
 without a year, as LSF prints them); ``bhist -l`` (with years when
 ``LSB_DISPLAY_YEAR=Y``, lines cut at 80 columns); bkill's messages. State:
 ``MOLQ_FAKE_LSF_DIR``. ``MOLQ_FAKE_LSF_CLEAN_PERIOD`` (seconds, default an
-hour) is how long bjobs still shows finished jobs.
+hour) is how long bjobs still shows finished jobs. ``MOLQ_FAKE_LSF_KILL``
+(see ``_engine.linger_for``) keeps a killed running job ``RUN`` until its
+host reports, or until ``bkill -r``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import shlex
 import sys
 import time
 
-from _engine import Job, State, delete, start_runner
+from _engine import Job, State, delete, linger_for, start_runner
 
 _CONDITION = {"done": "ok", "exit": "notok", "ended": "any", "started": "started"}
 
@@ -132,7 +134,7 @@ def _members(state: State, job_id: str) -> list[Job]:
 def _stat(job: Job) -> str:
     if job["state"] == "done":
         return "DONE" if job.get("exit") == 0 and not job.get("deleted") and not job.get("walltime") else "EXIT"
-    if job["state"] == "running":
+    if job["state"] in ("running", "exiting"):  # bjobs shows it running until its host reports
         return "RUN"
     return "PSUSP" if job.get("held") else "PEND"
 
@@ -220,13 +222,14 @@ def bjobs(argv: list[str]) -> int:
 def bkill(argv: list[str]) -> int:
     state = _state()
     rc = 0
+    linger = linger_for("MOLQ_FAKE_LSF_KILL", forced="-r" in argv)
     for raw in (a for a in argv if not a.startswith("-")):
         members = _members(state, raw)
         if not members:
             sys.stderr.write(f"Job <{raw}>: No matching job found\n")
             rc = 255
             continue
-        outcomes = [delete(state, j["id"], None) for j in members]
+        outcomes = [delete(state, j["id"], None, linger=linger) for j in members]
         if all(o == "finished" for o in outcomes):
             sys.stderr.write(f"Job <{raw}>: Job has already finished\n")
             rc = 255

@@ -5,7 +5,9 @@ README.md): ``qsub`` -> ``123.fakepbs`` / ``123[].fakepbs``; ``qstat -f -F json
 [-x] [-t]``; the default table; ``tracejob``; the error lines and exit codes
 of unknown (153) and finished (35) jobs. State: ``MOLQ_FAKE_PBS_DIR``.
 ``MOLQ_FAKE_PBS_HISTORY`` (seconds, default one day) is how long finished
-jobs stay in the server's history.
+jobs stay in the server's history. ``MOLQ_FAKE_PBS_DELETE`` (see
+``_engine.linger_for``) keeps a deleted running job in state ``E`` until its
+host reports, or until ``qdel -W force``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import shlex
 import sys
 import time
 
-from _engine import Job, State, delete, log, start_runner
+from _engine import Job, State, delete, linger_for, log, start_runner
 
 SERVER = "fakepbs"
 UNKNOWN_RC, FINISHED_RC = 153, 35
@@ -184,6 +186,8 @@ def _letter(state: State, job: Job) -> str:
         return "X" if job.get("array") else "F"
     if job["state"] == "running":
         return "R"
+    if job["state"] == "exiting":
+        return "E"
     return "H" if job.get("held") else "Q"
 
 
@@ -222,6 +226,8 @@ def _attributes(state: State, job: Job) -> dict:
         a["substate"] = 91 if job.get("deleted") else (92 if code == 0 else 93)
     elif letter == "R":
         a["substate"] = 42
+    elif letter == "E":
+        a["substate"] = 50
     else:
         a["substate"] = 20 if letter == "H" else 10
         a["comment"] = (
@@ -310,14 +316,17 @@ def qstat(argv: list[str]) -> int:
 def qdel(argv: list[str]) -> int:
     state = _state()
     rc = 0
-    for raw in (a for a in argv if not a.startswith("-")):
+    forced = any(a == "force" and argv[i - 1] == "-W" for i, a in enumerate(argv) if i)
+    linger = linger_for("MOLQ_FAKE_PBS_DELETE", forced)
+    ids = [a for i, a in enumerate(argv) if not a.startswith("-") and (i == 0 or argv[i - 1] != "-W")]
+    for raw in ids:
         job = state.get(_bare(raw))
         targets = _subjobs(state, job) if job and job.get("parent") else [job] if job else []
         if not targets:
             sys.stderr.write(f"qdel: Unknown Job Id {_bare(raw)}.{SERVER}\n")
             rc = UNKNOWN_RC
             continue
-        outcomes = [delete(state, t["id"], None) for t in targets]
+        outcomes = [delete(state, t["id"], None, linger=linger) for t in targets]
         if all(o == "finished" for o in outcomes):
             sys.stderr.write(f"qdel: Job has finished {_bare(raw)}.{SERVER}\n")
             rc = FINISHED_RC

@@ -30,6 +30,7 @@ from molq.scheduler._batch import (
     run,
     submit_failed,
 )
+from molq.scheduler._cancel_wait import unended, wait_until_gone
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
 from molq.transport.base import CommandResult, Transport
@@ -51,6 +52,8 @@ _CONDITIONS = {
 # bhist -l prints years only when asked; times then read as UTC.
 _ENV = {**QUERY_ENV, "LSB_DISPLAY_YEAR": "Y"}
 _ARRAY_NAME = re.compile(r"[^A-Za-z0-9._-]")
+# Killed while its host was unreachable: read as failed, but it may still run there.
+_STILL_ON_A_LOST_HOST = frozenset({"ZOMBI"})
 
 
 #: Written by the job script when it starts: which LSF job runs it, so that a
@@ -230,13 +233,45 @@ class LSFScheduler(OneJobQueries):
         return parse_joined("lsf", [_now_line(), *outputs], accounting=True)
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        """bkill the job (every element of an array) and return once bjobs
+        shows no part of it unfinished; False when it had already finished.
+
+        bjobs shows a killed job running until its execution host reports the
+        end, and for good if that host is gone (``UNKWN``, then ``ZOMBI``).
+        After ``cancel_force_after`` s it is removed from LSF with ``bkill
+        -r`` (ignored unless allowed, under PRIVILEGED_USER_FORCE_BKILL).
+        Raises if part of it is still there ``cancel_timeout`` s after the
+        bkill: it is then not cancelled."""
+        sid = str(scheduler_job_id)
+        if not self._bkill(sid):
+            return False
+        wait_until_gone(
+            "LSF",
+            sid,
+            lambda: unended(self._listed(sid), stuck_states=_STILL_ON_A_LOST_HOST),
+            lambda: self._bkill(sid, "-r", check=False),
+            force_after=self.cancel_force_after,
+            timeout=self.cancel_timeout,
+        )
+        return True
+
+    #: Seconds after bkill before a job bjobs still shows is removed with ``bkill -r``.
+    cancel_force_after = 30.0
+    #: Seconds to wait for bjobs to show a cancelled job ended.
+    cancel_timeout = 120.0
+
+    def _bkill(self, sid: str, *flags: str, check: bool = True) -> bool:
         """bkill; False when LSF says the job had already finished (or is unknown)."""
-        argv = [self.options.bkill_path, scheduler_job_id]
+        argv = [self.options.bkill_path, *flags, sid]
         result = run(self._transport, argv, "bkill", timeout=self.options.poll_timeout, env=_ENV)
         answer = _core.parse_cancel("lsf", result.returncode, result.stdout_bytes, result.stderr_bytes)
-        if answer.outcome == "refused":
-            raise refused(f"bkill {scheduler_job_id}", result, argv)
+        if answer.outcome == "refused" and check:
+            raise refused(f"bkill {sid}", result, argv)
         return answer.outcome == "cancelled"
+
+    def _listed(self, sid: str) -> _core.Snapshot:
+        """What bjobs shows of job ``sid`` (each element of an array)."""
+        return parse_joined("lsf", [_now_line(), *self._each_chunk(self._bjobs(), [sid], "bjobs")])
 
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
         """The caller's unfinished jobs (bjobs' default), or ``user``'s."""

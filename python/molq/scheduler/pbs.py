@@ -30,6 +30,7 @@ from molq.scheduler._batch import (
     run,
     submit_failed,
 )
+from molq.scheduler._cancel_wait import unended, wait_until_gone
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
 from molq.transport.base import CommandResult, Transport
@@ -266,12 +267,40 @@ class PBSScheduler(OneJobQueries):
         return parse_joined("pbs", outputs, accounting=True)
 
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool:
+        """qdel the job (every subjob of an array) and return once the server
+        shows no part of it unfinished; False when it had already finished.
+
+        After qdel a running job stays in ``E`` until its execution host
+        reports it killed, or for good if that host is gone. After
+        ``cancel_force_after`` s it is deleted by force (PBS Pro ``qdel -W
+        force``, Torque ``qdel -p``). Raises if part of it is still there
+        ``cancel_timeout`` s after the qdel: it is then not cancelled."""
+        sid = str(scheduler_job_id)
+        if not self._qdel(sid):
+            return False
+        force = ("-W", "force") if self._pro else ("-p",)
+        wait_until_gone(
+            "PBS",
+            sid,
+            lambda: unended(parse_joined("pbs", self._qstat([sid], history=False))),
+            lambda: self._qdel(sid, *force, check=False),
+            force_after=self.cancel_force_after,
+            timeout=self.cancel_timeout,
+        )
+        return True
+
+    #: Seconds after qdel before a job the server still shows is deleted by force.
+    cancel_force_after = 30.0
+    #: Seconds to wait for the server to show a cancelled job ended.
+    cancel_timeout = 120.0
+
+    def _qdel(self, sid: str, *flags: str, check: bool = True) -> bool:
         """qdel; False when PBS says the job had already finished (or is unknown)."""
-        argv = [self.options.qdel_path, scheduler_job_id]
+        argv = [self.options.qdel_path, *flags, sid]
         result = run(self._transport, argv, "qdel", timeout=self.options.poll_timeout)
         answer = _core.parse_cancel("pbs", result.returncode, result.stdout_bytes, result.stderr_bytes)
-        if answer.outcome == "refused":
-            raise refused(f"qdel {scheduler_job_id}", result, argv)
+        if answer.outcome == "refused" and check:
+            raise refused(f"qdel {sid}", result, argv)
         return answer.outcome == "cancelled"
 
     def _login_name(self) -> str | None:
