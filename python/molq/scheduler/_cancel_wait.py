@@ -1,7 +1,7 @@
-"""Waiting for a cancelled PBS or LSF job to be gone.
+"""Waiting for a cancelled batch job (Grid Engine, PBS, LSF) to be gone.
 
-A cancel command only asks: the scheduler keeps the job (PBS ``E``, LSF
-``RUN``) until its execution host reports it killed, or for good if that
+A cancel command only asks: the scheduler keeps the job (Grid Engine ``dr``,
+PBS ``E``, LSF ``RUN``) until its execution host reports it killed, or for good if that
 host is gone. molq records CANCELLED only once the scheduler shows no part
 of the job left, forcing the end after a grace period.
 """

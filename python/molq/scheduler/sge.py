@@ -30,6 +30,7 @@ from molq.scheduler._batch import (
     run,
     submit_failed,
 )
+from molq.scheduler._cancel_wait import wait_until_gone
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, oldest_submitted
 from molq.transport.base import CommandResult, Transport
@@ -278,23 +279,15 @@ class SGEScheduler(OneJobQueries):
         sid = str(scheduler_job_id)
         if not self._qdel(sid):
             return False
-        started = time.monotonic()
-        forced = False
-        pause = 0.1
-        while self._held(sid):
-            waited = time.monotonic() - started
-            if waited >= self.cancel_timeout:
-                raise SchedulerError(
-                    f"Grid Engine job {sid} is still held by qmaster {self.cancel_timeout:g} s after qdel "
-                    "(its execution host may be unreachable); it is not recorded as cancelled",
-                    scheduler_job_id=sid,
-                )
-            if not forced and waited >= self.cancel_force_after:
-                forced = True
-                # refused unless allowed: the wait goes on, then fails as above
-                self._qdel(sid, "-f", check=False)
-            time.sleep(pause)
-            pause = min(pause * 1.5, 1.0)
+        wait_until_gone(
+            "Grid Engine",
+            sid,
+            lambda: {sid: "held by qmaster"} if self._held(sid) else {},
+            # refused unless allowed: the wait goes on, then fails at the limit
+            lambda: self._qdel(sid, "-f", check=False),
+            force_after=self.cancel_force_after,
+            timeout=self.cancel_timeout,
+        )
         return True
 
     #: Seconds after qdel before a job qmaster still holds is deleted with ``qdel -f``.
