@@ -161,8 +161,8 @@ impl JobStore {
         include_terminal: bool,
         limit: Option<usize>,
     ) -> Result<Vec<JobRecord>> {
-        if limit.is_none() && include_terminal && self.holds_most_rows(cluster)? {
-            return self.all_newest_first(cluster);
+        if limit.is_none() && self.holds_most_rows(cluster, include_terminal)? {
+            return self.all_newest_first(cluster, include_terminal);
         }
         let mut filters = Vec::with_capacity(2);
         if cluster.is_some() {
@@ -188,42 +188,61 @@ impl JobStore {
         }
     }
 
-    /// Whether the jobs of `cluster` (every job for `None`) are at least
-    /// half the table: reading all of it in order then beats an index seek
-    /// per row. (The highest rowid stands for the row count: deleted rows
-    /// only make this answer no more often.)
-    pub(super) fn holds_most_rows(&self, cluster: Option<&str>) -> Result<bool> {
-        let Some(cluster) = cluster else {
-            return Ok(true);
+    /// Whether the jobs listed (of `cluster` or all, active only unless
+    /// `include_terminal`) are at least half the table: reading all of it
+    /// in order then beats an index seek per row. (The highest rowid stands
+    /// for the row count: deleted rows only make this answer no more often.)
+    pub(super) fn holds_most_rows(
+        &self,
+        cluster: Option<&str>,
+        include_terminal: bool,
+    ) -> Result<bool> {
+        let listed = match (cluster, include_terminal) {
+            (None, true) => return Ok(true),
+            (Some(_), true) => "SELECT COUNT(*) FROM jobs WHERE cluster_name = ?1".to_owned(),
+            (Some(_), false) => format!(
+                "SELECT COUNT(*) FROM jobs WHERE cluster_name = ?1 AND {}",
+                rows::ACTIVE
+            ),
+            (None, false) => format!("SELECT COUNT(*) FROM jobs WHERE {}", rows::ACTIVE),
         };
-        let (mine, last): (i64, Option<i64>) = self
-            .conn
-            .prepare_cached(
-                "SELECT (SELECT COUNT(*) FROM jobs WHERE cluster_name = ?1), \
-                 (SELECT MAX(rowid) FROM jobs)",
-            )
-            .at(&self.path)?
-            .query_row([cluster], |r| Ok((r.get(0)?, r.get(1)?)))
-            .at(&self.path)?;
-        Ok(mine * 2 >= last.unwrap_or(0))
+        let sql = format!("SELECT ({listed}), (SELECT MAX(rowid) FROM jobs)");
+        let mut stmt = self.conn.prepare_cached(&sql).at(&self.path)?;
+        let counts = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?));
+        let (listed, last) = match cluster {
+            Some(c) => stmt.query_row([c], counts),
+            None => stmt.query_row([], counts),
+        }
+        .at(&self.path)?;
+        Ok(listed * 2 >= last.unwrap_or(0))
     }
 
-    /// Every job (of `cluster`) in table order, sorted newest first here.
-    /// Rows are kept in submission order, so the sort mostly meets one run.
-    fn all_newest_first(&self, cluster: Option<&str>) -> Result<Vec<JobRecord>> {
-        // `+cluster_name`: not through the cluster's index, which would
-        // mean a seek per row and SQLite sorting whole rows.
+    /// Every job listed (of `cluster`, active only unless `include_terminal`)
+    /// in table order, sorted newest first here. Rows are kept in submission
+    /// order, so the sort mostly meets one run.
+    fn all_newest_first(
+        &self,
+        cluster: Option<&str>,
+        include_terminal: bool,
+    ) -> Result<Vec<JobRecord>> {
+        // `+column`: not through an index (the cluster's or the active
+        // jobs'), which would mean a seek per row and SQLite sorting rows.
+        let mut filters = Vec::with_capacity(2);
+        if cluster.is_some() {
+            filters.push("+cluster_name = ?1".to_owned());
+        }
+        if !include_terminal {
+            filters.push(format!("+{}", rows::ACTIVE));
+        }
+        let filter = if filters.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", filters.join(" AND "))
+        };
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs {filter} ORDER BY rowid DESC");
         let mut records = match cluster {
-            Some(c) => self.records(
-                &format!(
-                    "SELECT {JOB_COLUMNS} FROM jobs WHERE +cluster_name = ?1 ORDER BY rowid DESC"
-                ),
-                params![c],
-            )?,
-            None => self.records(
-                &format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY rowid DESC"),
-                [],
-            )?,
+            Some(c) => self.records(&sql, params![c])?,
+            None => self.records(&sql, [])?,
         };
         records.sort_by(newest_first);
         Ok(records)

@@ -871,11 +871,15 @@ fn a_whole_listing_is_ordered_as_a_limited_one_whichever_way_it_is_read() {
             s.mark_submitted(&id, &i.to_string(), at).unwrap();
         }
     }
+    s.cancel("b1", "one ended", 9.0).unwrap();
     for cluster in [Some("big"), Some("small"), None] {
-        let whole = s.list_jobs(cluster, true, None).unwrap();
-        let limited = s.list_jobs(cluster, true, Some(1000)).unwrap();
-        assert_eq!(whole, limited, "{cluster:?}");
+        for all in [true, false] {
+            let whole = s.list_jobs(cluster, all, None).unwrap();
+            let limited = s.list_jobs(cluster, all, Some(1000)).unwrap();
+            assert_eq!(whole, limited, "{cluster:?} {all}");
+        }
     }
-    assert!(s.holds_most_rows(Some("big")).unwrap());
-    assert!(!s.holds_most_rows(Some("small")).unwrap());
+    assert!(s.holds_most_rows(Some("big"), true).unwrap());
+    assert!(s.holds_most_rows(Some("big"), false).unwrap());
+    assert!(!s.holds_most_rows(Some("small"), true).unwrap());
 }
