@@ -8,13 +8,40 @@ of the job left, forcing the end after a grace period.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from molq import _core
 from molq.errors import SchedulerError
+from molq.scheduler._batch import refused, run
 
-__all__ = ["unended", "wait_until_gone"]
+if TYPE_CHECKING:
+    from molq.transport.base import Transport
+
+__all__ = ["ask_to_cancel", "unended", "wait_until_gone"]
+
+
+def ask_to_cancel(
+    transport: Transport,
+    dialect: str,
+    argv: list[str],
+    *,
+    timeout: float,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> bool:
+    """Run a cancel command (qdel, bkill) and read its answer: True when it
+    cancelled the job, False when the job had already ended (or is unknown).
+    A refusal raises, unless ``check`` is off (a forced cancel the site may
+    not allow: the wait goes on, then fails at its limit)."""
+    name = os.path.basename(argv[0])
+    result = run(transport, argv, name, timeout=timeout, env=env)
+    answer = _core.parse_cancel(dialect, result.returncode, result.stdout_bytes, result.stderr_bytes)
+    if answer.outcome == "refused" and check:
+        raise refused(f"{name} {argv[-1]}", result, argv)
+    return answer.outcome == "cancelled"
 
 
 def unended(snapshot: _core.Snapshot, *, stuck_states: frozenset[str] = frozenset()) -> dict[str, str]:

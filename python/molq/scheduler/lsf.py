@@ -30,7 +30,7 @@ from molq.scheduler._batch import (
     run,
     submit_failed,
 )
-from molq.scheduler._cancel_wait import unended, wait_until_gone
+from molq.scheduler._cancel_wait import ask_to_cancel, unended, wait_until_gone
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
 from molq.transport.base import CommandResult, Transport
@@ -263,11 +263,7 @@ class LSFScheduler(OneJobQueries):
     def _bkill(self, sid: str, *flags: str, check: bool = True) -> bool:
         """bkill; False when LSF says the job had already finished (or is unknown)."""
         argv = [self.options.bkill_path, *flags, sid]
-        result = run(self._transport, argv, "bkill", timeout=self.options.poll_timeout, env=_ENV)
-        answer = _core.parse_cancel("lsf", result.returncode, result.stdout_bytes, result.stderr_bytes)
-        if answer.outcome == "refused" and check:
-            raise refused(f"bkill {sid}", result, argv)
-        return answer.outcome == "cancelled"
+        return ask_to_cancel(self._transport, "lsf", argv, timeout=self.options.poll_timeout, check=check, env=_ENV)
 
     def _listed(self, sid: str) -> _core.Snapshot:
         """What bjobs shows of job ``sid`` (each element of an array)."""

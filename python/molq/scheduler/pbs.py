@@ -30,7 +30,7 @@ from molq.scheduler._batch import (
     run,
     submit_failed,
 )
-from molq.scheduler._cancel_wait import unended, wait_until_gone
+from molq.scheduler._cancel_wait import ask_to_cancel, unended, wait_until_gone
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, scheduler_ids
 from molq.transport.base import CommandResult, Transport
@@ -297,11 +297,7 @@ class PBSScheduler(OneJobQueries):
     def _qdel(self, sid: str, *flags: str, check: bool = True) -> bool:
         """qdel; False when PBS says the job had already finished (or is unknown)."""
         argv = [self.options.qdel_path, *flags, sid]
-        result = run(self._transport, argv, "qdel", timeout=self.options.poll_timeout)
-        answer = _core.parse_cancel("pbs", result.returncode, result.stdout_bytes, result.stderr_bytes)
-        if answer.outcome == "refused" and check:
-            raise refused(f"qdel {sid}", result, argv)
-        return answer.outcome == "cancelled"
+        return ask_to_cancel(self._transport, "pbs", argv, timeout=self.options.poll_timeout, check=check)
 
     def _login_name(self) -> str | None:
         """The user the transport runs as there (``id -un``), asked once."""

@@ -30,7 +30,7 @@ from molq.scheduler._batch import (
     run,
     submit_failed,
 )
-from molq.scheduler._cancel_wait import wait_until_gone
+from molq.scheduler._cancel_wait import ask_to_cancel, wait_until_gone
 from molq.scheduler._script import render_script
 from molq.scheduler.base import OneJobQueries, oldest_submitted
 from molq.transport.base import CommandResult, Transport
@@ -298,11 +298,7 @@ class SGEScheduler(OneJobQueries):
     def _qdel(self, sid: str, *flags: str, check: bool = True) -> bool:
         """qdel; False when Grid Engine no longer has the job (it had finished)."""
         argv = [self.options.qdel_path, *flags, sid]
-        result = run(self._transport, argv, "qdel", timeout=self.options.poll_timeout)
-        answer = _core.parse_cancel("sge", result.returncode, result.stdout_bytes, result.stderr_bytes)
-        if answer.outcome == "refused" and check:
-            raise refused(f"qdel {sid}", result, argv)
-        return answer.outcome == "cancelled"
+        return ask_to_cancel(self._transport, "sge", argv, timeout=self.options.poll_timeout, check=check)
 
     def _held(self, sid: str) -> bool:
         """Whether qmaster still holds any part of job ``sid`` (``qstat -j``)."""
