@@ -768,3 +768,5 @@ fn insert_transition(
 mod tests;
 #[cfg(test)]
 mod tests_arrays;
+#[cfg(test)]
+mod tests_schema;
