@@ -15,11 +15,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _edge_helpers import wait_for, wrapper
 
 import molq as mq
 from molq.errors import ConfigError, SchedulerError
@@ -28,13 +29,6 @@ from molq.store import JobStore
 from molq.strategies import FixedStrategy
 
 pytestmark = pytest.mark.sge
-
-
-def wrapper(tmp_path: Path, name: str, body: str) -> str:
-    path = tmp_path / f"{name}-wrapper"
-    path.write_text("#!/bin/bash\n" + body + "\n")
-    path.chmod(0o700)
-    return str(path)
 
 
 def submitor(tmp_path: Path, options: SGESchedulerOptions | None = None, **kwargs: Any) -> mq.Submitor:
@@ -63,15 +57,6 @@ def sge_jobs_marked(job_id: str) -> list[str]:
         elif key.strip() == "context" and f"molq={job_id}" in value.strip().split(","):
             numbers.append(number)
     return numbers
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.3)
-    return condition()
 
 
 @pytest.fixture

@@ -14,11 +14,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _edge_helpers import wait_for, wrapper
 
 import molq as mq
 from molq.errors import ConfigError, SchedulerError
@@ -27,13 +28,6 @@ from molq.store import JobStore
 from molq.strategies import FixedStrategy
 
 pytestmark = pytest.mark.slurm
-
-
-def wrapper(tmp_path: Path, name: str, body: str) -> str:
-    path = tmp_path / f"{name}-wrapper"
-    path.write_text("#!/bin/bash\n" + body + "\n")
-    path.chmod(0o700)
-    return str(path)
 
 
 def submitor(tmp_path: Path, options: SlurmSchedulerOptions | None = None, **kwargs: Any) -> mq.Submitor:
@@ -57,15 +51,6 @@ def slurm_jobs_marked(job_id: str) -> list[str]:
     keeps finished jobs for MinJobAge, 300 s on the testbed)."""
     out = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i|%k"], capture_output=True, text=True).stdout
     return [line.split("|")[0] for line in out.splitlines() if line.endswith(f"|molq:{job_id}")]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.3)
-    return condition()
 
 
 @pytest.fixture
