@@ -49,7 +49,58 @@ def _positive(name: str, value: Any, *, integer: bool) -> None:
 
 @dataclass(frozen=True)
 class LocalSchedulerOptions:
-    """The local (no batch system) backend has no options."""
+    """The local scheduler's capacity: what the jobs it starts may hold at once.
+
+    ``cpus`` (default: the CPUs this process may run on, on the job's
+    machine), ``memory`` (a size such as ``"16G"`` or a byte count; default:
+    the machine's memory) and ``gpus`` (a count, or the GPU ids to hand out,
+    such as ``"0,1"``; default: ``CUDA_VISIBLE_DEVICES``, else the GPUs
+    ``nvidia-smi -L`` lists, else none). A job holds ``cpu_count`` x
+    ``task_count`` CPUs (1 when it asks for none), its ``memory`` and its
+    ``gpu_count`` GPUs while it runs; one that does not fit waits, queued.
+
+    ``slots_dir`` is where every submitter on the machine keeps the shared
+    picture of what is held (default: ``<molq home>/local-slots`` on this
+    machine, ``~/.molq/local-slots`` on a remote one). Jobs share slots only
+    with jobs of the same ``slots_dir``; the capacity the last submitter set
+    is the one in force.
+    """
+
+    cpus: int | None = None
+    memory: Any = None
+    gpus: int | str | tuple[str, ...] | None = None
+    slots_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        from molq.types import _as_memory  # deferred: molq.types loads only when used
+
+        if self.cpus is not None:
+            _positive("cpus", self.cpus, integer=True)
+        try:
+            object.__setattr__(self, "memory", _as_memory(self.memory))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"memory: {exc}") from None
+        object.__setattr__(self, "gpus", _gpu_ids(self.gpus))
+        if self.slots_dir is not None and (not isinstance(self.slots_dir, str) or not self.slots_dir.strip()):
+            raise ValueError(f"slots_dir must be a non-empty path, got {self.slots_dir!r}")
+
+
+def _gpu_ids(value: Any) -> tuple[str, ...] | None:
+    """GPU ids from a count, a comma list or a sequence; None when not given."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"gpus must be a count of at least 0 or a list of GPU ids, got {value!r}")
+        return tuple(str(i) for i in range(value))
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(f"gpus must be a count or a list of GPU ids, got {value!r}")
+    ids = tuple(str(item).strip() for item in items if str(item).strip())
+    for gpu in ids:
+        if not gpu.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"gpus: {gpu!r} is not a GPU id (letters, digits, '-' and '_')")
+    return ids
 
 
 @dataclass(frozen=True)

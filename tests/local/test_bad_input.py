@@ -56,13 +56,14 @@ def test_host_and_transport_are_exclusive() -> None:
 
 
 def test_unsupported_fields_are_listed_together(submitor: mq.Submitor) -> None:
-    with pytest.raises(mq.ConfigError, match="resources.cpu_count, resources.memory, scheduling.partition") as info:
+    # the local scheduler honours CPUs and memory; partitions, accounts and GPU types it cannot
+    with pytest.raises(mq.ConfigError, match="resources.gpu_type, scheduling.partition, scheduling.account") as info:
         submitor.submit_job(
             argv=["true"],
-            resources=mq.JobResources(cpu_count=2, memory=mq.Memory.gb(1)),
-            scheduling=mq.JobScheduling(partition="gpu"),
+            resources=mq.JobResources(cpu_count=2, memory=mq.Memory.gb(1), gpu_type="a100"),
+            scheduling=mq.JobScheduling(partition="gpu", account="lab"),
         )
-    assert info.value.context["unsupported_fields"] == ["cpu_count", "memory", "partition"]
+    assert info.value.context["unsupported_fields"] == ["gpu_type", "partition", "account"]
     assert_store_empty(submitor)
 
 

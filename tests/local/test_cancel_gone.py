@@ -12,7 +12,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _local_pids import wrapper_pid
+
 import molq as mq
+from molq import _core
+from molq.options import LocalSchedulerOptions
 from molq.scheduler.base import OneJobQueries
 from molq.scheduler.shell import ShellScheduler
 from molq.store import JobStore
@@ -48,7 +52,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
 def running_payload(sub: mq.Submitor, handle: mq.JobHandle, marker: Path) -> int:
     """Wait until the job's payload has written ``marker``; return the job's session id."""
     assert wait_for(marker.exists), "the job never started"
-    return int(sub.get_job(handle.job_id).scheduler_job_id or handle.scheduler_job_id)
+    return wrapper_pid(sub.get_job(handle.job_id).job_dir or "")
 
 
 def test_a_job_that_ignores_sigterm_is_killed_before_cancelled_is_recorded(
@@ -185,12 +189,12 @@ def test_cancelling_an_interrupted_submission_kills_its_process(tmp_path: Path) 
         text=True,
     )
     assert proc.returncode == -signal.SIGKILL
-    leader = int(proc.stdout.split()[0])
     assert wait_for(marker.exists)
     with JobStore(db) as store:
         sub = mq.Submitor(mq.Cluster("crash", "local"), store=store)
         (record,) = sub.list_jobs()
         assert record.state is mq.JobState.CREATED and record.scheduler_job_id is None
+        leader = wrapper_pid(record.job_dir or "")
         assert job_processes(leader)
         sub.cancel_job(record.job_id)
         assert job_processes(leader) == []
@@ -199,24 +203,33 @@ def test_cancelling_an_interrupted_submission_kills_its_process(tmp_path: Path) 
 
 
 def test_a_wrapper_that_starts_after_the_cancel_never_runs_the_job(tmp_path: Path) -> None:
-    """The submitter died before the wrapper wrote its pid: cancel leaves a
-    marker first, and a wrapper that starts later sees it and runs nothing."""
-    from molq.scheduler import shell
-
-    scheduler = ShellScheduler()
-    job_dir = tmp_path / "job"
-    job_dir.mkdir()
-    ran = tmp_path / "ran"
-    (job_dir / "run.sh").write_text(f"touch {ran}\n")
-    assert scheduler.cancel_unrecorded("j", str(job_dir)) == (None, False)  # nothing had started
-    pid = scheduler.transport.spawn_detached(  # type: ignore[attr-defined]
-        ["bash", "-c", shell._WRAPPER, "molq-job", str(job_dir), str(job_dir / "out"), str(job_dir / "err"), "1"]
-    )
-    assert wait_for(lambda: (job_dir / ".pid").exists())
-    assert wait_for(lambda: not job_processes(pid))
-    assert not ran.exists()
-    snapshot = scheduler.poll([("j", str(pid), str(job_dir), 0.0)])
-    assert snapshot.states() == {str(pid): mq.JobState.CANCELLED}
+    """A queued job is cancelled by a process that does not know its id (its
+    submitter died first): cancel leaves the marker and takes it out of the
+    queue under the lock, and a wrapper started for it anyway runs nothing."""
+    slots = tmp_path / "slots"
+    options = LocalSchedulerOptions(cpus=1, gpus=0, slots_dir=str(slots))
+    with mq.Submitor(
+        mq.Cluster("one", "local", scheduler_options=options),
+        store=JobStore(tmp_path / "db"),
+        jobs_dir=tmp_path / "jobs",
+    ) as sub:
+        blocker = sub.submit_job(argv=["sleep", "30"])
+        ran = tmp_path / "ran"
+        queued = sub.get_job(sub.submit_job(argv=["touch", str(ran)]).job_id)
+        scheduler = ShellScheduler(options)
+        job_dir = queued.job_dir or ""
+        assert scheduler.cancel_unrecorded(queued.job_id, job_dir) == (queued.scheduler_job_id, True)
+        assert not list((slots / "queue").iterdir())
+        sid = queued.scheduler_job_id or ""
+        pid = scheduler.transport.spawn_detached(  # type: ignore[attr-defined]
+            ["bash", f"{job_dir}/.wrapper.sh", "run", str(slots), sid, job_dir]
+        )
+        assert wait_for(lambda: (Path(job_dir) / ".pid").exists())
+        assert wait_for(lambda: not job_processes(pid))
+        assert not ran.exists()
+        snapshot = scheduler.poll(_core.ActiveJobs([(queued.job_id, sid, job_dir, 0.0)]))
+        assert snapshot.states() == {sid: mq.JobState.CANCELLED}
+        blocker.cancel()
 
 
 def test_cancel_of_a_finished_job_records_its_real_outcome(submitor: mq.Submitor) -> None:
@@ -261,8 +274,8 @@ def test_a_job_cancelled_while_its_submit_is_in_flight_is_stopped_by_its_submitt
 
     scheduler.in_flight = cancel_from_elsewhere  # type: ignore[method-assign]
     handle = sub.submit_job(argv=["bash", "-c", 'touch "$1"; sleep 60', "job", str(marker)])
-    leader = int(handle.scheduler_job_id or "0")
-    assert job_processes(leader) == []
+    leader = wrapper_pid(sub.get_job(handle.job_id).job_dir or "", timeout=0.5)
+    assert leader == 0 or job_processes(leader) == []
     assert sub.get_job(handle.job_id).state is mq.JobState.CANCELLED
     other.close()
     sub.close()

@@ -13,6 +13,7 @@ import pytest
 
 import molq as mq
 from molq.errors import MolqError
+from molq.options import LocalSchedulerOptions
 from molq.store import JobStore
 from molq.strategies import FixedStrategy
 
@@ -116,46 +117,24 @@ def test_an_output_file_in_a_missing_folder_is_refused_naming_it(submitor: mq.Su
     _no_trace(submitor, tmp_path / "jobs")
 
 
-def test_an_output_file_that_cannot_be_opened_when_the_job_starts_says_why(
-    submitor: mq.Submitor, store: JobStore, tmp_path: Path
-) -> None:
-    """The folder went away between submit and start: the job did not run,
-    and its record says which file could not be opened."""
-    from molq.scheduler import shell
-
-    job_dir = tmp_path / "jobs" / "j"
-    job_dir.mkdir(parents=True)
-    (job_dir / "run.sh").write_text(f"touch {tmp_path / 'ran'}\n")
-    store.register_job(
-        {
-            "job_id": "j",
-            "cluster_name": "laptop",
-            "scheduler": "local",
-            "root_job_id": "j",
-            "attempt": 1,
-            "previous_attempt_job_id": None,
-            "retry_group_id": "j",
-            "command_type": "argv",
-            "command_display": "true",
-            "cwd": str(tmp_path),
-            "job_dir": str(job_dir),
-            "metadata": {},
-            "request_json": "{}",
-            "retry_json": None,
-            "profile_name": None,
-        },
-        [],
-        time.time(),
+def test_an_output_file_that_cannot_be_opened_when_the_job_starts_says_why(store: JobStore, tmp_path: Path) -> None:
+    """The folder went away while the job waited for a CPU: the job did not
+    run, and its record says which file could not be opened."""
+    options = LocalSchedulerOptions(cpus=1, gpus=0, slots_dir=str(tmp_path / "slots"))
+    sub = mq.Submitor(mq.Cluster("one", "local", scheduler_options=options), store=store, jobs_dir=tmp_path / "jobs")
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    blocker = sub.submit_job(argv=["sleep", "0.5"])
+    waiting = sub.submit_job(
+        argv=["touch", str(tmp_path / "ran")], execution=mq.JobExecution(output_file=str(folder / "out"))
     )
-    out = tmp_path / "gone" / "out"
-    pid = submitor.target.transport.spawn_detached(  # type: ignore[attr-defined]
-        ["bash", "-c", shell._WRAPPER, "molq-job", str(job_dir), str(out), str(job_dir / "err"), "1"]
-    )
-    store.mark_submitted("j", str(pid), time.time())
-    record = submitor.watch_jobs(["j"], timeout=30)[0]
+    folder.rmdir()
+    blocker.wait(timeout=30)
+    record = waiting.wait(timeout=30)
     assert record.state is mq.JobState.FAILED
     assert "did not run" in (record.failure_reason or "") and "output_file" in (record.failure_reason or "")
     assert not (tmp_path / "ran").exists()
+    sub.close()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGSEGV, signal.SIGTERM])

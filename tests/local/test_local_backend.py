@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _local_pids import wrapper_pid
 
 import molq as mq
 from molq.scheduler.shell import ShellScheduler
@@ -119,16 +120,17 @@ def _group_alive(pgid: int) -> list[str]:
 
 def test_cancel_kills_the_whole_process_group(submitor: mq.Submitor, tmp_path: Path) -> None:
     handle = submitor.submit_job(command="sleep 60 & sleep 60 & wait")
+    leader = wrapper_pid(submitor.get_job(handle.job_id).job_dir or "")
     deadline = time.time() + 10
-    while len(_group_alive(int(handle.scheduler_job_id))) < 3 and time.time() < deadline:
+    while len(_group_alive(leader)) < 3 and time.time() < deadline:
         time.sleep(0.05)
-    assert len(_group_alive(int(handle.scheduler_job_id))) >= 3
+    assert len(_group_alive(leader)) >= 3
     handle.cancel()
     assert handle.status() is mq.JobState.CANCELLED
     deadline = time.time() + 5
-    while _group_alive(int(handle.scheduler_job_id)) and time.time() < deadline:
+    while _group_alive(leader) and time.time() < deadline:
         time.sleep(0.05)
-    assert _group_alive(int(handle.scheduler_job_id)) == []
+    assert _group_alive(leader) == []
     record = submitor.get_job(handle.job_id)
     assert record.state is mq.JobState.CANCELLED
     # a later refresh keeps it cancelled (the wrapper's 143 does not turn it into a failure)
@@ -163,7 +165,7 @@ def test_reused_pid_is_not_mistaken_for_the_job(tmp_path: Path) -> None:
 def test_killed_job_without_exit_code_is_lost_not_running(submitor: mq.Submitor) -> None:
     handle = submitor.submit_job(command="sleep 60")
     time.sleep(0.2)
-    os.killpg(int(handle.scheduler_job_id), 9)
+    os.killpg(wrapper_pid(submitor.get_job(handle.job_id).job_dir or ""), 9)
     record = handle.wait(timeout=30)
     assert record.state is mq.JobState.LOST
     assert "exit code" in (record.failure_reason or "")

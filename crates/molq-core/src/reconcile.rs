@@ -276,9 +276,11 @@ fn change_for(job: &KnownJob, obs: ObservationRef<'_>, now: Timestamp) -> Option
         return Some(change);
     }
     if !to.is_terminal() {
+        // what the job waits for, when the scheduler says ("waiting for 4 CPUs; 2 free")
+        let why = obs.reason.unwrap_or_else(|| reason_for(to));
         change
             .transitions
-            .push(transition(job, job.state, to, now, reason_for(to)));
+            .push(transition(job, job.state, to, now, why));
         return Some(change);
     }
     let mut from = job.state;

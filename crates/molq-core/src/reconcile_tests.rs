@@ -68,6 +68,31 @@ fn running_sets_started_at_once() {
 }
 
 #[test]
+fn a_queued_transition_says_what_the_job_waits_for() {
+    let waiting = Observation {
+        reason: Some("waiting for 4 CPUs; 2 free".to_owned()),
+        ..obs(Queued)
+    };
+    let p = plan(
+        &[known("1", Submitted), known("2", Submitted)],
+        &snap(&[("1", waiting), ("2", obs(Queued))]),
+        None,
+        10.0,
+        LOST,
+    );
+    let reasons: Vec<_> = changes(&p)
+        .iter()
+        .map(|c| c.transitions[0].reason.clone())
+        .collect();
+    assert_eq!(reasons[0].as_deref(), Some("waiting for 4 CPUs; 2 free"));
+    assert!(
+        reasons[1].is_some(),
+        "without the scheduler's word, the default"
+    );
+    assert_ne!(reasons[1], reasons[0]);
+}
+
+#[test]
 fn fast_job_records_its_start() {
     let q = snap(&[(
         "1",

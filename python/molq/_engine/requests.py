@@ -321,6 +321,7 @@ def _check_capabilities(
             f"the {getattr(scheduler, 'kind', '?')!r} backend cannot honour: {', '.join(named)}",
             unsupported_fields=unsupported,
         )
+    scheduler.check_resources(request.resources)
 
 
 _REQUEST_GROUP = {

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from molq.models import SchedulerCapabilities
     from molq.submission import JobSpec
     from molq.transport.base import Transport
+    from molq.types import JobResources
 
 __all__ = [
     "Scheduler",
@@ -66,6 +67,7 @@ class Scheduler(Protocol):
     def cancel(self, scheduler_job_id: str, *, job_dir: str | None = None) -> bool: ...
     def find_submissions(self, jobs: Sequence[tuple[str, str]]) -> dict[str, str]: ...
     def cancel_unrecorded(self, job_id: str, job_dir: str) -> tuple[str | None, bool]: ...
+    def check_resources(self, resources: JobResources) -> None: ...
     def poll_many(self, scheduler_job_ids: Sequence[str]) -> dict[str, JobState]: ...
     def resolve_terminal(self, scheduler_job_id: str) -> TerminalStatus | None: ...
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]: ...
@@ -119,6 +121,12 @@ class OneJobQueries:
         sid = self.find_submissions([(job_id, job_dir)]).get(job_id)
         live = sid is not None and bool(self.cancel(sid, job_dir=job_dir or None))
         return sid, live
+
+    def check_resources(self, resources: JobResources) -> None:
+        """Raise ``ConfigError`` for resources no job of this scheduler could
+        ever be given, before anything is written. A backend that cannot tell
+        here lets the scheduler refuse at submit."""
+        return None
 
     def poll_many(self, scheduler_job_ids: Sequence[str]) -> dict[str, JobState]:
         """scheduler id -> state of the given jobs the queue still shows (others are left out)."""
@@ -270,6 +278,11 @@ class OriginalProtocolScheduler:
         """The wrapped object's answer; ``{}`` (it cannot look) if it has no such hook."""
         find = getattr(self.wrapped, "find_submissions", None)
         return dict(find(jobs)) if callable(find) else {}
+
+    def check_resources(self, resources: JobResources) -> None:
+        check = getattr(self.wrapped, "check_resources", None)
+        if callable(check):
+            check(resources)
 
     def cancel_unrecorded(self, job_id: str, job_dir: str) -> tuple[str | None, bool]:
         stop = getattr(self.wrapped, "cancel_unrecorded", None)

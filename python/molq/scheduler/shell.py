@@ -1,323 +1,55 @@
-"""ShellScheduler: the ``local`` backend, for machines with no batch system.
+"""ShellScheduler: the ``local`` backend, a scheduler for machines with no batch system.
 
-A job runs detached, in a session of its own, under a small bash wrapper;
-the job is that session: every process of it (or of the wrapper's process
-group), whether or not the wrapper still lives. The wrapper records, in the
-job directory:
+It shares the machine's CPUs, memory and GPUs between the jobs of every
+submitter (``_local_slots``: a slot directory and a lock, no daemon), holds a
+job that does not fit or whose dependencies have not happened yet, and runs
+each job detached, in a session of its own, under a bash wrapper that
+enforces its time and memory limits and records how it ended
+(``_local_scripts`` lists the files of a job directory).
 
-* ``.pid``      ``<pid> <start-time>``, the wrapper's first write; the start
-                time (from /proc, or ``ps``) makes a reused pid unmistakable;
-* ``.started``  when the job began (epoch seconds);
-* ``.exit_code`` ``<status> <finished-at>[ <cause>]``, written once no process
-                of the job is left (what the script left running is stopped),
-                to a temp file renamed so a reader never sees half of it; a
-                cause (``stdout``/``stderr``) says the job did not run because
-                that log file would not open;
-* ``.cancel_requested`` left by ``cancel`` before it signals the session, so
-                any observer can tell a cancelled job from a failed one, and a
-                wrapper that starts after it runs nothing.
-
-A job is reported running while any of its processes lives, ended only once
-none does, and ``cancel`` returns only once none does (SIGTERM to the group
-and session, the grace period, then SIGKILL until they are gone).
+A job's scheduler id is its number in the slot directory. A job is reported
+queued until its wrapper starts, running while any of its processes lives,
+ended only once none does; ``cancel`` returns only once none does (SIGTERM to
+the group and session, the grace period, then SIGKILL until they are gone).
 
 Every interaction is one bash command through the transport, so the same
-backend drives this machine or a remote workstation over SSH.
+backend drives this machine or a remote workstation over SSH; on this
+machine a submit starts the wrapper directly.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from molq import _core, _original_names
 from molq.errors import ConfigError, SchedulerError, TransportError
-from molq.scheduler._original_local import ORIGINAL_CANCEL_FN, ORIGINAL_STATUS_FN
+from molq.scheduler import _local_queue
+from molq.scheduler._local_scripts import CANCEL, FIND, POLL, REMOTE_SUBMIT, WRAPPER
 from molq.scheduler._script import render_script
-from molq.scheduler.base import OneJobQueries, _terminal_from
+from molq.scheduler.base import DependencyEdge, OneJobQueries, _terminal_from
 from molq.transport.base import Transport
 from molq.transport.local import LocalTransport
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from molq.models import SchedulerCapabilities
+    from molq.options import LocalSchedulerOptions
     from molq.scheduler.base import TerminalStatus
     from molq.status import JobState
     from molq.submission import JobSpec
+    from molq.types import JobResources
 
 __all__ = ["ShellScheduler"]
 
-# A job is its wrapper's session (the wrapper starts one: setsid): every
-# process of that session or of the wrapper's process group belongs to it,
-# whether or not the wrapper still lives. The helpers below use bash
-# builtins only on Linux (no fork per process looked at); elsewhere one ps.
-_PROCS = r"""
-# molq_name_end STAT_LINE: sets MOLQ_AT to the offset of the fields after the
-# command name (state first) in a /proc/PID/stat line, and MOLQ_P to the pid.
-# The name is at most 15 bytes and may itself hold ") ", so it ends at the
-# last ") " of the line's head; looking only there keeps this O(1) (a "##*) "
-# over the whole line costs more than everything else in a scan).
-molq_name_end() {
-  local h=${1:0:48}
-  h=${h%") "*}
-  MOLQ_P=${h%% *}
-  MOLQ_AT=$((${#h} + 2))
+# molq's dependency conditions in Slurm's words, which the slot dispatcher reads
+_DEPENDENCY_KEYWORDS = {
+    "after_started": "after",
+    "after_success": "afterok",
+    "after_failure": "afternotok",
+    "after": "afterany",
 }
-# molq_st PID: sets ST to the start time of PID; fails for a dead or zombie
-# process (a dead wrapper may wait long for its parent to reap it).
-molq_st() {
-  ST=
-  if [ -r /proc/self/stat ]; then
-    local s
-    read -r s 2>/dev/null < "/proc/$1/stat" || return 1
-    molq_name_end "$s"
-    s=${s:MOLQ_AT}
-    set -f; set -- $s; set +f
-    case $1 in Z|X|x) return 1 ;; esac
-    ST=${20}
-    return 0
-  fi
-  local line
-  line=$(ps -o stat= -o lstart= -p "$1" 2>/dev/null) || return 1
-  case $line in Z*|"") return 1 ;; esac
-  ST=$(printf %s "${line#* }" | tr -d ' ')
-}
-molq_now() { local t=${EPOCHREALTIME:-$(date +%s)}; printf %s "${t/,/.}"; }
-
-# molq_members LEADER [EXCEPT]: sets MOLQ_PIDS to the live pids whose
-# process group or session is LEADER (EXCEPT left out).
-molq_members() {
-  local leader=$1 except=${2:-} f s p out g st
-  MOLQ_PIDS=
-  if [ -r /proc/self/stat ]; then
-    for f in /proc/[1-9]*; do
-      read -r s 2>/dev/null < "$f/stat" || continue
-      # Most processes do not name LEADER anywhere: skip them unparsed.
-      case $s in *" $leader "*) ;; *) continue ;; esac
-      molq_name_end "$s"
-      p=$MOLQ_P
-      s=${s:MOLQ_AT:64}
-      set -f; set -- $s; set +f
-      case $1 in Z|X|x) continue ;; esac
-      if [ "$3" = "$leader" ] || [ "$4" = "$leader" ]; then
-        [ "$p" = "$except" ] || MOLQ_PIDS="$MOLQ_PIDS $p"
-      fi
-    done
-    return 0
-  fi
-  out=$(ps -A -o pid= -o pgid= -o stat= 2>/dev/null) || return 1
-  while read -r p g st; do
-    case $st in Z*) continue ;; esac
-    [ "$g" = "$leader" ] && [ "$p" != "$except" ] && MOLQ_PIDS="$MOLQ_PIDS $p"
-  done <<EOF_PS
-$out
-EOF_PS
-  return 0
-}
-
-# molq_scan: sets MOLQ_LIVE to " <group> <session> ..." of every live
-# process, to answer molq_alive for many jobs with one pass.
-molq_scan() {
-  local f s out g st
-  MOLQ_LIVE=" "
-  if [ -r /proc/self/stat ]; then
-    for f in /proc/[1-9]*; do
-      read -r s 2>/dev/null < "$f/stat" || continue
-      molq_name_end "$s"
-      # state, parent, group and session end within 64 characters
-      s=${s:MOLQ_AT:64}
-      set -f; set -- $s; set +f
-      case $1 in Z|X|x) continue ;; esac
-      MOLQ_LIVE="$MOLQ_LIVE$3 $4 "
-    done
-    return 0
-  fi
-  out=$(ps -A -o pgid= -o stat= 2>/dev/null) || return 1
-  while read -r g st; do
-    case $st in Z*) ;; *) MOLQ_LIVE="$MOLQ_LIVE$g " ;; esac
-  done <<EOF_PS
-$out
-EOF_PS
-  return 0
-}
-
-# molq_alive PID START: is any process of the job whose wrapper is PID
-# (started at START, when known) alive? Reuses MOLQ_LIVE when set. A live
-# stranger on PID (another start time) means PID was free, which the kernel
-# allows only once no process is left in PID's group or session.
-molq_alive() {
-  case $1 in ''|*[!0-9]*|0|1) return 1 ;; esac
-  if molq_st "$1"; then
-    [ -z "$2" ] || [ "$ST" = "$2" ]
-    return
-  fi
-  if [ -z "$MOLQ_LIVE" ] && ! molq_scan; then
-    kill -0 -- "-$1" 2>/dev/null
-    return
-  fi
-  case $MOLQ_LIVE in *" $1 "*) return 0 ;; esac
-  return 1
-}
-
-# molq_signal SIG LEADER: SIG to the job's process group and to every other
-# process of its session (job control may have moved some to groups of their own).
-molq_signal() {
-  kill "-$1" -- "-$2" 2>/dev/null
-  molq_members "$2" "$$"
-  [ -z "$MOLQ_PIDS" ] || kill "-$1" $MOLQ_PIDS 2>/dev/null
-  return 0
-}
-"""
-
-# $1 job dir, $2 stdout path, $3 stderr path, $4 grace seconds. Runs the job
-# script in a subshell (a fork, not an exec), ends what it left behind, and
-# records how it ended. .exit_code is "<status> <finished-at>[ <cause>]"; a
-# cause says the job did not run: "stdout"/"stderr" (that file would not open).
-_WRAPPER = (
-    _PROCS
-    + r"""
-molq_dir=$1 molq_out=$2 molq_err=$3 molq_grace=${4:-3}
-cd -- "$molq_dir" || exit 97
-molq_st $$ && printf '%s %s\n' "$$" "$ST" > "$molq_dir/.pid"
-trap 'molq_sig=1' TERM INT HUP
-# Cancelled before it started (cancel leaves the marker before it looks for .pid).
-[ -e "$molq_dir/.cancel_requested" ] && exit 0
-molq_end() {
-  local t=${EPOCHREALTIME:-$(date +%s)}
-  printf '%s %s%s\n' "$1" "${t/,/.}" "${2:+ $2}" > "$molq_dir/.exit_code.tmp"
-  # exec: the wrapper's last act, without one more fork
-  exec mv -f "$molq_dir/.exit_code.tmp" "$molq_dir/.exit_code"
-}
-{ : >> "$molq_out"; } 2>/dev/null || molq_end 1 stdout
-{ : >> "$molq_err"; } 2>/dev/null || molq_end 1 stderr
-molq_now > "$molq_dir/.started"
-( . "$molq_dir/run.sh" ) > "$molq_out" 2> "$molq_err" < /dev/null &
-molq_child=$!
-while :; do
-  wait "$molq_child"; molq_rc=$?
-  kill -0 "$molq_child" 2>/dev/null || break
-done
-# The job ends with its script, as under a batch system: what it left running
-# in its session is stopped (SIGTERM, the grace period, then SIGKILL every
-# second) before the end is recorded, so an ended job has no process left.
-molq_i=0
-while molq_members $$ $$; [ -n "$MOLQ_PIDS" ]; do
-  if [ "$molq_i" -eq 0 ]; then
-    kill -TERM $MOLQ_PIDS 2>/dev/null; kill -CONT $MOLQ_PIDS 2>/dev/null
-  elif [ "$molq_i" -ge $((molq_grace * 10)) ] && [ $(((molq_i - molq_grace * 10) % 10)) -eq 0 ]; then
-    kill -KILL $MOLQ_PIDS 2>/dev/null
-  fi
-  sleep 0.1; molq_i=$((molq_i + 1))
-done
-molq_end "$molq_rc"
-"""
-)
-
-# $1 job dir, $2 stdout, $3 stderr, $4 grace seconds, $5 the wrapper. Starts
-# the wrapper in a new session and prints its pid.
-_LAUNCH = r"""
-cd -- "$1" || exit 97
-if command -v setsid >/dev/null 2>&1; then
-  setsid bash -c "$5" molq-job "$1" "$2" "$3" "$4" < /dev/null > /dev/null 2>&1 &
-else
-  set -m
-  nohup bash -c "$5" molq-job "$1" "$2" "$3" "$4" < /dev/null > /dev/null 2>&1 &
-fi
-echo "$!"
-"""
-
-# stdin: NUL-terminated pairs "<scheduler id>" "<job dir>" (a path may hold
-# any byte but NUL). One status line per job, in the format the native
-# "shell" parser reads, then "#end <count>" so truncated output is
-# recognised. Only molq's own words and numbers are printed, never a path.
-# Bash builtins only (Linux): no fork per job.
-_POLL = (
-    _PROCS
-    + ORIGINAL_STATUS_FN
-    + r"""
-n=0 MOLQ_LIVE=
-while IFS= read -r -d '' sid && IFS= read -r -d '' dir; do
-  # a job the original molq started (imported from its store)
-  if molq_orig_status "$sid" "$dir"; then n=$((n + 1)); continue; fi
-  pid=$sid start= started= rc= fin= cause=
-  # .pid is the wrapper's first write; until it exists the pid alone must do
-  if [ -r "$dir/.pid" ]; then
-    read -r p s < "$dir/.pid"
-    [ "$p" = "$sid" ] && start=$s
-  fi
-  [ -r "$dir/.started" ] && read -r started < "$dir/.started"
-  if molq_alive "$pid" "$start"; then
-    echo "$sid|running||$started|"
-  elif [ -r "$dir/.exit_code" ]; then
-    read -r rc fin cause < "$dir/.exit_code"
-    if [ -e "$dir/.cancel_requested" ]; then status=cancelled; else status=exited; fi
-    echo "$sid|$status|$rc|$started|$fin|$cause"
-  elif [ -e "$dir/.cancel_requested" ]; then
-    echo "$sid|cancelled||$started|"
-  else
-    echo "$sid|vanished||$started|"
-  fi
-  n=$((n + 1))
-done
-echo "#end $n"
-"""
-)
-
-# $1 job dir ("" when unknown: then the pid alone must do), $2 grace seconds,
-# $3 the scheduler id (the wrapper's pid), or "" for a job whose submitter
-# died before recording it. Stops every process of
-# the job: SIGTERM to its group and session, the grace period, then SIGKILL
-# until none is left. Prints "cancelled <pid>" when it stopped a live job,
-# "finished <pid>" when the job had already ended, "unstarted" when no
-# wrapper had started (none will run the job now: it sees the marker), and
-# "survived <pid>" when processes outlived SIGKILL for 10 s (stuck in the kernel).
-_CANCEL = (
-    _PROCS
-    + ORIGINAL_CANCEL_FN
-    + r"""
-dir=$1 grace=$2 pid=$3 start= unrecorded=
-[ -n "$pid" ] && molq_orig_cancel "$dir" "$grace" && exit 0
-if [ -z "$pid" ]; then
-  unrecorded=1
-  # the marker first: a wrapper starting from now on runs nothing
-  : > "$dir/.cancel_requested" 2>/dev/null || { echo unstarted; exit 0; }
-  [ -r "$dir/.pid" ] || { echo unstarted; exit 0; }
-  read -r pid start < "$dir/.pid"
-  case $pid in ''|*[!0-9]*|0|1) echo unstarted; exit 0 ;; esac
-elif [ -n "$dir" ] && [ -r "$dir/.pid" ]; then
-  read -r p s < "$dir/.pid"
-  [ "$p" = "$pid" ] && start=$s
-fi
-MOLQ_LIVE=
-if ! molq_alive "$pid" "$start"; then
-  # it ended on its own: its real outcome stands
-  [ -z "$unrecorded" ] || rm -f "$dir/.cancel_requested"
-  echo "finished $pid"; exit 0
-fi
-[ -z "$dir" ] || : > "$dir/.cancel_requested"
-molq_signal TERM "$pid"; molq_signal CONT "$pid"
-i=0 limit=$((grace * 10))
-while MOLQ_LIVE=; molq_alive "$pid" "$start"; do
-  if [ "$i" -ge "$limit" ]; then
-    [ "$i" -ge $((limit + 100)) ] && { echo "survived $pid"; exit 0; }
-    molq_signal KILL "$pid"
-  fi
-  sleep 0.1; i=$((i + 1))
-done
-echo "cancelled $pid"
-"""
-)
-
-
-# stdin: NUL-terminated pairs "<job id>" "<job dir>"; prints "<job id>\t<pid>"
-# for each job whose wrapper has started (its .pid exists).
-_FIND = r"""
-while IFS= read -r -d '' id && IFS= read -r -d '' dir; do
-  [ -r "$dir/.pid" ] && read -r pid start < "$dir/.pid" && printf '%s\t%s\n' "$id" "$pid"
-done
-exit 0
-"""
 
 # Characters that would break a status line if an id held them.
 _UNFRAMEABLE = ("\x00", "\n", "\r", "|", "\t")
@@ -361,7 +93,7 @@ class ShellScheduler(OneJobQueries):
 
     def __init__(
         self,
-        options: object | None = None,
+        options: LocalSchedulerOptions | None = None,
         *,
         transport: Transport | None = None,
         submit_timeout: float = 30.0,
@@ -389,22 +121,59 @@ class ShellScheduler(OneJobQueries):
             supports_output_file=True,
             supports_error_file=True,
             supports_job_name=True,
+            supports_cpu_count=True,
+            supports_memory=True,
+            supports_gpu_count=True,
+            supports_time_limit=True,
+            supports_dependency=True,
         )
 
     def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
         return render_script(spec, (), user_script_path)
 
+    @property
+    def _here(self) -> bool:
+        return getattr(self._transport, "spawn_detached", None) is not None
+
+    def _slots_dir(self) -> str:
+        """The slot directory: the options', else ``$MOLQ_LOCAL_SLOTS`` or
+        ``<molq home>/local-slots`` here, "" for the remote default
+        (``~/.molq/local-slots`` there)."""
+        given: str | None = getattr(self.options, "slots_dir", None)
+        if given:
+            return os.path.expanduser(given) if self._here else given
+        if self._here:
+            from molq._home import molq_home  # deferred: only a local submit needs it
+
+            return os.environ.get("MOLQ_LOCAL_SLOTS") or str(molq_home() / "local-slots")
+        return ""
+
     def submit(self, spec: JobSpec, job_dir: str) -> str:
         script = self.render(spec, f"{job_dir}/user_script.sh")
+        ask = _local_queue.Ask.of(spec)
+        needs = _local_queue.dependency_line(spec)
+        stdout, stderr = _log_paths(spec)
+        launch = "".join(
+            f"{field}\x00"
+            for field in (stdout, stderr, self._cancel_grace, ask.time_limit_s, ask.memory_kib, int(ask.pin_cpus))
+        )
+        if self._here:
+            return self._submit_here(spec, job_dir, script, ask, needs, launch)
         self._transport.write_text(f"{job_dir}/run.sh", script, mode=0o700)
-        spawn = getattr(self._transport, "spawn_detached", None)
-        if spawn is not None:
-            return self._spawn_here(spawn, spec, job_dir)
+        options = self.options
+        memory = getattr(options, "memory", None)
+        gpus = getattr(options, "gpus", None)
+        capacity = (
+            str(getattr(options, "cpus", None) or ""),
+            str(memory.bytes // 1024) if memory is not None else "",
+            (",".join(gpus) or "-") if gpus is not None else "",
+        )
+        argv = [
+            "bash", "-c", REMOTE_SUBMIT, "molq-submit", self._slots_dir(), job_dir, WRAPPER,
+            *launch.split("\x00")[:-1], needs, str(ask.cpus), str(ask.memory_kib), str(ask.gpus), *capacity,
+        ]  # fmt: skip
         try:
-            result = self._transport.run(
-                ["bash", "-c", _LAUNCH, "molq-launch", job_dir, *_log_paths(spec), str(self._cancel_grace), _WRAPPER],
-                timeout=self._submit_timeout,
-            )
+            result = self._transport.run(argv, timeout=self._submit_timeout)
         except TransportError as exc:
             raise SchedulerError(
                 f"could not start the local job: {exc}", command=exc.command, stderr=exc.stderr
@@ -416,20 +185,54 @@ class ShellScheduler(OneJobQueries):
                 stderr=result.stderr,
                 command=list(result.argv),
             )
+        if result.stdout.startswith("refused "):
+            raise ConfigError(result.stdout.strip().removeprefix("refused ") + " (LocalSchedulerOptions sets it)")
         return _core.parse_submit_id(self.parser_kind, result.stdout_bytes)
 
-    def _spawn_here(self, spawn: Any, spec: JobSpec, job_dir: str) -> str:
-        """This machine: start the wrapper directly, no launcher shell to wait for."""
+    def _submit_here(self, spec: JobSpec, job_dir: str, script: str, ask: Any, needs: str, launch: str) -> str:
+        """This machine: queue the job and start its wrapper, which dispatches
+        under the lock it inherits and runs the job at once when it fits."""
+        capacity = self._capacity()
+        _local_queue.check_fits(ask, capacity)
+        write = self._transport.write_text
+        write(f"{job_dir}/run.sh", script, mode=0o700)
+        write(f"{job_dir}/.wrapper.sh", WRAPPER)
+        write(f"{job_dir}/.launch", launch)
+        write(f"{job_dir}/.env", _local_queue.environment_lines(dict(os.environ)))
+        if needs:
+            write(f"{job_dir}/.needs", needs + "\n")
+        write(f"{job_dir}/.queued", "queued\n")
+        slots = Path(self._slots_dir())
+        number, lock = _local_queue.enqueue(slots, job_dir, ask, capacity)
         try:
-            pid = spawn(["bash", "-c", _WRAPPER, "molq-job", job_dir, *_log_paths(spec), str(self._cancel_grace)])
+            self._transport.spawn_detached(  # type: ignore[attr-defined]
+                ["bash", f"{job_dir}/.wrapper.sh", "submit", str(slots), str(number), job_dir], pass_fd=lock
+            )
         except (OSError, TransportError) as exc:
+            _local_queue.withdraw(slots, number)
             raise SchedulerError(f"could not start the local job: {exc}") from exc
-        return str(pid)
+        finally:
+            os.close(lock)
+        return str(number)
+
+    def check_resources(self, resources: JobResources) -> None:
+        """Refuse, before anything is written, a job this machine's slots
+        could never hold (a remote machine's submit refuses it there)."""
+        if self._here:
+            _local_queue.check_fits(_local_queue.Ask.of_resources(resources), self._capacity())
+
+    def _capacity(self) -> _local_queue.Capacity:
+        found = getattr(self, "_capacity_found", None)
+        if found is None:
+            found = self._capacity_found = _local_queue.detect_capacity(self.options)
+        return found
 
     def poll(self, jobs: _core.ActiveJobs) -> _core.Snapshot:
         """One status line per (job_id, scheduler id, job dir, submitted_at); raises on a failed poll."""
         feed, fed = _frame((job[1], job[2]) for job in jobs)
-        result = self._transport.run(["bash", "-c", _POLL, "molq-poll"], input=feed, timeout=self._poll_timeout)
+        result = self._transport.run(
+            ["bash", "-c", POLL, "molq-poll", self._slots_dir()], input=feed, timeout=self._poll_timeout
+        )
         if result.returncode != 0:
             raise SchedulerError(
                 f"local job status check failed (exit {result.returncode}): {result.stderr.strip()}",
@@ -456,7 +259,7 @@ class ShellScheduler(OneJobQueries):
         Used when a submitter died (or lost its connection) between starting a
         job and recording it: the wrapper's .pid file is the marker."""
         feed, _ = _frame(jobs)
-        result = self._transport.run(["bash", "-c", _FIND, "molq-find"], input=feed, timeout=self._poll_timeout)
+        result = self._transport.run(["bash", "-c", FIND, "molq-find"], input=feed, timeout=self._poll_timeout)
         if result.returncode != 0:
             raise SchedulerError(f"local job lookup failed: {result.stderr.strip()}", stderr=result.stderr)
         found = {}
@@ -490,11 +293,12 @@ class ShellScheduler(OneJobQueries):
         """Stop every process of the job; True when it was running, False when it
         had already ended. Returns only once none of its processes is alive.
 
-        Without ``job_dir`` (the original's API allowed that) the pid alone
-        identifies the job, with no start time to tell a reused pid apart."""
+        Without ``job_dir`` (the original's API allowed that) the slot
+        directory's record of the job finds it; for a job the original molq
+        started, the pid alone, with no start time to tell a reused pid apart."""
         if not str(scheduler_job_id).isdigit():
             raise ConfigError(
-                f"a local job's id is its pid, got {scheduler_job_id!r}", scheduler_job_id=scheduler_job_id
+                f"a local job's id is a number, got {scheduler_job_id!r}", scheduler_job_id=scheduler_job_id
             )
         outcome, _ = self._run_cancel(str(job_dir or ""), str(scheduler_job_id))
         return outcome == "cancelled"
@@ -516,7 +320,16 @@ class ShellScheduler(OneJobQueries):
         timeout = self._cancel_grace + 10 + 30
         try:
             result = self._transport.run(
-                ["bash", "-c", _CANCEL, "molq-cancel", job_dir, str(self._cancel_grace), scheduler_job_id],
+                [
+                    "bash",
+                    "-c",
+                    CANCEL,
+                    "molq-cancel",
+                    job_dir,
+                    str(self._cancel_grace),
+                    scheduler_job_id,
+                    self._slots_dir(),
+                ],
                 timeout=timeout,
             )
         except TransportError as exc:
@@ -541,11 +354,15 @@ class ShellScheduler(OneJobQueries):
     def list_queue(self, *, user: str | None = None) -> list[_core.QueueEntry]:
         return []
 
-    def format_dependency(self, edge: object) -> str:
-        raise ConfigError("the local backend does not support job dependencies")
+    def format_dependency(self, edge: DependencyEdge) -> str:
+        """Slurm's words, which the local scheduler reads too (``afterok:17``)."""
+        keyword = _DEPENDENCY_KEYWORDS.get(edge.condition)
+        if keyword is None:
+            raise ConfigError(f"Unsupported dependency condition {edge.condition!r} for {self.kind}")
+        return f"{keyword}:{edge.scheduler_job_id}"
 
-    def format_dependencies(self, edges: Sequence[object]) -> str:
-        raise ConfigError("the local backend does not support job dependencies")
+    def format_dependencies(self, edges: Sequence[DependencyEdge]) -> str:
+        return ",".join(self.format_dependency(e) for e in edges)
 
     def __repr__(self) -> str:
         return f"ShellScheduler(transport={self._transport!r})"

@@ -9,6 +9,7 @@ import stat as st
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from molq.errors import TransportError
 from molq.transport.base import CommandResult, _describe
@@ -70,8 +71,11 @@ class LocalTransport:
             raise TransportError(f"cannot run {_describe(argv)}: {exc}", command=argv) from exc
         return CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
 
-    def spawn_detached(self, argv: Sequence[str]) -> int:
+    def spawn_detached(self, argv: Sequence[str], *, pass_fd: int | None = None) -> int:
         """Start ``argv`` in a new session with no stdio and return its pid at once.
+
+        ``pass_fd`` is handed to the child as its fd 9 (the local scheduler
+        passes its slot lock on so).
 
         The child outlives this process. Children spawned earlier that have
         ended are reaped here (only ours: other children's statuses are left
@@ -90,15 +94,18 @@ class LocalTransport:
         if program is None:
             raise TransportError(f"command not found: {argv[0]}", command=list(argv), returncode=127)
         devnull = os.devnull
+        actions: list[tuple[Any, ...]] = [
+            (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
+        ]
+        if pass_fd is not None:
+            actions.append((os.POSIX_SPAWN_DUP2, pass_fd, 9))
         pid = os.posix_spawn(
             program,
             list(argv),
             os.environ,
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
-            ],
+            file_actions=actions,
             setsid=True,
             # as a shell would start it: exec keeps ignored signals and the
             # mask, and Python ignores SIGPIPE (a job would then survive a

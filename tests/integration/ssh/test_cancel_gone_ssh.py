@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _local_pids import wrapper_pid
 
 import molq as mq
 from molq.store import JobStore
@@ -78,7 +79,7 @@ def test_a_remote_job_that_ignores_sigterm_is_gone_when_cancel_returns(submitor:
         argv=["bash", "-c", 'set -m; trap "" TERM; sleep 300 & touch "$1"; wait', "job", marker]
     )
     assert wait_for(_started(submitor, remote_dir, "started"))
-    leader = int(handle.scheduler_job_id or "0")
+    leader = wrapper_pid(submitor.get_job(handle.job_id).job_dir or "", submitor.target.transport.read_text)
     assert len(job_processes(leader)) >= 2
     started = time.monotonic()
     submitor.cancel_job(handle.job_id)
@@ -92,7 +93,7 @@ def test_a_killed_remote_wrapper_does_not_end_the_job_and_cancel_still_reaches_i
 ) -> None:
     handle = submitor.submit_job(argv=["bash", "-c", 'touch "$1"; sleep 300', "job", f"{remote_dir}/started"])
     assert wait_for(_started(submitor, remote_dir, "started"))
-    leader = int(handle.scheduler_job_id or "0")
+    leader = wrapper_pid(submitor.get_job(handle.job_id).job_dir or "", submitor.target.transport.read_text)
     os.kill(leader, signal.SIGKILL)
     assert wait_for(lambda: leader not in job_processes(leader))
     for _ in range(3):
