@@ -52,6 +52,7 @@ __all__ = [
     "find_pbs_submissions",
     "find_lsf_submissions",
     "array_directive",
+    "array_task_ids",
 ]
 
 __version__: str
@@ -495,6 +496,11 @@ def array_directive(dialect: str, spec: str) -> ArrayDirective:
     against the array syntax of ``dialect``: ``"slurm"``, ``"torque"`` and
     ``"lsf"`` take lists, ``"pbspro"`` one range ``X-Y[:step]``, ``"sge"`` one
     ``n[-m[:step]]``. Raises ConfigError when that scheduler cannot take it."""
+
+def array_task_ids(spec: str) -> tuple[list[int], int | None]:
+    """The task ids ``spec`` names (ascending, each once) and its ``%N``
+    throttle, for arrays molq runs itself (the local scheduler). Raises
+    ConfigError when ``spec`` is not an index list or names over 100,000 tasks."""
 
 def import_original_store(
     store_path: str | os.PathLike[str], source_path: str | os.PathLike[str], now: float, busy_timeout_ms: int = 30000

@@ -307,3 +307,60 @@ def test_two_submitting_processes_share_one_set_of_slots(tmp_path: Path, slots: 
     spans = _intervals(stamps)
     assert len(spans) == 10
     assert _most_at_once(spans) == 2
+
+
+def test_an_array_runs_each_task_once_under_its_throttle(two_cpus: mq.Submitor, tmp_path: Path) -> None:
+    stamps = tmp_path / "stamps"
+    handle = two_cpus.submit_job(
+        argv=["bash", "-c", _STAMPED, "job", "t", str(stamps), 'sleep 0.2; [ "$MOLQ_ARRAY_TASK_ID" != 4 ]'],
+        scheduling=mq.JobScheduling(array_spec="1-5%1"),
+    )
+    record = handle.wait(timeout=60)
+    assert record.state is mq.JobState.FAILED, "task 4 failed"
+    tasks = {t.task_id: (t.state, t.exit_code) for t in two_cpus.get_array_tasks(handle.job_id)}
+    assert tasks == {
+        "1": (mq.JobState.SUCCEEDED, 0),
+        "2": (mq.JobState.SUCCEEDED, 0),
+        "3": (mq.JobState.SUCCEEDED, 0),
+        "4": (mq.JobState.FAILED, 1),
+        "5": (mq.JobState.SUCCEEDED, 0),
+    }
+    lines = stamps.read_text().splitlines()
+    assert len(lines) == 10, "each task ran once"
+    # %1: one task at a time, though two CPUs were free
+    ends = [float(line.split()[2]) for line in lines if " end " in line]
+    starts = [float(line.split()[2]) for line in lines if " start " in line]
+    assert all(s >= e - 0.05 for s, e in zip(starts[1:], ends[:-1], strict=True))
+
+
+def test_an_array_task_has_its_own_log_with_percent_a(two_cpus: mq.Submitor, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    handle = two_cpus.submit_job(
+        argv=["bash", "-c", 'echo "task $MOLQ_ARRAY_TASK_ID of $MOLQ_ARRAY_JOB_ID"'],
+        scheduling=mq.JobScheduling(array_spec="0-6:3"),
+        execution=mq.JobExecution(output_file=str(logs / "out-%A-%a.log")),
+    )
+    record = handle.wait(timeout=60)
+    assert record.state is mq.JobState.SUCCEEDED
+    sid = record.scheduler_job_id
+    assert sorted(p.name for p in logs.iterdir()) == [f"out-{sid}-{t}.log" for t in (0, 3, 6)]
+    assert (logs / f"out-{sid}-3.log").read_text() == f"task 3 of {sid}\n"
+
+
+def test_cancelling_an_array_stops_running_tasks_and_starts_no_more(two_cpus: mq.Submitor, tmp_path: Path) -> None:
+    stamps = tmp_path / "stamps"
+    handle = two_cpus.submit_job(
+        argv=["bash", "-c", _STAMPED, "job", "t", str(stamps), "sleep 30"],
+        scheduling=mq.JobScheduling(array_spec="1-6"),
+    )
+    deadline = time.monotonic() + 10
+    while not stamps.exists() or stamps.read_text().count("start") < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    started = time.monotonic()
+    handle.cancel()
+    assert time.monotonic() - started < 10
+    assert two_cpus.get_job(handle.job_id).state is mq.JobState.CANCELLED
+    time.sleep(0.5)
+    assert stamps.read_text().count("start") == 2, "no task started after the cancel"

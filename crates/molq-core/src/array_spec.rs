@@ -78,6 +78,37 @@ pub fn task_count(spec: &str) -> Option<u64> {
     u64::try_from(ids.len()).ok()
 }
 
+/// The most tasks one array may have where molq itself runs them (the local scheduler).
+pub const MAX_TASKS: usize = 100_000;
+
+/// The task ids `spec` names, ascending and each once, and its throttle: what
+/// the local scheduler runs. Err says why it cannot (not an index list, or
+/// more than [`MAX_TASKS`] tasks).
+pub fn task_ids(spec: &str) -> Result<(Vec<u64>, Option<u64>), String> {
+    let parsed = parse(spec).ok_or_else(|| {
+        format!(
+            "array_spec {spec:?}: expected index lists like 1-10, 0-15:4, 1,3,5-7 (optionally %N)"
+        )
+    })?;
+    let mut ids = std::collections::BTreeSet::new();
+    for r in &parsed.ranges {
+        let mut id = r.first;
+        while id <= r.last {
+            ids.insert(id);
+            if ids.len() > MAX_TASKS {
+                return Err(format!(
+                    "array_spec {spec:?} names more than {MAX_TASKS} tasks"
+                ));
+            }
+            id = match id.checked_add(r.step) {
+                Some(next) => next,
+                None => break,
+            };
+        }
+    }
+    Ok((ids.into_iter().collect(), parsed.throttle))
+}
+
 /// The array syntaxes of the schedulers molq drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -222,5 +253,17 @@ mod tests {
         }
         assert_eq!(Dialect::parse("pbspro"), Some(PbsPro));
         assert_eq!(Dialect::parse("pbs"), None);
+    }
+
+    #[test]
+    fn task_ids_are_each_task_once_in_order() {
+        assert_eq!(task_ids("5,1-3,2").unwrap(), (vec![1, 2, 3, 5], None));
+        assert_eq!(task_ids("0-15:4%2").unwrap(), (vec![0, 4, 8, 12], Some(2)));
+        assert!(task_ids("1-x").unwrap_err().contains("index lists"));
+        assert!(task_ids("0-200000")
+            .unwrap_err()
+            .contains("more than 100000"));
+        let top = u64::MAX;
+        assert_eq!(task_ids(&format!("{top}")).unwrap().0, vec![top]);
     }
 }

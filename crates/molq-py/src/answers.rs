@@ -184,6 +184,13 @@ impl PyArrayDirective {
     }
 }
 
+/// The task ids of `spec` (ascending, each once) and its throttle, for a
+/// scheduler molq runs itself; ConfigError when it names none or too many.
+#[pyfunction]
+pub fn array_task_ids(spec: &str) -> PyResult<(Vec<u64>, Option<u64>)> {
+    array_spec::task_ids(spec).map_err(ConfigError::new_err)
+}
+
 /// Check `spec` against the array syntax of `dialect` ("slurm", "pbspro",
 /// "torque", "lsf", "sge"); ConfigError when that scheduler cannot take it.
 #[pyfunction]

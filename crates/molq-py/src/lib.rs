@@ -72,5 +72,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(answers::find_pbs_submissions, m)?)?;
     m.add_function(wrap_pyfunction!(answers::find_lsf_submissions, m)?)?;
     m.add_function(wrap_pyfunction!(answers::array_directive, m)?)?;
+    m.add_function(wrap_pyfunction!(answers::array_task_ids, m)?)?;
     Ok(())
 }

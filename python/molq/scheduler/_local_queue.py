@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -152,8 +153,11 @@ def environment_lines(environ: dict[str, str]) -> str:
     )
 
 
-def enqueue(slots_dir: Path, job_dir: str, ask: Ask, capacity: Capacity) -> tuple[int, int]:
-    """Give the job its number and queue it; returns (number, locked fd).
+def enqueue(
+    slots_dir: Path, job_dir: str, ask: Ask, capacity: Capacity, tasks: Sequence[int] = (), throttle: int | None = None
+) -> tuple[int, int]:
+    """Give the job its number and queue it (each of its array ``tasks``, at
+    most ``throttle`` at once, when it is an array); returns (number, locked fd).
 
     The caller starts the job's wrapper with the fd as its fd 9 (the lock
     passes to it), then closes its own copy; on failure it calls
@@ -174,7 +178,12 @@ def enqueue(slots_dir: Path, job_dir: str, ask: Ask, capacity: Capacity) -> tupl
         _replace(seq_path, f"{number}\n")
         _replace(slots_dir / "jobs" / str(number), f"{job_dir}\x00")
         _replace(Path(job_dir) / ".sid", f"{number}\n")
-        _replace(slots_dir / "queue" / f"{number:012d}", f"{ask.cpus} {ask.memory_kib} {ask.gpus}\n{job_dir}\x00")
+        share = f"{ask.cpus} {ask.memory_kib} {ask.gpus}"
+        if not tasks:
+            _replace(slots_dir / "queue" / f"{number:012d}", f"{share}\n{job_dir}\x00")
+        entry = f"{share} {throttle or ''}\n{job_dir}\x00"
+        for task in tasks:
+            _replace(slots_dir / "queue" / f"{number:012d}.{task:010d}", entry)
     except BaseException:
         os.close(fd)
         raise
@@ -182,8 +191,10 @@ def enqueue(slots_dir: Path, job_dir: str, ask: Ask, capacity: Capacity) -> tupl
 
 
 def withdraw(slots_dir: Path, number: int) -> None:
-    """Take a job whose wrapper could not be started out of the queue (lock held)."""
-    (slots_dir / "queue" / f"{number:012d}").unlink(missing_ok=True)
+    """Take a job whose wrapper could not be started out of the queue, with
+    every task of it (lock held)."""
+    for entry in (slots_dir / "queue").glob(f"{number:012d}*"):
+        entry.unlink(missing_ok=True)
 
 
 def _write_if_changed(path: Path, text: str) -> None:

@@ -46,7 +46,7 @@ WRAPPER = (
     + r"""
 # a later start takes on its submitter's environment, before anything of ours is set
 if [ "$1" = run ] && [ -r "$4/.env" ]; then . "$4/.env"; fi
-molq_mode=$1 S=$2 molq_sid=$3 molq_dir=$4
+molq_mode=$1 S=$2 molq_sid=$3 molq_dir=$4 molq_task= molq_append=
 cd -- "$molq_dir" || exit 97
 if [ "$molq_mode" = submit ]; then
   molq_dispatch "$molq_sid"
@@ -54,13 +54,25 @@ if [ "$molq_mode" = submit ]; then
   [ -n "$MOLQ_RUN_SELF" ] || exit 0
   molq_gl=$MOLQ_SELF_GPUS molq_cl=$MOLQ_SELF_CPUS
 else
-  molq_gl=${5:--} molq_cl=${6:--}
+  molq_gl=${5:--} molq_cl=${6:--} molq_task=${7:-}
+fi
+# where this run's state goes: the job directory, or its array task's own
+molq_key=$molq_sid molq_at=$molq_dir
+if [ -n "$molq_task" ]; then
+  molq_key=$molq_sid.$molq_task molq_at=$molq_dir/task-$molq_task
+  [ -d "$molq_at" ] || mkdir -m 700 -p "$molq_at" || exit 97
 fi
 {
   IFS= read -r -d '' molq_out; IFS= read -r -d '' molq_err; IFS= read -r -d '' molq_grace
   IFS= read -r -d '' molq_time; IFS= read -r -d '' molq_mem; IFS= read -r -d '' molq_pin
 } < .launch
-molq_st $$ && printf '%s %s\n' "$$" "$ST" > .pid
+if [ -n "$molq_task" ]; then
+  # %a: the task, %A: the array (as in Slurm's file names); tasks sharing a file append to it
+  case $molq_out$molq_err in *%a*) ;; *) molq_append=1 ;; esac
+  molq_out=${molq_out//%a/$molq_task} molq_err=${molq_err//%a/$molq_task}
+  molq_out=${molq_out//%A/$molq_sid} molq_err=${molq_err//%A/$molq_sid}
+fi
+molq_st $$ && printf '%s %s\n' "$$" "$ST" > "$molq_at/.pid"
 trap 'molq_sig=1' TERM INT HUP
 trap 'molq_over=time' USR1
 trap 'molq_over=memory' USR2
@@ -71,17 +83,17 @@ trap 'molq_over=memory' USR2
 # looking, so one of the two starts the job.
 molq_end() {
   molq_now_into molq_t
-  printf '%s %s%s\n' "$1" "$molq_t" "${2:+ $2}" > .exit_code.tmp
-  : > "$S/held/$molq_sid"
+  printf '%s %s%s\n' "$1" "$molq_t" "${2:+ $2}" > "$molq_at/.exit_code.tmp"
+  : > "$S/held/$molq_key"
   # exec: the wrapper's last act, without one more fork
-  molq_queue_empty && exec mv -f .exit_code.tmp .exit_code
-  mv -f .exit_code.tmp .exit_code
+  molq_queue_empty && exec mv -f "$molq_at/.exit_code.tmp" "$molq_at/.exit_code"
+  mv -f "$molq_at/.exit_code.tmp" "$molq_at/.exit_code"
   molq_lock; molq_dispatch; molq_unlock
   exit 0
 }
 # Cancelled before it started (cancel leaves the marker before it looks for .pid).
 if [ -e .cancel_requested ]; then
-  : > "$S/held/$molq_sid"
+  : > "$S/held/$molq_key"
   molq_queue_empty || { molq_lock; molq_dispatch; molq_unlock; }
   exit 0
 fi
@@ -139,7 +151,7 @@ molq_watch_memory() {
     molq_session_kib
     if [ "$MOLQ_KIB" -gt "$peak" ]; then
       peak=$MOLQ_KIB
-      printf '%s\n' "$peak" > .memory_peak
+      printf '%s\n' "$peak" > "$molq_at/.memory_peak"
       if [ "$peak" -gt "$molq_mem" ]; then kill -USR2 $$; exit 0; fi
     fi
     sleep 0.2 & s=$!
@@ -147,14 +159,17 @@ molq_watch_memory() {
   done
 }
 
-molq_now > .started
+molq_now > "$molq_at/.started"
 (
+  if [ -n "$molq_append" ]; then exec >> "$molq_out" 2>> "$molq_err"; else exec > "$molq_out" 2> "$molq_err"; fi
+  exec < /dev/null
   [ "$molq_gl" = - ] || export CUDA_VISIBLE_DEVICES="$molq_gl"
+  [ -z "$molq_task" ] || export MOLQ_ARRAY_JOB_ID="$molq_sid" MOLQ_ARRAY_TASK_ID="$molq_task"
   if [ "$molq_pin" = 1 ] && [ "$molq_cl" != - ] && command -v taskset >/dev/null 2>&1; then
     taskset -pc "$molq_cl" "$BASHPID" >/dev/null 2>&1
   fi
   . ./run.sh
-) > "$molq_out" 2> "$molq_err" < /dev/null &
+) &
 molq_child=$! molq_watchers= molq_over= molq_stopped=
 if [ "${molq_time:-0}" -gt 0 ]; then molq_watch_time & molq_watchers="$molq_watchers $!"; fi
 if [ "${molq_mem:-0}" -gt 0 ]; then molq_watch_memory & molq_watchers="$molq_watchers $!"; fi
@@ -176,7 +191,7 @@ molq_stop_session "$molq_grace"
 case $molq_over in
   time) molq_end "$molq_rc" "time:$molq_time" ;;
   memory)
-    molq_peak=; [ -r .memory_peak ] && read -r molq_peak < .memory_peak
+    molq_peak=; [ -r "$molq_at/.memory_peak" ] && read -r molq_peak < "$molq_at/.memory_peak"
     molq_end "$molq_rc" "memory:$molq_mem:${molq_peak:-0}" ;;
 esac
 molq_end "$molq_rc"
@@ -185,7 +200,8 @@ molq_end "$molq_rc"
 
 # A remote machine's submit: $1 slot dir, $2 job dir, $3 the wrapper, $4-$9
 # the .launch fields, $10 dependencies ("" for none), $11-$13 the job's CPUs,
-# KiB, GPUs, $14-$16 the capacity to set (each "" to keep or detect).
+# KiB, GPUs, $14-$16 the capacity to set (each "" to keep or detect), $17 an
+# array's throttle, $18 "array" for an array (its task ids on stdin).
 # Prints the job's number, or "refused <why>" for a job the machine can never hold.
 REMOTE_SUBMIT = (
     PROCS
@@ -248,7 +264,17 @@ n=$((n + 1))
 printf '%s\n' "$n" > "$S/seq.tmp" && mv -f "$S/seq.tmp" "$S/seq"
 printf '%s\0' "$dir" > "$S/jobs/$n"
 printf '%s\n' "$n" > .sid
-printf '%s %s %s\n%s\0' "$c" "$m" "$g" "$dir" > "$S/queue/$(printf %012d "$n")"
+if [ -n "${18}" ]; then
+  # an array: its task ids on stdin, one queue entry each
+  : > .tasks
+  while read -r t; do
+    printf '%s\n' "$t" >> .tasks
+    printf -v entry '%012d.%010d' "$n" "$t"
+    printf '%s %s %s %s\n%s\0' "$c" "$m" "$g" "${17}" "$dir" > "$S/queue/$entry"
+  done
+else
+  printf '%s %s %s\n%s\0' "$c" "$m" "$g" "$dir" > "$S/queue/$(printf %012d "$n")"
+fi
 # the wrapper inherits the lock (fd 9) and dispatches under it
 if command -v setsid >/dev/null 2>&1; then
   setsid bash .wrapper.sh submit "$S" "$n" "$dir" < /dev/null > /dev/null 2>&1 &
@@ -273,41 +299,36 @@ POLL = (
     + r"""
 S=$1
 if [ -n "$S" ] && [ -d "$S/queue" ] && ! molq_queue_empty; then molq_lock; molq_dispatch; molq_unlock; fi
-n=0 MOLQ_LIVE=
-while IFS= read -r -d '' sid && IFS= read -r -d '' dir; do
-  # a job the original molq started (imported from its store)
-  if molq_orig_status "$sid" "$dir"; then n=$((n + 1)); continue; fi
-  pid=$sid start= started= rc= fin= cause=
-  # asked by id alone: the slot directory knows the job's directory
-  if [ -z "$dir" ] && [ -n "$S" ] && [ -r "$S/jobs/$sid" ]; then IFS= read -r -d '' dir < "$S/jobs/$sid"; fi
-  if [ -n "$dir" ] && [ -e "$dir/.launch" ]; then
-    # the local scheduler's job: it may not have started yet
-    pid=
-    if [ ! -r "$dir/.pid" ]; then
-      if [ -r "$dir/.exit_code" ]; then read -r rc fin cause < "$dir/.exit_code"; fi
-      if [ "$rc" = - ]; then
-        echo "$sid|cancelled|||$fin|$cause"; n=$((n + 1)); continue
-      elif [ ! -r "$dir/.pid" ]; then
-        if [ -e "$dir/.cancel_requested" ]; then
-          echo "$sid|cancelled|||"
-        else
-          why=; [ -r "$dir/.queued" ] && IFS= read -r why < "$dir/.queued"
-          echo "$sid|queued||||$why"
-        fi
-        n=$((n + 1)); continue
+# molq_report ID DIR STATE_DIR: the status line of a local scheduler's job,
+# or of one task of its array (STATE_DIR its own).
+molq_report() {
+  local sid=$1 dir=$2 at=$3 pid= start= started= rc= fin= cause= why=
+  if [ ! -r "$at/.pid" ]; then
+    [ -r "$at/.exit_code" ] && read -r rc fin cause < "$at/.exit_code"
+    if [ "$rc" = - ]; then echo "$sid|cancelled|||$fin|$cause"; return; fi
+    # it may have started meanwhile: its .pid comes before anything else
+    if [ ! -r "$at/.pid" ]; then
+      if [ -e "$dir/.cancel_requested" ]; then
+        echo "$sid|cancelled|||"
+      else
+        [ -r "$dir/.queued" ] && IFS= read -r why < "$dir/.queued"
+        echo "$sid|queued||||$why"
       fi
+      return
     fi
-    read -r pid start < "$dir/.pid"
-  elif [ -r "$dir/.pid" ]; then
-    # .pid is the wrapper's first write; until it exists the pid alone must do
-    read -r p s < "$dir/.pid"
-    [ "$p" = "$sid" ] && start=$s
   fi
-  [ -r "$dir/.started" ] && read -r started < "$dir/.started"
+  read -r pid start < "$at/.pid"
+  molq_report_started "$sid" "$dir" "$at" "$pid" "$start"
+}
+# molq_report_started ID DIR STATE_DIR PID START: the status line of a job
+# whose wrapper (PID, started at START when known) has started.
+molq_report_started() {
+  local sid=$1 dir=$2 at=$3 pid=$4 start=$5 started= rc= fin= cause= status
+  [ -r "$at/.started" ] && read -r started < "$at/.started"
   if molq_alive "$pid" "$start"; then
     echo "$sid|running||$started|"
-  elif [ -r "$dir/.exit_code" ]; then
-    read -r rc fin cause < "$dir/.exit_code"
+  elif [ -r "$at/.exit_code" ]; then
+    read -r rc fin cause < "$at/.exit_code"
     if [ -e "$dir/.cancel_requested" ]; then status=cancelled; else status=exited; fi
     echo "$sid|$status|$rc|$started|$fin|$cause"
   elif [ -e "$dir/.cancel_requested" ]; then
@@ -315,7 +336,27 @@ while IFS= read -r -d '' sid && IFS= read -r -d '' dir; do
   else
     echo "$sid|vanished||$started|"
   fi
+}
+n=0 MOLQ_LIVE=
+while IFS= read -r -d '' sid && IFS= read -r -d '' dir; do
   n=$((n + 1))
+  # a job the original molq started (imported from its store)
+  if molq_orig_status "$sid" "$dir"; then continue; fi
+  # asked by id alone: the slot directory knows the job's directory
+  if [ -z "$dir" ] && [ -n "$S" ] && [ -r "$S/jobs/$sid" ]; then IFS= read -r -d '' dir < "$S/jobs/$sid"; fi
+  if [ -n "$dir" ] && [ -r "$dir/.tasks" ]; then
+    while read -r t; do molq_report "${sid}_$t" "$dir" "$dir/task-$t"; done < "$dir/.tasks"
+    continue
+  fi
+  if [ -n "$dir" ] && [ -e "$dir/.launch" ]; then molq_report "$sid" "$dir" "$dir"; continue; fi
+  # a job started before the local scheduler kept slots: its id is its wrapper's pid
+  start=
+  if [ -r "$dir/.pid" ]; then
+    # .pid is the wrapper's first write; until it exists the pid alone must do
+    read -r p s < "$dir/.pid"
+    [ "$p" = "$sid" ] && start=$s
+  fi
+  molq_report_started "$sid" "$dir" "$dir" "$sid" "$start"
 done
 echo "#end $n"
 """
@@ -345,6 +386,33 @@ if [ -n "$dir" ] && [ -e "$dir/.launch" ]; then
   sid=$pid
   [ -n "$sid" ] || { [ -r "$dir/.sid" ] && read -r sid < "$dir/.sid"; }
   [ -n "$sid" ] || { echo unstarted; exit 0; }
+  if [ -r "$dir/.tasks" ]; then
+    # an array: no task starts from now on, and those that run are stopped
+    molq_lock
+    molq_ended "$dir"
+    if [ -n "$MOLQ_END" ]; then molq_unlock; echo "finished $sid"; exit 0; fi
+    : > "$dir/.cancel_requested"
+    rm -f "$S/queue/$(printf %012d "$sid")".*
+    molq_dispatch
+    molq_unlock
+    i=0 limit=$((grace * 10))
+    while :; do
+      MOLQ_LIVE= live=
+      while read -r t; do
+        p= s=
+        [ -r "$dir/task-$t/.pid" ] && read -r p s < "$dir/task-$t/.pid"
+        if [ -n "$p" ] && molq_alive "$p" "$s"; then live="$live $p"; fi
+      done < "$dir/.tasks"
+      [ -n "$live" ] || break
+      for p in $live; do
+        if [ "$i" -eq 0 ]; then molq_signal TERM "$p"; molq_signal CONT "$p"
+        elif [ "$i" -ge "$limit" ]; then molq_signal KILL "$p"; fi
+      done
+      [ "$i" -ge $((limit + 100)) ] && { echo "survived $sid"; exit 0; }
+      sleep 0.1; i=$((i + 1))
+    done
+    echo "cancelled $sid"; exit 0
+  fi
   if [ ! -r "$dir/.pid" ]; then
     molq_lock
     if [ ! -r "$dir/.pid" ]; then

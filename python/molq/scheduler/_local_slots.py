@@ -13,7 +13,9 @@ machine, ``<molq home>/local-slots``) holds:
 * ``queue/<n>``    a job waiting to start (``<cpus> <KiB> <gpus>``, then its job
                    directory, NUL-terminated: a path may hold a line break), named by its number padded to 12 digits so a glob
                    lists the queue in submission order;
-* ``held/<n>``     a started job's share: ``<cpus> <KiB> <gpu ids|-> <cpu ids|->
+* ``queue/<n>.<t>`` task t of array n (padded to 10 digits), the first line
+                   ending with the array's throttle (``%N``) when it has one;
+* ``held/<n>``     a started job's share (``held/<n>.<t>``: an array task's): ``<cpus> <KiB> <gpu ids|-> <cpu ids|->
                    <wrapper pid> <start time>``. A share whose process is gone
                    (exited, killed with SIGKILL) is free again: a dead holder
                    proves itself by its pid and start time, so no one has to
@@ -102,14 +104,31 @@ molq_kib_text() {
 
 # molq_ended DIR: how the job of DIR ended. Sets MOLQ_END to its final state
 # (SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, OUT_OF_MEMORY, LOST) or "" while
-# it is queued or running, and MOLQ_BEGAN=1 once it has started.
+# it is queued or running, and MOLQ_BEGAN=1 once it has started. An array has
+# ended once every task has: SUCCEEDED when all did, else the first other end.
 molq_ended() {
-  local d=$1 rc fin cause p s
+  local d=$1 t end= began=
+  if [ -r "$d/.tasks" ]; then
+    while read -r t; do
+      molq_task_ended "$d" "$d/task-$t"
+      [ -z "$MOLQ_BEGAN" ] || began=1
+      if [ -z "$MOLQ_END" ]; then end=-; continue; fi
+      [ -n "$end" ] || [ "$MOLQ_END" = SUCCEEDED ] || end=$MOLQ_END
+    done < "$d/.tasks"
+    MOLQ_BEGAN=$began
+    case $end in -) MOLQ_END= ;; '') MOLQ_END=SUCCEEDED ;; *) MOLQ_END=$end ;; esac
+    return 0
+  fi
+  molq_task_ended "$d" "$d"
+}
+# molq_task_ended DIR STATE_DIR: molq_ended for one job or task.
+molq_task_ended() {
+  local d=$2 rc fin cause p s
   MOLQ_END= MOLQ_BEGAN=
   [ -e "$d/.started" ] && MOLQ_BEGAN=1
   if [ -r "$d/.exit_code" ]; then
     read -r rc fin cause < "$d/.exit_code"
-    if [ -e "$d/.cancel_requested" ]; then MOLQ_END=CANCELLED; return; fi
+    if [ -e "$1/.cancel_requested" ]; then MOLQ_END=CANCELLED; return; fi
     case $cause in
       time:*) MOLQ_END=TIMED_OUT ;;
       memory:*) MOLQ_END=OUT_OF_MEMORY ;;
@@ -122,10 +141,10 @@ molq_ended() {
   if [ -r "$d/.pid" ]; then
     read -r p s < "$d/.pid"
     molq_holds "$p" "$s" && return
-    if [ -e "$d/.cancel_requested" ]; then MOLQ_END=CANCELLED; else MOLQ_END=LOST; fi
+    if [ -e "$1/.cancel_requested" ]; then MOLQ_END=CANCELLED; else MOLQ_END=LOST; fi
     return
   fi
-  [ -e "$d/.cancel_requested" ] && MOLQ_END=CANCELLED
+  [ -e "$1/.cancel_requested" ] && MOLQ_END=CANCELLED
   return 0
 }
 
@@ -175,15 +194,16 @@ molq_dep_state() {
   set +f
 }
 
-# molq_launch SID DIR GPUS CPUS: start job SID's wrapper, holding those ids, in a session of its own, with
-# the environment its submitter saved (not this process's), and no lock.
+# molq_launch SID DIR GPUS CPUS [TASK]: start job SID's wrapper (of array task
+# TASK), holding those ids, in a session of its own, with the environment its
+# submitter saved (not this process's), and no lock.
 molq_launch() {
   if command -v setsid >/dev/null 2>&1; then
-    setsid env -i "$BASH" "$2/.wrapper.sh" run "$S" "$1" "$2" "$3" "$4" 9>&- < /dev/null > /dev/null 2>&1 &
+    setsid env -i "$BASH" "$2/.wrapper.sh" run "$S" "$1" "$2" "$3" "$4" "${5:-}" 9>&- < /dev/null > /dev/null 2>&1 &
   else
     # a process group of its own at least
     set -m
-    env -i "$BASH" "$2/.wrapper.sh" run "$S" "$1" "$2" "$3" "$4" 9>&- < /dev/null > /dev/null 2>&1 &
+    env -i "$BASH" "$2/.wrapper.sh" run "$S" "$1" "$2" "$3" "$4" "${5:-}" 9>&- < /dev/null > /dev/null 2>&1 &
     set +m
   fi
   MOLQ_LAUNCHED=$!
@@ -193,10 +213,12 @@ molq_launch() {
 # order (with backfill), ending those whose dependencies can never hold. The
 # lock is held. Job SELF, when it is to start, is left for the caller to run
 # in this very process (MOLQ_RUN_SELF=1, its share recorded for $$, its ids in
-# MOLQ_SELF_GPUS and MOLQ_SELF_CPUS).
+# MOLQ_SELF_GPUS and MOLQ_SELF_CPUS). A queue entry "<n>.<task>" is a task of
+# array n (its state in <dir>/task-<task>), held to the array's throttle.
 molq_dispatch() {
-  local self=${1:-} h q sid c m g gl cl pid st d want_c cap_c cap_m cap_g cap_cl
+  local self=${1:-} h q name key sid task sd c m g thr gl cl pid st d want_c cap_c cap_m cap_g cap_cl
   local free_c free_m free_g used_g=" " used_c=" " done_with=()
+  local -A tasks_on
   MOLQ_RUN_SELF=
   read -r cap_c cap_m cap_g cap_cl < "$S/capacity" 2>/dev/null || return 0
   free_c=$cap_c free_m=$cap_m
@@ -208,6 +230,8 @@ molq_dispatch() {
       free_c=$((free_c - c)) free_m=$((free_m - m))
       [ "$gl" = - ] || used_g="$used_g${gl//,/ } "
       [ "$cl" = - ] || used_c="$used_c${cl//,/ } "
+      name=${h##*/}
+      case $name in *.*) tasks_on[${name%%.*}]=$((${tasks_on[${name%%.*}]:-0} + 1)) ;; esac
     else
       done_with+=("$h")
     fi
@@ -216,9 +240,15 @@ molq_dispatch() {
   for q in "$S"/queue/*; do
     [ -e "$q" ] || break
     [ "$free_c" -gt 0 ] || break
-    sid=${q##*/}; sid=$((10#$sid))
-    { read -r c m g && IFS= read -r -d '' d; } < "$q" || { done_with+=("$q"); continue; }
-    if [ -e "$S/held/$sid" ] || [ -e "$d/.pid" ] || [ -e "$d/.exit_code" ] || [ -e "$d/.cancel_requested" ] || [ ! -d "$d" ]; then
+    name=${q##*/}
+    case $name in
+      *.*) sid=$((10#${name%%.*})) task=$((10#${name#*.})); key=$sid.$task ;;
+      *) sid=$((10#$name)) task=; key=$sid ;;
+    esac
+    thr=
+    { read -r c m g thr && IFS= read -r -d '' d; } < "$q" || { done_with+=("$q"); continue; }
+    sd=$d${task:+/task-$task}
+    if [ -e "$S/held/$key" ] || [ -e "$sd/.pid" ] || [ -e "$sd/.exit_code" ] || [ -e "$d/.cancel_requested" ] || [ ! -d "$d" ]; then
       done_with+=("$q"); continue
     fi
     if [ -r "$d/.needs" ]; then
@@ -226,12 +256,16 @@ molq_dispatch() {
       case $MOLQ_DEP in
         never)
           molq_now_into t
-          printf '%s %s %s\n' - "$t" "dependency:$MOLQ_WHY: it can never start" > "$d/.exit_code.tmp" &&
-            mv -f "$d/.exit_code.tmp" "$d/.exit_code"
+          [ -d "$sd" ] || mkdir -m 700 -p "$sd"
+          printf '%s %s %s\n' - "$t" "dependency:$MOLQ_WHY: it can never start" > "$sd/.exit_code.tmp" &&
+            mv -f "$sd/.exit_code.tmp" "$sd/.exit_code"
           done_with+=("$q"); continue ;;
         wait)
           printf '%s\n' "$MOLQ_WHY" > "$d/.queued"; continue ;;
       esac
+    fi
+    if [ -n "$thr" ] && [ "${tasks_on[$sid]:-0}" -ge "$thr" ]; then
+      printf 'waiting: at most %s tasks of this array run at once\n' "$thr" > "$d/.queued"; continue
     fi
     if [ "$c" -gt "$free_c" ]; then
       printf 'waiting for %s CPU%s; %s free\n' "$c" "$( [ "$c" = 1 ] || echo s)" "$free_c" > "$d/.queued"; continue
@@ -249,13 +283,14 @@ molq_dispatch() {
     free_c=$((free_c - c)) free_m=$((free_m - m)) free_g=$((free_g - g))
     [ "$gl" = - ] || used_g="$used_g${gl//,/ } "
     [ "$cl" = - ] || used_c="$used_c${cl//,/ } "
-    if [ "$sid" = "$self" ]; then
+    [ -z "$task" ] || tasks_on[$sid]=$((${tasks_on[$sid]:-0} + 1))
+    if [ "$key" = "$self" ]; then
       MOLQ_RUN_SELF=1 MOLQ_SELF_GPUS=$gl MOLQ_SELF_CPUS=$cl pid=$$
     else
-      molq_launch "$sid" "$d" "$gl" "$cl"; pid=$MOLQ_LAUNCHED
+      molq_launch "$sid" "$d" "$gl" "$cl" "$task"; pid=$MOLQ_LAUNCHED
     fi
     ST=; molq_st "$pid"
-    printf '%s %s %s %s %s %s\n' "$c" "$m" "$gl" "$cl" "$pid" "$ST" > "$S/held/$sid"
+    printf '%s %s %s %s %s %s\n' "$c" "$m" "$gl" "$cl" "$pid" "$ST" > "$S/held/$key"
     done_with+=("$q")
   done
   [ "${#done_with[@]}" -eq 0 ] || rm -f -- "${done_with[@]}"

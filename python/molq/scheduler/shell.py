@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from molq import _core, _original_names
 from molq.errors import ConfigError, SchedulerError, TransportError
@@ -126,6 +126,7 @@ class ShellScheduler(OneJobQueries):
             supports_gpu_count=True,
             supports_time_limit=True,
             supports_dependency=True,
+            supports_array_jobs=True,
         )
 
     def render(self, spec: JobSpec, user_script_path: str | None = None) -> str:
@@ -152,13 +153,15 @@ class ShellScheduler(OneJobQueries):
         script = self.render(spec, f"{job_dir}/user_script.sh")
         ask = _local_queue.Ask.of(spec)
         needs = _local_queue.dependency_line(spec)
+        array_spec = spec.scheduling.array_spec
+        tasks, throttle = _core.array_task_ids(array_spec) if array_spec else ([], None)
         stdout, stderr = _log_paths(spec)
         launch = "".join(
             f"{field}\x00"
             for field in (stdout, stderr, self._cancel_grace, ask.time_limit_s, ask.memory_kib, int(ask.pin_cpus))
         )
         if self._here:
-            return self._submit_here(spec, job_dir, script, ask, needs, launch)
+            return self._submit_here(job_dir, script, ask, needs, launch, tasks, throttle)
         self._transport.write_text(f"{job_dir}/run.sh", script, mode=0o700)
         options = self.options
         memory = getattr(options, "memory", None)
@@ -171,9 +174,12 @@ class ShellScheduler(OneJobQueries):
         argv = [
             "bash", "-c", REMOTE_SUBMIT, "molq-submit", self._slots_dir(), job_dir, WRAPPER,
             *launch.split("\x00")[:-1], needs, str(ask.cpus), str(ask.memory_kib), str(ask.gpus), *capacity,
+            str(throttle or ""), "array" if tasks else "",
         ]  # fmt: skip
         try:
-            result = self._transport.run(argv, timeout=self._submit_timeout)
+            result = self._transport.run(
+                argv, input="".join(f"{t}\n" for t in tasks).encode(), timeout=self._submit_timeout
+            )
         except TransportError as exc:
             raise SchedulerError(
                 f"could not start the local job: {exc}", command=exc.command, stderr=exc.stderr
@@ -189,7 +195,16 @@ class ShellScheduler(OneJobQueries):
             raise ConfigError(result.stdout.strip().removeprefix("refused ") + " (LocalSchedulerOptions sets it)")
         return _core.parse_submit_id(self.parser_kind, result.stdout_bytes)
 
-    def _submit_here(self, spec: JobSpec, job_dir: str, script: str, ask: Any, needs: str, launch: str) -> str:
+    def _submit_here(
+        self,
+        job_dir: str,
+        script: str,
+        ask: _local_queue.Ask,
+        needs: str,
+        launch: str,
+        tasks: Sequence[int],
+        throttle: int | None,
+    ) -> str:
         """This machine: queue the job and start its wrapper, which dispatches
         under the lock it inherits and runs the job at once when it fits."""
         capacity = self._capacity()
@@ -202,8 +217,10 @@ class ShellScheduler(OneJobQueries):
         if needs:
             write(f"{job_dir}/.needs", needs + "\n")
         write(f"{job_dir}/.queued", "queued\n")
+        if tasks:
+            write(f"{job_dir}/.tasks", "".join(f"{t}\n" for t in tasks))
         slots = Path(self._slots_dir())
-        number, lock = _local_queue.enqueue(slots, job_dir, ask, capacity)
+        number, lock = _local_queue.enqueue(slots, job_dir, ask, capacity, tasks, throttle)
         try:
             self._transport.spawn_detached(  # type: ignore[attr-defined]
                 ["bash", f"{job_dir}/.wrapper.sh", "submit", str(slots), str(number), job_dir], pass_fd=lock
