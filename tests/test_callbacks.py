@@ -27,6 +27,7 @@ def test_event_values() -> None:
         "job_cancelled",
         "job_timeout",
         "job_timed_out",
+        "job_out_of_memory",
         "job_lost",
         "all_completed",
         "retry_scheduled",
@@ -135,6 +136,10 @@ def test_a_handler_may_unregister_itself_during_emit() -> None:
         (
             JobState.TIMED_OUT,
             [EventType.STATUS_CHANGE, EventType.JOB_TIMED_OUT, EventType.JOB_TIMEOUT],
+        ),
+        (
+            JobState.OUT_OF_MEMORY,
+            [EventType.STATUS_CHANGE, EventType.JOB_OUT_OF_MEMORY, EventType.JOB_FAILED],
         ),
     ],
 )

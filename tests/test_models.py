@@ -47,7 +47,7 @@ def test_submitor_defaults() -> None:
 def test_retry_defaults() -> None:
     policy = RetryPolicy()
     assert policy.max_attempts == 1
-    assert policy.retry_on_states == (JobState.FAILED, JobState.TIMED_OUT)
+    assert policy.retry_on_states == (JobState.FAILED, JobState.TIMED_OUT, JobState.OUT_OF_MEMORY)
     assert policy.retry_on_exit_codes is None
     assert policy.backoff == RetryBackoff("exponential", 5.0, 300.0, 2.0)
 

@@ -7,10 +7,10 @@ from molq.testing import FakeScheduler, make_submitor
 
 
 def test_outcomes_cycle_and_wait() -> None:
-    sub = make_submitor(outcomes=["succeeded", "failed", "timed_out"], job_duration=0.05)
-    handles = [sub.submit_job(argv=["x"]) for _ in range(3)]
+    sub = make_submitor(outcomes=["succeeded", "failed", "timed_out", "out_of_memory"], job_duration=0.05)
+    handles = [sub.submit_job(argv=["x"]) for _ in range(4)]
     states = [h.wait(timeout=10).state for h in handles]
-    assert states == [mq.JobState.SUCCEEDED, mq.JobState.FAILED, mq.JobState.TIMED_OUT]
+    assert states == [mq.JobState.SUCCEEDED, mq.JobState.FAILED, mq.JobState.TIMED_OUT, mq.JobState.OUT_OF_MEMORY]
 
 
 def test_dependencies_work_with_the_fake() -> None:

@@ -395,7 +395,10 @@ class Snapshot:
         """A new snapshot with both sets of observations (``other`` wins on clashes)."""
 
 def parse_queue(kind: str, data: bytes) -> Snapshot:
-    """Parse a queue listing. kinds: ``"shell"`` (the local backend's status lines),
+    """Parse a queue listing. kinds: ``"shell"`` (the local backend's status lines,
+    ``<id>|<status>|<exit>|<start>|<end>[|<cause>]``: queued with why it waits,
+    running, exited, with ``time:<s>`` or ``memory:<limit_kib>:<peak_kib>`` when
+    a limit stopped it, cancelled, with ``dependency:<text>``, vanished),
     ``"slurm"`` (``squeue -h -o SQUEUE_FORMAT``), ``"pbs"`` (``qstat -f -F json``,
     ``qstat -f`` text or the default table, told apart by their first bytes),
     ``"lsf"`` (``bjobs -noheader -o BJOBS_FORMAT`` or ``bjobs -json``), ``"sge"``

@@ -34,6 +34,9 @@ class EventType(str, Enum):
 
     New in this molq:
 
+    * ``JOB_OUT_OF_MEMORY`` -- the job went over its memory limit. It comes
+      with ``JOB_FAILED`` too (one payload), as the original molq, which
+      called such a job failed, would have announced it.
     * ``RETRY_SCHEDULED`` -- a finished attempt will be submitted again; the
       payload's ``data`` says when (``{"retry_due_at": <epoch seconds>}``).
     * ``POLL_FAILED`` -- asking the scheduler about jobs failed (timeout,
@@ -48,6 +51,7 @@ class EventType(str, Enum):
     JOB_CANCELLED = "job_cancelled"
     JOB_TIMEOUT = "job_timeout"
     JOB_TIMED_OUT = "job_timed_out"
+    JOB_OUT_OF_MEMORY = "job_out_of_memory"
     JOB_LOST = "job_lost"
     ALL_COMPLETED = "all_completed"
     RETRY_SCHEDULED = "retry_scheduled"
@@ -81,6 +85,7 @@ _STATE_EVENTS: dict[JobState, tuple[EventType, ...]] = {
     JobState.FAILED: (EventType.JOB_FAILED,),
     JobState.CANCELLED: (EventType.JOB_CANCELLED,),
     JobState.TIMED_OUT: (EventType.JOB_TIMED_OUT, EventType.JOB_TIMEOUT),
+    JobState.OUT_OF_MEMORY: (EventType.JOB_OUT_OF_MEMORY, EventType.JOB_FAILED),
     JobState.LOST: (EventType.JOB_LOST,),
 }
 

@@ -129,7 +129,7 @@ class RetryPolicy:
     """
 
     max_attempts: int = 1
-    retry_on_states: tuple[JobState, ...] = (JobState.FAILED, JobState.TIMED_OUT)
+    retry_on_states: tuple[JobState, ...] = (JobState.FAILED, JobState.TIMED_OUT, JobState.OUT_OF_MEMORY)
     retry_on_exit_codes: tuple[int, ...] | None = None
     backoff: RetryBackoff = field(default_factory=RetryBackoff)
 

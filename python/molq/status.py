@@ -11,8 +11,10 @@ class JobState(str, Enum):
     """A job's state in molq's own lifecycle (not the scheduler's native code).
 
     created -> submitted -> queued/running -> one terminal state. Terminal
-    states are sticky: once a job is succeeded, failed, cancelled, timed_out
-    or lost, nothing moves it again.
+    states are sticky: once a job is succeeded, failed, cancelled, timed_out,
+    out_of_memory or lost, nothing moves it again. ``OUT_OF_MEMORY`` (new in
+    this molq; the original recorded such jobs as ``FAILED``) is a failure:
+    the scheduler stopped the job for using more memory than it was allowed.
     """
 
     CREATED = "created"
@@ -23,6 +25,7 @@ class JobState(str, Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     TIMED_OUT = "timed_out"
+    OUT_OF_MEMORY = "out_of_memory"
     LOST = "lost"
 
     def __str__(self) -> str:
@@ -39,6 +42,7 @@ TERMINAL_STATES = frozenset(
         JobState.FAILED,
         JobState.CANCELLED,
         JobState.TIMED_OUT,
+        JobState.OUT_OF_MEMORY,
         JobState.LOST,
     }
 )

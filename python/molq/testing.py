@@ -45,7 +45,12 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-_OUTCOMES = {"succeeded": JobState.SUCCEEDED, "failed": JobState.FAILED, "timed_out": JobState.TIMED_OUT}
+_OUTCOMES = {
+    "succeeded": JobState.SUCCEEDED,
+    "failed": JobState.FAILED,
+    "timed_out": JobState.TIMED_OUT,
+    "out_of_memory": JobState.OUT_OF_MEMORY,
+}
 
 
 class FakeScheduler(OneJobQueries):
@@ -53,7 +58,7 @@ class FakeScheduler(OneJobQueries):
 
     Reports QUEUED for the first 30 % of the duration, then RUNNING, then the
     outcome. ``outcomes`` cycle, one per submit ("succeeded", "failed",
-    "timed_out"). Thread-safe; uses the monotonic clock.
+    "timed_out", "out_of_memory"). Thread-safe; uses the monotonic clock.
     """
 
     kind = "local"

@@ -220,6 +220,22 @@ def test_watch_ids_and_all_in_a_pipe(molq: Molq) -> None:
     assert timed.returncode == 3
 
 
+def test_an_out_of_memory_job_is_a_failure_to_list_and_watch(molq: Molq) -> None:
+    from molq.status import JobState
+    from molq.store import JobStore
+
+    job = molq.submit("--", "true")
+    wait_for(molq, job)
+    with JobStore(molq.home / "jobs.db") as store:  # as a memory kill would leave it
+        store.update_job(job, state=JobState.OUT_OF_MEMORY, failure_reason="job exceeded its memory limit")
+    listed = molq.ok("list", "--state", "out_of_memory", "--json").json()
+    assert [(r["job_id"], r["state"], r["terminal"]) for r in listed] == [(job, "out_of_memory", True)]
+    assert molq.ok("list", "--state", "failed", "--json").json() == []
+    watched = molq("watch", job)
+    assert watched.returncode == 1
+    assert watched.stdout.splitlines()[-1].startswith(f"Job {job} out_of_memory, job exceeded its memory limit (")
+
+
 def test_clusters_are_namespaces(molq: Molq) -> None:
     a = molq.submit("--cluster", "alpha", "--", "true")
     b = molq.submit("--cluster", "beta", "--", "true")

@@ -24,7 +24,7 @@ NOW = 1_800_000_000.0
 def row(n: int, state: str, **kw: Any) -> LiveRow:
     job_id = f"{n:08x}-0000-4000-8000-000000000000"
     fields: dict[str, Any] = {"submitted_at": NOW - 100 + n, "started_at": NOW - 90 + n, "command": f"job {n}"}
-    if state in ("succeeded", "failed", "cancelled", "timed_out", "lost"):
+    if state in ("succeeded", "failed", "cancelled", "timed_out", "out_of_memory", "lost"):
         fields["finished_at"] = NOW - 10
     fields.update(kw)
     return LiveRow(key=job_id, job_id=job_id, cluster="local", state=state, **fields)
@@ -56,6 +56,18 @@ def test_counts_and_progress() -> None:
     inside = bar[1 : bar.index("]")]
     assert len(inside) == 80 - len(" 5/8 finished  62%") - 2
     assert inside.count("#") == round(len(inside) * 5 / 8)
+
+
+def test_out_of_memory_is_a_failure() -> None:
+    rows = [row(1, "succeeded"), row(2, "out_of_memory", note="job exceeded its memory limit"), row(3, "running")]
+    c = count(rows)
+    assert (c.failed, c.finished, c.pending) == (1, 2, 0)
+    assert [r.state for r in order(rows)] == ["out_of_memory", "running", "succeeded"]
+    assert rows[1].finished
+    lines = render(state_of(rows), 100, 30)
+    header = next(line for line in lines if line.startswith("STATE"))
+    shown = next(line for line in lines if line.startswith("out_of_memory"))
+    assert shown.index("[job exceeded") == header.index("COMMAND"), "the state column fits the longest state"
 
 
 def test_failures_first_then_running_pending_succeeded() -> None:

@@ -384,6 +384,7 @@ fn default_failure(state: JobState, exit_code: Option<i64>) -> Option<String> {
         (JobState::Failed, None) => Some("job failed".to_owned()),
         (JobState::Cancelled, _) => Some("job was cancelled".to_owned()),
         (JobState::TimedOut, _) => Some("job exceeded its time limit".to_owned()),
+        (JobState::OutOfMemory, _) => Some("job exceeded its memory limit".to_owned()),
         (JobState::Lost, _) => Some("job disappeared from scheduler".to_owned()),
         _ => None,
     }

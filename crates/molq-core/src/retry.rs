@@ -3,7 +3,7 @@
 //! The policy is the JSON stored in `jobs.retry_json`:
 //!
 //! ```json
-//! {"max_attempts": 3, "retry_on_states": ["failed", "timed_out"],
+//! {"max_attempts": 3, "retry_on_states": ["failed", "timed_out", "out_of_memory"],
 //!  "retry_on_exit_codes": null,
 //!  "backoff": {"mode": "exponential", "initial_seconds": 5, "maximum_seconds": 300, "factor": 2}}
 //! ```
@@ -77,7 +77,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 1,
-            retry_on_states: vec!["failed".into(), "timed_out".into()],
+            retry_on_states: vec!["failed".into(), "timed_out".into(), "out_of_memory".into()],
             retry_on_exit_codes: None,
             backoff: Backoff::default(),
         }
@@ -192,5 +192,15 @@ mod tests {
             !p.should_retry(1, JobState::Failed, None),
             "max_attempts 1: no retry"
         );
+        let twice = RetryPolicy::from_json(r#"{"max_attempts": 2}"#).unwrap();
+        for (state, retried) in [
+            (JobState::Failed, true),
+            (JobState::TimedOut, true),
+            (JobState::OutOfMemory, true),
+            (JobState::Lost, false),
+            (JobState::Cancelled, false),
+        ] {
+            assert_eq!(twice.should_retry(1, state, Some(1)), retried, "{state}");
+        }
     }
 }

@@ -13,12 +13,14 @@ pub enum JobState {
     Failed,
     Cancelled,
     TimedOut,
+    /// Ended because it used more memory than it was allowed (a failure).
+    OutOfMemory,
     Lost,
 }
 
 impl JobState {
     /// Every state, in lifecycle order (also the order of [`JobState::index`]).
-    pub const ALL: [JobState; 9] = [
+    pub const ALL: [JobState; 10] = [
         JobState::Created,
         JobState::Submitted,
         JobState::Queued,
@@ -27,12 +29,17 @@ impl JobState {
         JobState::Failed,
         JobState::Cancelled,
         JobState::TimedOut,
+        JobState::OutOfMemory,
         JobState::Lost,
     ];
 
     /// The terminal states, as SQL literals for `state IN (...)` clauses.
     pub(crate) const TERMINAL_SQL: &'static str =
-        "('succeeded','failed','cancelled','timed_out','lost')";
+        "('succeeded','failed','cancelled','timed_out','out_of_memory','lost')";
+
+    /// The states that mean the job ended badly (it did not succeed and was
+    /// not cancelled), as SQL literals for `state IN (...)` clauses.
+    pub(crate) const FAILURE_SQL: &'static str = "('failed','timed_out','out_of_memory','lost')";
 
     /// The snake_case name stored in the database and shown to users.
     pub const fn as_str(self) -> &'static str {
@@ -45,6 +52,7 @@ impl JobState {
             JobState::Failed => "failed",
             JobState::Cancelled => "cancelled",
             JobState::TimedOut => "timed_out",
+            JobState::OutOfMemory => "out_of_memory",
             JobState::Lost => "lost",
         }
     }
@@ -59,15 +67,17 @@ impl JobState {
         self as usize
     }
 
-    /// Succeeded, failed, cancelled, timed out and lost are final.
+    /// Succeeded, cancelled and the failures are final.
     pub const fn is_terminal(self) -> bool {
+        matches!(self, JobState::Succeeded | JobState::Cancelled) || self.is_failure()
+    }
+
+    /// Whether the job ended badly: failed, timed out, out of memory or lost
+    /// (a cancel was asked for, so it is not one).
+    pub const fn is_failure(self) -> bool {
         matches!(
             self,
-            JobState::Succeeded
-                | JobState::Failed
-                | JobState::Cancelled
-                | JobState::TimedOut
-                | JobState::Lost
+            JobState::Failed | JobState::TimedOut | JobState::OutOfMemory | JobState::Lost
         )
     }
 
@@ -113,6 +123,7 @@ mod tests {
             assert_eq!(JobState::ALL[s.index()], s);
         }
         assert_eq!(TimedOut.as_str(), "timed_out");
+        assert_eq!(OutOfMemory.as_str(), "out_of_memory");
         assert_eq!(JobState::parse("RUNNING"), None);
         assert!("bogus".parse::<JobState>().is_err());
     }
@@ -123,7 +134,31 @@ mod tests {
             .into_iter()
             .filter(|s| s.is_terminal())
             .collect();
-        assert_eq!(terminal, [Succeeded, Failed, Cancelled, TimedOut, Lost]);
+        assert_eq!(
+            terminal,
+            [Succeeded, Failed, Cancelled, TimedOut, OutOfMemory, Lost]
+        );
+        let failures: Vec<_> = JobState::ALL
+            .into_iter()
+            .filter(|s| s.is_failure())
+            .collect();
+        assert_eq!(failures, [Failed, TimedOut, OutOfMemory, Lost]);
+    }
+
+    /// `('a','b')`: the names of the states `keep` selects, as the SQL constants spell them.
+    fn sql_list(keep: fn(JobState) -> bool) -> String {
+        let names: Vec<_> = JobState::ALL
+            .into_iter()
+            .filter(|&s| keep(s))
+            .map(|s| format!("'{s}'"))
+            .collect();
+        format!("({})", names.join(","))
+    }
+
+    #[test]
+    fn sql_lists_follow_the_rules() {
+        assert_eq!(JobState::TERMINAL_SQL, sql_list(JobState::is_terminal));
+        assert_eq!(JobState::FAILURE_SQL, sql_list(JobState::is_failure));
     }
 
     #[test]
@@ -153,6 +188,9 @@ mod tests {
             (Running, Running, false),
             (Succeeded, Failed, false),
             (Lost, Running, false),
+            (Running, OutOfMemory, true),
+            (OutOfMemory, Running, false),
+            (OutOfMemory, Failed, false),
         ];
         for (from, to, ok) in cases {
             assert_eq!(from.can_transition_to(to), ok, "{from} -> {to}");

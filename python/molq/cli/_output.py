@@ -27,6 +27,7 @@ STATE_STYLE = {
     "failed": "red",
     "lost": "red",
     "timed_out": "yellow",
+    "out_of_memory": "red",
     "cancelled": "yellow",
     "queued": "cyan",
     "submitted": "cyan",

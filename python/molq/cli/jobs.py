@@ -19,7 +19,18 @@ if TYPE_CHECKING:
 _SHORT_ID = 8
 #: inspect's label column: the same layout as the original molq's (``Scheduler ID:   123``).
 _LABEL_WIDTH = 16
-_STATES = ("created", "submitted", "queued", "running", "succeeded", "failed", "cancelled", "timed_out", "lost")
+_STATES = (
+    "created",
+    "submitted",
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "timed_out",
+    "out_of_memory",
+    "lost",
+)
 
 
 def _warn(message: str | None) -> None:

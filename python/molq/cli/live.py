@@ -32,6 +32,7 @@ __all__ = [
 _GROUP = {
     "failed": 0,
     "timed_out": 0,
+    "out_of_memory": 0,
     "lost": 0,
     "cancelled": 1,
     "running": 2,
@@ -40,9 +41,9 @@ _GROUP = {
     "created": 3,
     "succeeded": 4,
 }
-_FAILED = ("failed", "timed_out", "lost")
+_FAILED = ("failed", "timed_out", "out_of_memory", "lost")
 _PENDING = ("created", "submitted", "queued")
-_TERMINAL = ("succeeded", "failed", "cancelled", "timed_out", "lost")
+_TERMINAL = ("succeeded", "failed", "cancelled", "timed_out", "out_of_memory", "lost")
 
 
 @dataclass(frozen=True)
@@ -183,14 +184,16 @@ def render(state: LiveState, width: int, height: int, *, color: bool = False, un
     header_count = len(lines)
 
     ordered = order(state.rows)
+    # As wide as "succeeded", or the longest state shown ("out_of_memory"), so no state is cut.
+    state_w = max([9] + [len(r.state) for r in ordered])
     id_w = 8
     cluster_w = min(14, max([7] + [len(r.cluster) for r in ordered]))
     sched_w = min(12, max([8] + [len(r.scheduler_job_id or "-") for r in ordered]))
-    fixed = 9 + id_w + cluster_w + sched_w + 7 + 3 + 6 * 2
+    fixed = state_w + id_w + cluster_w + sched_w + 7 + 3 + 6 * 2
     rest = max(0, width - fixed)
     head = "  ".join(
         [
-            _pad("STATE", 9),
+            _pad("STATE", state_w),
             _pad("JOB ID", id_w),
             _pad("CLUSTER", cluster_w),
             _pad("SCHED ID", sched_w),
@@ -207,7 +210,7 @@ def render(state: LiveState, width: int, height: int, *, color: bool = False, un
     for r in shown:
         text = f"[{r.note}] {r.command}" if r.note else r.command
         cells = [
-            _pad(r.state, 9),
+            _pad(r.state, state_w),
             r.key[:id_w].ljust(id_w),  # the job's id: a retried job keeps its row
             _pad(r.cluster, cluster_w),
             _pad(r.scheduler_job_id or "-", sched_w),

@@ -128,8 +128,9 @@ impl Arrays {
 }
 
 /// Outcomes of finished tasks, worst first: the array ends as the worst one.
-const WORST_FIRST: [JobState; 5] = [
+const WORST_FIRST: [JobState; 6] = [
     JobState::Failed,
+    JobState::OutOfMemory,
     JobState::TimedOut,
     JobState::Cancelled,
     JobState::Lost,
@@ -179,6 +180,7 @@ fn outcome_reason(t: &Tally, worst: JobState, first: Option<&First>) -> String {
     let word = |s: JobState| match s {
         JobState::Failed => "failed",
         JobState::TimedOut => "timed out",
+        JobState::OutOfMemory => "ran out of memory",
         JobState::Cancelled => "cancelled",
         _ => "lost",
     };
@@ -188,7 +190,8 @@ fn outcome_reason(t: &Tally, worst: JobState, first: Option<&First>) -> String {
         t.total,
         word(worst)
     );
-    for s in WORST_FIRST[..4].iter().filter(|&&s| s != worst) {
+    let unsuccessful = &WORST_FIRST[..WORST_FIRST.len() - 1];
+    for s in unsuccessful.iter().filter(|&&s| s != worst) {
         let k = t.by_state[s.index()];
         if k > 0 {
             text.push_str(&format!(", {k} {}", word(*s)));
@@ -357,6 +360,24 @@ mod tests {
         assert_eq!(
             a.reason.as_deref(),
             Some("1 of 5 array tasks timed out, 4 cancelled (first: task 1)")
+        );
+        let a = fold(&[
+            (Some(1), 1, task(TimedOut, Some(0), Some(0))),
+            (Some(2), 1, task(OutOfMemory, Some(137), Some(9))),
+            (Some(3), 1, task(Succeeded, Some(0), Some(0))),
+        ]);
+        assert_eq!(a.state, Some(OutOfMemory), "worse than a timeout");
+        assert_eq!(
+            a.reason.as_deref(),
+            Some("1 of 3 array tasks ran out of memory, 1 timed out (first: task 2)")
+        );
+        let a = fold(&[
+            (Some(1), 1, task(OutOfMemory, Some(137), Some(9))),
+            (Some(2), 1, task(Failed, Some(3), Some(0))),
+        ]);
+        assert_eq!(
+            a.reason.as_deref(),
+            Some("1 of 2 array tasks failed, 1 ran out of memory (first: task 2, exit 3)")
         );
         let a = fold(&[
             (Some(1), 1, task(Succeeded, Some(0), Some(0))),

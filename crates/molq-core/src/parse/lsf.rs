@@ -399,7 +399,7 @@ pub fn term_outcome(term: &str) -> (JobState, &'static str) {
         "TERM_RUNLIMIT" => (TimedOut, "killed after reaching its run time limit"),
         "TERM_DEADLINE" => (TimedOut, "killed after its termination deadline"),
         "TERM_CPULIMIT" => (TimedOut, "killed after reaching its CPU time limit"),
-        "TERM_MEMLIMIT" => (Failed, "killed after reaching its memory limit"),
+        "TERM_MEMLIMIT" => (OutOfMemory, "killed after reaching its memory limit"),
         "TERM_SWAP" => (Failed, "killed after reaching its swap limit"),
         "TERM_PROCESSLIMIT" => (Failed, "killed after reaching its process limit"),
         "TERM_THREADLIMIT" => (Failed, "killed after reaching its thread limit"),

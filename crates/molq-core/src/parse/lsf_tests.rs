@@ -198,6 +198,15 @@ fn bhist_long_form() {
         "the element counts toward its array"
     );
     assert!(!snap.contains("3045"), "no end in the history, no evidence");
+    let memory = obs(&snap, "3046");
+    assert_eq!(
+        (memory.state, memory.exit_signal),
+        (Some(OutOfMemory), Some(9))
+    );
+    assert_eq!(
+        memory.reason,
+        Some("killed after reaching its memory limit (TERM_MEMLIMIT)")
+    );
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod refusal;
 pub mod sge;
 mod sge_marks;
 pub mod shell;
+mod shell_limits;
 pub mod slurm;
 mod slurm_lists;
 mod snapshot;

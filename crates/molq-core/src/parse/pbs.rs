@@ -64,7 +64,7 @@ pub const STATES: [(&str, &str, Option<JobState>); 13] = [
 ];
 
 /// Negative exit statuses: PBS could not run the job to its end (PBS Pro and
-/// Torque share -1 to -11). -29 is PBS Pro's walltime kill.
+/// Torque share -1 to -11). -29 is PBS Pro's walltime kill, -27 its mem kill.
 pub const EXEC_CODES: [(i64, &str); 19] = [
     (-1, "job exec failed, before files, no retry"),
     (-2, "job exec failed, after files, no retry"),
@@ -92,6 +92,8 @@ pub const EXEC_CODES: [(i64, &str); 19] = [
 
 /// PBS Pro's Exit_status when the walltime limit killed the job.
 pub const EXIT_WALLTIME: i64 = -29;
+/// PBS Pro's Exit_status when the job went over its `mem` limit and was killed.
+pub const EXIT_MEM: i64 = -27;
 /// PBS Pro's substate of a finished job that was deleted (qdel).
 pub const SUBSTATE_TERMINATED: i64 = 91;
 
@@ -187,7 +189,12 @@ pub(crate) fn finished(
                 .iter()
                 .find(|(c, _)| *c == code)
                 .map_or("PBS could not run the job", |(_, t)| t);
-            (Failed, None, Some(format!("{text} (Exit_status {code})")))
+            let state = if code == EXIT_MEM {
+                OutOfMemory
+            } else {
+                Failed
+            };
+            (state, None, Some(format!("{text} (Exit_status {code})")))
         }
         // PBS adds 256 to the number of the signal that killed the job.
         Some(code) if code > 256 => (Failed, Some(code - 256), Some(signal_text(code - 256))),

@@ -56,13 +56,15 @@ fn ids() {
 #[test]
 fn finished_outcomes() {
     type Case = (Option<i64>, Option<i64>, bool, JobState, Option<i64>);
-    let cases: [Case; 9] = [
+    let cases: [Case; 11] = [
         (Some(0), Some(92), true, Succeeded, None),
         (Some(3), Some(93), true, Failed, None),
         (Some(265), None, true, Failed, Some(9)),
         (Some(271), Some(91), true, Cancelled, None),
         (Some(-29), None, true, TimedOut, None),
         (Some(-10), None, true, Failed, None),
+        (Some(-27), None, true, OutOfMemory, None),
+        (Some(-26), None, true, Failed, None),
         (None, Some(91), false, Cancelled, None),
         (None, None, false, Cancelled, None),
         (None, None, true, Failed, None),
@@ -74,6 +76,10 @@ fn finished_outcomes() {
     assert_eq!(
         finished(Some(-10), None, true).2.as_deref(),
         Some("invalid uid/gid for the job (Exit_status -10)")
+    );
+    assert_eq!(
+        finished(Some(-27), None, true).2.as_deref(),
+        Some("job exceeded its mem limit (Exit_status -27)")
     );
     assert_eq!(
         finished(Some(-99), None, true).2.as_deref(),

@@ -1,21 +1,39 @@
 //! The local backend's status lines.
 //!
-//! The local backend (no batch system) prints one line per job it was asked about:
+//! The local backend (no batch system, or its own local scheduler) prints one
+//! line per job it was asked about:
 //!
 //! ```text
 //! <scheduler_job_id>|<status>|<exit_code>|<started_at>|<finished_at>[|<cause>]
 //! ```
 //!
-//! `status` is `running` (a process of the job is alive), `exited` (the wrapper
-//! wrote an exit code), `cancelled` (molq asked it to stop and it is gone) or
-//! `vanished` (the process is gone without an exit code). Empty fields mean
-//! "unknown"; times are float epoch seconds. The optional `cause` says why a job
-//! did not run at all: `stdout` or `stderr`, the file that would not open.
+//! `status` is `queued` (the job waits for slots or dependencies), `running`
+//! (a process of the job is alive), `exited` (the wrapper wrote an exit
+//! code), `cancelled` (molq asked it to stop, or it can never start, and it
+//! is gone) or `vanished` (the process is gone without an exit code). Empty
+//! fields mean "unknown"; times are float epoch seconds.
+//!
+//! The optional `cause` is everything after the fifth `|` (so free text may
+//! hold `|`). What it may say depends on the status:
+//!
+//! - `queued`: why the job waits, as free text (`waiting for 4 CPUs; 2 free`,
+//!   `waiting for job 17 to succeed`); empty means no reason given.
+//! - `exited` with `time:<seconds>`: the scheduler stopped the job at its
+//!   time limit (timed out); `memory:<limit_kib>:<peak_kib>`: it killed the
+//!   job over its memory limit (out of memory). The exit code is kept.
+//! - `cancelled` with `dependency:<text>`: the job can never start because of
+//!   a dependency; the text says which (`dependency 17 ended FAILED: it can
+//!   never start`).
+//! - any status: `stdout` or `stderr`, the file that would not open (the job
+//!   did not run at all).
+//!
+//! Any other cause makes the line unreadable: it is reported in `skipped`.
 //!
 //! The wrapper is a shell: it sees a job killed by signal N as status 128+N,
 //! so a status of 129..=192 is read as that signal (the convention of every
 //! POSIX shell), keeping both numbers.
 
+use super::shell_limits::{memory_limit_reason, time_limit_reason};
 use super::{lines, opt_int, opt_time, signal_text, Snapshot};
 use crate::error::{Error, Result};
 use crate::model::Observation;
@@ -43,40 +61,106 @@ pub fn parse_status(data: &[u8]) -> Snapshot {
     snap
 }
 
+/// What a line's cause field says, read in the light of its status.
+enum Cause<'a> {
+    None,
+    /// The job never ran: the reason names the file that would not open.
+    NotRun(&'static str),
+    /// Why a queued job waits, or why a cancelled one can never start.
+    Text(&'a str),
+    /// Stopped at its time limit, in seconds.
+    TimeLimit(u64),
+    /// Killed over its memory limit (both in KiB).
+    MemoryLimit {
+        limit_kib: u64,
+        peak_kib: u64,
+    },
+}
+
+fn read_cause<'a>(status: &str, cause: &'a str) -> std::result::Result<Cause<'a>, String> {
+    if cause.is_empty() {
+        return Ok(Cause::None);
+    }
+    if status == "queued" {
+        return Ok(Cause::Text(cause));
+    }
+    match cause {
+        "stdout" => return Ok(Cause::NotRun(NO_STDOUT_REASON)),
+        "stderr" => return Ok(Cause::NotRun(NO_STDERR_REASON)),
+        _ => {}
+    }
+    let unknown = || format!("unknown cause {cause:?}");
+    let (kind, detail) = cause.split_once(':').ok_or_else(unknown)?;
+    match (status, kind) {
+        ("cancelled", "dependency") => Ok(Cause::Text(detail.trim())),
+        ("exited", "time") => Ok(Cause::TimeLimit(whole(detail, "time limit", "seconds")?)),
+        ("exited", "memory") => {
+            let (limit, peak) = detail.split_once(':').ok_or_else(|| {
+                format!("memory cause {cause:?} is not memory:<limit_kib>:<peak_kib>")
+            })?;
+            Ok(Cause::MemoryLimit {
+                limit_kib: whole(limit, "memory limit", "KiB")?,
+                peak_kib: whole(peak, "memory peak", "KiB")?,
+            })
+        }
+        _ => Err(unknown()),
+    }
+}
+
+/// A whole, non-negative number of `unit`s, or why not.
+fn whole(text: &str, what: &str, unit: &str) -> std::result::Result<u64, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{what} {text:?} is not a whole number of {unit}"))
+}
+
 fn parse_line(line: &str) -> std::result::Result<(String, Observation), String> {
-    let fields: Vec<&str> = line.split('|').map(str::trim).collect();
-    let (id, status, code, started, finished, cause) = match fields[..] {
-        [id, status, code, started, finished] => (id, status, code, started, finished, ""),
-        [id, status, code, started, finished, cause] => {
-            (id, status, code, started, finished, cause)
-        }
-        _ => {
-            return Err(format!(
-                "expected {STATUS_FIELDS} '|'-separated fields, found {}",
-                fields.len()
-            ))
-        }
+    // The cause comes last and may itself hold '|': at most one split past the fifth field.
+    let fields: Vec<&str> = line.splitn(STATUS_FIELDS + 1, '|').collect();
+    let [id, status, code, started, finished, ref rest @ ..] = fields[..] else {
+        return Err(format!(
+            "expected {STATUS_FIELDS} '|'-separated fields, found {}",
+            fields.len()
+        ));
     };
+    let (id, status) = (id.trim(), status.trim());
+    let cause = rest.first().map_or("", |c| c.trim());
     if id.is_empty() {
         return Err("empty job id".to_owned());
     }
     let exit_code = opt_int(code, "exit code")?;
     let started_at = opt_time(started, "start time")?;
     let finished_at = opt_time(finished, "finish time")?;
-    let not_run = match cause {
-        "" => None,
-        "stdout" => Some(NO_STDOUT_REASON),
-        "stderr" => Some(NO_STDERR_REASON),
-        other => return Err(format!("unknown cause {other:?}")),
+    let cause = read_cause(status, cause)?;
+    let exit_code = if matches!(cause, Cause::NotRun(_)) {
+        None
+    } else {
+        exit_code
     };
-    let exit_code = if not_run.is_some() { None } else { exit_code };
     let exit_signal = exit_code.and_then(signal_of);
-    let (state, reason) = match (status, not_run) {
+    let text = |t: &str| (!t.is_empty()).then(|| t.to_owned());
+    let (state, reason) = match (status, cause) {
+        ("queued", Cause::Text(why)) => (JobState::Queued, text(why)),
+        ("queued", _) => (JobState::Queued, None),
         ("running", _) => (JobState::Running, None),
         ("vanished", _) => (JobState::Lost, Some(VANISHED_REASON.to_owned())),
+        ("cancelled", Cause::Text(why)) => (JobState::Cancelled, text(why)),
         ("cancelled", _) => (JobState::Cancelled, None),
-        ("exited", Some(why)) => (JobState::Failed, Some(why.to_owned())),
-        ("exited", None) => match (exit_code, exit_signal) {
+        ("exited", Cause::NotRun(why)) => (JobState::Failed, Some(why.to_owned())),
+        ("exited", Cause::TimeLimit(seconds)) => {
+            (JobState::TimedOut, Some(time_limit_reason(seconds)))
+        }
+        (
+            "exited",
+            Cause::MemoryLimit {
+                limit_kib,
+                peak_kib,
+            },
+        ) => (
+            JobState::OutOfMemory,
+            Some(memory_limit_reason(limit_kib, peak_kib)),
+        ),
+        ("exited", _) => match (exit_code, exit_signal) {
             (Some(0), _) => (JobState::Succeeded, None),
             (Some(_), Some(sig)) => (JobState::Failed, Some(signal_text(sig))),
             (Some(n), None) => (
@@ -87,26 +171,20 @@ fn parse_line(line: &str) -> std::result::Result<(String, Observation), String> 
         },
         (other, _) => return Err(format!("unknown status {other:?}")),
     };
+    let ended = state.is_terminal();
     let obs = Observation {
         state: Some(state),
         raw_state: status.to_owned().into(),
-        exit_code: if state == JobState::Running {
-            None
-        } else {
-            exit_code
-        },
-        exit_signal: if state == JobState::Running {
-            None
-        } else {
-            exit_signal
-        },
+        exit_code: if ended { exit_code } else { None },
+        exit_signal: if ended { exit_signal } else { None },
         reason,
-        started_at,
-        finished_at: if state.is_terminal() {
-            finished_at
-        } else {
+        // A waiting job has not started, whatever the line says.
+        started_at: if state == JobState::Queued {
             None
+        } else {
+            started_at
         },
+        finished_at: if ended { finished_at } else { None },
         ..Observation::default()
     };
     Ok((id.to_owned(), obs))
@@ -125,7 +203,9 @@ fn signal_of(status: i64) -> Option<i64> {
     (129..=192).contains(&status).then_some(status - 128)
 }
 
-/// The launcher's pid: the first non-empty line, a positive integer.
+/// The job's id as the local backend printed it on submit (the launcher's
+/// pid, or a local scheduler's job number): the first non-empty line, a
+/// positive integer.
 pub fn parse_submit_id(data: &[u8]) -> Result<String> {
     let text = String::from_utf8_lossy(data);
     let first = lines(&text).next().map(str::trim);
@@ -237,6 +317,122 @@ mod tests {
     }
 
     #[test]
+    fn a_queued_job_waits_with_its_reason() {
+        let obs = one("17|queued||||waiting for 4 CPUs; 2 free");
+        assert_eq!(obs.state, Some(JobState::Queued));
+        assert_eq!(obs.reason.as_deref(), Some("waiting for 4 CPUs; 2 free"));
+        let obs = one("17|queued||||waiting for job 17 to succeed | or fail");
+        assert_eq!(
+            obs.reason.as_deref(),
+            Some("waiting for job 17 to succeed | or fail"),
+            "a '|' in the reason stays in it"
+        );
+        for bare in ["17|queued||||", "17|queued|||", "17|queued||||  "] {
+            let obs = one(bare);
+            assert_eq!(
+                (obs.state, obs.reason.as_deref()),
+                (Some(JobState::Queued), None),
+                "{bare:?}"
+            );
+        }
+        let obs = one("17|queued|3|100|200|stdout");
+        assert_eq!(
+            (obs.exit_code, obs.started_at, obs.finished_at),
+            (None, None, None),
+            "a waiting job has neither started nor ended"
+        );
+        assert_eq!(
+            obs.reason.as_deref(),
+            Some("stdout"),
+            "free text, not a cause"
+        );
+    }
+
+    #[test]
+    fn a_job_stopped_at_its_time_limit_timed_out() {
+        let obs = one("8|exited|143|100|5500|time:5400");
+        assert_eq!(obs.state, Some(JobState::TimedOut));
+        assert_eq!((obs.exit_code, obs.exit_signal), (Some(143), Some(15)));
+        assert_eq!(obs.finished_at, Some(5500.0));
+        assert_eq!(
+            obs.reason.as_deref(),
+            Some("the job exceeded its time limit of 1:30:00 and was stopped")
+        );
+        let obs = one("8|exited|124|100|130|time:30");
+        assert_eq!(
+            (obs.exit_code, obs.exit_signal),
+            (Some(124), None),
+            "the exit code is kept as it is"
+        );
+        assert_eq!(
+            obs.reason.as_deref(),
+            Some("the job exceeded its time limit of 30 s and was stopped")
+        );
+        assert_eq!(one("8|exited||100|130|time:30").exit_code, None);
+    }
+
+    #[test]
+    fn a_job_killed_over_its_memory_limit_ran_out_of_memory() {
+        let obs = one("9|exited|137|100|200|memory:1048576:1258291");
+        assert_eq!(obs.state, Some(JobState::OutOfMemory));
+        assert_eq!((obs.exit_code, obs.exit_signal), (Some(137), Some(9)));
+        assert_eq!(
+            obs.reason.as_deref(),
+            Some("the job used 1.2 GiB of memory, over its limit of 1.0 GiB, and was killed")
+        );
+    }
+
+    #[test]
+    fn a_job_cancelled_by_its_dependency_says_which() {
+        let obs = one("5|cancelled||||dependency:dependency 17 ended FAILED: it can never start");
+        assert_eq!(obs.state, Some(JobState::Cancelled));
+        assert_eq!(
+            obs.reason.as_deref(),
+            Some("dependency 17 ended FAILED: it can never start")
+        );
+        let obs = one("5|cancelled||||dependency:17|18 ended: it can never start");
+        assert_eq!(
+            obs.reason.as_deref(),
+            Some("17|18 ended: it can never start")
+        );
+        assert_eq!(one("5|cancelled||||dependency:").reason, None);
+        assert_eq!(one("5|cancelled|143|1|2").reason, None, "a plain cancel");
+    }
+
+    #[test]
+    fn a_cause_the_status_cannot_have_is_unknown() {
+        let text = "1|running||1||time:30
+                    2|exited|1|1|2|dependency:x
+                    3|cancelled||||waiting for 2 CPUs
+                    4|exited|137|1|2|memory:1024
+                    5|exited|137|1|2|memory:1024:x
+                    6|exited|143|1|2|time:1.5
+                    7|exited|143|1|2|time:-3
+                    8|exited|1|1|2|stdout|extra
+                    9|vanished||||memory:1:2
+                    10|exited|0|1|2|
+";
+        let snap = parse_status(text.as_bytes());
+        let ids: Vec<_> = snap.entries().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["10"], "{:?}", snap.skipped);
+        let reasons: Vec<_> = snap.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(reasons[0], "unknown cause \"time:30\"");
+        assert_eq!(reasons[2], "unknown cause \"waiting for 2 CPUs\"");
+        assert!(
+            reasons[3].contains("memory:<limit_kib>:<peak_kib>"),
+            "{}",
+            reasons[3]
+        );
+        assert!(reasons[4].contains("whole number of KiB"), "{}", reasons[4]);
+        assert!(
+            reasons[5].contains("whole number of seconds"),
+            "{}",
+            reasons[5]
+        );
+        assert_eq!(reasons[7], "unknown cause \"stdout|extra\"");
+    }
+
+    #[test]
     fn bad_lines_are_skipped_not_fatal() {
         let text = "1|running|||\n\
                     2|running\n\
@@ -265,6 +461,11 @@ mod tests {
     #[test]
     fn submit_id() {
         assert_eq!(parse_submit_id(b"\n  4242 \nnoise").unwrap(), "4242");
+        assert_eq!(
+            parse_submit_id(b"17\n").unwrap(),
+            "17",
+            "a local job number"
+        );
         for bad in [&b""[..], b"0", b"-3", b"abc", b"12 34", b"\n\n"] {
             let err = parse_submit_id(bad).unwrap_err().to_string();
             assert!(err.contains("pid"), "{err}");

@@ -65,7 +65,7 @@ pub const STATES: [(&str, &str, JobState, JobState); 24] = [
     ("STAGE_OUT", "SO", Running, Running),
     ("BOOT_FAIL", "BF", Failed, Failed),
     ("DEADLINE", "DL", TimedOut, TimedOut),
-    ("OUT_OF_MEMORY", "OOM", Failed, Failed),
+    ("OUT_OF_MEMORY", "OOM", OutOfMemory, OutOfMemory),
     ("REQUEUED", "RQ", Queued, Queued),
     ("REQUEUE_HOLD", "RH", Queued, Queued),
     ("REQUEUE_FED", "RF", Queued, Queued),
@@ -396,7 +396,6 @@ fn terminal_reason(word: &str, state: JobState, signal: Option<i64>) -> Option<S
     let text = match word {
         "NODE_FAIL" | "NF" => "node failure",
         "BOOT_FAIL" | "BF" => "node failed to boot",
-        "OUT_OF_MEMORY" | "OOM" => "out of memory",
         "PREEMPTED" | "PR" => "preempted",
         "SPECIAL_EXIT" | "SE" => "special exit (requeued in a held state)",
         "DEADLINE" | "DL" => "job reached its deadline",

@@ -44,12 +44,12 @@ fn every_state_maps_long_and_short() {
         ("FAILED", "F", Failed, Failed),
         ("NODE_FAIL", "NF", Failed, Failed),
         ("BOOT_FAIL", "BF", Failed, Failed),
-        ("OUT_OF_MEMORY", "OOM", Failed, Failed),
         ("SPECIAL_EXIT", "SE", Failed, Failed),
         ("CANCELLED", "CA", Cancelled, Cancelled),
         ("REVOKED", "RV", Cancelled, Cancelled),
         ("TIMEOUT", "TO", TimedOut, TimedOut),
         ("DEADLINE", "DL", TimedOut, TimedOut),
+        ("OUT_OF_MEMORY", "OOM", OutOfMemory, OutOfMemory),
     ];
     for (long, short, queue, acct) in want {
         for word in [long, short] {
@@ -163,7 +163,8 @@ fn sacct_exit_codes_signals_and_cancellers() {
     assert_eq!(got("3"), (Some(Failed), Some(3), Some(0), None));
     assert_eq!(
         got("4"),
-        (Some(Failed), Some(0), Some(125), s("out of memory"))
+        (Some(OutOfMemory), Some(0), Some(125), None),
+        "the state says it all: the default reason names the limit"
     );
     assert_eq!(
         got("5"),

@@ -386,9 +386,9 @@ impl JobStore {
         cutoffs: CleanupCutoffs,
     ) -> Result<(Vec<JobRecord>, Vec<JobRecord>)> {
         let keep = if cutoffs.keep_failed_job_dirs {
-            "AND state NOT IN ('failed','timed_out','lost')"
+            format!("AND state NOT IN {}", JobState::FAILURE_SQL)
         } else {
-            ""
+            String::new()
         };
         let dirs = self.records(
             &format!(

@@ -130,8 +130,8 @@ pub const MIGRATIONS: &[&str] = &[
     ",
     // 5 -> 6: the active jobs of a cluster, the rows every refresh reads. A
     // store keeps finished jobs for weeks; without it a refresh walks them
-    // all. Its WHERE is the text of JobState::TERMINAL_SQL, so the queries
-    // that say `state NOT IN (...)` can use it.
+    // all. Its WHERE was the text of JobState::TERMINAL_SQL of its day, so
+    // the queries that said `state NOT IN (...)` could use it.
     "
     CREATE INDEX idx_jobs_active ON jobs(cluster_name, submitted_at)
         WHERE state NOT IN ('succeeded','failed','cancelled','timed_out','lost');

@@ -4,7 +4,7 @@ A few jobs are sent one entry each. Many are rolled up: one ``group`` entry
 per batch (``batch_id`` metadata), chain (a retry family or a dependency
 chain sharing a root) or cluster queue, with progress counts, plus member
 entries for the jobs worth a look (``show_members``: ``never``,
-``attention`` -- failed, timed out or lost -- or ``all``; a chain always
+``attention`` -- failed, timed out, out of memory or lost -- or ``all``; a chain always
 lists its stages).
 
 The field names and values are Nerve's ingest format, as molq 0.8's nerve
@@ -41,7 +41,7 @@ __all__ = [
 
 PRODUCER = {"id": "molq", "name": "molq", "kind": "queue.molq"}
 
-_ATTENTION = frozenset({JobState.FAILED, JobState.TIMED_OUT, JobState.LOST})
+_ATTENTION = frozenset({JobState.FAILED, JobState.TIMED_OUT, JobState.OUT_OF_MEMORY, JobState.LOST})
 _WAITING = frozenset({JobState.CREATED, JobState.SUBMITTED, JobState.QUEUED})
 _TERMINAL_VALUES = frozenset(s.value for s in JobState if s.is_terminal)
 _BATCH_KEYS = ("molq.batch_id", "batch_id", "molq.chain_id", "chain_id")
