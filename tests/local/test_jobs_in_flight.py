@@ -11,8 +11,9 @@ import pytest
 
 import molq as mq
 from molq._engine.recovery import recover_interrupted_submissions
-from molq.errors import ConfigError
+from molq.errors import ConfigError, TransportError
 from molq.models import SubmitorDefaults
+from molq.scheduler.shell import ShellScheduler
 from molq.status import JobState
 from molq.store import JobStore
 from molq.strategies import FixedStrategy
@@ -133,3 +134,36 @@ def test_the_rate_limit_paces_scheduler_commands(tmp_path: Path, store: JobStore
 def test_bad_limits_are_refused_naming_the_field(limits: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(f"SubmitorDefaults.{field}:")):
         SubmitorDefaults(**limits)  # type: ignore[arg-type]
+
+
+class _RefusesOnce(ShellScheduler):
+    """Refuses its second submit for a passing reason (a dropped connection)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def submit(self, spec, job_dir):  # type: ignore[no-untyped-def, override]
+        self.calls += 1
+        if self.calls == 2:
+            raise TransportError("connection dropped while submitting")
+        return super().submit(spec, job_dir)
+
+
+def test_a_passing_failure_holds_the_job_again_in_its_place(tmp_path: Path, store: JobStore) -> None:
+    scheduler = _RefusesOnce()
+    with mq.Submitor(
+        mq.Cluster("flaky", "local", _scheduler_impl=scheduler),
+        store=store,
+        jobs_dir=tmp_path / "jobs",
+        polling_strategy=FixedStrategy(interval=0.05),
+        defaults=SubmitorDefaults(max_jobs_in_flight=1),
+    ) as sub:
+        first, second, third = (sub.submit_job(command="true") for _ in range(3))
+        sub.watch_jobs([first.job_id], timeout=30)
+        assert scheduler.calls == 2, "the refusal was met, and the third job not tried"
+        assert store.is_held(second.job_id) and store.is_held(third.job_id)
+        records = sub.watch_jobs([second.job_id, third.job_id], timeout=30)
+    assert [r.state for r in records] == [JobState.SUCCEEDED] * 2
+    assert scheduler.calls == 4
+    assert records[0].submitted_at < records[1].submitted_at  # type: ignore[operator]

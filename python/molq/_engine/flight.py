@@ -58,7 +58,8 @@ def release_held_jobs(ctx: EngineContext) -> list[str]:
     from molq._engine.submit import hand_over  # the submit pipeline: with the first release
 
     released: list[str] = []
-    for record in store.get_records(claimed):
+    records = store.get_records(claimed)
+    for index, record in enumerate(records):
         lineage = Lineage(
             record.root_job_id,
             record.attempt,
@@ -83,6 +84,11 @@ def release_held_jobs(ctx: EngineContext) -> list[str]:
             hand_over(ctx, spec, None, from_refresh=True, held=True)
         except MolqError as exc:
             get_logger(__name__).warning("held job %s could not be handed to the scheduler: %s", record.job_id, exc)
+            if exc.context.get("held_again"):
+                # The scheduler refuses for now: the rest wait too, in their places.
+                for later in records[index + 1 :]:
+                    store.hold_again(later.job_id)
+                break
             continue
         released.append(record.job_id)
     return released

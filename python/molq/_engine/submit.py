@@ -103,6 +103,7 @@ def hand_over(
                 f"held job {spec.job_id} could not be handed to {ctx.cluster_name!r} for now ({exc}); "
                 "molq holds it again and tries at a later refresh",
                 job_id=spec.job_id,
+                held_again=True,
             ) from exc
         # A retry that meets a passing failure gets its next attempt scheduled
         # with the failure (atomically: a waiter never sees the family settled).
