@@ -195,6 +195,11 @@ pub(crate) fn requested_partition(request_json: &str) -> Option<String> {
 /// Whether the job being registered (of `partition`) must be held, and why:
 /// the caps are full, or the held jobs before it take the room that is left
 /// (they go first: jobs reach the scheduler in the order they came).
+///
+/// Counted by partition, not job by job: the held jobs of a partition take
+/// as many places as its cap leaves (all of them, uncapped), and all of them
+/// together at most what the cluster's cap leaves. Which ones is the claim's
+/// business; whether a place is left after them does not depend on it.
 pub(crate) fn hold_reason(
     conn: &Connection,
     path: &str,
@@ -206,8 +211,42 @@ pub(crate) fn hold_reason(
         return Ok(None);
     }
     let mut room = Room::count(conn, path, cluster, caps)?;
-    let_through(conn, path, &mut room)?;
+    let mut taken = 0;
+    for (held_partition, held) in held_by_partition(conn, path, cluster)? {
+        let capped = held_partition
+            .as_deref()
+            .and_then(|p| Some((p, caps.of_partition(p)?)));
+        let Some((name, cap)) = capped else {
+            taken += held;
+            continue;
+        };
+        let in_flight = room.partition_count(conn, path, name)?;
+        let fits = held.min((cap - in_flight).max(0));
+        taken += fits;
+        room.by_partition.insert(name.to_owned(), in_flight + fits);
+    }
+    if let Some(cap) = caps.cluster {
+        // the held ones take at most the places the cap leaves
+        room.in_flight = (room.in_flight + taken).min(cap.max(room.in_flight));
+    }
     room.full(conn, path, partition)
+}
+
+/// The held jobs of `cluster`, counted by partition (one walk of the held index).
+fn held_by_partition(
+    conn: &Connection,
+    path: &str,
+    cluster: &str,
+) -> Result<Vec<(Option<String>, i64)>> {
+    conn.prepare_cached(
+        "SELECT partition, COUNT(*) FROM jobs WHERE cluster_name = ?1 AND held = 1 \
+         AND is_terminal = 0 GROUP BY partition",
+    )
+    .at(path)?
+    .query_map([cluster], |r| Ok((r.get(0)?, r.get(1)?)))
+    .at(path)?
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .at(path)
 }
 
 impl JobStore {

@@ -166,7 +166,8 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN released_at REAL;
     UPDATE jobs SET partition = json_extract(request_json, '$.scheduling.partition')
         WHERE is_terminal = 0 AND json_valid(request_json);
-    CREATE INDEX idx_jobs_held ON jobs(cluster_name, created_at) WHERE held = 1 AND is_terminal = 0;
+    CREATE INDEX idx_jobs_held ON jobs(cluster_name, created_at, partition)
+        WHERE held = 1 AND is_terminal = 0;
     CREATE INDEX idx_jobs_active_partition ON jobs(cluster_name, partition) WHERE is_terminal = 0;
     CREATE INDEX idx_jobs_releasing ON jobs(cluster_name, released_at)
         WHERE state = 'queued' AND held = 0 AND scheduler_job_id IS NULL;

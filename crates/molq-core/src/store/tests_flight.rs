@@ -254,3 +254,37 @@ fn two_connections_racing_claim_each_job_once_and_never_beyond_the_cap() {
     assert_eq!(claimed.len(), n, "a job claimed twice");
     assert_eq!(n, 35, "every held job claimed");
 }
+
+#[test]
+fn a_newcomer_waits_behind_held_jobs_of_its_partition_only() {
+    let mut s = JobStore::open_in_memory().unwrap();
+    let cap = caps(Some(4), &[("debug", 1)]);
+    for (i, (id, p)) in [("d1", "debug"), ("d2", "debug"), ("l1", "long")]
+        .into_iter()
+        .enumerate()
+    {
+        s.register_job_capped(&in_partition(id, p), &[], i as f64, &cap)
+            .unwrap();
+    }
+    // d1 ends; d2 is not claimed yet, and takes debug's place first
+    s.mark_failed("d1", "gone", 5.0).unwrap().unwrap();
+    let d3 = s
+        .register_job_capped(&in_partition("d3", "debug"), &[], 6.0, &cap)
+        .unwrap();
+    assert_eq!(
+        d3.as_deref(),
+        Some(r#"held by molq: 1 of 1 in flight in partition "debug""#)
+    );
+    // the cluster has room for d2 and two more: long jobs go at once
+    for (i, id) in ["l2", "l3"].into_iter().enumerate() {
+        let reason = s
+            .register_job_capped(&in_partition(id, "long"), &[], 7.0 + i as f64, &cap)
+            .unwrap();
+        assert_eq!(reason, None, "{id}");
+    }
+    let l4 = s
+        .register_job_capped(&in_partition("l4", "long"), &[], 9.0, &cap)
+        .unwrap();
+    assert_eq!(l4.as_deref(), Some("held by molq: 4 of 4 in flight"));
+    assert_eq!(s.claim_held("c", &cap, "me", 10.0).unwrap(), ["d2"]);
+}
