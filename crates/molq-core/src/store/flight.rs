@@ -210,6 +210,12 @@ pub(crate) fn hold_reason(
     if caps.is_empty() {
         return Ok(None);
     }
+    if let (Some(cap), true) = (caps.cluster, caps.partitions.is_empty()) {
+        // Held or in flight, every active job takes a place: a count that
+        // stops at the cap, not a walk of every held job.
+        let taken = active_up_to(conn, path, cluster, cap)?;
+        return Ok((taken >= cap).then(|| format!("held by molq: {taken} of {cap} in flight")));
+    }
     let mut room = Room::count(conn, path, cluster, caps)?;
     let mut taken = 0;
     for (held_partition, held) in held_by_partition(conn, path, cluster)? {
@@ -230,6 +236,16 @@ pub(crate) fn hold_reason(
         room.in_flight = (room.in_flight + taken).min(cap.max(room.in_flight));
     }
     room.full(conn, path, partition)
+}
+
+/// The active jobs of `cluster`, counted up to `cap` (index only).
+fn active_up_to(conn: &Connection, path: &str, cluster: &str, cap: i64) -> Result<i64> {
+    conn.prepare_cached(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE cluster_name = ?1 AND is_terminal = 0 LIMIT ?2)",
+    )
+    .at(path)?
+    .query_row(params![cluster, cap], |r| r.get(0))
+    .at(path)
 }
 
 /// The held jobs of `cluster`, counted by partition (one walk of the held index).
