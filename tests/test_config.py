@@ -331,3 +331,52 @@ def test_profiles_are_frozen(tmp_path: Path) -> None:
     profile = load_profile("dev", write(tmp_path, FULL))
     with pytest.raises(dataclasses.FrozenInstanceError):
         profile.host = "x"  # type: ignore[misc]
+
+
+LIMITS = """
+[profiles.hpc]
+scheduler = "slurm"
+cluster_name = "hpc"
+
+[profiles.hpc.defaults]
+max_jobs_in_flight = 50
+scheduler_commands_per_second = 2.5
+scheduler_command_burst = 4
+
+[profiles.hpc.defaults.max_jobs_in_flight_per_partition]
+debug = 2
+"""
+
+
+def test_the_limits_are_read_from_the_profiles_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(LIMITS)
+    defaults = load_profile("hpc", path).defaults
+    assert defaults == SubmitorDefaults(
+        max_jobs_in_flight=50,
+        max_jobs_in_flight_per_partition={"debug": 2},
+        scheduler_commands_per_second=2.5,
+        scheduler_command_burst=4,
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("max_jobs_in_flight = 0", "profiles.hpc.defaults.max_jobs_in_flight"),
+        ('max_jobs_in_flight = "many"', "profiles.hpc.defaults.max_jobs_in_flight"),
+        (
+            "max_jobs_in_flight_per_partition = { debug = 0 }",
+            "profiles.hpc.defaults.max_jobs_in_flight_per_partition.debug",
+        ),
+        ("max_jobs_in_flight_per_partition = 3", "profiles.hpc.defaults.max_jobs_in_flight_per_partition"),
+        ("scheduler_commands_per_second = -1", "profiles.hpc.defaults.scheduler_commands_per_second"),
+        ("scheduler_command_burst = 3", "profiles.hpc.defaults.scheduler_command_burst"),
+    ],
+)
+def test_bad_limits_name_their_key(tmp_path: Path, line: str, key: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[profiles.hpc]\nscheduler = "slurm"\ncluster_name = "hpc"\n\n[profiles.hpc.defaults]\n{line}\n')
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert raised.value.context["key"] == key

@@ -545,9 +545,13 @@ class JobStore:
         job: NewJob | dict[str, object],
         dependencies: list[tuple[str, str, str]],
         now: float,
-    ) -> None:
+        max_in_flight: int | None = None,
+        partition_caps: list[tuple[str, int]] | None = None,
+    ) -> str | None:
         """Insert a job in state CREATED, its None->created transition and its
         dependency edges (dependency_job_id, dependency_type, scheduler_dependency).
+        Under a cap on the cluster's jobs in flight a job that does not fit is
+        registered held (QUEUED, no scheduler id) and the reason returned.
 
         ``job`` keys: job_id, cluster_name, scheduler, root_job_id, attempt,
         previous_attempt_job_id, retry_group_id, command_type, command_display,
@@ -631,6 +635,27 @@ class JobStore:
         """Up to ``limit`` job ids starting with ``prefix``, sorted (a key range scan)."""
     def stale_created(self, cluster_name: str, before: float) -> list[tuple[str, str]]:
         """(job_id, job_dir) of jobs still CREATED since before ``before``."""
+    def interrupted_submissions(self, cluster_name: str, before: float) -> list[tuple[str, str, float]]:
+        """(job_id, job_dir, handed over at) of jobs handed over before
+        ``before`` without a recorded scheduler id (CREATED, or claimed held)."""
+    # -- jobs in flight and the pace of scheduler commands ----------------------
+    def claim_held(
+        self,
+        cluster_name: str,
+        now: float,
+        holder: str,
+        max_in_flight: int | None = None,
+        partition_caps: list[tuple[str, int]] | None = None,
+    ) -> list[str]:
+        """Claim for ``holder`` the held jobs that fit under the caps now, oldest first."""
+    def cancel_held(self, job_id: str, reason: str, now: float) -> StatusTransition | None:
+        """Held -> cancelled in the store only; None when the job is not held."""
+    def hold_again(self, job_id: str) -> bool:
+        """A claimed job back to the hold, in its place (a passing failure to hand it over)."""
+    def in_flight(self, cluster_name: str, partition: str | None = None) -> int: ...
+    def is_held(self, job_id: str) -> bool: ...
+    def take_command_token(self, cluster_name: str, now: float, per_second: float, burst: float) -> float:
+        """0.0 when a command token was taken, else the seconds until one is due."""
     def get_job(self, job_id: str) -> JobRecord | None: ...
     def get_jobs(self, job_ids: list[str]) -> list[JobRecord]: ...
     def get_latest_attempt(self, job_id: str) -> JobRecord | None:

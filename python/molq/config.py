@@ -18,6 +18,10 @@ host) and the defaults, retry and retention policies to submit with::
     memory = "32G"          # or a byte count
     time_limit = "2h"       # or "01:00:00", or seconds
 
+    [profiles.hpc.defaults]
+    max_jobs_in_flight = 50              # more wait in molq, QUEUED
+    scheduler_commands_per_second = 2    # submits, polls, cancels
+
     [profiles.hpc.retry]
     max_attempts = 3
 
@@ -311,9 +315,38 @@ _RETENTION = {
 _PROFILE_KEYS = ("scheduler", "cluster_name", "jobs_dir", "host", "scheduler_options", "defaults", "retry", "retention")
 
 
+def _rate(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise _bad(key, "a number of commands per second > 0", value)
+    return float(value)
+
+
+def _partition_caps(value: Any, key: str) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise _bad(key, "a table of partition = cap", value)
+    return {str(name): _integer(1)(cap, f"{key}.{name}") for name, cap in value.items()}
+
+
+#: The limits a profile's defaults table may set beside resources, scheduling and execution.
+_LIMITS: dict[str, Callable[[Any, str], Any]] = {
+    "max_jobs_in_flight": _integer(1),
+    "max_jobs_in_flight_per_partition": _partition_caps,
+    "scheduler_commands_per_second": _rate,
+    "scheduler_command_burst": _integer(1),
+}
+
+
 def _defaults(raw: Any, key: str) -> SubmitorDefaults:
-    table = _table(raw, key, ("resources", "scheduling", "execution"))
-    parts: dict[str, Any] = {}
+    table = _table(raw, key, ("resources", "scheduling", "execution", *_LIMITS))
+    parts: dict[str, Any] = {
+        name: convert(table[name], f"{key}.{name}") for name, convert in _LIMITS.items() if name in table
+    }
+    if "scheduler_command_burst" in parts and "scheduler_commands_per_second" not in parts:
+        raise _Problem(
+            f"{key}.scheduler_command_burst",
+            "needs scheduler_commands_per_second beside it",
+            "scheduler_commands_per_second",
+        )
     for name, cls, converters in (
         ("resources", JobResources, _RESOURCES),
         ("scheduling", JobScheduling, _SCHEDULING),

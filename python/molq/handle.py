@@ -24,6 +24,8 @@ class JobHandle:
     scheduler_job_id: str | None = None
     _state: JobState = JobState.SUBMITTED
     _submitor: Submitor = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    #: Why the job is in its state, when molq knows (held by molq, or why it failed).
+    reason: str | None = None
 
     def status(self) -> JobState:
         """The state last seen, without any I/O (see ``refresh``)."""
@@ -48,3 +50,4 @@ class JobHandle:
     def _update(self, record: JobRecord) -> None:
         self._state = record.state
         self.scheduler_job_id = record.scheduler_job_id
+        self.reason = record.failure_reason

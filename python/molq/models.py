@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from molq import _core
 from molq.errors import CommandError as CommandError  # where the original had it
+from molq.errors import ConfigError
 from molq.status import TERMINAL_STATES, JobState
 from molq.submission import Command, JobSpec
 from molq.types import JobExecution, JobResources, JobScheduling
@@ -70,11 +71,58 @@ def _number(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class SubmitorDefaults:
-    """Per-Submitor defaults, merged under every request (see ``molq.merge``)."""
+    """Per-Submitor defaults, merged under every request (see ``molq.merge``),
+    and the limits the Submitor keeps its cluster to.
+
+    ``max_jobs_in_flight`` caps how many of the cluster's jobs the scheduler
+    has at once (every job of the cluster in the store counts, whichever
+    process submitted it); ``max_jobs_in_flight_per_partition`` caps named
+    partitions apart (``{"debug": 2}``). A job beyond a cap is held by molq:
+    QUEUED in the store with the reason, handed to the scheduler in order by
+    a later refresh that sees room. ``scheduler_commands_per_second`` paces
+    the scheduler commands (submits, polls, cancels) of every process using
+    the store, in bursts of at most ``scheduler_command_burst`` (default: one
+    second's worth). None: no cap, no pace.
+    """
 
     resources: JobResources | None = None
     scheduling: JobScheduling | None = None
     execution: JobExecution | None = None
+    max_jobs_in_flight: int | None = None
+    #: Not hashed: a dict.
+    max_jobs_in_flight_per_partition: dict[str, int] | None = field(default=None, hash=False)
+    scheduler_commands_per_second: float | None = None
+    scheduler_command_burst: int | None = None
+
+    def __post_init__(self) -> None:
+        def refuse(name: str, expected: str, got: Any) -> ConfigError:
+            return ConfigError(
+                f"SubmitorDefaults.{name}: expected {expected}, got {got!r}", key=name, expected=expected
+            )
+
+        for name in ("max_jobs_in_flight", "scheduler_command_burst"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise refuse(name, "an integer >= 1", value)
+        caps = self.max_jobs_in_flight_per_partition
+        if caps is not None:
+            if not isinstance(caps, dict):
+                raise refuse("max_jobs_in_flight_per_partition", "a dict of partition name to an integer >= 1", caps)
+            for partition, cap in caps.items():
+                if not isinstance(partition, str) or not partition.strip():
+                    raise refuse("max_jobs_in_flight_per_partition", "partition names (non-empty strings)", partition)
+                if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+                    raise refuse(f"max_jobs_in_flight_per_partition[{partition!r}]", "an integer >= 1", cap)
+            object.__setattr__(self, "max_jobs_in_flight_per_partition", dict(caps))
+        rate = self.scheduler_commands_per_second
+        if rate is not None and (not _number(rate) or rate <= 0 or rate == float("inf")):
+            raise refuse("scheduler_commands_per_second", "a finite number > 0", rate)
+        if self.scheduler_command_burst is not None and rate is None:
+            raise refuse(
+                "scheduler_command_burst",
+                "to be given with scheduler_commands_per_second",
+                self.scheduler_command_burst,
+            )
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,10 @@ class Submitor:
         after_success: Sequence[str] | None = None,
         job_dir_name: str | None = None,
     ) -> JobHandle:
-        """Submit one job; returns once the scheduler has accepted it.
+        """Submit one job; returns once the scheduler has accepted it, or at
+        once when ``max_jobs_in_flight`` (or a partition's cap) holds it: the
+        handle is then QUEUED with the reason (``"held by molq: 50 of 50 in
+        flight"``), and a later refresh hands it to the scheduler.
 
         Everything is checked before anything is written: a bad request raises
         a ``molq.errors`` exception and leaves no trace in the store.
@@ -225,7 +228,8 @@ class Submitor:
             cluster_name=self.cluster_name,
             scheduler=self._target.scheduler,
             scheduler_job_id=submitted.scheduler_job_id,
-            _state=JobState.SUBMITTED,
+            reason=submitted.held_reason,
+            _state=JobState.SUBMITTED if submitted.held_reason is None else JobState.QUEUED,
             _submitor=self,
         )
 

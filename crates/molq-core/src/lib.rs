@@ -54,6 +54,6 @@ pub use retry::RetryPolicy;
 pub use state::JobState;
 pub use store::{
     classify_file, ActiveJob, ActiveSet, Allocation, CleanupCutoffs, FieldKind, FieldValue,
-    ImportReport, JobStore, Outcome, PollStatus, StoreFile, MEMORY, MIGRATIONS, ORIGINAL_SCHEMAS,
-    SCHEMA_VERSION, UPDATABLE_FIELDS,
+    FlightCaps, ImportReport, JobStore, Outcome, PollStatus, StoreFile, Unrecorded, MEMORY,
+    MIGRATIONS, ORIGINAL_SCHEMAS, SCHEMA_VERSION, UPDATABLE_FIELDS,
 };

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use molq_core::{CleanupCutoffs, Dependency, Error, JobStore, LostPolicy, NewJob};
+use molq_core::{CleanupCutoffs, Dependency, Error, FlightCaps, JobStore, LostPolicy, NewJob};
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -99,13 +99,18 @@ impl PyJobStore {
         self.run(py, |s| s.schema_version())
     }
 
+    /// Register `job`; under a cap (`max_in_flight`, `partition_caps`) a job
+    /// that does not fit is registered held and the reason returned.
+    #[pyo3(signature = (job, dependencies, now, max_in_flight=None, partition_caps=None))]
     fn register_job(
         &self,
         py: Python<'_>,
         job: &Bound<'_, PyAny>,
         dependencies: Vec<(String, String, String)>,
         now: f64,
-    ) -> PyResult<()> {
+        max_in_flight: Option<i64>,
+        partition_caps: Option<Vec<(String, i64)>>,
+    ) -> PyResult<Option<String>> {
         let job = if let Ok(named) = job.cast::<PyNewJob>() {
             named.get().0.clone()
         } else if let Ok(dict) = job.cast::<PyDict>() {
@@ -123,7 +128,82 @@ impl PyJobStore {
                 scheduler_dependency: edge,
             })
             .collect();
-        self.run(py, |s| s.register_job(&job, &deps, now))
+        let caps = flight_caps(max_in_flight, partition_caps);
+        self.run(py, |s| s.register_job_capped(&job, &deps, now, &caps))
+    }
+
+    /// Claim for `holder` the held jobs that fit under the caps now, oldest first.
+    #[pyo3(signature = (cluster_name, now, holder, max_in_flight=None, partition_caps=None))]
+    fn claim_held(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        now: f64,
+        holder: &str,
+        max_in_flight: Option<i64>,
+        partition_caps: Option<Vec<(String, i64)>>,
+    ) -> PyResult<Vec<String>> {
+        let caps = flight_caps(max_in_flight, partition_caps);
+        self.run(py, |s| s.claim_held(cluster_name, &caps, holder, now))
+    }
+
+    /// Held -> cancelled in the store only; None when the job is not held.
+    fn cancel_held(
+        &self,
+        py: Python<'_>,
+        job_id: &str,
+        reason: &str,
+        now: f64,
+    ) -> PyResult<Option<PyStatusTransition>> {
+        self.run(py, |s| s.cancel_held(job_id, reason, now))
+            .map(transition)
+    }
+
+    /// A claimed job back to the hold after a passing failure to hand it over.
+    fn hold_again(&self, py: Python<'_>, job_id: &str) -> PyResult<bool> {
+        self.run(py, |s| s.hold_again(job_id))
+    }
+
+    #[pyo3(signature = (cluster_name, partition=None))]
+    fn in_flight(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        partition: Option<&str>,
+    ) -> PyResult<i64> {
+        self.run(py, |s| s.in_flight(cluster_name, partition))
+    }
+
+    fn is_held(&self, py: Python<'_>, job_id: &str) -> PyResult<bool> {
+        self.run(py, |s| s.is_held(job_id))
+    }
+
+    /// (job_id, job_dir, handed over at) of the submissions whose id was never recorded.
+    fn interrupted_submissions(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        before: f64,
+    ) -> PyResult<Vec<(String, String, f64)>> {
+        let found = self.run(py, |s| s.interrupted_submissions(cluster_name, before))?;
+        Ok(found
+            .into_iter()
+            .map(|u| (u.job_id, u.job_dir, u.since))
+            .collect())
+    }
+
+    /// 0.0 when a command token was taken, else the seconds until one is due.
+    fn take_command_token(
+        &self,
+        py: Python<'_>,
+        cluster_name: &str,
+        now: f64,
+        per_second: f64,
+        burst: f64,
+    ) -> PyResult<f64> {
+        self.run(py, |s| {
+            s.take_command_token(cluster_name, now, per_second, burst)
+        })
     }
 
     fn mark_submitted(
@@ -517,6 +597,13 @@ impl PyJobStore {
 
     fn __repr__(&self) -> String {
         format!("JobStore({:?})", self.path)
+    }
+}
+
+fn flight_caps(cluster: Option<i64>, partitions: Option<Vec<(String, i64)>>) -> FlightCaps {
+    FlightCaps {
+        cluster,
+        partitions: partitions.unwrap_or_default(),
     }
 }
 

@@ -16,7 +16,9 @@ Where to find a behaviour:
 * ``field_checks``  refusing fields no job could receive, before anything is written
 * ``job_dir``       laying out a job's directory on the cluster
 * ``handover``      handing a job to the scheduler (transient failures, lost answers)
-* ``submit``        one submission, from registration to SUBMITTED
+* ``submit``        one submission, from registration to SUBMITTED (or held by molq)
+* ``flight``        caps on jobs in flight; handing held jobs over once there is room
+* ``pacing``        the cluster's rate limit on scheduler commands
 * ``retries``       submitting the next attempt of due retries
 * ``recovery``      jobs whose submitter died before their id was recorded
 * ``refresh``       one refresh cycle against the scheduler (JobReconciler)

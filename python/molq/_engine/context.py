@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from molq._engine.events import JobEvents
+    from molq._engine.flight import FlightCaps
     from molq.models import RetryPolicy, SubmitorDefaults
     from molq.scheduler.base import Scheduler
     from molq.store import JobStore
@@ -35,6 +38,8 @@ class EngineContext:
         "jobs_dir",
         "default_retry_policy",
         "profile_name",
+        "flight_caps",
+        "pace",
     )
 
     def __init__(
@@ -51,6 +56,8 @@ class EngineContext:
         jobs_dir: str | None = None,
         default_retry_policy: RetryPolicy | None = None,
         profile_name: str | None = None,
+        flight_caps: FlightCaps | None = None,
+        pace: Callable[[], None] | None = None,
     ) -> None:
         self.cluster_name = cluster_name
         #: The scheduler kind ("local", "slurm", ...), as the store records it.
@@ -66,6 +73,23 @@ class EngineContext:
         self.jobs_dir = jobs_dir
         self.default_retry_policy = default_retry_policy
         self.profile_name = profile_name
+        #: The caps on the cluster's jobs in flight (None: none).
+        self.flight_caps = flight_caps
+        #: Called before each scheduler command: waits for the cluster's rate limit.
+        self.pace: Callable[[], None] = pace or _no_pace
+
+    def at_job_root(self, jobs_dir: str) -> EngineContext:
+        """This context with job directories under ``jobs_dir`` (the same store,
+        scheduler and settings): where a stored job's directory already is."""
+        moved = EngineContext.__new__(EngineContext)
+        for name in self.__slots__:
+            setattr(moved, name, getattr(self, name))
+        moved.jobs_dir = jobs_dir
+        return moved
 
     def __repr__(self) -> str:
         return f"EngineContext(cluster_name={self.cluster_name!r}, scheduler_kind={self.scheduler_kind!r})"
+
+
+def _no_pace() -> None:
+    """No rate limit: scheduler commands go at once."""

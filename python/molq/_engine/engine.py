@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING
 
 from molq._engine.context import EngineContext
 from molq._engine.events import JobEvents
+from molq._engine.flight import caps_for
+from molq._engine.pacing import pacer_for
 from molq._engine.poll_lease import SharedPoller
 from molq.errors import JobNotFoundError
+from molq.status import JobState
 
 if TYPE_CHECKING:
     from molq._core import JobRecord, StatusTransition
@@ -79,6 +82,7 @@ class Engine:
     ) -> None:
         from molq._engine.refresh import JobReconciler  # the refresh cycle loads the native parsers' glue
 
+        pace = pacer_for(store, cluster_name, defaults)
         self.ctx = EngineContext(
             cluster_name=cluster_name,
             scheduler_kind=scheduler_kind,
@@ -91,6 +95,8 @@ class Engine:
             jobs_dir=jobs_dir,
             default_retry_policy=default_retry_policy,
             profile_name=profile_name,
+            flight_caps=caps_for(defaults),
+            pace=pace,
         )
         self.reconciler: JobReconciler = JobReconciler(
             scheduler,
@@ -99,6 +105,7 @@ class Engine:
             event_bus=bus,
             lost_after_seconds=lost_after_seconds,
             lost_after_polls=lost_after_polls,
+            pace=pace,
         )
         self._strategy = polling_strategy or default_polling_strategy(scheduler_kind)
         self._poller = SharedPoller(
@@ -166,14 +173,21 @@ class Engine:
     # -- refresh --------------------------------------------------------------------
     def refresh(self, *, force: bool = False) -> list[StatusTransition]:
         """One refresh cycle: poll the scheduler (unless another holder of the
-        store's lease just did), apply what changed, start due retries, and
-        now and then look for interrupted submissions."""
+        store's lease just did), apply what changed, hand over the held jobs
+        that fit now, start due retries, and now and then look for
+        interrupted submissions."""
 
         def poll() -> tuple[list[StatusTransition], str | None]:
             cycle = self.reconciler.run_cycle()
             return cycle.transitions, None if cycle.error is None else str(cycle.error)
 
         transitions = self._poller.run(poll, force=force) or []
+        if self.ctx.flight_caps is not None:
+            from molq._engine.flight import release_held_jobs  # see submit_job
+
+            # every refresh, polled or not: the poll that saw jobs end may
+            # have been another process's
+            release_held_jobs(self.ctx)
         from molq._engine.retries import resubmit_due_retries  # see submit_job
 
         resubmit_due_retries(self.ctx)
@@ -200,7 +214,15 @@ class Engine:
         if record.state.is_terminal:
             store.cancel(record.job_id, reason, time.time())  # drops a scheduled retry
             return
+        if record.state is JobState.QUEUED and not record.scheduler_job_id:
+            # held by molq: the scheduler never had it (None: claimed for its
+            # hand-over meanwhile, and cancelled as an unrecorded submission below)
+            held = store.cancel_held(record.job_id, reason, time.time())
+            if held is not None:
+                self.ctx.events.emit(held)
+                return
         if record.scheduler_job_id:
+            self.ctx.pace()
             live = self.ctx.scheduler.cancel(record.scheduler_job_id, job_dir=record.job_dir or None)
             if not live:
                 # It ended on its own before the signal: record how it ended,

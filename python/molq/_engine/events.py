@@ -56,8 +56,8 @@ class JobEvents:
         emit_transition(self.bus, transition, self._store.get_record(transition.job_id))
 
     def emit_created(self, job_id: str) -> None:
-        """The None -> created transition of a job just registered."""
+        """The transitions of a job just registered: None -> created, and
+        created -> queued when molq holds it."""
         if self.bus.has_handlers():
-            transitions = self._store.get_transitions(job_id)
-            if transitions:
-                self.emit(transitions[0])
+            for transition in self._store.get_transitions(job_id):
+                self.emit(transition)

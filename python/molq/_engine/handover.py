@@ -5,6 +5,7 @@ before anything is sent twice."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from molq._log import get_logger
@@ -17,6 +18,10 @@ if TYPE_CHECKING:
     from molq.submission import JobSpec
 
 __all__ = ["hand_to_scheduler", "is_transient", "outcome_unknown", "submitted_after_all"]
+
+
+def _at_once() -> None:
+    """No rate limit."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -33,9 +38,12 @@ def outcome_unknown(exc: BaseException) -> bool:
     return bool(getattr(exc, "context", {}).get("outcome_unknown"))
 
 
-def hand_to_scheduler(scheduler: Scheduler, spec: JobSpec, retry: RetryPolicy | None) -> str:
+def hand_to_scheduler(
+    scheduler: Scheduler, spec: JobSpec, retry: RetryPolicy | None, *, pace: Callable[[], None] = _at_once
+) -> str:
     """``scheduler.submit``, with transient failures retried under the job's
-    retry policy (its attempts and backoff; none without a policy).
+    retry policy (its attempts and backoff; none without a policy). ``pace``
+    waits for the cluster's rate limit before each scheduler command.
 
     After a transient failure it asks the scheduler whether the failed try
     got through after all (``find_submissions``, by molq's marker on the
@@ -47,6 +55,7 @@ def hand_to_scheduler(scheduler: Scheduler, spec: JobSpec, retry: RetryPolicy | 
     tries = retry.max_attempts if retry is not None else 1
     for attempt in range(1, tries + 1):
         try:
+            pace()
             return scheduler.submit(spec, spec.job_dir)
         except OSError as exc:
             # Writing the backend's files in the job directory (disk full, ...).
@@ -58,14 +67,14 @@ def hand_to_scheduler(scheduler: Scheduler, spec: JobSpec, retry: RetryPolicy | 
             if outcome_unknown(exc):
                 # it may run: found by its marker now, or the job stays
                 # registered (never failed, never sent again) for recovery
-                found = submitted_after_all(scheduler, spec)
+                found = submitted_after_all(scheduler, spec, pace)
                 if found is not None:
                     return found
                 raise
             if not is_transient(exc):
                 raise
             if attempt >= tries:
-                found = submitted_after_all(scheduler, spec)
+                found = submitted_after_all(scheduler, spec, pace)
                 if found is not None:
                     return found
                 raise
@@ -80,15 +89,16 @@ def hand_to_scheduler(scheduler: Scheduler, spec: JobSpec, retry: RetryPolicy | 
                 tries,
             )
             time.sleep(delay)
-            found = submitted_after_all(scheduler, spec)
+            found = submitted_after_all(scheduler, spec, pace)
             if found is not None:
                 return found
     raise AssertionError("unreachable")
 
 
-def submitted_after_all(scheduler: Scheduler, spec: JobSpec) -> str | None:
+def submitted_after_all(scheduler: Scheduler, spec: JobSpec, pace: Callable[[], None] = _at_once) -> str | None:
     """The scheduler id of ``spec`` if a try that seemed to fail reached the scheduler."""
     try:
+        pace()
         return scheduler.find_submissions([(spec.job_id, spec.job_dir)]).get(spec.job_id)
     except MolqError:
         return None

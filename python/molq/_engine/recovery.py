@@ -1,6 +1,7 @@
 """Jobs whose submitter died between the scheduler accepting them and molq
-recording their scheduler id (they sit in CREATED with no id): finding them,
-and stopping them when they are cancelled."""
+recording their scheduler id (they sit in CREATED with no id, or QUEUED
+with no id once claimed from molq's hold): finding them, and stopping them
+when they are cancelled."""
 
 from __future__ import annotations
 
@@ -22,40 +23,40 @@ __all__ = ["recover_interrupted_submissions", "stop_unrecorded_submission", "sto
 def recover_interrupted_submissions(
     ctx: EngineContext, *, adopt_after: float, give_up_after: float, now: float | None = None
 ) -> list[str]:
-    """Adopt CREATED jobs older than ``adopt_after`` s that the scheduler has
-    (found by molq's marker); mark FAILED those still unknown after
-    ``give_up_after`` s. Returns the adopted job ids.
+    """Adopt the jobs handed over more than ``adopt_after`` s ago without a
+    recorded scheduler id (CREATED ones, and held ones claimed for their
+    hand-over) that the scheduler has (found by molq's marker); mark FAILED
+    those still unknown ``give_up_after`` s after their hand-over. Returns
+    the adopted job ids.
 
     ``give_up_after`` must exceed the longest a live submit can take, or a
     slow submitter's job would be declared failed under its feet.
     """
     now = time.time() if now is None else now
-    candidates = ctx.store.stale_created(ctx.cluster_name, now - adopt_after)
+    candidates = ctx.store.interrupted_submissions(ctx.cluster_name, now - adopt_after)
     if not candidates:
         return []
-    stale: list[JobRecord] = ctx.store.get_records([job_id for job_id, _ in candidates])
     try:
-        found = ctx.scheduler.find_submissions([(r.job_id, r.job_dir) for r in stale])
+        ctx.pace()
+        found = ctx.scheduler.find_submissions([(job_id, job_dir) for job_id, job_dir, _ in candidates])
     except (MolqError, OSError) as exc:
         get_logger(__name__).warning("could not look for interrupted submissions: %s", exc)
         return []
     adopted = []
-    for record in stale:
-        # a CREATED job's submitted_at is when it was registered
-        registered_at = record.submitted_at if record.submitted_at is not None else now
-        sid = found.get(record.job_id)
+    for job_id, _, handed_at in candidates:
+        sid = found.get(job_id)
         if sid is not None:
-            # submitted when it was registered, just before it was handed over
+            # submitted when it was handed over, just before the scheduler took it
             # (the job may have started long ago: its start must not precede this)
-            transition = ctx.store.mark_submitted(record.job_id, sid, registered_at)
+            transition = ctx.store.mark_submitted(job_id, sid, handed_at)
             if transition is not None:
-                adopted.append(record.job_id)
+                adopted.append(job_id)
                 ctx.events.emit(transition)
-        elif now - registered_at >= give_up_after:
+        elif now - handed_at >= give_up_after:
             ctx.events.emit(
                 # a passing failure: the job's retry policy gives it its next attempt
                 ctx.store.mark_failed(
-                    record.job_id,
+                    job_id,
                     "submission was interrupted (its submitter stopped) and the scheduler has no such job",
                     time.time(),
                     retry=True,
@@ -75,6 +76,7 @@ def stop_unrecorded_submission(ctx: EngineContext, record: JobRecord, refresh: C
     may still run is never recorded as cancelled.
     """
     # the local backend closes the race with a submitter still starting it
+    ctx.pace()
     sid, live = ctx.scheduler.cancel_unrecorded(record.job_id, record.job_dir)
     if sid is None or live:
         return False
@@ -91,4 +93,5 @@ def stop_if_cancelled_meanwhile(ctx: EngineContext, job_id: str, scheduler_job_i
     the canceller could not reach it. Stop it here."""
     record = ctx.store.get_record(job_id)
     if record is not None and record.state is JobState.CANCELLED:
+        ctx.pace()
         ctx.scheduler.cancel(scheduler_job_id, job_dir=job_dir or None)

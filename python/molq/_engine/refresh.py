@@ -60,6 +60,7 @@ class JobReconciler:
         on_terminal: Callable[[JobRecord], None] | None = None,
         lost_after_seconds: float = 60.0,
         lost_after_polls: int = 3,
+        pace: Callable[[], None] | None = None,
     ) -> None:
         if not callable(getattr(type(scheduler), "poll", None)) and hasattr(scheduler, "poll_many"):
             # written for the original molq (a mock's made-up "poll" does not count)
@@ -72,6 +73,8 @@ class JobReconciler:
         self._lost_after_seconds = lost_after_seconds
         self._lost_after_polls = lost_after_polls
         self._active: ActiveJobs | None = None  # the last cycle's set
+        #: Waits for the cluster's rate limit before each scheduler command.
+        self._pace = pace
         #: What made the last cycle's poll or accounting query fail (None: it was clean).
         self.last_error: BaseException | None = None
 
@@ -93,6 +96,8 @@ class JobReconciler:
         if not active:
             return CycleResult([], None)
         try:
+            if self._pace is not None:
+                self._pace()
             queue = self._scheduler.poll(active)
         except _POLL_ERRORS as exc:
             self._report_failure("poll", exc, len(active))
@@ -109,6 +114,8 @@ class JobReconciler:
         error: BaseException | None = None
         if unresolved:
             try:
+                if self._pace is not None:
+                    self._pace()
                 accounting = self._scheduler.resolve_terminal_many(unresolved)
             except _POLL_ERRORS as exc:
                 # Without accounting the missing jobs keep their state; the

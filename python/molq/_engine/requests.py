@@ -14,12 +14,13 @@ from molq._engine.field_checks import check_request_fields, check_resolved
 from molq._engine.log_path_checks import check_log_patterns
 from molq.errors import ConfigError, JobNotFoundError, ScriptError
 from molq.merge import merge_defaults
-from molq.models import retry_policy_to_json
+from molq.models import retry_policy_from_dict, retry_policy_to_json
 from molq.scheduler.base import DependencyEdge
-from molq.submission import Command, JobSpec, request_to_json
+from molq.submission import Command, JobSpec, request_from_json, request_to_json
 from molq.types import DependencyRef, JobExecution, JobResources, JobScheduling
 
 if TYPE_CHECKING:
+    from molq._core import JobRecord
     from molq._engine.context import EngineContext
     from molq.models import RetryPolicy
     from molq.scheduler.base import Scheduler
@@ -105,6 +106,41 @@ class SubmitRequest:
             dir_name=_check_dir_name(job_dir_name) if job_dir_name is not None else job_id,
             lineage=Lineage(job_id, 1, None, job_id),
             profile_name=ctx.profile_name,
+        )
+
+    @classmethod
+    def replay(
+        cls, ctx: EngineContext, record: JobRecord, *, job_id: str, lineage: Lineage, dir_name: str | None
+    ) -> SubmitRequest:
+        """The request stored with ``record``, again: for its next attempt, or
+        for the hand-over of a job molq held. Started by a refresh.
+        ``dir_name`` None: the first attempt's."""
+        stored = request_from_json(ctx.store.get_request_json(record.job_id) or "{}")
+        script = stored["script"]
+        script_bytes = None
+        if script is not None and script.variant == "path":
+            # The copy made at first submission, not the (possibly edited or gone) original.
+            script_bytes = ctx.transport.read_bytes(f"{record.job_dir}/user_script.sh")
+        command = Command(
+            argv=tuple(stored["argv"]) if stored["argv"] is not None else None,
+            command=stored["command"],
+            script=script,
+        )
+        return cls(
+            job_id=job_id,
+            command=command,
+            resources=stored["resources"],
+            scheduling=stored["scheduling"],
+            execution=stored["execution"],
+            metadata=stored["metadata"],
+            retry=retry_policy_from_dict(stored["retry"]) if stored["retry"] else None,
+            refs=tuple(stored["dependencies"]),
+            dir_name=dir_name or stored["dir_name"] or record.root_job_id,
+            base_dir_name=stored["dir_name"] or record.root_job_id,
+            lineage=lineage,
+            script_bytes=script_bytes,
+            profile_name=stored["profile_name"],
+            from_refresh=True,
         )
 
     def resolve(self, ctx: EngineContext) -> ResolvedRequest:
@@ -276,6 +312,11 @@ def _resolve_dependencies(ctx: EngineContext, request: SubmitRequest) -> tuple[s
                 f"a job can only depend on jobs of its own cluster ({ctx.cluster_name!r})"
             )
         if not upstream.scheduler_job_id:
+            if ctx.store.is_held(upstream.job_id):
+                raise ConfigError(
+                    f"dependency {ref.job_id} is held by molq (max_jobs_in_flight) and has no scheduler "
+                    "job id yet; submit its dependents once it has been handed to the scheduler"
+                )
             raise ConfigError(f"dependency {ref.job_id} has no scheduler job id yet (state {upstream.state.value})")
         edge = DependencyEdge(ref.condition, upstream.scheduler_job_id)
         rendered.append(edge)

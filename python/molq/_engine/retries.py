@@ -12,8 +12,6 @@ from molq._engine.requests import Lineage, SubmitRequest
 from molq._engine.submit import submit
 from molq._log import get_logger
 from molq.errors import JobNotFoundError, MolqError
-from molq.models import retry_policy_from_dict
-from molq.submission import Command, request_from_json
 
 if TYPE_CHECKING:
     from molq._engine.context import EngineContext
@@ -36,7 +34,7 @@ def resubmit_due_retries(ctx: EngineContext) -> list[str]:
         request: SubmitRequest | None = None
         try:
             request = replace(_retry_request(ctx, job_id), from_refresh=True)
-            started.append(submit(ctx, request).scheduler_job_id)
+            started.append(submit(ctx, request).job_id)
         except MolqError as exc:
             get_logger(__name__).warning("retry of job %s could not be submitted: %s", job_id, exc)
             if is_transient(exc) and _try_again_later(ctx, job_id, request):
@@ -66,35 +64,14 @@ def _retry_request(ctx: EngineContext, job_id: str) -> SubmitRequest:
     previous = ctx.store.get_record(job_id)
     if previous is None:
         raise JobNotFoundError(job_id, ctx.cluster_name)
-    stored = request_from_json(ctx.store.get_request_json(job_id) or "{}")
-    script = stored["script"]
-    script_bytes = None
-    if script is not None and script.variant == "path":
-        # The copy made at first submission, not the (possibly edited or gone) original.
-        script_bytes = ctx.transport.read_bytes(f"{previous.job_dir}/user_script.sh")
-    cmd = Command(
-        argv=tuple(stored["argv"]) if stored["argv"] is not None else None,
-        command=stored["command"],
-        script=script,
-    )
-    retry = retry_policy_from_dict(stored["retry"]) if stored["retry"] else None
     attempt = previous.attempt + 1
-    base_name = stored["dir_name"] or previous.root_job_id
-    new_id = str(uuid.uuid4())
-    return SubmitRequest(
-        job_id=new_id,
-        command=cmd,
-        resources=stored["resources"],
-        scheduling=stored["scheduling"],
-        execution=stored["execution"],
-        metadata=stored["metadata"],
-        retry=retry,
-        refs=tuple(stored["dependencies"]),
-        dir_name=f"{base_name}.attempt{attempt}",
-        base_dir_name=base_name,
+    request = SubmitRequest.replay(
+        ctx,
+        previous,
+        job_id=str(uuid.uuid4()),
         lineage=Lineage(
             previous.root_job_id, attempt, previous.job_id, previous.retry_group_id or previous.root_job_id
         ),
-        script_bytes=script_bytes,
-        profile_name=stored["profile_name"],
+        dir_name=None,
     )
+    return replace(request, dir_name=f"{request.base_dir_name}.attempt{attempt}")

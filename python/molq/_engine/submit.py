@@ -1,5 +1,6 @@
 """One submission: register the job, lay out its directory, hand it to the
-scheduler, record the scheduler's id (or the failure)."""
+scheduler, record the scheduler's id (or the failure). Under a cap on the
+cluster's jobs in flight the hand-over may wait: ``flight`` does it later."""
 
 from __future__ import annotations
 
@@ -17,22 +18,27 @@ from molq.scheduler.base import OriginalProtocolScheduler
 if TYPE_CHECKING:
     from molq._engine.context import EngineContext
     from molq._engine.requests import SubmitRequest
+    from molq.models import RetryPolicy
+    from molq.submission import JobSpec
 
-__all__ = ["Submitted", "submit"]
+__all__ = ["Submitted", "hand_over", "submit"]
 
 
 @dataclass(frozen=True)
 class Submitted:
-    """A job the scheduler accepted."""
+    """A job the scheduler accepted, or that molq holds until there is room."""
 
     #: The retry family's first attempt: what the caller's handle follows.
     root_job_id: str
     job_id: str
-    scheduler_job_id: str
+    #: None while molq holds the job (``held_reason`` says why).
+    scheduler_job_id: str | None
+    held_reason: str | None = None
 
 
 def submit(ctx: EngineContext, request: SubmitRequest) -> Submitted:
-    """Submit ``request``; returns once the scheduler has accepted it.
+    """Submit ``request``; returns once the scheduler has accepted it, or at
+    once when a cap on the cluster's jobs in flight holds it (``flight``).
 
     Everything is checked before anything is written. A scheduler that may
     have taken the job though the submission failed (``outcome_unknown``)
@@ -43,7 +49,8 @@ def submit(ctx: EngineContext, request: SubmitRequest) -> Submitted:
     spec = resolved.spec
     prepare_job_dir(ctx.transport, spec, resolved.script_bytes)
     store = ctx.store
-    store.register_job(
+    caps = {} if ctx.flight_caps is None else ctx.flight_caps.as_kwargs()
+    held_reason = store.register_job(
         _core.NewJob(
             job_id=spec.job_id,
             cluster_name=spec.cluster_name,
@@ -64,12 +71,25 @@ def submit(ctx: EngineContext, request: SubmitRequest) -> Submitted:
         ),
         resolved.edges,
         time.time(),
+        **caps,
     )
     ctx.events.adopt((spec.root_job_id,))
     ctx.events.emit_created(spec.job_id)
+    if held_reason is not None:
+        return Submitted(spec.root_job_id, spec.job_id, None, held_reason)
+    return hand_over(ctx, spec, request.inline_retry, from_refresh=request.from_refresh)
+
+
+def hand_over(
+    ctx: EngineContext, spec: JobSpec, inline_retry: RetryPolicy | None, *, from_refresh: bool, held: bool = False
+) -> Submitted:
+    """Hand the registered job ``spec`` to the scheduler and record its id
+    (or the failure). ``held``: a job molq held, claimed for this hand-over;
+    a passing failure gives it back to the hold, in its place."""
+    store = ctx.store
     handed_at = time.time()  # a job may start before the hand-over returns
     try:
-        scheduler_job_id = hand_to_scheduler(ctx.scheduler, spec, request.inline_retry)
+        scheduler_job_id = hand_to_scheduler(ctx.scheduler, spec, inline_retry, pace=ctx.pace)
     except Exception as exc:
         if outcome_unknown(exc):
             raise SchedulerError(
@@ -78,9 +98,16 @@ def submit(ctx: EngineContext, request: SubmitRequest) -> Submitted:
                 job_id=spec.job_id,
                 outcome_unknown=True,
             ) from exc
+        if held and is_transient(exc) and store.hold_again(spec.job_id):
+            raise SchedulerError(
+                f"held job {spec.job_id} could not be handed to {ctx.cluster_name!r} for now ({exc}); "
+                "molq holds it again and tries at a later refresh",
+                job_id=spec.job_id,
+                held_again=True,
+            ) from exc
         # A retry that meets a passing failure gets its next attempt scheduled
         # with the failure (atomically: a waiter never sees the family settled).
-        passing = request.from_refresh and is_transient(exc)
+        passing = from_refresh and is_transient(exc)
         ctx.events.emit(store.mark_failed(spec.job_id, f"submission failed: {exc}", time.time(), retry=passing))
         # a scheduler of the caller's own keeps its exceptions; molq's backends'
         # unexpected ones are named as a submission failure

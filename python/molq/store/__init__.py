@@ -237,10 +237,60 @@ class JobStore:
 
     # -- writes (each one transaction) ------------------------------------------
     def register_job(
-        self, job: NewJob | dict[str, object], dependencies: list[tuple[str, str, str]], now: float
-    ) -> None:
-        """Insert ``job`` (state created) with its dependency edges, in one transaction."""
-        self._native.register_job(job, dependencies, now)
+        self,
+        job: NewJob | dict[str, object],
+        dependencies: list[tuple[str, str, str]],
+        now: float,
+        *,
+        max_in_flight: int | None = None,
+        partition_caps: dict[str, int] | None = None,
+    ) -> str | None:
+        """Insert ``job`` (state created) with its dependency edges, in one transaction.
+
+        Under a cap on the cluster's jobs in flight (``max_in_flight``, and
+        ``partition_caps`` by partition) a job that does not fit is held:
+        registered QUEUED with no scheduler id, and the reason is returned
+        (None: not held)."""
+        caps = None if partition_caps is None else list(partition_caps.items())
+        return self._native.register_job(job, dependencies, now, max_in_flight, caps)
+
+    def claim_held(
+        self,
+        cluster_name: str,
+        now: float,
+        *,
+        max_in_flight: int | None = None,
+        partition_caps: dict[str, int] | None = None,
+    ) -> list[str]:
+        """Claim for this process the held jobs of ``cluster_name`` that fit
+        under the caps now, oldest first (each is claimed by one caller only);
+        the caller hands them over and records their ids (``mark_submitted``)."""
+        from molq._liveness import this_process  # deferred: molq._liveness loads only when used
+
+        caps = None if partition_caps is None else list(partition_caps.items())
+        return self._native.claim_held(cluster_name, now, this_process(), max_in_flight, caps)
+
+    def cancel_held(self, job_id: str, reason: str, now: float) -> StatusTransition | None:
+        """Cancel a job molq holds (the scheduler never had it); None when it is not held."""
+        return self._native.cancel_held(job_id, reason, now)
+
+    def hold_again(self, job_id: str) -> bool:
+        """Give a claimed held job back to the hold, in its place (its hand-over
+        met a passing failure); False if it is not waiting for its id."""
+        return bool(self._native.hold_again(job_id))
+
+    def in_flight(self, cluster_name: str, partition: str | None = None) -> int:
+        """Jobs of ``cluster_name`` (of ``partition`` only, if given) active and not held by molq."""
+        return self._native.in_flight(cluster_name, partition)
+
+    def is_held(self, job_id: str) -> bool:
+        """Whether molq holds ``job_id`` back (QUEUED, waiting for room under a cap)."""
+        return self._native.is_held(job_id)
+
+    def take_command_token(self, cluster_name: str, now: float, per_second: float, burst: float) -> float:
+        """Take one of the cluster's scheduler-command tokens: 0.0 when taken,
+        else the seconds until one is due (the caller waits, then asks again)."""
+        return self._native.take_command_token(cluster_name, now, per_second, burst)
 
     def mark_submitted(self, job_id: str, scheduler_job_id: str, now: float) -> StatusTransition | None:
         return self._native.mark_submitted(job_id, scheduler_job_id, now)
@@ -430,6 +480,12 @@ class JobStore:
     def stale_created(self, cluster_name: str, before: float) -> list[tuple[str, str]]:
         """(job_id, job_dir) of the jobs of ``cluster_name`` still CREATED (no scheduler id) since before ``before``."""
         return self._native.stale_created(cluster_name, before)
+
+    def interrupted_submissions(self, cluster_name: str, before: float) -> list[tuple[str, str, float]]:
+        """(job_id, job_dir, handed over at) of the jobs of ``cluster_name``
+        handed over before ``before`` whose scheduler id was never recorded:
+        CREATED jobs, and held jobs claimed for their hand-over."""
+        return self._native.interrupted_submissions(cluster_name, before)
 
     def begin_poll(
         self, cluster_name: str, holder: str, now: float, min_interval: float, lease_seconds: float, force: bool

@@ -2,8 +2,11 @@
 //! transaction per write method. State changes are compare-and-set
 //! (`UPDATE ... WHERE job_id = ? AND state = ?`): a lost race writes nothing.
 
+mod flight;
+pub use flight::{FlightCaps, Unrecorded};
 mod lease;
 pub use lease::PollStatus;
+mod pace;
 mod reads;
 use reads::{write_stamp, KnownRows};
 pub use reads::{ActiveJob, ActiveSet, CleanupCutoffs};
@@ -150,8 +153,26 @@ impl JobStore {
         deps: &[Dependency],
         now: Timestamp,
     ) -> Result<()> {
+        self.register_job_capped(job, deps, now, &FlightCaps::default())
+            .map(drop)
+    }
+
+    /// [`JobStore::register_job`] under `caps`: a job that does not fit is
+    /// registered held (queued, no scheduler id, the reason recorded) and
+    /// its reason returned; the caller then does not hand it over (see
+    /// `flight`). Decided under the write lock, so two processes never both
+    /// take the last place.
+    pub fn register_job_capped(
+        &mut self,
+        job: &NewJob,
+        deps: &[Dependency],
+        now: Timestamp,
+        caps: &FlightCaps,
+    ) -> Result<Option<String>> {
         let path = self.path.clone();
+        let partition = flight::requested_partition(&job.request_json);
         let tx = self.write()?;
+        let held = flight::hold_reason(&tx, &path, &job.cluster_name, partition.as_deref(), caps)?;
         let root = if job.root_job_id.is_empty() {
             &job.job_id
         } else {
@@ -165,8 +186,8 @@ impl JobStore {
                 "INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, attempt, \
                  previous_attempt_job_id, retry_group_id, state, command_type, command_display, \
                  cwd, job_dir, submitted_at, metadata, request_json, retry_json, profile_name, \
-                 created_at, is_array) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'created', ?8, ?9, ?10, \
-                 ?11, ?12, ?13, ?14, ?15, ?16, ?12, ?17)",
+                 created_at, is_array, partition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'created', ?8, \
+                 ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?12, ?17, ?18)",
             )
             .at(&path)?
             .execute(params![
@@ -187,6 +208,7 @@ impl JobStore {
                 job.retry_json,
                 job.profile_name,
                 job.array,
+                partition,
             ]);
         if let Err(e) = inserted {
             use rusqlite::ffi::ErrorCode as C;
@@ -221,10 +243,30 @@ impl JobStore {
                 .at(&path)?;
             }
         }
-        tx.commit().at(&path)
+        if let Some(reason) = &held {
+            tx.prepare_cached(
+                "UPDATE jobs SET state = 'queued', held = 1, failure_reason = ?2 WHERE job_id = ?1",
+            )
+            .at(&path)?
+            .execute(params![job.job_id, reason])
+            .at(&path)?;
+            insert_transition(
+                &tx,
+                &path,
+                &job.job_id,
+                Some(JobState::Created),
+                JobState::Queued,
+                now,
+                Some(reason),
+            )?;
+        }
+        tx.commit().at(&path)?;
+        Ok(held)
     }
 
-    /// Created -> submitted with the scheduler's id. `None` if the job is not created.
+    /// Created -> submitted with the scheduler's id; also a held job claimed
+    /// for its hand-over (queued, no id: see `flight`), whose hold reason
+    /// goes. `None` if the job is neither.
     pub fn mark_submitted(
         &mut self,
         job_id: &str,
@@ -236,11 +278,13 @@ impl JobStore {
             JobState::Submitted,
             now,
             "submitted",
-            |s| s == JobState::Created,
+            |s| matches!(s, JobState::Created | JobState::Queued),
             |tx, path, from| {
                 tx.prepare_cached(
-                "UPDATE jobs SET state = 'submitted', scheduler_job_id = ?2, submitted_at = ?3 \
-                 WHERE job_id = ?1 AND state = ?4",
+                "UPDATE jobs SET state = 'submitted', scheduler_job_id = ?2, submitted_at = ?3, \
+                 failure_reason = CASE WHEN state = 'queued' THEN NULL ELSE failure_reason END \
+                 WHERE job_id = ?1 AND state = ?4 AND (state = 'created' \
+                 OR (held = 0 AND released_by IS NOT NULL AND scheduler_job_id IS NULL))",
             )
             .at(path)?
             .execute(params![job_id, scheduler_job_id, now, from.as_str()])
@@ -768,5 +812,7 @@ fn insert_transition(
 mod tests;
 #[cfg(test)]
 mod tests_arrays;
+#[cfg(test)]
+mod tests_flight;
 #[cfg(test)]
 mod tests_schema;

@@ -151,6 +151,32 @@ pub const MIGRATIONS: &[&str] = &[
     DROP INDEX idx_jobs_cluster_state;
     CREATE INDEX idx_jobs_active ON jobs(cluster_name, submitted_at) WHERE is_terminal = 0;
     ",
+    // 7 -> 8: jobs in flight and the pace of scheduler commands (flight.rs,
+    // pace.rs). A job molq holds back waits in state queued with no scheduler
+    // id and `held = 1`; a process that claims it for the hand-over clears
+    // the flag and names itself in `released_by` (queued, not held, no id:
+    // being handed over, or interrupted doing so). `partition` is the one the job asked for
+    // (from its stored request), so caps per partition can be counted;
+    // active jobs of earlier versions get theirs here. One token bucket per
+    // cluster paces the scheduler commands of every process.
+    "
+    ALTER TABLE jobs ADD COLUMN partition TEXT;
+    ALTER TABLE jobs ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN released_by TEXT;
+    ALTER TABLE jobs ADD COLUMN released_at REAL;
+    UPDATE jobs SET partition = json_extract(request_json, '$.scheduling.partition')
+        WHERE is_terminal = 0 AND json_valid(request_json);
+    CREATE INDEX idx_jobs_held ON jobs(cluster_name, created_at, partition)
+        WHERE held = 1 AND is_terminal = 0;
+    CREATE INDEX idx_jobs_active_partition ON jobs(cluster_name, partition) WHERE is_terminal = 0;
+    CREATE INDEX idx_jobs_releasing ON jobs(cluster_name, released_at)
+        WHERE state = 'queued' AND held = 0 AND scheduler_job_id IS NULL;
+    CREATE TABLE command_buckets (
+        cluster_name TEXT PRIMARY KEY NOT NULL,
+        tokens       REAL NOT NULL,
+        refilled_at  REAL NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -215,3 +215,33 @@ fn a_store_of_schema_6_gets_the_terminal_flag_of_its_rows() {
     assert_eq!(s.count_active("c").unwrap(), 1);
     assert_eq!(s.active_set("c").unwrap().jobs.len(), 1);
 }
+
+#[test]
+fn a_store_of_schema_7_learns_the_partitions_of_its_active_jobs() {
+    let (_d, path) = tmp();
+    let c = Connection::open(&path).unwrap();
+    for (i, sql) in MIGRATIONS.iter().take(7).enumerate() {
+        c.execute_batch(sql).unwrap();
+        c.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+    }
+    c.execute_batch(
+        r#"INSERT INTO jobs (job_id, cluster_name, scheduler, root_job_id, state, scheduler_job_id, request_json, is_terminal)
+         VALUES ('live', 'c', 'slurm', 'live', 'running', '8', '{"scheduling": {"partition": "debug"}}', 0),
+                ('plain', 'c', 'slurm', 'plain', 'queued', '9', 'not json', 0),
+                ('done', 'c', 'slurm', 'done', 'failed', '7', '{"scheduling": {"partition": "debug"}}', 1)"#,
+    )
+    .unwrap();
+    drop(c);
+    let mut s = JobStore::open(&path, T).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(s.in_flight("c", None).unwrap(), 2);
+    assert_eq!(s.in_flight("c", Some("debug")).unwrap(), 1);
+    let caps = FlightCaps {
+        cluster: None,
+        partitions: vec![("debug".into(), 1)],
+    };
+    let mut next = job("new", "c");
+    next.request_json = r#"{"scheduling": {"partition": "debug"}}"#.into();
+    let held = s.register_job_capped(&next, &[], 10.0, &caps).unwrap();
+    assert!(held.is_some(), "the old job counts toward its partition");
+}
