@@ -128,10 +128,10 @@ def test_smaller_jobs_backfill_around_one_that_does_not_fit(tmp_path: Path, slot
 def test_dependency_chain_and_fan_in_run_in_order(two_cpus: mq.Submitor, tmp_path: Path) -> None:
     stamps = tmp_path / "stamps"
     a = _stamped(two_cpus, "a", stamps, "sleep 0.3")
-    b = _stamped(two_cpus, "b", stamps, "sleep 0.1", after_success=[a])
-    c = _stamped(two_cpus, "c", stamps, "sleep 0.1", after_success=[b])
+    b = _stamped(two_cpus, "b", stamps, "sleep 0.1", after_success=[a.job_id])
+    c = _stamped(two_cpus, "c", stamps, "sleep 0.1", after_success=[b.job_id])
     sweep = [_stamped(two_cpus, f"s{i}", stamps, "sleep 0.2") for i in range(4)]
-    gather = _stamped(two_cpus, "gather", stamps, "true", after=sweep)
+    gather = _stamped(two_cpus, "gather", stamps, "true", after=[h.job_id for h in sweep])
     records = _wait_all([a, b, c, *sweep, gather])
     assert {r.state for r in records} == {mq.JobState.SUCCEEDED}
     spans = _intervals(stamps)
@@ -142,10 +142,10 @@ def test_dependency_chain_and_fan_in_run_in_order(two_cpus: mq.Submitor, tmp_pat
 
 def test_a_dependency_that_can_never_hold_cancels_the_dependent(two_cpus: mq.Submitor, tmp_path: Path) -> None:
     stamps = tmp_path / "stamps"
-    failing = _stamped(two_cpus, "f", stamps, "exit 3")
-    never = _stamped(two_cpus, "n", stamps, "true", after_success=[failing])
-    on_failure = _stamped(two_cpus, "o", stamps, "true", after_failure=[failing])
-    downstream = _stamped(two_cpus, "d", stamps, "true", after_success=[never])
+    failing = _stamped(two_cpus, "f", stamps, "(exit 3)")
+    never = _stamped(two_cpus, "n", stamps, "true", after_success=[failing.job_id])
+    on_failure = _stamped(two_cpus, "o", stamps, "true", after_failure=[failing.job_id])
+    downstream = _stamped(two_cpus, "d", stamps, "true", after_success=[never.job_id])
     f, n, o, d = _wait_all([failing, never, on_failure, downstream])
     assert f.state is mq.JobState.FAILED and f.exit_code == 3
     assert n.state is mq.JobState.CANCELLED
@@ -159,7 +159,7 @@ def test_a_dependency_that_can_never_hold_cancels_the_dependent(two_cpus: mq.Sub
 def test_after_started_waits_only_for_the_start(two_cpus: mq.Submitor, tmp_path: Path) -> None:
     stamps = tmp_path / "stamps"
     first = _stamped(two_cpus, "first", stamps, "sleep 1")
-    follower = _stamped(two_cpus, "follower", stamps, "true", after_started=[first])
+    follower = _stamped(two_cpus, "follower", stamps, "true", after_started=[first.job_id])
     _wait_all([first, follower])
     spans = _intervals(stamps)
     assert spans["first"][0] <= spans["follower"][0] < spans["first"][1]

@@ -186,7 +186,7 @@ pub fn directive(spec: &str, dialect: Dialect) -> Result<Directive, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{directive, task_count, Dialect, Directive};
+    use super::{directive, task_count, task_ids, Dialect, Directive};
 
     #[test]
     fn counts() {

@@ -159,6 +159,18 @@ molq_watch_memory() {
   done
 }
 
+# molq_end_watchers: stop the watchers and see them gone. Not with "wait":
+# bash 5.2 can wait forever for a child it reaped while running a trap.
+molq_end_watchers() {
+  local w
+  [ -n "$molq_watchers" ] || return 0
+  kill $molq_watchers 2>/dev/null
+  for w in $molq_watchers; do
+    while kill -0 "$w" 2>/dev/null; do sleep 0.01; done
+  done
+  molq_watchers=
+}
+
 molq_now > "$molq_at/.started"
 (
   if [ -n "$molq_append" ]; then exec >> "$molq_out" 2>> "$molq_err"; else exec > "$molq_out" 2> "$molq_err"; fi
@@ -178,12 +190,12 @@ while :; do
   if [ -n "$molq_over" ] && [ -z "$molq_stopped" ]; then
     # over a limit: the whole job goes, its script first
     molq_stopped=1
-    [ -z "$molq_watchers" ] || { kill $molq_watchers 2>/dev/null; wait $molq_watchers 2>/dev/null; molq_watchers=; }
+    molq_end_watchers
     if [ "$molq_over" = memory ]; then molq_stop_session "$molq_grace" now; else molq_stop_session "$molq_grace"; fi
   fi
   kill -0 "$molq_child" 2>/dev/null || break
 done
-[ -z "$molq_watchers" ] || { kill $molq_watchers 2>/dev/null; wait $molq_watchers 2>/dev/null; }
+molq_end_watchers
 # The job ends with its script, as under a batch system: what it left running
 # in its session is stopped before the end is recorded, so an ended job has no
 # process left.

@@ -152,46 +152,44 @@ molq_task_ended() {
 # MOLQ_WHY to what it waits for or why it can never start. The file holds
 # one line in Slurm's words: "afterok:17:18,afterany:3" (every term must hold).
 molq_dep_state() {
-  local spec term cond ids id d want
+  local spec term cond id d want terms ids
   MOLQ_DEP=ready MOLQ_WHY=
   IFS= read -r spec < "$1" || [ -n "$spec" ] || return 0
-  set -f
-  local IFS=,
-  for term in $spec; do
-    cond=${term%%:*} ids=${term#*:}
-    IFS=:
-    for id in $ids; do
+  # split once, so the checks below run with the usual IFS (they split /proc lines)
+  IFS=, read -r -a terms <<< "$spec"
+  for term in "${terms[@]}"; do
+    cond=${term%%:*}
+    IFS=: read -r -a ids <<< "${term#*:}"
+    for id in "${ids[@]}"; do
       d=
       [ -r "$S/jobs/$id" ] && IFS= read -r -d '' d < "$S/jobs/$id"
       if [ -z "$d" ] || [ ! -d "$d" ]; then
         MOLQ_DEP=never MOLQ_WHY="dependency $id is not a job of this machine's local scheduler (or its directory is gone)"
-        set +f; return
+        return
       fi
       molq_ended "$d"
       case $cond in
         after)
           want=start
           [ -n "$MOLQ_BEGAN" ] && continue
-          [ -n "$MOLQ_END" ] && { MOLQ_DEP=never MOLQ_WHY="dependency $id ended $MOLQ_END without starting"; set +f; return; } ;;
+          [ -n "$MOLQ_END" ] && { MOLQ_DEP=never MOLQ_WHY="dependency $id ended $MOLQ_END without starting"; return; } ;;
         afterok)
           want=succeed
           [ "$MOLQ_END" = SUCCEEDED ] && continue
-          [ -n "$MOLQ_END" ] && { MOLQ_DEP=never MOLQ_WHY="dependency $id ended $MOLQ_END"; set +f; return; } ;;
+          [ -n "$MOLQ_END" ] && { MOLQ_DEP=never MOLQ_WHY="dependency $id ended $MOLQ_END"; return; } ;;
         afternotok)
           want=fail
-          [ "$MOLQ_END" = SUCCEEDED ] && { MOLQ_DEP=never MOLQ_WHY="dependency $id ended SUCCEEDED"; set +f; return; }
+          [ "$MOLQ_END" = SUCCEEDED ] && { MOLQ_DEP=never MOLQ_WHY="dependency $id ended SUCCEEDED"; return; }
           [ -n "$MOLQ_END" ] && continue ;;
         afterany)
           want=end
           [ -n "$MOLQ_END" ] && continue ;;
         *)
-          MOLQ_DEP=never MOLQ_WHY="unknown dependency condition $cond"; set +f; return ;;
+          MOLQ_DEP=never MOLQ_WHY="unknown dependency condition $cond"; return ;;
       esac
       if [ "$MOLQ_DEP" = ready ]; then MOLQ_DEP=wait MOLQ_WHY="waiting for job $id to $want"; fi
     done
-    IFS=,
   done
-  set +f
 }
 
 # molq_launch SID DIR GPUS CPUS [TASK]: start job SID's wrapper (of array task
@@ -295,5 +293,5 @@ molq_dispatch() {
   done
   [ "${#done_with[@]}" -eq 0 ] || rm -f -- "${done_with[@]}"
 }
-molq_now_into() { local t=${EPOCHREALTIME:-$(date +%s)}; printf -v "$1" %s "${t/,/.}"; }
+molq_now_into() { local molq_clock=${EPOCHREALTIME:-$(date +%s)}; printf -v "$1" %s "${molq_clock/,/.}"; }
 """

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _local_pids import wrapper_pid
 
 import molq as mq
+from _local_pids import wrapper_pid
 from molq.store import JobStore
 from molq.strategies import FixedStrategy
 

@@ -33,6 +33,7 @@
 //! so a status of 129..=192 is read as that signal (the convention of every
 //! POSIX shell), keeping both numbers.
 
+use super::array::{Arrays, Tasks};
 use super::shell_limits::{memory_limit_reason, time_limit_reason};
 use super::{lines, opt_int, opt_time, signal_text, Snapshot};
 use crate::error::{Error, Result};
@@ -46,18 +47,33 @@ pub const STATUS_FIELDS: usize = 5;
 pub const VANISHED_REASON: &str =
     "process ended without recording an exit code (no exit code file: killed, or its machine restarted)";
 
-/// Parse status lines into a snapshot; bad lines go to `skipped`.
+/// Parse status lines into a snapshot; bad lines go to `skipped`. A line of
+/// `<array id>_<task>` is a task of an array of the local scheduler: kept
+/// under its own id, and folded into the array's observation.
 pub fn parse_status(data: &[u8]) -> Snapshot {
     let text = String::from_utf8_lossy(data);
     let mut snap = Snapshot::new();
+    let mut arrays = Arrays::default();
     for line in lines(&text) {
         match parse_line(line) {
-            Ok((id, obs)) => {
-                snap.insert(id, obs);
-            }
+            Ok((id, obs)) => match id.split_once('_') {
+                Some((array_id, task_id)) if !array_id.is_empty() && !task_id.is_empty() => {
+                    let tasks = Tasks {
+                        array_id,
+                        first: task_id.parse().ok(),
+                        count: 1,
+                    };
+                    arrays.feed(&mut snap, tasks, obs.view());
+                    snap.insert_task(array_id, task_id, id.clone(), obs);
+                }
+                _ => {
+                    snap.insert(id, obs);
+                }
+            },
             Err(reason) => snap.skip(line, reason),
         }
     }
+    arrays.finish(&mut snap);
     snap
 }
 
@@ -239,6 +255,34 @@ mod tests {
         assert!(snap.skipped.is_empty(), "{:?}", snap.skipped);
         let first = snap.entries().next().unwrap().1.to_observation();
         first
+    }
+
+    #[test]
+    fn array_task_lines_fold_into_their_array() {
+        let snap = parse_status(
+            b"17_1|exited|0|1|2\n17_2|running||1.5|\n17_3|queued||||waiting for 1 CPU; 0 free\n",
+        );
+        assert!(snap.skipped.is_empty(), "{:?}", snap.skipped);
+        assert!(snap.is_array("17"));
+        assert_eq!(snap.get("17").unwrap().state, Some(JobState::Running));
+        let tasks: Vec<_> = snap
+            .array_tasks("17")
+            .map(|(task, obs)| (task.to_owned(), obs.state))
+            .collect();
+        assert_eq!(
+            tasks,
+            [
+                ("1".to_owned(), Some(JobState::Succeeded)),
+                ("2".to_owned(), Some(JobState::Running)),
+                ("3".to_owned(), Some(JobState::Queued)),
+            ]
+        );
+        let done = parse_status(b"4_0|exited|0|1|2\n4_5|exited|2|1|3\n");
+        let whole = done.get("4").unwrap();
+        assert_eq!(
+            (whole.state, whole.exit_code),
+            (Some(JobState::Failed), Some(2))
+        );
     }
 
     #[test]
