@@ -124,10 +124,10 @@ def test_a_forgotten_double_dash_is_named(molq: Molq) -> None:
 
 
 def test_errors_name_the_flags_typed(molq: Molq) -> None:
-    mem = molq("submit", "--mem", "4G", "--", "true")
-    assert mem.returncode == 2 and "--mem" in mem.stderr and "resources." not in mem.stderr
-    both = molq("submit", "--cpus", "2", "--time", "1h", "--", "true")
-    assert both.returncode == 2 and "--cpus, --time" in both.stderr
+    gpu = molq("submit", "--gpu-type", "a100", "--", "true")
+    assert gpu.returncode == 2 and "--gpu-type" in gpu.stderr and "resources." not in gpu.stderr
+    both = molq("submit", "--partition", "debug", "--qos", "high", "--", "true")
+    assert both.returncode == 2 and "--partition, --qos" in both.stderr
     bad = molq("submit", "slurm", "--mem", "lots", "true")
     assert bad.returncode == 2 and "--mem lots" in bad.stderr
     two = molq("submit", "--command", "true", "--", "true")

@@ -311,8 +311,8 @@ POLL = (
     + r"""
 S=$1
 if [ -n "$S" ] && [ -d "$S/queue" ] && ! molq_queue_empty; then molq_lock; molq_dispatch; molq_unlock; fi
-# molq_report ID DIR STATE_DIR: the status line of a local scheduler's job,
-# or of one task of its array (STATE_DIR its own).
+# molq_report ID DIR STATE_DIR [SID TASK]: the status line of a local
+# scheduler's job, or of task TASK of array SID (STATE_DIR its own).
 molq_report() {
   local sid=$1 dir=$2 at=$3 pid= start= started= rc= fin= cause= why=
   if [ ! -r "$at/.pid" ]; then
@@ -322,6 +322,8 @@ molq_report() {
     if [ ! -r "$at/.pid" ]; then
       if [ -e "$dir/.cancel_requested" ]; then
         echo "$sid|cancelled|||"
+      elif molq_died_unstarted "${4:-$sid}" "${5:-}" && [ ! -r "$at/.pid" ]; then
+        echo "$sid|vanished|||"
       else
         [ -r "$dir/.queued" ] && IFS= read -r why < "$dir/.queued"
         echo "$sid|queued||||$why"
@@ -357,7 +359,7 @@ while IFS= read -r -d '' sid && IFS= read -r -d '' dir; do
   # asked by id alone: the slot directory knows the job's directory
   if [ -z "$dir" ] && [ -n "$S" ] && [ -r "$S/jobs/$sid" ]; then IFS= read -r -d '' dir < "$S/jobs/$sid"; fi
   if [ -n "$dir" ] && [ -r "$dir/.tasks" ]; then
-    while read -r t; do molq_report "${sid}_$t" "$dir" "$dir/task-$t"; done < "$dir/.tasks"
+    while read -r t; do molq_report "${sid}_$t" "$dir" "$dir/task-$t" "$sid" "$t"; done < "$dir/.tasks"
     continue
   fi
   if [ -n "$dir" ] && [ -e "$dir/.launch" ]; then molq_report "$sid" "$dir" "$dir"; continue; fi

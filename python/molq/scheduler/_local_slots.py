@@ -102,6 +102,21 @@ molq_kib_text() {
   fi
 }
 
+# molq_died_unstarted SID [TASK]: was the job (task) taken from the queue,
+# but its wrapper died before it recorded its pid? Looked at in the order the
+# dispatcher writes (its share, then the queue entry goes), so a job being
+# started is never taken for dead; the caller checks .pid again after.
+molq_died_unstarted() {
+  local q h c m gl cl p s
+  printf -v q '%012d' "$1"
+  [ -z "${2:-}" ] || printf -v q '%s.%010d' "$q" "$2"
+  [ -e "$S/queue/$q" ] && return 1
+  h=$S/held/$1${2:+.$2}
+  [ -e "$h" ] || return 0
+  read -r c m gl cl p s < "$h" || return 0
+  ! molq_holds "$p" "$s"
+}
+
 # molq_ended DIR: how the job of DIR ended. Sets MOLQ_END to its final state
 # (SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, OUT_OF_MEMORY, LOST) or "" while
 # it is queued or running, and MOLQ_BEGAN=1 once it has started. An array has
@@ -110,7 +125,7 @@ molq_ended() {
   local d=$1 t end= began=
   if [ -r "$d/.tasks" ]; then
     while read -r t; do
-      molq_task_ended "$d" "$d/task-$t"
+      molq_task_ended "$d" "$d/task-$t" "$t"
       [ -z "$MOLQ_BEGAN" ] || began=1
       if [ -z "$MOLQ_END" ]; then end=-; continue; fi
       [ -n "$end" ] || [ "$MOLQ_END" = SUCCEEDED ] || end=$MOLQ_END
@@ -121,9 +136,9 @@ molq_ended() {
   fi
   molq_task_ended "$d" "$d"
 }
-# molq_task_ended DIR STATE_DIR: molq_ended for one job or task.
+# molq_task_ended DIR STATE_DIR [TASK]: molq_ended for one job or task.
 molq_task_ended() {
-  local d=$2 rc fin cause p s
+  local d=$2 rc fin cause p s sid
   MOLQ_END= MOLQ_BEGAN=
   [ -e "$d/.started" ] && MOLQ_BEGAN=1
   if [ -r "$d/.exit_code" ]; then
@@ -144,7 +159,9 @@ molq_task_ended() {
     if [ -e "$1/.cancel_requested" ]; then MOLQ_END=CANCELLED; else MOLQ_END=LOST; fi
     return
   fi
-  [ -e "$1/.cancel_requested" ] && MOLQ_END=CANCELLED
+  if [ -e "$1/.cancel_requested" ]; then MOLQ_END=CANCELLED; return 0; fi
+  [ -r "$1/.sid" ] && read -r sid < "$1/.sid" || return 0
+  if molq_died_unstarted "$sid" "${3:-}" && [ ! -e "$d/.pid" ]; then MOLQ_END=LOST; fi
   return 0
 }
 
