@@ -178,6 +178,7 @@ def enqueue(
         _replace(seq_path, f"{number}\n")
         _replace(slots_dir / "jobs" / str(number), f"{job_dir}\x00")
         _replace(Path(job_dir) / ".sid", f"{number}\n")
+        _replace(Path(job_dir) / ".slots", f"{slots_dir}\x00")
         share = f"{ask.cpus} {ask.memory_kib} {ask.gpus}"
         if not tasks:
             _replace(slots_dir / "queue" / f"{number:012d}", f"{share}\n{job_dir}\x00")

@@ -11,6 +11,7 @@ A job directory of the local scheduler holds, besides ``run.sh``:
                    started later by another process gets its own submitter's;
 * ``.needs``       its dependencies in Slurm's words (``afterok:17,afterany:3``);
 * ``.sid``         its number in the slot directory (its scheduler id);
+* ``.slots``       that slot directory (NUL-terminated);
 * ``.queued``      what it waits for, while it waits;
 * ``.pid``         ``<pid> <start-time>`` of its wrapper, the wrapper's first write;
 * ``.started``     when the job began (epoch seconds);
@@ -219,7 +220,7 @@ REMOTE_SUBMIT = (
     PROCS
     + SLOTS
     + r"""
-S=$1 dir=$2 c=${11} m=${12} g=${13}
+S=${1:-$HOME/.molq/local-slots} dir=$2 c=${11} m=${12} g=${13}
 umask 077
 mkdir -p "$S/queue" "$S/held" "$S/jobs" || exit 96
 cd -- "$dir" || exit 97
@@ -276,6 +277,7 @@ n=$((n + 1))
 printf '%s\n' "$n" > "$S/seq.tmp" && mv -f "$S/seq.tmp" "$S/seq"
 printf '%s\0' "$dir" > "$S/jobs/$n"
 printf '%s\n' "$n" > .sid
+printf '%s\0' "$S" > .slots
 if [ -n "${18}" ]; then
   # an array: its task ids on stdin, one queue entry each
   : > .tasks
@@ -309,8 +311,9 @@ POLL = (
     + SLOTS
     + ORIGINAL_STATUS_FN
     + r"""
-S=$1
-if [ -n "$S" ] && [ -d "$S/queue" ] && ! molq_queue_empty; then molq_lock; molq_dispatch; molq_unlock; fi
+# "" for the default: the remote user's
+S=${1:-$HOME/.molq/local-slots}
+if [ -d "$S/queue" ] && ! molq_queue_empty; then molq_lock; molq_dispatch; molq_unlock; fi
 # molq_report ID DIR STATE_DIR [SID TASK]: the status line of a local
 # scheduler's job, or of task TASK of array SID (STATE_DIR its own).
 molq_report() {
@@ -322,7 +325,7 @@ molq_report() {
     if [ ! -r "$at/.pid" ]; then
       if [ -e "$dir/.cancel_requested" ]; then
         echo "$sid|cancelled|||"
-      elif molq_died_unstarted "${4:-$sid}" "${5:-}" && [ ! -r "$at/.pid" ]; then
+      elif molq_died_unstarted "$dir" "${4:-$sid}" "${5:-}" && [ ! -r "$at/.pid" ]; then
         echo "$sid|vanished|||"
       else
         [ -r "$dir/.queued" ] && IFS= read -r why < "$dir/.queued"
@@ -389,7 +392,7 @@ CANCEL = (
     + SLOTS
     + ORIGINAL_CANCEL_FN
     + r"""
-dir=$1 grace=$2 pid=$3 S=$4 start= unrecorded= marked=
+dir=$1 grace=$2 pid=$3 S=${4:-$HOME/.molq/local-slots} start= unrecorded= marked=
 if [ -z "$dir" ] && [ -n "$pid" ] && [ -n "$S" ] && [ -r "$S/jobs/$pid" ]; then
   IFS= read -r -d '' dir < "$S/jobs/$pid"
 fi

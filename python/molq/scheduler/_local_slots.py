@@ -102,16 +102,19 @@ molq_kib_text() {
   fi
 }
 
-# molq_died_unstarted SID [TASK]: was the job (task) taken from the queue,
-# but its wrapper died before it recorded its pid? Looked at in the order the
+# molq_died_unstarted DIR SID [TASK]: was the job of DIR (its task) taken
+# from the queue of the slot directory it was submitted to (its .slots), but
+# its wrapper died before it recorded its pid? Looked at in the order the
 # dispatcher writes (its share, then the queue entry goes), so a job being
 # started is never taken for dead; the caller checks .pid again after.
 molq_died_unstarted() {
-  local q h c m gl cl p s
-  printf -v q '%012d' "$1"
-  [ -z "${2:-}" ] || printf -v q '%s.%010d' "$q" "$2"
-  [ -e "$S/queue/$q" ] && return 1
-  h=$S/held/$1${2:+.$2}
+  local q h c m gl cl p s slots
+  [ -r "$1/.slots" ] && IFS= read -r -d '' slots < "$1/.slots"
+  [ -n "$slots" ] && [ -d "$slots" ] || return 1
+  printf -v q '%012d' "$2"
+  [ -z "${3:-}" ] || printf -v q '%s.%010d' "$q" "$3"
+  [ -e "$slots/queue/$q" ] && return 1
+  h=$slots/held/$2${3:+.$3}
   [ -e "$h" ] || return 0
   read -r c m gl cl p s < "$h" || return 0
   ! molq_holds "$p" "$s"
@@ -161,7 +164,7 @@ molq_task_ended() {
   fi
   if [ -e "$1/.cancel_requested" ]; then MOLQ_END=CANCELLED; return 0; fi
   [ -r "$1/.sid" ] && read -r sid < "$1/.sid" || return 0
-  if molq_died_unstarted "$sid" "${3:-}" && [ ! -e "$d/.pid" ]; then MOLQ_END=LOST; fi
+  if molq_died_unstarted "$1" "$sid" "${3:-}" && [ ! -e "$d/.pid" ]; then MOLQ_END=LOST; fi
   return 0
 }
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import molq as mq
+from _local_pids import wrapper_pid
 from molq.store import JobStore
 from molq.strategies import FixedStrategy
 
@@ -105,7 +106,7 @@ def test_cancel_kills_the_remote_process_group(submitor: mq.Submitor) -> None:
     deadline = time.monotonic() + 30
     while handle.refresh().status() is not mq.JobState.RUNNING and time.monotonic() < deadline:
         time.sleep(0.1)
-    pgid = handle.scheduler_job_id
+    pgid = str(wrapper_pid(submitor.get_job(handle.job_id).job_dir or "", t.read_text))
     live = "ps -o stat= -g \"$1\" | grep -vc '^Z' || true"
     assert int(t.run(["sh", "-c", live, "sh", pgid]).stdout) >= 3  # wrapper, subshell, sleeps
     handle.cancel()
@@ -134,5 +135,7 @@ def test_a_refresh_costs_one_round_trip_whatever_the_job_count(submitor: mq.Subm
     before = t.process_count
     transitions = submitor.refresh_jobs(force=True)
     assert t.process_count - before == 1
-    assert {h.refresh().status() for h in handles} == {mq.JobState.RUNNING}
+    # the remote machine's CPUs run some; the rest wait in its queue
+    states = [submitor.get_job(h.job_id).state for h in handles]
+    assert set(states) <= {mq.JobState.RUNNING, mq.JobState.QUEUED} and mq.JobState.RUNNING in states
     assert transitions is not None

@@ -63,7 +63,7 @@ def test_remote_jobs_share_the_remote_slots(submitor: mq.Submitor, remote_dir: s
 
 def test_remote_dependencies_and_a_dependency_that_never_holds(submitor: mq.Submitor, remote_dir: str) -> None:
     stamps = f"{remote_dir}/stamps"
-    failing = _stamped(submitor, "f", stamps, "sleep 0.3; exit 2")
+    failing = _stamped(submitor, "f", stamps, "sleep 0.3; (exit 2)")
     on_failure = _stamped(submitor, "o", stamps, "true", after_failure=[failing.job_id])
     never = _stamped(submitor, "n", stamps, "true", after_success=[failing.job_id])
     f, o, n = (h.wait(timeout=60) for h in (failing, on_failure, never))
