@@ -12,9 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _local_pids import wrapper_pid
-
 import molq as mq
+from _local_pids import wrapper_pid
 from molq import _core
 from molq.options import LocalSchedulerOptions
 from molq.scheduler.base import OneJobQueries

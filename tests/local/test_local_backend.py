@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from _local_pids import wrapper_pid
 
 import molq as mq
+from _local_pids import wrapper_pid
 from molq.scheduler.shell import ShellScheduler
 from molq.store import JobStore
 
